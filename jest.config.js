@@ -1,0 +1,30 @@
+/**
+ * Jest runs natively as ESM (`node --experimental-vm-modules`), with @swc/jest
+ * compiling TypeScript (legacy decorators + decorator metadata, as Nest needs).
+ * DB_TYPE=postgres|mariadb points the same suites at a real server.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.spec.ts', '**/*.e2e-spec.ts'],
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: {
+          target: 'es2023',
+          parser: { syntax: 'typescript', decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        },
+        module: { type: 'es6' },
+      },
+    ],
+  },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    '^nestjs-api-keys$': '<rootDir>/lib/index.ts',
+  },
+  testTimeout: 30000,
+};

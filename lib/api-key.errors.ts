@@ -1,0 +1,59 @@
+/**
+ * Typed errors thrown by the library. They carry no plaintext key, ever:
+ * messages name the problem and, where one is known, the key's id.
+ */
+
+/** Base class of every error this library throws on purpose. */
+export class ApiKeyError extends Error {
+  override readonly name: string = 'ApiKeyError';
+}
+
+/** Why a string is not a well-formed API key. */
+export type ApiKeyFormatFailure =
+  | 'not_a_string'
+  | 'too_long'
+  | 'too_short'
+  | 'invalid_characters'
+  | 'missing_prefix'
+  | 'wrong_prefix'
+  | 'bad_checksum';
+
+/** A presented key is not well formed (found without any database access). */
+export class ApiKeyFormatError extends ApiKeyError {
+  override readonly name = 'ApiKeyFormatError';
+  constructor(readonly reason: ApiKeyFormatFailure) {
+    super(`Malformed API key: ${reason.replace(/_/g, ' ')}`);
+  }
+}
+
+/** An argument to a lifecycle operation is invalid (bad scopes, past expiry...). */
+export class ApiKeyValidationError extends ApiKeyError {
+  override readonly name = 'ApiKeyValidationError';
+}
+
+/** No key with the given id exists. */
+export class ApiKeyNotFoundError extends ApiKeyError {
+  override readonly name = 'ApiKeyNotFoundError';
+  constructor(readonly id: string) {
+    super(`API key ${id} not found`);
+  }
+}
+
+/** The key exists but its state forbids the operation (already revoked or rotated). */
+export class ApiKeyStateError extends ApiKeyError {
+  override readonly name = 'ApiKeyStateError';
+  constructor(
+    readonly id: string,
+    readonly state: 'revoked' | 'rotated',
+  ) {
+    super(`API key ${id} is already ${state}`);
+  }
+}
+
+/** The key store (database) could not answer. Callers must fail closed. */
+export class ApiKeyStoreUnavailableError extends ApiKeyError {
+  override readonly name = 'ApiKeyStoreUnavailableError';
+  constructor(options?: { cause?: unknown }) {
+    super('API key store unavailable', options);
+  }
+}

@@ -1,0 +1,143 @@
+import {
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { API_KEY_OPTIONS, PUBLIC_METADATA, SCOPES_METADATA } from './api-key.constants.js';
+import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
+import { ResolvedApiKeyOptions } from './api-key.options.js';
+import { API_KEY_REQUEST_PROPERTY, type ApiKeyVerification } from './api-key.principal.js';
+import { ApiKeyVerifier } from './api-key.verifier.js';
+import { extractCredential } from './credential-extractor.js';
+import { LastUsedRecorder } from './last-used.recorder.js';
+import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from './scope-matcher.js';
+import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
+
+interface RouteRule {
+  readonly isPublic: boolean;
+  readonly requirement: ScopeRequirement;
+  /** The RFC 6750 `scope` attribute for this route's 403s. */
+  readonly scope: string;
+}
+
+/**
+ * Authenticates requests by API key, live from the database on every request:
+ *
+ * 1. `@Public()` routes pass untouched.
+ * 2. The key is read from `Authorization: Bearer` or `X-API-Key` (two different keys = 400).
+ * 3. It is parsed and checksummed with no I/O, hashed, and looked up in one SQL statement.
+ * 4. Revoked, expired, unknown and malformed keys all get the same 401.
+ * 5. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
+ * 6. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
+ *
+ * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
+ * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
+ * Subclasses may override `getRequest`/`getResponse` for other transports.
+ */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  private readonly logger = new Logger('ApiKeyGuard');
+  private readonly rules = new WeakMap<object, WeakMap<object, RouteRule>>();
+
+  constructor(
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    private readonly verifier: ApiKeyVerifier,
+    private readonly lastUsed: LastUsedRecorder,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    // 1. Public routes skip everything.
+    const rule = this.ruleFor(context);
+    if (rule.isPublic) return true;
+
+    // 2. Extract the credential from the headers.
+    const request = this.getRequest(context);
+    const credential = extractCredential(request.headers ?? {}, this.options);
+    if (credential.kind === 'conflict') {
+      throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
+    }
+    if (credential.kind === 'none') {
+      throw this.fail(context, new UnauthorizedException('API key required'));
+    }
+
+    // 3. Parse, hash and look the key up: one SQL statement, none for malformed keys.
+    let verification: ApiKeyVerification;
+    try {
+      verification = await this.verifier.verify(credential.key);
+    } catch (error) {
+      if (!(error instanceof ApiKeyStoreUnavailableError)) throw error;
+      this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
+      this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
+      throw new ServiceUnavailableException('Authentication is temporarily unavailable');
+    }
+
+    // 4. One answer for every invalid key; the reason goes to the log only.
+    if (!verification.valid) {
+      // Revoked/expired keys point at a real, known key: worth a warning. Unknown and
+      // malformed ones are noise under a scan, so they stay at debug level.
+      if (verification.keyId) this.logger.warn(`rejected API key ${verification.keyId}: ${verification.reason}`);
+      else this.logger.debug(`rejected API key: ${verification.reason}`);
+      throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
+    }
+
+    // 5. Scopes, live from the row just read.
+    const principal = verification.principal;
+    if (!matchScopes(rule.requirement, principal.scopes)) {
+      throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
+    }
+
+    // 6. Attach the principal; note the use for the write-behind recorder.
+    request[API_KEY_REQUEST_PROPERTY] = principal;
+    this.lastUsed.touch(principal.id);
+    return true;
+  }
+
+  /** The request object; override for non-HTTP contexts (e.g. GraphQL). */
+  protected getRequest(context: ExecutionContext): Record<string, any> {
+    return context.switchToHttp().getRequest();
+  }
+
+  /** The response object challenge headers are set on; override with `getRequest`. */
+  protected getResponse(context: ExecutionContext): Record<string, any> | undefined {
+    return context.switchToHttp().getResponse();
+  }
+
+  private ruleFor(context: ExecutionContext): RouteRule {
+    const controller = context.getClass();
+    const handler = context.getHandler();
+    let byHandler = this.rules.get(controller);
+    if (!byHandler) this.rules.set(controller, (byHandler = new WeakMap()));
+    let rule = byHandler.get(handler);
+    if (!rule) {
+      const requirement = mergeRequirements(
+        Reflect.getMetadata(SCOPES_METADATA, controller),
+        Reflect.getMetadata(SCOPES_METADATA, handler),
+      );
+      rule = {
+        isPublic: Boolean(Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller)),
+        requirement,
+        scope: describeRequirement(requirement),
+      };
+      byHandler.set(handler, rule);
+    }
+    return rule;
+  }
+
+  private fail(context: ExecutionContext, exception: HttpException, error?: BearerErrorCode, scope?: string): HttpException {
+    this.setHeader(context, 'WWW-Authenticate', bearerChallenge(this.options.realm, error, scope));
+    return exception;
+  }
+
+  private setHeader(context: ExecutionContext, name: string, value: string): void {
+    const response = this.getResponse(context);
+    if (typeof response?.header === 'function') response.header(name, value);
+    else if (typeof response?.setHeader === 'function') response.setHeader(name, value);
+  }
+}

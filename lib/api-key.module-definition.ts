@@ -1,0 +1,47 @@
+import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import type { DataSource } from 'typeorm';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_STORE } from './api-key.constants.js';
+import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
+import { ApiKeyGuard } from './api-key.guard.js';
+import type { ApiKeyModuleExtras, ApiKeyModuleOptions } from './api-key.options.js';
+import { TypeOrmApiKeyStore } from './api-key.store.js';
+
+const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource'>> & Pick<ApiKeyModuleExtras, 'dataSource'> = {
+  isGlobal: true,
+  globalGuard: false,
+  dataSource: undefined,
+  tableName: DEFAULT_API_KEY_TABLE,
+};
+
+function providersFor(extras: ApiKeyModuleExtras): Provider[] {
+  const entity = apiKeyEntityFor(extras.tableName);
+  const providers: Provider[] = [
+    { provide: API_KEY_ENTITY, useValue: entity },
+    { provide: API_KEY_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
+    {
+      provide: API_KEY_STORE,
+      useFactory: (dataSource: DataSource, keyEntity: typeof ApiKeyColumns) => new TypeOrmApiKeyStore(dataSource, keyEntity),
+      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY],
+    },
+  ];
+  if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: ApiKeyGuard });
+  return providers;
+}
+
+/** @internal Built by Nest's ConfigurableModuleBuilder: `forRoot` / `forRootAsync`. */
+export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYNC_OPTIONS_TYPE } =
+  new ConfigurableModuleBuilder<ApiKeyModuleOptions>({ moduleName: 'ApiKey' })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createApiKeyOptions')
+    .setExtras<ApiKeyModuleExtras>(DEFAULT_EXTRAS, (definition, extras) => {
+      const merged = { ...DEFAULT_EXTRAS, ...extras };
+      return {
+        ...definition,
+        global: merged.isGlobal,
+        imports: [...(definition.imports ?? []), TypeOrmModule.forFeature([apiKeyEntityFor(merged.tableName)], merged.dataSource)],
+        providers: [...(definition.providers ?? []), ...providersFor(merged)],
+      };
+    })
+    .build();

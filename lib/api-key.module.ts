@@ -1,0 +1,33 @@
+import { Module } from '@nestjs/common';
+import { API_KEY_OPTIONS } from './api-key.constants.js';
+import { ApiKeyGuard } from './api-key.guard.js';
+import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
+import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
+import { ApiKeyService } from './api-key.service.js';
+import { ApiKeyVerifier } from './api-key.verifier.js';
+import { LastUsedRecorder } from './last-used.recorder.js';
+
+/**
+ * Opaque API keys for a Nest app, checked live against the host's TypeORM
+ * DataSource. The host keeps its own `TypeOrmModule.forRoot()` and adds the
+ * key entity to it (`autoLoadEntities: true`, or list `ApiKeyEntity`).
+ * @example
+ * @Module({
+ *   imports: [
+ *     TypeOrmModule.forRoot({ type: 'better-sqlite3', database: 'app.sqlite', autoLoadEntities: true, synchronize: true }),
+ *     ApiKeyModule.forRoot({ prefix: 'acme', globalGuard: true }),
+ *   ],
+ * })
+ * export class AppModule {}
+ */
+@Module({
+  providers: [
+    {
+      provide: API_KEY_OPTIONS,
+      useFactory: (raw: ApiKeyModuleOptions) => new ResolvedApiKeyOptions(raw),
+      inject: [MODULE_OPTIONS_TOKEN],
+    },
+    ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService],
+  exports: [ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
+})
+export class ApiKeyModule extends ConfigurableModuleClass {}

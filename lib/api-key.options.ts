@@ -1,0 +1,65 @@
+import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key-format.js';
+
+/** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
+export interface ApiKeyModuleOptions {
+  /** Key prefix, e.g. `sk` or `acme_live`. Keys with another prefix are rejected unread. Default `sk`. */
+  prefix?: string;
+  /** Entropy of new keys' bodies in bits, at least 128. Default 256 (43 base62 characters). */
+  entropyBits?: number;
+  /** Read `Authorization: Bearer <key>`. Default `true`. */
+  bearer?: boolean;
+  /** A header to read the key from, or `false` for none. Default `x-api-key`. */
+  header?: string | false;
+  /** The realm of `WWW-Authenticate` challenges. Default `api`. */
+  realm?: string;
+  /** Seconds in the `Retry-After` header of 503 responses when the database cannot answer. Default 5. */
+  retryAfterSeconds?: number;
+  /** How often `lastUsedAt` is written, in ms; at most one write per key per interval. `0` turns it off. Default 60000. */
+  lastUsedIntervalMs?: number;
+}
+
+/** Static options, fixed when the module is defined (they shape providers and the entity). */
+export interface ApiKeyModuleExtras {
+  /** Register the module globally so `@UseGuards(ApiKeyGuard)` works in every module. Default `true`. */
+  isGlobal?: boolean;
+  /** Install `ApiKeyGuard` as a global guard (`APP_GUARD`); `@Public()` opts routes out. Default `false`. */
+  globalGuard?: boolean;
+  /** The name of the host's TypeORM DataSource, for apps with several. Default: the default DataSource. */
+  dataSource?: string;
+  /** The table holding the keys. Default `api_keys`. */
+  tableName?: string;
+}
+
+/** Options after defaults are applied and values checked. */
+export class ResolvedApiKeyOptions {
+  readonly prefix: string = 'sk';
+  readonly entropyBits: number = DEFAULT_ENTROPY_BITS;
+  readonly bearer: boolean = true;
+  readonly header: string | false = 'x-api-key';
+  readonly realm: string = 'api';
+  readonly retryAfterSeconds: number = 5;
+  readonly lastUsedIntervalMs: number = 60_000;
+
+  constructor(options: ApiKeyModuleOptions = {}) {
+    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    Object.assign(this, defined);
+    assertValidPrefix(this.prefix);
+    if (!Number.isInteger(this.entropyBits) || this.entropyBits < MIN_ENTROPY_BITS) {
+      throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}`);
+    }
+    if (this.header !== false && !/^[A-Za-z0-9-]+$/.test(this.header)) {
+      throw new TypeError(`header must be a header name or false; got ${JSON.stringify(this.header)}`);
+    }
+    this.header = this.header === false ? false : this.header.toLowerCase();
+    if (!this.bearer && this.header === false) throw new TypeError('enable bearer or header: there is no way to send a key');
+    if (!/^[\x20-\x7e]*$/.test(this.realm) || /["\\]/.test(this.realm)) {
+      throw new TypeError('realm must be printable ASCII without quotes or backslashes');
+    }
+    if (!Number.isInteger(this.retryAfterSeconds) || this.retryAfterSeconds < 0) {
+      throw new TypeError('retryAfterSeconds must be a non-negative integer');
+    }
+    if (!Number.isFinite(this.lastUsedIntervalMs) || this.lastUsedIntervalMs < 0) {
+      throw new TypeError('lastUsedIntervalMs must be a non-negative number');
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import type { ApiKeyColumns } from './api-key.entity.js';
+
+/** A stored key as the service returns it: every column but the hash. */
+export type ApiKeyRecord = Omit<ApiKeyColumns, 'hash'>;
+
+/** The result of `issue` and `rotate`: the plaintext key, shown this once, and its record. */
+export interface IssuedApiKey {
+  /** The plaintext key. Hand it to its owner now; it cannot be recovered later. */
+  readonly key: string;
+  readonly record: ApiKeyRecord;
+}
+
+/** Input of `ApiKeyService.issue`. */
+export interface IssueApiKeyInput {
+  /** A human name, 1-100 characters. */
+  name: string;
+  /** The owner in the host app's terms (user, team, tenant id), up to 255 characters. */
+  ownerId?: string | null;
+  /** Granted scopes; wildcards such as `orders:*` and `*` allowed. Default none. */
+  scopes?: string[];
+  /** When the key stops working; must be in the future. Default never. */
+  expiresAt?: Date | null;
+  /** Free-form JSON for the host app (up to 4 KiB). Never put secrets here. */
+  metadata?: Record<string, unknown> | null;
+}
+
+/** Options of `ApiKeyService.rotate`. */
+export interface RotateApiKeyOptions {
+  /** How long the old key keeps working, in ms. Default 0: revoked at once. */
+  gracePeriodMs?: number;
+  /** Expiry of the successor. Default: the old key's lifetime again from now, or never. */
+  expiresAt?: Date | null;
+}
+
+/** The result of `rotate`: the successor (with its plaintext) and the old key's new state. */
+export interface RotatedApiKey extends IssuedApiKey {
+  readonly previous: ApiKeyRecord;
+}
+
+/** Query of `ApiKeyService.list`. */
+export interface ListApiKeysQuery {
+  ownerId?: string;
+  /** Include revoked keys. Default `true`. */
+  includeRevoked?: boolean;
+  /** Page size, 1-100. Default 50. */
+  limit?: number;
+  /** Rows to skip. Default 0. */
+  offset?: number;
+}
+
+/** One page of `list`. */
+export interface ApiKeyPage {
+  readonly items: ApiKeyRecord[];
+  readonly total: number;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The columns a record is read with: all but `hash`. */
+export const RECORD_COLUMNS = [
+  'id',
+  'name',
+  'ownerId',
+  'hint',
+  'scopes',
+  'metadata',
+  'createdAt',
+  'expiresAt',
+  'revokedAt',
+  'revokedReason',
+  'lastUsedAt',
+  'replacedById',
+] as const satisfies readonly (keyof ApiKeyRecord)[];
+
+/** Copies a row without its hash. */
+export function toRecord(row: ApiKeyColumns | ApiKeyRecord): ApiKeyRecord {
+  const record = {} as Record<string, unknown>;
+  for (const column of RECORD_COLUMNS) record[column] = row[column];
+  return record as unknown as ApiKeyRecord;
+}

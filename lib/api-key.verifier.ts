@@ -1,0 +1,56 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
+import { ResolvedApiKeyOptions } from './api-key.options.js';
+import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
+import type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
+import { ApiKeyFormatError } from './api-key.errors.js';
+import { parseApiKey } from './key-format.js';
+import { constantTimeEqual, hashApiKey } from './key-hash.js';
+
+const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
+const UNKNOWN: ApiKeyVerification = Object.freeze({ valid: false, reason: 'unknown' });
+
+/**
+ * Decides whether a presented key is valid right now: parse and checksum (no
+ * I/O), SHA-256, one indexed read, then revocation and expiry against the
+ * clock. Shared by the HTTP guard and `ApiKeyService.verify`.
+ */
+@Injectable()
+export class ApiKeyVerifier {
+  constructor(
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
+  ) {}
+
+  /**
+   * @throws ApiKeyStoreUnavailableError when the database cannot answer: a
+   *   caller must fail closed, and must not treat it as an invalid key.
+   */
+  async verify(key: unknown, now: number = Date.now()): Promise<ApiKeyVerification> {
+    try {
+      parseApiKey(key, this.options.prefix);
+    } catch (error) {
+      if (error instanceof ApiKeyFormatError) return MALFORMED;
+      throw error;
+    }
+    const hash = hashApiKey(key as string);
+    const row = await this.store.findByHash(hash);
+    // The database found the row by hash; confirm it in constant time anyway
+    // (a case-insensitive collation must never widen a match).
+    if (!row || !constantTimeEqual(row.hash, hash)) return UNKNOWN;
+    if (row.revokedAt) return { valid: false, reason: 'revoked', keyId: row.id };
+    if (row.expiresAt && row.expiresAt.getTime() <= now) return { valid: false, reason: 'expired', keyId: row.id };
+    return { valid: true, principal: toPrincipal(row) };
+  }
+}
+
+function toPrincipal(row: StoredApiKey): ApiKeyPrincipal {
+  return {
+    id: row.id,
+    name: row.name,
+    ownerId: row.ownerId,
+    scopes: row.scopes,
+    metadata: row.metadata,
+    expiresAt: row.expiresAt,
+  };
+}

@@ -1,0 +1,18 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../api-key.principal.js';
+
+/**
+ * Hands the handler the verified key's principal (or one of its fields).
+ * Set by `ApiKeyGuard`; `undefined` on `@Public()` routes.
+ * @example
+ * @Get('me')
+ * me(@CurrentApiKey() key: ApiKeyPrincipal) { return key; }
+ * @Get('mine')
+ * mine(@CurrentApiKey('ownerId') ownerId: string) {}
+ */
+export const CurrentApiKey = createParamDecorator(
+  (field: keyof ApiKeyPrincipal | undefined, context: ExecutionContext) => {
+    const principal: ApiKeyPrincipal | undefined = context.switchToHttp().getRequest()[API_KEY_REQUEST_PROPERTY];
+    return field ? principal?.[field] : principal;
+  },
+);

@@ -1,0 +1,33 @@
+export { ApiKeyModule } from './api-key.module.js';
+export { ApiKeyService } from './api-key.service.js';
+export { ApiKeyGuard } from './api-key.guard.js';
+export { ApiKeyVerifier } from './api-key.verifier.js';
+export { Scopes, AnyScope, Public } from './decorators/scopes.decorator.js';
+export { CurrentApiKey } from './decorators/current-api-key.decorator.js';
+export { ApiKeyEntity, ApiKeyColumns, apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from './api-key.entity.js';
+export type { ApiKeyModuleOptions, ApiKeyModuleExtras } from './api-key.options.js';
+export type { ApiKeyPrincipal, ApiKeyRejection, ApiKeyVerification } from './api-key.principal.js';
+export { API_KEY_REQUEST_PROPERTY } from './api-key.principal.js';
+export type {
+  ApiKeyRecord,
+  ApiKeyPage,
+  IssuedApiKey,
+  IssueApiKeyInput,
+  ListApiKeysQuery,
+  RotateApiKeyOptions,
+  RotatedApiKey,
+} from './api-key.record.js';
+export {
+  ApiKeyError,
+  ApiKeyFormatError,
+  ApiKeyNotFoundError,
+  ApiKeyStateError,
+  ApiKeyStoreUnavailableError,
+  ApiKeyValidationError,
+  type ApiKeyFormatFailure,
+} from './api-key.errors.js';
+export { ApiKeyExceptionFilter } from './api-key.exception-filter.js';
+export { generateApiKey, parseApiKey, apiKeyPattern, type ParsedApiKey, type GenerateApiKeyOptions } from './key-format.js';
+export { hashApiKey } from './key-hash.js';
+export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './scope-matcher.js';
+export type { ApiKeyStore, StoredApiKey } from './api-key.store.js';

@@ -1,0 +1,21 @@
+import * as crypto from 'node:crypto';
+
+type OneShotHash = (algorithm: string, data: string, encoding: 'hex') => string;
+// `crypto.hash` (Node 20.12+, 21.7+) skips the Hash object: about 4x faster.
+const oneShot = (crypto as { hash?: OneShotHash }).hash;
+
+/**
+ * The SHA-256 of the whole key, as 64 lower-case hex characters. This, never
+ * the key, is what the database stores and is searched by. A fast hash is
+ * right here: keys carry >= 128 random bits, so guessing is hopeless anyway.
+ */
+export function hashApiKey(key: string): string {
+  return oneShot ? oneShot('sha256', key, 'hex') : crypto.createHash('sha256').update(key).digest('hex');
+}
+
+/** Compares two strings in time that depends only on their length. */
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && crypto.timingSafeEqual(left, right);
+}

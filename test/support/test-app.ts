@@ -1,0 +1,63 @@
+import type { INestApplication, Type } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-api-keys';
+import { DataSource } from 'typeorm';
+import { testDataSourceOptions } from './database.js';
+import { LogCapture } from './log-capture.js';
+import { QueryCounter } from './query-counter.js';
+
+/** Everything a test needs from a running app. */
+export interface TestApp {
+  app: INestApplication;
+  service: ApiKeyService;
+  dataSource: DataSource;
+  queries: QueryCounter;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+/** Options of {@link createTestApp}. */
+export interface TestAppOptions {
+  controllers?: Type[];
+  options?: ApiKeyModuleOptions;
+  extras?: ApiKeyModuleExtras;
+}
+
+/**
+ * Starts a real Nest app (Express) on a fresh database with the key table
+ * created by `synchronize`, every TypeORM statement counted and every Nest log
+ * line captured. Call `close()` to drop the table and stop the app.
+ */
+export async function createTestApp({ controllers = [], options = {}, extras = {} }: TestAppOptions = {}): Promise<TestApp> {
+  const queries = new QueryCounter();
+  const logs = new LogCapture();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      TypeOrmModule.forRoot({
+        ...testDataSourceOptions(),
+        autoLoadEntities: true,
+        synchronize: true,
+        dropSchema: true,
+        logging: true,
+        logger: queries,
+        retryAttempts: 0,
+      }),
+      ApiKeyModule.forRoot({ ...options, ...extras }),
+    ],
+    controllers,
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: logs });
+  await app.init();
+  const dataSource = app.get(DataSource);
+  return {
+    app,
+    service: app.get(ApiKeyService),
+    dataSource,
+    queries,
+    logs,
+    async close() {
+      await app.close();
+    },
+  };
+}
