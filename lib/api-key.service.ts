@@ -133,14 +133,13 @@ export class ApiKeyService {
     const where: FindOptionsWhere<ApiKeyColumns> = {};
     if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
     if (query.includeRevoked === false) where.revokedAt = IsNull();
+    // find + count rather than findAndCount: with a column selection, TypeORM
+    // counts DISTINCT over a concatenation of every column, which NULLs break.
     const [rows, total] = await this.run((em) =>
-      em.findAndCount(this.entity, {
-        where,
-        select: RECORD_SELECT,
-        order: { createdAt: 'DESC', id: 'ASC' },
-        take: limit,
-        skip: offset,
-      }),
+      Promise.all([
+        em.find(this.entity, { where, select: RECORD_SELECT, order: { createdAt: 'DESC', id: 'ASC' }, take: limit, skip: offset }),
+        em.count(this.entity, { where }),
+      ]),
     );
     return { items: rows.map(toRecord), total, limit, offset };
   }

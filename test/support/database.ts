@@ -16,7 +16,7 @@ export function testDatabase(): TestDatabase {
  */
 export function testDataSourceOptions(): DataSourceOptions {
   const type = testDatabase();
-  if (type === 'sqlite') return { type: 'better-sqlite3', database: ':memory:' };
+  if (type === 'sqlite') return { type: 'better-sqlite3', database: process.env.TEST_SQLITE_FILE ?? ':memory:' };
   if (type === 'postgres') return { type: 'postgres', url: process.env.DB_URL ?? 'postgres://postgres@127.0.0.1:5432/test' };
   return { type: 'mariadb', url: process.env.DB_URL ?? 'mysql://root@127.0.0.1:3306/test' };
 }

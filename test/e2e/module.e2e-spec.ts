@@ -1,0 +1,112 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
+import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes, type ApiKeyModuleOptions } from 'nestjs-api-keys';
+import type { DataSource } from 'typeorm';
+import { GlobalController } from '../support/controllers.js';
+import { testDataSourceOptions } from '../support/database.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+
+describe('ApiKeyModule configuration', () => {
+  const apps: { close(): Promise<void> }[] = [];
+  afterEach(async () => {
+    while (apps.length) await apps.pop()!.close();
+  });
+
+  it('installs the guard globally when asked; @Public() opts out', async () => {
+    const t: TestApp = await createTestApp({ controllers: [GlobalController], extras: { globalGuard: true } });
+    apps.push(t);
+    const { key, record } = await t.service.issue({ name: 'g' });
+    await request(t.app.getHttpServer()).get('/global/health').expect(200, { status: 'ok' });
+    await request(t.app.getHttpServer()).get('/global/private').expect(401);
+    await request(t.app.getHttpServer()).get('/global/private').set('Authorization', `Bearer ${key}`).expect(200, { id: record.id });
+  });
+
+  it('does not guard routes without @UseGuards unless installed globally', async () => {
+    const t = await createTestApp({ controllers: [GlobalController] });
+    apps.push(t);
+    await request(t.app.getHttpServer()).get('/global/private').expect(200);
+  });
+
+  it('takes prefix, header, realm and Retry-After from forRootAsync with injected config', async () => {
+    @Injectable()
+    class KeyConfig {
+      readonly options: ApiKeyModuleOptions = { prefix: 'acme_live', header: 'X-Acme-Key', bearer: false, realm: 'acme', entropyBits: 128 };
+    }
+    @Module({ providers: [KeyConfig], exports: [KeyConfig] })
+    class ConfigModule {}
+    @Controller('x')
+    @UseGuards(ApiKeyGuard)
+    class XController {
+      @Get()
+      @Scopes('x:read')
+      get(@CurrentApiKey('name') name: string) {
+        return { name };
+      }
+    }
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ ...testDataSourceOptions(), autoLoadEntities: true, synchronize: true, dropSchema: true, retryAttempts: 0 }),
+        ApiKeyModule.forRootAsync({
+          imports: [ConfigModule],
+          inject: [KeyConfig],
+          useFactory: (config: KeyConfig) => config.options,
+        }),
+      ],
+      controllers: [XController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    apps.push(app);
+    const { key } = await app.get(ApiKeyService).issue({ name: 'acme', scopes: ['x:read'] });
+    expect(key).toMatch(/^acme_live_[0-9A-Za-z]{28}$/);
+    const http = () => request(app.getHttpServer());
+    await http().get('/x').set('X-Acme-Key', key).expect(200, { name: 'acme' });
+    const bearerOff = await http().get('/x').set('Authorization', `Bearer ${key}`).expect(401);
+    expect(bearerOff.headers['www-authenticate']).toBe('Bearer realm="acme"');
+    const res = await http().get('/x').set('X-Acme-Key', key.replace('acme_live_', 'acme_test_')).expect(401);
+    expect(res.headers['www-authenticate']).toBe('Bearer realm="acme", error="invalid_token"');
+  });
+
+  it('uses a named DataSource and a custom table, leaving the default one alone', async () => {
+    @Controller('named')
+    @UseGuards(ApiKeyGuard)
+    class NamedController {
+      @Get()
+      get() {
+        return { ok: true };
+      }
+    }
+    const base = { ...testDataSourceOptions(), synchronize: true, dropSchema: true, retryAttempts: 0 };
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ ...base }),
+        TypeOrmModule.forRoot({ ...base, name: 'keys', autoLoadEntities: true }),
+        ApiKeyModule.forRoot({ dataSource: 'keys', tableName: 'service_keys', prefix: 'svc' }),
+      ],
+      controllers: [NamedController],
+    }).compile();
+    const app = moduleRef.createNestApplication({ logger: false });
+    await app.init();
+    apps.push(app);
+    const { key } = await app.get(ApiKeyService).issue({ name: 'named' });
+    await request(app.getHttpServer()).get('/named').set('Authorization', `Bearer ${key}`).expect(200);
+    const keys = app.get<DataSource>(getDataSourceToken('keys'));
+    const rows = await keys.query(`SELECT ${keys.driver.escape('name')} FROM ${keys.driver.escape('service_keys')}`);
+    expect(rows).toEqual([{ name: 'named' }]);
+    const defaultSource = app.get<DataSource>(getDataSourceToken());
+    expect(defaultSource.hasMetadata('ApiKeyEntity_service_keys')).toBe(false);
+  });
+
+  it('rejects invalid options at startup', async () => {
+    const build = Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({ ...testDataSourceOptions(), autoLoadEntities: true, synchronize: true, retryAttempts: 0 }),
+        ApiKeyModule.forRoot({ prefix: 'not-valid' }),
+      ],
+    }).compile();
+    await expect(build).rejects.toThrow(/prefix/);
+  });
+});

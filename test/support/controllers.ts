@@ -1,0 +1,63 @@
+import { Controller, Get, Post, UseGuards } from '@nestjs/common';
+import { AnyScope, ApiKeyGuard, CurrentApiKey, Public, Scopes, type ApiKeyPrincipal } from 'nestjs-api-keys';
+
+/** Routes guarded per controller with `@UseGuards(ApiKeyGuard)`. */
+@Controller('orders')
+@UseGuards(ApiKeyGuard)
+export class OrdersController {
+  @Get()
+  @Scopes('orders:read')
+  list(@CurrentApiKey() principal: ApiKeyPrincipal) {
+    return { principal };
+  }
+
+  @Post()
+  @Scopes('orders:read', 'orders:write')
+  create() {
+    return { created: true };
+  }
+
+  @Get('either')
+  @AnyScope('orders:read', 'orders:admin')
+  either() {
+    return { ok: true };
+  }
+
+  @Get('owner')
+  owner(@CurrentApiKey('ownerId') ownerId: string | null) {
+    return { ownerId };
+  }
+
+  @Get('open')
+  @Public()
+  open(@CurrentApiKey() principal?: ApiKeyPrincipal) {
+    return { open: true, principal: principal ?? null };
+  }
+}
+
+/** A controller-level requirement combined with a handler-level one. */
+@Controller('refunds')
+@UseGuards(ApiKeyGuard)
+@Scopes('billing')
+export class RefundsController {
+  @Post()
+  @Scopes('orders:refund')
+  refund() {
+    return { refunded: true };
+  }
+}
+
+/** Routes without `@UseGuards`: protected only when the guard is installed globally. */
+@Controller('global')
+export class GlobalController {
+  @Get('private')
+  secret(@CurrentApiKey('id') id: string) {
+    return { id };
+  }
+
+  @Get('health')
+  @Public()
+  health() {
+    return { status: 'ok' };
+  }
+}

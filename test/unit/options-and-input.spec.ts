@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import { ApiKeyValidationError } from 'nestjs-api-keys';
+import * as input from '../../lib/api-key.input.js';
+import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
+
+describe('ResolvedApiKeyOptions', () => {
+  it('applies documented defaults, each written once', () => {
+    expect({ ...new ResolvedApiKeyOptions() }).toEqual({
+      prefix: 'sk',
+      entropyBits: 256,
+      bearer: true,
+      header: 'x-api-key',
+      realm: 'api',
+      retryAfterSeconds: 5,
+      lastUsedIntervalMs: 60_000,
+    });
+  });
+
+  it('keeps given values, ignores undefined ones and lower-cases the header', () => {
+    const options = new ResolvedApiKeyOptions({ prefix: 'acme_live', header: 'X-Acme-Key', realm: undefined });
+    expect(options.prefix).toBe('acme_live');
+    expect(options.header).toBe('x-acme-key');
+    expect(options.realm).toBe('api');
+  });
+
+  it.each([
+    [{ prefix: 'bad-prefix' }, /prefix/],
+    [{ entropyBits: 64 }, /entropyBits/],
+    [{ header: 'x key' }, /header/],
+    [{ bearer: false, header: false as const }, /no way to send a key/],
+    [{ realm: 'a"b' }, /realm/],
+    [{ retryAfterSeconds: -1 }, /retryAfterSeconds/],
+    [{ lastUsedIntervalMs: Number.NaN }, /lastUsedIntervalMs/],
+  ])('rejects %j', (options, message) => {
+    expect(() => new ResolvedApiKeyOptions(options)).toThrow(message);
+  });
+});
+
+describe('input validation', () => {
+  const now = Date.now();
+
+  it('validates names', () => {
+    expect(input.validateName('billing')).toBe('billing');
+    for (const bad of ['', '   ', 'x'.repeat(101), 5, undefined]) expect(() => input.validateName(bad)).toThrow(ApiKeyValidationError);
+  });
+
+  it('validates owner ids', () => {
+    expect(input.validateOwnerId(undefined)).toBeNull();
+    expect(input.validateOwnerId('team-1')).toBe('team-1');
+    for (const bad of ['', 'x'.repeat(256), 12]) expect(() => input.validateOwnerId(bad)).toThrow(ApiKeyValidationError);
+  });
+
+  it('validates expiry dates', () => {
+    const future = new Date(now + 60_000);
+    expect(input.validateExpiry(future, now)).toBe(future);
+    expect(input.validateExpiry(null, now)).toBeNull();
+    expect(() => input.validateExpiry(new Date(now - 1), now)).toThrow(/future/);
+    expect(() => input.validateExpiry(new Date('nope'), now)).toThrow(/valid Date/);
+    expect(() => input.validateExpiry('2099-01-01', now)).toThrow(/valid Date/);
+  });
+
+  it('validates metadata as a small JSON object and copies it', () => {
+    const meta = { plan: 'pro', nested: { a: 1 } };
+    const copy = input.validateMetadata(meta);
+    expect(copy).toEqual(meta);
+    expect(copy).not.toBe(meta);
+    expect(() => input.validateMetadata([1])).toThrow(/JSON object/);
+    expect(() => input.validateMetadata({ big: 'x'.repeat(5000) })).toThrow(/4096/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => input.validateMetadata(cyclic)).toThrow(/serializable/);
+  });
+
+  it('validates grace periods and ids', () => {
+    expect(input.validateGracePeriod(undefined)).toBe(0);
+    expect(input.validateGracePeriod(1000)).toBe(1000);
+    for (const bad of [-1, Infinity, '10']) expect(() => input.validateGracePeriod(bad)).toThrow(ApiKeyValidationError);
+    expect(() => input.validateId('')).toThrow(ApiKeyValidationError);
+    expect(() => input.validateId('x'.repeat(37))).toThrow(ApiKeyValidationError);
+  });
+});
