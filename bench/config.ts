@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DataSourceOptions } from 'typeorm';
+
+/** Where the compiled bench runs from (build/bench/bench) and the repository root. */
+export const HERE = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(HERE, '..', '..', '..');
+/** Seeded SQLite files, key lists and profiles: git-ignored (build/). */
+export const DATA_DIR = join(ROOT, 'build', 'bench-data');
+export const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+/** The key prefix of every seeded key. */
+export const PREFIX = 'sk';
+/** The scope the benchmarked route requires, granted to every seeded key. */
+export const SCOPE = 'bench:read';
+/** How many distinct valid keys the load generator rotates through. */
+export const KEYS_IN_ROTATION = 64;
+/** The HS256 secret of the JWT variants. */
+export const JWT_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
+
+/** The databases a variant can run on. */
+export type BenchDatabase = 'sqlite' | 'postgres' | 'mariadb';
+/** Seeded table sizes. */
+export type TableSize = '1k' | '1m';
+export const ROWS: Record<TableSize, number> = { '1k': 1_000, '1m': 1_000_000 };
+
+/** The database the bench creates for itself on the servers (tests own `test`, and drop it). */
+export const SERVER_DATABASE = 'bench_api_keys';
+export const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432';
+export const MARIADB_URL = process.env.BENCH_MARIADB_URL ?? 'mysql://root@127.0.0.1:3306';
+
+/** The table holding keys of one size. */
+export function tableFor(size: TableSize): string {
+  return `api_keys_${size}`;
+}
+
+/** TypeORM connection options of a seeded database (the same for seeder and servers). */
+export function dataSourceOptions(db: BenchDatabase, size: TableSize): DataSourceOptions {
+  if (db === 'sqlite') {
+    mkdirSync(DATA_DIR, { recursive: true });
+    return { type: 'better-sqlite3', database: join(DATA_DIR, `keys-${size}.sqlite`) };
+  }
+  if (db === 'postgres') return { type: 'postgres', url: `${POSTGRES_URL}/${SERVER_DATABASE}` };
+  return { type: 'mariadb', url: `${MARIADB_URL}/${SERVER_DATABASE}` };
+}
+
+/** What guards the route in a variant. */
+export type GuardKind = 'none' | 'library' | 'library-v0' | 'jwt-string' | 'jwt-keyobject' | 'hand-rolled';
+
+/** One benchmarked configuration: its own Nest app process. */
+export interface Variant {
+  readonly id: string;
+  readonly label: string;
+  readonly guard: GuardKind;
+  readonly db?: BenchDatabase;
+  readonly size?: TableSize;
+  /** Only in the full run. */
+  readonly fullOnly?: boolean;
+  /** Only with `--baseline` (the v0.1 store, for before/after comparisons). */
+  readonly baselineOnly?: boolean;
+}
+
+export const VARIANTS: readonly Variant[] = [
+  { id: 'bare', label: 'bare Nest route (no auth)', guard: 'none' },
+  { id: 'lib-sqlite-1k', label: 'nestjs-api-keys, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k' },
+  { id: 'lib-sqlite-1m', label: 'nestjs-api-keys, SQLite, 1M keys', guard: 'library', db: 'sqlite', size: '1m', fullOnly: true },
+  { id: 'lib-postgres-1k', label: 'nestjs-api-keys, PostgreSQL, 1k keys', guard: 'library', db: 'postgres', size: '1k' },
+  { id: 'lib-postgres-1m', label: 'nestjs-api-keys, PostgreSQL, 1M keys', guard: 'library', db: 'postgres', size: '1m', fullOnly: true },
+  { id: 'lib-mariadb-1k', label: 'nestjs-api-keys, MariaDB, 1k keys', guard: 'library', db: 'mariadb', size: '1k' },
+  { id: 'jwt-string', label: '@nestjs/jwt HS256, string secret', guard: 'jwt-string' },
+  { id: 'jwt-keyobject', label: '@nestjs/jwt HS256, KeyObject secret', guard: 'jwt-keyobject' },
+  { id: 'hand-sqlite-1k', label: 'hand-rolled (sha256 + findOne), SQLite, 1k', guard: 'hand-rolled', db: 'sqlite', size: '1k' },
+  { id: 'hand-postgres-1k', label: 'hand-rolled (sha256 + findOne), PostgreSQL, 1k', guard: 'hand-rolled', db: 'postgres', size: '1k' },
+  { id: 'v0-sqlite-1k', label: 'v0.1 store, SQLite, 1k keys', guard: 'library-v0', db: 'sqlite', size: '1k', baselineOnly: true },
+  { id: 'v0-postgres-1k', label: 'v0.1 store, PostgreSQL, 1k keys', guard: 'library-v0', db: 'postgres', size: '1k', baselineOnly: true },
+  { id: 'v0-mariadb-1k', label: 'v0.1 store, MariaDB, 1k keys', guard: 'library-v0', db: 'mariadb', size: '1k', baselineOnly: true },
+];
+
+/** The file listing the credentials a variant's load generator sends, one per line. */
+export function credentialsFile(variant: Variant): string {
+  if (variant.guard === 'jwt-string' || variant.guard === 'jwt-keyobject') return join(DATA_DIR, 'jwt.keys');
+  if (!variant.db || !variant.size) return join(DATA_DIR, 'bare.keys');
+  return join(DATA_DIR, `${variant.db}-${variant.size}.keys`);
+}

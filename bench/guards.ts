@@ -1,0 +1,61 @@
+import { createHash } from 'node:crypto';
+import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { DataSource, type Repository } from 'typeorm';
+import type { ApiKeyColumns } from '../lib/api-key.entity.js';
+import { SCOPE } from './config.js';
+
+function bearer(context: ExecutionContext): { request: Record<string, any>; token: string } {
+  const request = context.switchToHttp().getRequest();
+  const [type, token] = request.headers.authorization?.split(' ') ?? [];
+  if (type !== 'Bearer' || !token) throw new UnauthorizedException();
+  return { request, token };
+}
+
+/**
+ * The JWT guard of the NestJS authentication guide: `verifyAsync` with the
+ * module's secret (HS256), plus the same scope check the library makes.
+ */
+@Injectable()
+export class JwtBenchGuard implements CanActivate {
+  constructor(private readonly jwt: JwtService) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const { request, token } = bearer(context);
+    let payload: { sub: string; scopes?: string[] };
+    try {
+      payload = await this.jwt.verifyAsync(token);
+    } catch {
+      throw new UnauthorizedException();
+    }
+    if (!payload.scopes?.includes(SCOPE)) throw new UnauthorizedException();
+    request.user = payload;
+    return true;
+  }
+}
+
+/** The entity the hand-rolled guard reads; set by the server before the app starts. */
+export const handRolledEntity: { current?: typeof ApiKeyColumns } = {};
+
+/**
+ * What people write by hand: SHA-256 with `createHash`, then a TypeORM
+ * `findOne` by hash (whole entity), then the same checks as the library.
+ */
+@Injectable()
+export class HandRolledGuard implements CanActivate {
+  private readonly keys: Repository<ApiKeyColumns>;
+
+  constructor(dataSource: DataSource) {
+    this.keys = dataSource.getRepository(handRolledEntity.current!);
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const { request, token } = bearer(context);
+    const hash = createHash('sha256').update(token).digest('hex');
+    const key = await this.keys.findOne({ where: { hash } });
+    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) throw new UnauthorizedException();
+    if (!key.scopes.includes(SCOPE)) throw new UnauthorizedException();
+    request.user = key;
+    return true;
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * One benchmarked Nest app (Express): `node server.js <variant-id> <port>`.
+ * Serves `GET /bench` behind the variant's guard and `GET /__stats` (CPU time
+ * used so far, unguarded). Prints `READY` once listening; exits cleanly on
+ * SIGTERM/SIGINT so `--cpu-prof` profiles get written.
+ */
+import 'reflect-metadata';
+import { createSecretKey } from 'node:crypto';
+import { Controller, Get, Module, UseGuards, type CanActivate, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { API_KEY_ENTITY, API_KEY_STORE } from '../lib/api-key.constants.js';
+import { apiKeyEntityFor, type ApiKeyColumns } from '../lib/api-key.entity.js';
+import { ApiKeyGuard, ApiKeyModule, Scopes } from '../lib/index.js';
+import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
+import { JWT_SECRET, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
+import { HandRolledGuard, JwtBenchGuard, handRolledEntity } from './guards.js';
+
+/** The benchmarked route, behind `guard` (if any). The handler is the same in every variant. */
+function benchController(guard?: Type<CanActivate>): Type {
+  @Controller()
+  class BenchController {
+    @Get('bench')
+    @Scopes(SCOPE)
+    hit() {
+      return { ok: true };
+    }
+  }
+  if (guard) UseGuards(guard)(BenchController);
+  return BenchController;
+}
+
+@Controller('__stats')
+class StatsController {
+  @Get()
+  stats() {
+    return { cpu: process.cpuUsage(), rss: process.memoryUsage.rss() };
+  }
+}
+
+function appModule(variant: Variant): DynamicModule {
+  const imports: DynamicModule['imports'] = [];
+  const providers: DynamicModule['providers'] = [];
+  let guard: Type<CanActivate> | undefined;
+  const entity = variant.size ? apiKeyEntityFor(tableFor(variant.size)) : undefined;
+  const database = () =>
+    TypeOrmModule.forRoot({ ...dataSourceOptions(variant.db!, variant.size!), entities: [entity!], synchronize: false });
+  switch (variant.guard) {
+    case 'none':
+      break;
+    case 'library':
+    case 'library-v0':
+      imports.push(database(), ApiKeyModule.forRoot({ prefix: PREFIX, tableName: tableFor(variant.size!) }));
+      guard = ApiKeyGuard;
+      break;
+    case 'jwt-string':
+      imports.push(JwtModule.register({ secret: JWT_SECRET, verifyOptions: { algorithms: ['HS256'] } }));
+      guard = JwtBenchGuard;
+      break;
+    case 'jwt-keyobject':
+      // jsonwebtoken takes a KeyObject too; it skips building one per call.
+      imports.push(JwtModule.register({ secret: createSecretKey(Buffer.from(JWT_SECRET)) as never, verifyOptions: { algorithms: ['HS256'] } }));
+      guard = JwtBenchGuard;
+      break;
+    case 'hand-rolled':
+      handRolledEntity.current = entity;
+      imports.push(database());
+      providers.push(HandRolledGuard);
+      guard = HandRolledGuard;
+      break;
+  }
+  @Module({})
+  class BenchAppModule {}
+  return { module: BenchAppModule, imports, providers, controllers: [benchController(guard), StatsController] };
+}
+
+async function createApp(variant: Variant): Promise<INestApplication> {
+  const logger = ['error', 'warn'] as const;
+  if (variant.guard !== 'library-v0') return NestFactory.create(appModule(variant), { logger: [...logger] });
+  // The v0.1 store in place of today's, everything else unchanged.
+  const moduleRef = await Test.createTestingModule({ imports: [appModule(variant)] })
+    .overrideProvider(API_KEY_STORE)
+    .useFactory({
+      factory: (dataSource: DataSource, entity: typeof ApiKeyColumns) => new V0TypeOrmApiKeyStore(dataSource, entity),
+      inject: [DataSource, API_KEY_ENTITY],
+    })
+    .compile();
+  return moduleRef.createNestApplication({ logger: [...logger] });
+}
+
+async function main(): Promise<void> {
+  const [id, port = '0'] = process.argv.slice(2);
+  const variant = VARIANTS.find((v) => v.id === id);
+  if (!variant) throw new Error(`unknown variant ${id}; one of ${VARIANTS.map((v) => v.id).join(', ')}`);
+  const app = await createApp(variant);
+  await app.listen(Number(port), '127.0.0.1');
+  const stop = async () => {
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  process.stdout.write(`READY ${(app.getHttpServer().address() as { port: number }).port}\n`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
