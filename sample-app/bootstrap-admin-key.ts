@@ -1,0 +1,49 @@
+import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { ApiKeyService } from 'nestjs-api-keys';
+import { SampleAppConfig } from './config/sample-app.config.js';
+
+/** Name and scopes of the first key, issued when the key table is empty. */
+export const BOOTSTRAP_ADMIN_KEY = { name: 'bootstrap admin', scopes: ['keys:admin', 'orders:*'] } as const;
+
+/**
+ * Solves the first-key problem: on a start with an empty key table, issues
+ * one admin key and prints it once, to stdout only, with a curl line to try
+ * it. The plaintext never goes through the Nest logger (logs are collected
+ * and kept; a terminal is not). Later starts find a key and issue none.
+ */
+@Injectable()
+export class BootstrapAdminKey implements OnApplicationBootstrap {
+  private readonly logger = new Logger(BootstrapAdminKey.name);
+
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly config: SampleAppConfig,
+  ) {}
+
+  /** Issues and prints the admin key if, and only if, no key exists yet. */
+  async onApplicationBootstrap(): Promise<void> {
+    const { total } = await this.keys.list({ limit: 1 });
+    if (total > 0) {
+      this.logger.log('keys exist, not issuing a bootstrap admin key');
+      return;
+    }
+    const { key, record } = await this.keys.issue({ ...BOOTSTRAP_ADMIN_KEY, scopes: [...BOOTSTRAP_ADMIN_KEY.scopes] });
+    this.logger.log(`issued bootstrap admin key ${record.id}; it is printed once, on stdout`);
+    process.stdout.write(this.banner(key));
+  }
+
+  /** The text shown once: the key, and how to use it. */
+  private banner(key: string): string {
+    return [
+      '',
+      '  Bootstrap admin key (scopes: keys:admin orders:*). Shown only this once: store it now.',
+      '',
+      `    ${key}`,
+      '',
+      '  Try it:',
+      `    curl -H "Authorization: Bearer ${key}" ${this.config.baseUrl}/orders`,
+      '',
+      '',
+    ].join('\n');
+  }
+}

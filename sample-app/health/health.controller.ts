@@ -1,0 +1,13 @@
+import { Controller, Get } from '@nestjs/common';
+import { Public } from 'nestjs-api-keys';
+
+/** Liveness probe, open to all: load balancers carry no API key. */
+@Controller('health')
+export class HealthController {
+  /** Always `{ status: 'ok' }` while the process serves requests. */
+  @Get()
+  @Public()
+  check(): { status: 'ok' } {
+    return { status: 'ok' };
+  }
+}

@@ -1,0 +1,30 @@
+import { Body, Controller, Get, Post } from '@nestjs/common';
+import { CurrentApiKey, Scopes, type ApiKeyPrincipal } from 'nestjs-api-keys';
+import { CreateOrderDto } from './create-order.dto.js';
+import type { Order } from './order.js';
+import { orderOwnerOf, OrdersService } from './orders.service.js';
+
+/**
+ * Orders of the calling key's owner. The global `ApiKeyGuard` has already
+ * checked the key and its scopes when a handler runs.
+ * @example
+ * curl -H "Authorization: Bearer sk_..." http://localhost:3000/orders
+ */
+@Controller('orders')
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  /** The caller's orders. Needs `orders:read`. */
+  @Get()
+  @Scopes('orders:read')
+  list(@CurrentApiKey() caller: ApiKeyPrincipal): Order[] {
+    return this.orders.listFor(orderOwnerOf(caller));
+  }
+
+  /** Places an order for the caller's owner. Needs `orders:write`. */
+  @Post()
+  @Scopes('orders:write')
+  create(@CurrentApiKey() caller: ApiKeyPrincipal, @Body() body: CreateOrderDto): Order {
+    return this.orders.create(orderOwnerOf(caller), body);
+  }
+}
