@@ -24,7 +24,7 @@ const CONFLICT: ExtractedCredential = Object.freeze({ kind: 'conflict' });
  * and judged by the key parser.
  */
 export function bearerToken(value: string): string | undefined {
-  const trimmed = value.replace(/^[ \t]+|[ \t]+$/g, '');
+  const trimmed = value.replace(/^[ \t]+|(?<![ \t])[ \t]+$/g, '');
   const match = /^bearer(?:[ \t]+|$)/i.exec(trimmed);
   return match ? trimmed.slice(match[0].length) : undefined;
 }
@@ -50,7 +50,7 @@ export function extractCredential(headers: Record<string, HeaderValue>, sources:
   if (sources.header) {
     const value = single(headers[sources.header]);
     if (Array.isArray(value)) return CONFLICT;
-    if (value !== undefined) found.push(value.replace(/^[ \t]+|[ \t]+$/g, ''));
+    if (value !== undefined) found.push(value.replace(/^[ \t]+|(?<![ \t])[ \t]+$/g, ''));
   }
   if (found.length === 0) return NONE;
   if (found.length === 2 && !constantTimeEqual(found[0], found[1])) return CONFLICT;
