@@ -1,5 +1,7 @@
-import { Catch, HttpStatus, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
+import { Catch, HttpStatus, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { API_KEY_OPTIONS } from './api-key.constants.js';
+import { ResolvedApiKeyOptions } from './api-key.options.js';
 import {
   ApiKeyError,
   ApiKeyFormatError,
@@ -28,7 +30,10 @@ const STATUS: [new (...args: never[]) => ApiKeyError, HttpStatus, string][] = [
  */
 @Catch(ApiKeyError)
 export class ApiKeyExceptionFilter implements ExceptionFilter {
-  constructor(private readonly adapterHost: HttpAdapterHost) {}
+  constructor(
+    private readonly adapterHost: HttpAdapterHost,
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+  ) {}
 
   catch(exception: ApiKeyError, host: ArgumentsHost): void {
     const [status, error] = STATUS.find(([type]) => exception instanceof type)?.slice(1) as [HttpStatus, string] ?? [
@@ -37,7 +42,7 @@ export class ApiKeyExceptionFilter implements ExceptionFilter {
     ];
     const { httpAdapter } = this.adapterHost;
     const response = host.switchToHttp().getResponse();
-    if (status === HttpStatus.SERVICE_UNAVAILABLE) httpAdapter.setHeader(response, 'Retry-After', '5');
+    if (status === HttpStatus.SERVICE_UNAVAILABLE) httpAdapter.setHeader(response, 'Retry-After', String(this.options.retryAfterSeconds));
     httpAdapter.reply(response, { statusCode: status, message: exception.message, error }, status);
   }
 }

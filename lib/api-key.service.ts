@@ -174,8 +174,8 @@ export class ApiKeyService {
     const lock = this.dataSource.options.type.includes('sqlite') ? undefined : ({ mode: 'pessimistic_write' } as const);
     const old = await em.findOne(this.entity, { where: { id }, lock });
     if (!old) throw new ApiKeyNotFoundError(id);
-    if (old.revokedAt) throw new ApiKeyStateError(id, 'revoked');
     if (old.replacedById) throw new ApiKeyStateError(id, 'rotated');
+    if (old.revokedAt) throw new ApiKeyStateError(id, 'revoked');
     if (old.expiresAt && old.expiresAt.getTime() <= now) throw new ApiKeyValidationError(`API key ${id} has expired`);
     return old;
   }

@@ -195,7 +195,7 @@ describe('sample app', () => {
       expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
       await http().get('/orders').set(bearer(res.body.key)).expect(200);
       const again = await http().post(`/keys/${old.record.id}/rotate`).set(bearer(admin)).expect(409);
-      expect(again.body).toEqual({ statusCode: 409, error: 'Conflict', message: `API key ${old.record.id} is already revoked` });
+      expect(again.body).toEqual({ statusCode: 409, error: 'Conflict', message: `API key ${old.record.id} is already rotated` });
     });
 
     it('rotate with a grace period: both keys work until it ends', async () => {
