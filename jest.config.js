@@ -27,4 +27,7 @@ export default {
     '^nestjs-api-keys$': '<rootDir>/lib/index.ts',
   },
   testTimeout: 30000,
+  // On PostgreSQL / MariaDB: check the server and create one private schema per worker, dropped at the end.
+  globalSetup: '<rootDir>/test/support/global-setup.mjs',
+  globalTeardown: '<rootDir>/test/support/global-teardown.mjs',
 };
