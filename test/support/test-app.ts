@@ -22,6 +22,14 @@ export interface TestAppOptions {
   controllers?: Type[];
   options?: ApiKeyModuleOptions;
   extras?: ApiKeyModuleExtras;
+  /** SQLite only: use this database file instead of a private in-memory database, so that several apps can share it. */
+  sqliteFile?: string;
+  /**
+   * Join the tables an earlier app of this test file created (same worker
+   * schema, or the same `sqliteFile`) instead of dropping and recreating them:
+   * two app instances on one database.
+   */
+  joinDatabase?: boolean;
 }
 
 /**
@@ -29,16 +37,22 @@ export interface TestAppOptions {
  * created by `synchronize`, every TypeORM statement counted and every Nest log
  * line captured. Call `close()` to drop the table and stop the app.
  */
-export async function createTestApp({ controllers = [], options = {}, extras = {} }: TestAppOptions = {}): Promise<TestApp> {
+export async function createTestApp({
+  controllers = [],
+  options = {},
+  extras = {},
+  sqliteFile,
+  joinDatabase = false,
+}: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({
     imports: [
       TypeOrmModule.forRoot({
-        ...testDataSourceOptions(),
+        ...testDataSourceOptions({ sqliteFile }),
         autoLoadEntities: true,
-        synchronize: true,
-        dropSchema: true,
+        synchronize: !joinDatabase,
+        dropSchema: !joinDatabase,
         logging: true,
         logger: queries,
         retryAttempts: 0,
