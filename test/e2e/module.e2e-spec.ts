@@ -7,6 +7,7 @@ import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes, type A
 import type { DataSource } from 'typeorm';
 import { GlobalController } from '../support/controllers.js';
 import { testDataSourceOptions } from '../support/database.js';
+import { createPlatformApp } from '../support/http-platform.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 describe('ApiKeyModule configuration', () => {
@@ -57,8 +58,7 @@ describe('ApiKeyModule configuration', () => {
       ],
       controllers: [XController],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await createPlatformApp(moduleRef, { logger: false });
     apps.push(app);
     const { key } = await app.get(ApiKeyService).issue({ name: 'acme', scopes: ['x:read'] });
     expect(key).toMatch(/^acme_live_[0-9A-Za-z]{28}$/);
@@ -88,8 +88,7 @@ describe('ApiKeyModule configuration', () => {
       ],
       controllers: [NamedController],
     }).compile();
-    const app = moduleRef.createNestApplication({ logger: false });
-    await app.init();
+    const app = await createPlatformApp(moduleRef, { logger: false });
     apps.push(app);
     const { key } = await app.get(ApiKeyService).issue({ name: 'named' });
     await request(app.getHttpServer()).get('/named').set('Authorization', `Bearer ${key}`).expect(200);

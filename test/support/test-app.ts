@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-api-keys';
 import { DataSource } from 'typeorm';
 import { testDataSourceOptions } from './database.js';
+import { createPlatformApp, httpPlatform, type HttpPlatform } from './http-platform.js';
 import { LogCapture } from './log-capture.js';
 import { QueryCounter } from './query-counter.js';
 
@@ -30,10 +31,12 @@ export interface TestAppOptions {
    * two app instances on one database.
    */
   joinDatabase?: boolean;
+  /** The HTTP platform. Default: env `HTTP_PLATFORM` (`express` or `fastify`), else `express`. */
+  platform?: HttpPlatform;
 }
 
 /**
- * Starts a real Nest app (Express) on a fresh database with the key table
+ * Starts a real Nest app (Express, or Fastify with `platform`) on a fresh database with the key table
  * created by `synchronize`, every TypeORM statement counted and every Nest log
  * line captured. Call `close()` to drop the table and stop the app.
  */
@@ -43,6 +46,7 @@ export async function createTestApp({
   extras = {},
   sqliteFile,
   joinDatabase = false,
+  platform = httpPlatform(),
 }: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
@@ -61,8 +65,7 @@ export async function createTestApp({
     ],
     controllers,
   }).compile();
-  const app = moduleRef.createNestApplication({ logger: logs });
-  await app.init();
+  const app = await createPlatformApp(moduleRef, { logger: logs }, platform);
   const dataSource = app.get(DataSource);
   return {
     app,
