@@ -16,6 +16,16 @@ export interface ApiKeyModuleOptions {
   retryAfterSeconds?: number;
   /** How often `lastUsedAt` is written, in ms; at most one write per key per interval. `0` turns it off. Default 60000. */
   lastUsedIntervalMs?: number;
+  /**
+   * Environments marked in the prefix, e.g. `['live', 'test']` gives keys
+   * `sk_live_...` and `sk_test_...`; the principal carries `environment`.
+   * The first is the default of `issue`. Default: none (plain `sk_...` keys).
+   */
+  environments?: string[];
+  /** Lifetime of keys issued without `expiresAt`, in ms. Default: no expiry. */
+  defaultLifetimeMs?: number;
+  /** Longest lifetime a key may be issued with, in ms; keys must then expire. Default: unlimited. */
+  maxLifetimeMs?: number;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -39,6 +49,11 @@ export class ResolvedApiKeyOptions {
   readonly realm: string = 'api';
   readonly retryAfterSeconds: number = 5;
   readonly lastUsedIntervalMs: number = 60_000;
+  readonly environments: readonly string[] = [];
+  readonly defaultLifetimeMs: number | undefined = undefined;
+  readonly maxLifetimeMs: number | undefined = undefined;
+  /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
+  readonly prefixes: ReadonlyMap<string, string | null>;
 
   constructor(options: ApiKeyModuleOptions = {}) {
     const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
@@ -61,5 +76,19 @@ export class ResolvedApiKeyOptions {
     if (!Number.isFinite(this.lastUsedIntervalMs) || this.lastUsedIntervalMs < 0) {
       throw new TypeError('lastUsedIntervalMs must be a non-negative number');
     }
+    for (const name of ['defaultLifetimeMs', 'maxLifetimeMs'] as const) {
+      const value = this[name];
+      if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new TypeError(`${name} must be a positive number of ms`);
+    }
+    if (this.defaultLifetimeMs && this.maxLifetimeMs && this.defaultLifetimeMs > this.maxLifetimeMs) {
+      throw new TypeError('defaultLifetimeMs must not exceed maxLifetimeMs');
+    }
+    if (!Array.isArray(this.environments) || this.environments.some((env) => !/^[a-z0-9]{1,16}$/.test(env))) {
+      throw new TypeError('environments must be short lower-case names of letters and digits, e.g. ["live", "test"]');
+    }
+    this.prefixes = new Map(
+      this.environments.length === 0 ? [[this.prefix, null]] : this.environments.map((env) => [`${this.prefix}_${env}`, env]),
+    );
+    for (const prefix of this.prefixes.keys()) assertValidPrefix(prefix);
   }
 }

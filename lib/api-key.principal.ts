@@ -9,6 +9,8 @@ export interface ApiKeyPrincipal {
   readonly scopes: readonly string[];
   readonly metadata: Readonly<Record<string, unknown>> | null;
   readonly expiresAt: Date | null;
+  /** The environment marked in the key's prefix (`live`, `test`...), or `null` without environments. */
+  readonly environment: string | null;
 }
 
 /** Why a presented key was refused. Logged with the key id, never the key. */

@@ -22,13 +22,15 @@ export interface IssueApiKeyInput {
   expiresAt?: Date | null;
   /** Free-form JSON for the host app (up to 4 KiB). Never put secrets here. */
   metadata?: Record<string, unknown> | null;
+  /** One of the module's `environments` (marked in the prefix: `sk_test_...`). Default the first. */
+  environment?: string;
 }
 
 /** Options of `ApiKeyService.rotate`. */
 export interface RotateApiKeyOptions {
   /** How long the old key keeps working, in ms. Default 0: revoked at once. */
   gracePeriodMs?: number;
-  /** Expiry of the successor. Default: the old key's lifetime again from now, or never. */
+  /** Expiry of the successor. Default: the old key's lifetime again from now, else the module's default lifetime, else never. */
   expiresAt?: Date | null;
 }
 
@@ -77,4 +79,10 @@ export function toRecord(row: ApiKeyColumns | ApiKeyRecord): ApiKeyRecord {
   const record = {} as Record<string, unknown>;
   for (const column of RECORD_COLUMNS) record[column] = row[column];
   return record as unknown as ApiKeyRecord;
+}
+
+/** The outcome of `revokeByKey` for one reported key. */
+export interface LeakedKeyResult {
+  /** `revoked` now, `already_revoked` before, or `unknown` (not a key of ours). */
+  readonly status: 'revoked' | 'already_revoked' | 'unknown';
 }

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { IsNull, type DataSource, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { IsNull, LessThan, type DataSource, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS } from './api-key.constants.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { ApiKeyError, ApiKeyNotFoundError, ApiKeyStateError, ApiKeyStoreUnavailableError, ApiKeyValidationError } from './api-key.errors.js';
+import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from './api-key.errors.js';
+import { ApiKeyUnitOfWork } from './api-key.unit-of-work.js';
 import * as input from './api-key.input.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
 import type { ApiKeyVerification } from './api-key.principal.js';
@@ -14,6 +15,7 @@ import {
   type ApiKeyRecord,
   type IssueApiKeyInput,
   type IssuedApiKey,
+  type LeakedKeyResult,
   type ListApiKeysQuery,
   type RotateApiKeyOptions,
   type RotatedApiKey,
@@ -22,6 +24,7 @@ import { ApiKeyVerifier } from './api-key.verifier.js';
 import { generateApiKey, hintOf, parseApiKey } from './key-format.js';
 import { hashApiKey } from './key-hash.js';
 import { normalizeScopes } from './scope-matcher.js';
+import { resolveExpiry } from './expiry-policy.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
 
@@ -35,18 +38,16 @@ type NewKeyFields = Pick<ApiKeyColumns, 'name' | 'ownerId' | 'scopes' | 'metadat
  */
 @Injectable()
 export class ApiKeyService {
-  /**
-   * SQLite runs on one connection, so statements interleaved with an open
-   * transaction would join it: there, lifecycle operations run one at a time.
-   */
-  private serial: Promise<unknown> = Promise.resolve();
+  private readonly unitOfWork: ApiKeyUnitOfWork;
 
   constructor(
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly verifier: ApiKeyVerifier,
-  ) {}
+  ) {
+    this.unitOfWork = new ApiKeyUnitOfWork(dataSource);
+  }
 
   /** Creates a key. The plaintext is in the result and nowhere else. */
   async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
@@ -56,10 +57,10 @@ export class ApiKeyService {
       ownerId: input.validateOwnerId(request.ownerId),
       scopes: normalizeScopes(request.scopes ?? []),
       metadata: input.validateMetadata(request.metadata),
-      expiresAt: input.validateExpiry(request.expiresAt, now),
+      expiresAt: resolveExpiry(request.expiresAt, now, this.options),
     };
-    const { key, row } = this.newKey(fields, now);
-    await this.run((em) => em.insert(this.entity, row as never));
+    const { key, row } = this.newKey(fields, now, this.prefixFor(request.environment));
+    await this.unitOfWork.run((em) => em.insert(this.entity, row as never));
     return { key, record: toRecord(row) };
   }
 
@@ -73,19 +74,21 @@ export class ApiKeyService {
     input.validateId(id);
     const grace = input.validateGracePeriod(options.gracePeriodMs);
     const now = Date.now();
-    const explicitExpiry = options.expiresAt === undefined ? undefined : input.validateExpiry(options.expiresAt, now);
-    return this.run(async (em) => {
+    if (options.expiresAt !== undefined) resolveExpiry(options.expiresAt, now, this.options);
+    return this.unitOfWork.run(async (em) => {
       const old = await this.findLive(em, id, now);
       const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
+      const expiresAt = options.expiresAt !== undefined ? options.expiresAt : lifetime ? new Date(now + lifetime) : undefined;
       const { key, row } = this.newKey(
         {
           name: old.name,
           ownerId: old.ownerId,
           scopes: old.scopes,
           metadata: old.metadata,
-          expiresAt: explicitExpiry !== undefined ? explicitExpiry : lifetime ? new Date(now + lifetime) : null,
+          expiresAt: resolveExpiry(expiresAt, now, this.options),
         },
         now,
+        old.hint.slice(0, old.hint.lastIndexOf('_')), // the same prefix, so the same environment
       );
       const change: Partial<ApiKeyColumns> =
         grace > 0
@@ -110,6 +113,41 @@ export class ApiKeyService {
     return this.updateLive(id, change);
   }
 
+  /**
+   * Revokes a key given as plaintext, e.g. one a secret scanner found in a
+   * public repository. Answers `unknown` for strings that are not one of our
+   * live or revoked keys, revealing nothing else.
+   */
+  async revokeByKey(key: string, reason = 'leaked'): Promise<LeakedKeyResult> {
+    try {
+      if (!this.options.prefixes.has(parseApiKey(key).prefix)) return { status: 'unknown' };
+    } catch (error) {
+      if (error instanceof ApiKeyFormatError) return { status: 'unknown' };
+      throw error;
+    }
+    const hash = hashApiKey(key);
+    const updated = await this.unitOfWork.run((em) =>
+      em.update(this.entity, { hash, revokedAt: IsNull() }, { revokedAt: new Date(), revokedReason: reason.slice(0, 255) } as never),
+    );
+    if (updated.affected === 1) return { status: 'revoked' };
+    const exists = await this.unitOfWork.run((em) => em.exists(this.entity, { where: { hash } }));
+    return { status: exists ? 'already_revoked' : 'unknown' };
+  }
+
+  /**
+   * Deletes keys that expired or were revoked before `before`. Until then they
+   * stay in the table, for audit. Returns how many rows went.
+   */
+  async purge(before: Date): Promise<number> {
+    if (!(before instanceof Date) || Number.isNaN(before.getTime()) || before.getTime() > Date.now()) {
+      throw new ApiKeyValidationError('before must be a valid Date, not in the future');
+    }
+    const deleted = await this.unitOfWork.run((em) =>
+      em.delete(this.entity, [{ expiresAt: LessThan(before) }, { revokedAt: LessThan(before) }]),
+    );
+    return deleted.affected ?? 0;
+  }
+
   /** Replaces a live key's scopes; the next request sees them. */
   async updateScopes(id: string, scopes: string[]): Promise<ApiKeyRecord> {
     input.validateId(id);
@@ -119,7 +157,7 @@ export class ApiKeyService {
   /** One key's record. @throws ApiKeyNotFoundError */
   async get(id: string): Promise<ApiKeyRecord> {
     input.validateId(id);
-    const row = await this.run((em) => em.findOne(this.entity, { where: { id }, select: RECORD_SELECT }));
+    const row = await this.unitOfWork.run((em) => em.findOne(this.entity, { where: { id }, select: RECORD_SELECT }));
     if (!row) throw new ApiKeyNotFoundError(id);
     return toRecord(row);
   }
@@ -135,7 +173,7 @@ export class ApiKeyService {
     if (query.includeRevoked === false) where.revokedAt = IsNull();
     // find + count rather than findAndCount: with a column selection, TypeORM
     // counts DISTINCT over a concatenation of every column, which NULLs break.
-    const [rows, total] = await this.run((em) =>
+    const [rows, total] = await this.unitOfWork.run((em) =>
       Promise.all([
         em.find(this.entity, { where, select: RECORD_SELECT, order: { createdAt: 'DESC', id: 'ASC' }, take: limit, skip: offset }),
         em.count(this.entity, { where }),
@@ -153,8 +191,20 @@ export class ApiKeyService {
     return this.verifier.verify(key);
   }
 
-  private newKey(fields: NewKeyFields, now: number): { key: string; row: ApiKeyColumns } {
-    const key = generateApiKey({ prefix: this.options.prefix, entropyBits: this.options.entropyBits });
+  /** The key prefix of an environment; the first configured one by default. */
+  private prefixFor(environment: unknown): string {
+    const { environments, prefix } = this.options;
+    if (environment === undefined) return environments.length ? `${prefix}_${environments[0]}` : prefix;
+    if (typeof environment !== 'string' || !environments.includes(environment)) {
+      throw new ApiKeyValidationError(
+        environments.length ? `environment must be one of ${environments.join(', ')}` : 'no environments are configured',
+      );
+    }
+    return `${prefix}_${environment}`;
+  }
+
+  private newKey(fields: NewKeyFields, now: number, prefix: string): { key: string; row: ApiKeyColumns } {
+    const key = generateApiKey({ prefix, entropyBits: this.options.entropyBits });
     const row: ApiKeyColumns = {
       id: randomUUID(),
       ...fields,
@@ -182,30 +232,11 @@ export class ApiKeyService {
 
   /** One conditional UPDATE on a non-revoked key, then the fresh record. */
   private async updateLive(id: string, change: Partial<ApiKeyColumns>): Promise<ApiKeyRecord> {
-    const updated = await this.run((em) => em.update(this.entity, { id, revokedAt: IsNull() }, change as never));
+    const updated = await this.unitOfWork.run((em) => em.update(this.entity, { id, revokedAt: IsNull() }, change as never));
     if (updated.affected !== 1) {
       await this.get(id); // throws not found
       throw new ApiKeyStateError(id, 'revoked');
     }
     return this.get(id);
-  }
-
-  /**
-   * Runs database work, in a transaction when asked; maps driver failures to
-   * {@link ApiKeyStoreUnavailableError} and lets this library's errors through.
-   */
-  private run<T>(work: (em: EntityManager) => Promise<T>, transactional = false): Promise<T> {
-    const attempt = async () => {
-      try {
-        return transactional ? await this.dataSource.transaction(work) : await work(this.dataSource.manager);
-      } catch (error) {
-        if (error instanceof ApiKeyError) throw error;
-        throw new ApiKeyStoreUnavailableError({ cause: error });
-      }
-    };
-    if (!this.dataSource.options.type.includes('sqlite')) return attempt();
-    const result = this.serial.then(attempt, attempt);
-    this.serial = result.catch(() => undefined);
-    return result;
   }
 }

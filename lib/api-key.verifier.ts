@@ -27,12 +27,14 @@ export class ApiKeyVerifier {
    *   caller must fail closed, and must not treat it as an invalid key.
    */
   async verify(key: unknown, now: number = Date.now()): Promise<ApiKeyVerification> {
+    let environment: string | null | undefined;
     try {
-      parseApiKey(key, this.options.prefix);
+      environment = this.options.prefixes.get(parseApiKey(key).prefix);
     } catch (error) {
       if (error instanceof ApiKeyFormatError) return MALFORMED;
       throw error;
     }
+    if (environment === undefined) return MALFORMED; // another prefix: not ours
     const hash = hashApiKey(key as string);
     const row = await this.store.findByHash(hash);
     // The database found the row by hash; confirm it in constant time anyway
@@ -40,13 +42,14 @@ export class ApiKeyVerifier {
     if (!row || !constantTimeEqual(row.hash, hash)) return UNKNOWN;
     if (row.revokedAt) return { valid: false, reason: 'revoked', keyId: row.id };
     if (row.expiresAt && row.expiresAt.getTime() <= now) return { valid: false, reason: 'expired', keyId: row.id };
-    return { valid: true, principal: toPrincipal(row) };
+    return { valid: true, principal: toPrincipal(row, environment) };
   }
 }
 
-function toPrincipal(row: StoredApiKey): ApiKeyPrincipal {
+function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrincipal {
   return {
     id: row.id,
+    environment,
     name: row.name,
     ownerId: row.ownerId,
     scopes: row.scopes,

@@ -13,6 +13,7 @@ export type {
   ApiKeyPage,
   IssuedApiKey,
   IssueApiKeyInput,
+  LeakedKeyResult,
   ListApiKeysQuery,
   RotateApiKeyOptions,
   RotatedApiKey,
@@ -31,3 +32,5 @@ export { generateApiKey, parseApiKey, apiKeyPattern, type ParsedApiKey, type Gen
 export { hashApiKey } from './key-hash.js';
 export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './scope-matcher.js';
 export type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
+export { createLeakReportController, MAX_LEAK_REPORT_KEYS, type LeakReportOptions } from './leak-report.controller.js';
+export { resolveExpiry, type ExpiryPolicy } from './expiry-policy.js';

@@ -38,6 +38,7 @@ describe('ApiKeyGuard over HTTP', () => {
       scopes: ['orders:read'],
       metadata: { plan: 'pro' },
       expiresAt: null,
+      environment: null,
     });
     expect(JSON.stringify(res.body)).not.toContain(reader.key);
     expect(res.body.principal).not.toHaveProperty('hash');

@@ -1,0 +1,34 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { ApiKeyError, ApiKeyStoreUnavailableError } from './api-key.errors.js';
+
+/**
+ * Runs the service's database work: in a transaction when asked, with driver
+ * failures mapped to {@link ApiKeyStoreUnavailableError} and this library's
+ * own errors let through. SQLite runs on one connection, so statements
+ * interleaved with an open transaction would join it: there, work runs one
+ * piece at a time.
+ */
+export class ApiKeyUnitOfWork {
+  private serial: Promise<unknown> = Promise.resolve();
+  private readonly serialize: boolean;
+
+  constructor(private readonly dataSource: DataSource) {
+    this.serialize = dataSource.options.type.includes('sqlite');
+  }
+
+  /** Runs `work` with an entity manager (a transactional one when `transactional`). */
+  run<T>(work: (em: EntityManager) => Promise<T>, transactional = false): Promise<T> {
+    const attempt = async () => {
+      try {
+        return transactional ? await this.dataSource.transaction(work) : await work(this.dataSource.manager);
+      } catch (error) {
+        if (error instanceof ApiKeyError) throw error;
+        throw new ApiKeyStoreUnavailableError({ cause: error });
+      }
+    };
+    if (!this.serialize) return attempt();
+    const result = this.serial.then(attempt, attempt);
+    this.serial = result.catch(() => undefined);
+    return result;
+  }
+}
