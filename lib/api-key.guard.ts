@@ -16,6 +16,7 @@ import { ResolvedApiKeyOptions } from './api-key.options.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyVerification } from './api-key.principal.js';
 import { ApiKeyVerifier } from './api-key.verifier.js';
 import { extractCredential } from './credential-extractor.js';
+import { requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from './last-used.recorder.js';
 import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from './scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
@@ -39,6 +40,7 @@ interface RouteRule {
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
+ * Works for GraphQL resolvers too (Apollo or Mercurius), with no GraphQL dependency.
  * Subclasses may override `getRequest`/`getResponse` for other transports.
  */
 @Injectable()
@@ -59,7 +61,10 @@ export class ApiKeyGuard implements CanActivate {
 
     // 2. Extract the credential from the headers.
     const request = this.getRequest(context);
-    const credential = extractCredential(request.headers ?? {}, this.options);
+    // `headersDistinct` keeps every repeated line (Node keeps only the first
+    // Authorization in `headers`): two different keys there are a conflict too.
+    const headers = request.headersDistinct ?? request.raw?.headersDistinct ?? request.headers ?? {};
+    const credential = extractCredential(headers, this.options);
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
     }
@@ -99,14 +104,14 @@ export class ApiKeyGuard implements CanActivate {
     return true;
   }
 
-  /** The request object; override for non-HTTP contexts (e.g. GraphQL). */
+  /** The request object (HTTP, or the request in a GraphQL context); override for other transports. */
   protected getRequest(context: ExecutionContext): Record<string, any> {
-    return context.switchToHttp().getRequest();
+    return requestOf(context);
   }
 
   /** The response object challenge headers are set on; override with `getRequest`. */
   protected getResponse(context: ExecutionContext): Record<string, any> | undefined {
-    return context.switchToHttp().getResponse();
+    return responseOf(context);
   }
 
   private ruleFor(context: ExecutionContext): RouteRule {

@@ -159,12 +159,8 @@ describe('hostile input over HTTP', () => {
     });
 
     it('two different Authorization headers are a 400 conflict, as two different keys in two headers are', async () => {
-      // KNOWN BUG (fails today): Node keeps only the FIRST Authorization line in
-      // req.headers and silently drops the rest, so the guard never sees the second
-      // key: the valid first key passes with 200. A proxy or WAF that reads the last
-      // line would disagree with the app about who is calling. Minimal fix, in
-      // lib/api-key.guard.ts: extractCredential(request.headersDistinct ?? request.headers ?? {}, ...),
-      // which hands the extractor every value (it already turns repeats into a conflict).
+      // Node keeps only the first Authorization line in req.headers; the guard reads
+      // req.headersDistinct, so a second, different key is seen and refused.
       const other = generateApiKey({ prefix: 'sk' });
       for (const lines of [
         `Authorization: Bearer ${valid.key}\r\nAuthorization: Bearer ${other}\r\n`,
