@@ -25,6 +25,7 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-api-keys$': '<rootDir>/lib/index.ts',
+    '^nestjs-api-keys/swagger$': '<rootDir>/lib/swagger/index.ts',
   },
   testTimeout: 30000,
   // On PostgreSQL / MariaDB: check the server and create one private schema per worker, dropped at the end.
