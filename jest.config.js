@@ -28,6 +28,8 @@ export default {
     '^nestjs-api-keys/swagger$': '<rootDir>/lib/swagger/index.ts',
   },
   testTimeout: 30000,
+  // Every suite: fail it if a plaintext key it issued shows up in its output or logs.
+  setupFilesAfterEnv: ['<rootDir>/test/support/leak-guard.ts'],
   // On PostgreSQL / MariaDB: check the server and create one private schema per worker, dropped at the end.
   globalSetup: '<rootDir>/test/support/global-setup.mjs',
   globalTeardown: '<rootDir>/test/support/global-teardown.mjs',

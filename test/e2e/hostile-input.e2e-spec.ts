@@ -42,7 +42,10 @@ describe('hostile input over HTTP', () => {
    * NULs, raw Latin-1/UTF-8 bytes, repeated headers) and reads the response
    * until the server closes the connection.
    */
-  async function raw(headerLines: Buffer | string, path = '/orders'): Promise<{ status: number; head: string; body: string; sql: string[] }> {
+  async function raw(
+    headerLines: Buffer | string,
+    path = '/orders',
+  ): Promise<{ status: number; head: string; headers: Record<string, string>; body: string; sql: string[] }> {
     let text = '';
     const sql = await t.queries.during(
       () =>
@@ -62,8 +65,12 @@ describe('hostile input over HTTP', () => {
     );
     const [head, body = ''] = text.split('\r\n\r\n');
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
+    // Header names lower-cased: Express and Fastify spell them differently.
+    const headers = Object.fromEntries(
+      head.split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+    );
     statuses.push(status);
-    return { status, head, body, sql };
+    return { status, head, headers, body, sql };
   }
 
   const INVALID_TOKEN = 'Bearer realm="api", error="invalid_token"';
@@ -108,11 +115,11 @@ describe('hostile input over HTTP', () => {
     });
 
     it('a 1 MB header never reaches the app: Node answers 431 itself and closes the connection', async () => {
+      // `raw` reads until the server closes the connection, so getting here means it did.
       const { status, head, sql } = await raw(`X-API-Key: ${valid.key}${'A'.repeat(1024 * 1024)}\r\n`);
       // Node's default limit for all header lines together is 16 KB (--max-http-header-size).
       expect({ status, sql: sql.length }).toEqual({ status: 431, sql: 0 });
       expect(head).toMatch(/^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
-      expect(head).toMatch(/\r\nConnection: close/i);
     });
 
     it('a 15 KB run of spaces inside a credential is refused (and trimmed in linear time)', async () => {
@@ -142,19 +149,19 @@ describe('hostile input over HTTP', () => {
         Buffer.from(`X-API-Key: \xff\xfe${valid.key}\r\n`, 'latin1'),
       ];
       for (const lines of cases) {
-        const { status, head, sql } = await raw(lines);
-        expect({ status, sql: sql.length }).toEqual({ status: 401, sql: 0 });
-        expect(head).toContain(`WWW-Authenticate: ${INVALID_TOKEN}`);
+        const { status, headers, sql } = await raw(lines);
+        expect({ status, sql: sql.length, challenge: headers['www-authenticate'] }).toEqual({ status: 401, sql: 0, challenge: INVALID_TOKEN });
       }
     });
 
     it('a repeated X-API-Key header never authenticates, even with the same key twice', async () => {
-      // Node joins repeated X-API-Key lines into "k1, k2", which is not a key: 401.
-      // (Were the guard to read req.headersDistinct, it would be a 400 conflict.)
+      // Node joins repeated X-API-Key lines into "k1, k2" in req.headers; the guard reads
+      // req.headersDistinct, where any repetition is a conflict: 400 invalid_request.
       const other = generateApiKey({ prefix: 'sk' });
       for (const lines of [`X-API-Key: ${valid.key}\r\nX-API-Key: ${other}\r\n`, `X-API-Key: ${valid.key}\r\nX-API-Key: ${valid.key}\r\n`]) {
-        const { status, sql } = await raw(lines);
-        expect({ rejected: [400, 401].includes(status), sql: sql.length }).toEqual({ rejected: true, sql: 0 });
+        const { status, headers, sql } = await raw(lines);
+        expect({ status, sql: sql.length }).toEqual({ status: 400, sql: 0 });
+        expect(headers['www-authenticate']).toContain('error="invalid_request"');
       }
     });
 
@@ -166,9 +173,9 @@ describe('hostile input over HTTP', () => {
         `Authorization: Bearer ${valid.key}\r\nAuthorization: Bearer ${other}\r\n`,
         `Authorization: Bearer ${other}\r\nAuthorization: Bearer ${valid.key}\r\n`,
       ]) {
-        const { status, head, sql } = await raw(lines);
+        const { status, headers, sql } = await raw(lines);
         expect({ status, sql: sql.length }).toEqual({ status: 400, sql: 0 });
-        expect(head).toContain('error="invalid_request"');
+        expect(headers['www-authenticate']).toContain('error="invalid_request"');
       }
     });
   });
