@@ -108,7 +108,8 @@ describe('hostile input over HTTP', () => {
   describe('oversized credentials', () => {
     it('refuses an 8 KB credential with 401 and no SQL, in either header', async () => {
       const big = `sk_${'A'.repeat(8 * 1024)}`;
-      for (const headers of [{ 'X-API-Key': big }, { Authorization: `Bearer ${big}` }, { 'X-API-Key': `${valid.key}${'A'.repeat(8 * 1024)}` }]) {
+      const cases: Record<string, string>[] = [{ 'X-API-Key': big }, { Authorization: `Bearer ${big}` }, { 'X-API-Key': `${valid.key}${'A'.repeat(8 * 1024)}` }];
+      for (const headers of cases) {
         const { res, sql } = await get(headers);
         expectInvalidToken(res, sql);
       }
@@ -125,7 +126,8 @@ describe('hostile input over HTTP', () => {
     it('a 15 KB run of spaces inside a credential is refused (and trimmed in linear time)', async () => {
       // Before the fix in credential-extractor.ts the trim regex was quadratic here (~125 ms
       // of blocked event loop per request); test/unit/credential-extractor.property.spec.ts times it.
-      for (const headers of [{ Authorization: `Bearer a${' '.repeat(15_000)}b` }, { 'X-API-Key': `a${' '.repeat(15_000)}b` }]) {
+      const cases: Record<string, string>[] = [{ Authorization: `Bearer a${' '.repeat(15_000)}b` }, { 'X-API-Key': `a${' '.repeat(15_000)}b` }];
+      for (const headers of cases) {
         const { res, sql } = await get(headers);
         expectInvalidToken(res, sql);
       }
@@ -194,7 +196,7 @@ describe('hostile input over HTTP', () => {
         `${valid.key.slice(0, -6)}' OR hash LIKE '%`,
       ];
       for (const payload of payloads) {
-        for (const headers of [{ 'X-API-Key': payload }, { Authorization: `Bearer ${payload}` }]) {
+        for (const headers of [{ 'X-API-Key': payload }, { Authorization: `Bearer ${payload}` }] as Record<string, string>[]) {
           const { res, sql } = await get(headers);
           expectInvalidToken(res, sql);
         }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { ApiKeyEntity, ApiKeyStoreUnavailableError, type IssuedApiKey } from 'nestjs-api-keys';
 import { OrdersController } from '../support/controllers.js';
 import { serverUrl, testDatabase, workerSchema } from '../support/database.js';
@@ -78,7 +78,7 @@ function tally(statuses: number[]): Tally {
 
 describe('PostgreSQL faults (npm run test:faults)', () => {
   let t: TestApp;
-  let admin: pg.Client;
+  let admin: DataSource;
   let proxy: FaultProxy;
   let role: string;
   let schema: string;
@@ -132,9 +132,12 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
     }
   }
 
-  async function sql<T extends pg.QueryResultRow = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> {
-    return (await admin.query<T>(text, values)).rows;
+  async function sql<T = Record<string, unknown>>(text: string, values?: unknown[]): Promise<T[]> {
+    return admin.query(text, values);
   }
+
+  /** A double-quoted SQL identifier. */
+  const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
   async function keyRow(id: string): Promise<Record<string, unknown> | undefined> {
     return (await sql(`SELECT * FROM ${table} WHERE id = $1`, [id]))[0];
@@ -156,12 +159,11 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
     }
     // Straight to the server, for fault injection. Unreachable = this suite fails.
     const upstream = new URL(serverUrl());
-    admin = new pg.Client({ connectionString: upstream.toString(), connectionTimeoutMillis: 5000 });
-    admin.on('error', () => undefined);
-    await admin.connect();
+    admin = new DataSource({ type: 'postgres', url: upstream.toString(), connectTimeoutMS: 5000, extra: { max: 2 } });
+    await admin.initialize();
 
     // The app's own role, owner of this worker's schema, so the server can lock it (and only it) out.
-    schema = admin.escapeIdentifier(workerSchema());
+    schema = ident(workerSchema());
     role = `apikeys_fault_${process.pid}`;
     [{ owner: schemaOwner }] = await sql<{ owner: string }>(`SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = $1`, [workerSchema()]);
     await sql(`DROP ROLE IF EXISTS ${role}`);
@@ -184,7 +186,7 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
     }
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
-    table = `${schema}.${admin.escapeIdentifier(t.dataSource.getMetadata(ApiKeyEntity).tableName)}`;
+    table = `${schema}.${ident(t.dataSource.getMetadata(ApiKeyEntity).tableName)}`;
     key = await t.service.issue({ name: 'faults', scopes: ['orders:read'] });
   });
 
@@ -208,7 +210,7 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       await sql(`REASSIGN OWNED BY ${role} TO ${schemaOwner ?? 'CURRENT_USER'}`);
       await sql(`DROP OWNED BY ${role}`);
       await sql(`DROP ROLE IF EXISTS ${role}`);
-      await admin.end();
+      await admin.destroy();
     }
   });
 
