@@ -1,6 +1,7 @@
-import { In, type DataSource, type EntityMetadata } from 'typeorm';
+import { In, type DataSource, type EntityMetadata, type QueryRunner } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
+import { hashApiKey } from './key-hash.js';
 
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
@@ -21,27 +22,35 @@ export interface ApiKeyStore {
   markUsed(ids: readonly string[], at: Date): Promise<void>;
 }
 
+type RawRow = Record<string, unknown>;
+type ColumnMetadata = EntityMetadata['columns'][number];
+/** Runs the lookup statement for one hash: the raw row, or `undefined`. */
+type Lookup = (hash: string) => Promise<RawRow | undefined>;
+
 /**
- * The TypeORM store. The lookup SQL is built once from the entity metadata
- * (so table name, quoting and placeholders follow the driver) and run through
- * `DataSource.query`: no query builder and no entity hydration per request.
+ * The TypeORM store. The lookup SQL is built once from the entity metadata by
+ * TypeORM's query builder (table name, quoting and placeholders follow the
+ * driver), then kept prepared on the DataSource's own connections:
+ *
+ * - better-sqlite3: one prepared statement on TypeORM's connection;
+ * - PostgreSQL (pg): a named statement, parsed and planned once per pooled connection;
+ * - MySQL / MariaDB (mysql2): `execute`, prepared once per pooled connection;
+ * - any other driver, or a DataSource with subscribers: `DataSource.query`.
+ *
+ * Every lookup is reported to the DataSource's logger as one statement, as
+ * `DataSource.query` would. No query builder and no entity hydration per request.
  */
 export class TypeOrmApiKeyStore implements ApiKeyStore {
-  private lookupSql?: string;
+  private lookup?: Lookup;
+  private columns?: ColumnMetadata[];
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
   ) {}
 
-  async findByHash(hash: string): Promise<StoredApiKey | null> {
-    let rows: Record<string, unknown>[];
-    try {
-      rows = await this.dataSource.query(this.sql(), [hash]);
-    } catch (cause) {
-      throw new ApiKeyStoreUnavailableError({ cause });
-    }
-    return rows.length === 0 ? null : this.hydrate(rows[0]);
+  findByHash(hash: string): Promise<StoredApiKey | null> {
+    return this.read(hash);
   }
 
   async markUsed(ids: readonly string[], at: Date): Promise<void> {
@@ -53,28 +62,94 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     }
   }
 
-  private metadata(): EntityMetadata {
-    return this.dataSource.getMetadata(this.entity);
-  }
-
-  private sql(): string {
-    if (!this.lookupSql) {
-      const qb = this.dataSource.createQueryBuilder().from(this.entity, 'k');
-      qb.select(`k.id`, 'id');
-      for (const column of HOT_COLUMNS.slice(1)) qb.addSelect(`k.${column}`, column);
-      [this.lookupSql] = qb.where('k.hash = :hash', { hash: '' }).getQueryAndParameters();
+  private async read(hash: string): Promise<StoredApiKey | null> {
+    this.lookup ??= this.prepareLookup();
+    let raw: RawRow | undefined;
+    try {
+      raw = await this.lookup(hash);
+    } catch (cause) {
+      throw new ApiKeyStoreUnavailableError({ cause });
     }
-    return this.lookupSql;
+    return raw ? this.hydrate(raw) : null;
   }
 
-  private hydrate(raw: Record<string, unknown>): StoredApiKey {
+  /** Picks how the lookup runs on this DataSource's driver (see the class comment). */
+  private prepareLookup(): Lookup {
+    const qb = this.dataSource.createQueryBuilder().from(this.entity, 'k').select('k.id', 'id');
+    for (const column of HOT_COLUMNS.slice(1)) qb.addSelect(`k.${column}`, column);
+    const [sql] = qb.where('k.hash = :hash', { hash: '' }).getQueryAndParameters();
+
+    // Query subscribers expect to see every statement through a query runner.
+    if (this.dataSource.subscribers.length > 0) return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
+    switch (this.dataSource.options.type) {
+      case 'better-sqlite3':
+        return this.betterSqlite3Lookup(sql);
+      case 'postgres': {
+        // The name is derived from the text: one name never meets two texts on a connection.
+        const name = `nestjs_api_keys_${hashApiKey(sql).slice(0, 16)}`;
+        return this.pooledLookup(sql, async (client, hash) => (await client.query({ name, text: sql, values: [hash] })).rows[0]);
+      }
+      case 'mysql':
+      case 'mariadb':
+        return this.pooledLookup(sql, async (connection, hash) => {
+          const [rows] = await connection.promise().execute(sql, [hash]);
+          return rows[0];
+        });
+      default:
+        return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
+    }
+  }
+
+  /** better-sqlite3 is synchronous and TypeORM keeps one connection: prepare once, re-prepare if it reconnects. */
+  private betterSqlite3Lookup(sql: string): Lookup {
+    type Statement = { database: unknown; get(...params: unknown[]): RawRow | undefined };
+    let statement: Statement | undefined;
+    return async (hash) => {
+      const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
+      return this.logged(sql, hash, undefined, () => {
+        if (statement?.database !== connection) statement = connection.prepare(sql);
+        return statement!.get(hash);
+      });
+    };
+  }
+
+  /** Borrows a pooled connection through a TypeORM query runner, runs `execute` on it, and gives it back. */
+  private pooledLookup(sql: string, execute: (connection: any, hash: string) => Promise<RawRow | undefined>): Lookup {
+    return async (hash) => {
+      const runner = this.dataSource.createQueryRunner('master');
+      try {
+        const connection = await runner.connect();
+        return await this.logged(sql, hash, runner, () => execute(connection, hash));
+      } finally {
+        await runner.release();
+      }
+    };
+  }
+
+  /** Runs a statement the way TypeORM's query runners do for the logger: logged before, errors and slow runs after. */
+  private async logged<T>(sql: string, hash: string, runner: QueryRunner | undefined, run: () => T | Promise<T>): Promise<T> {
+    const { logger, options } = this.dataSource;
+    logger.logQuery(sql, [hash], runner);
+    const started = Date.now();
+    try {
+      return await run();
+    } catch (error) {
+      logger.logQueryError(error as Error, sql, [hash], runner);
+      throw error;
+    } finally {
+      const elapsed = Date.now() - started;
+      if (options.maxQueryExecutionTime && elapsed > options.maxQueryExecutionTime) logger.logQuerySlow(elapsed, sql, [hash], runner);
+    }
+  }
+
+  private hydrate(raw: RawRow): StoredApiKey {
     const driver = this.dataSource.driver;
-    const metadata = this.metadata();
-    const row: Record<string, unknown> = {};
-    for (const property of HOT_COLUMNS) {
-      const column = metadata.findColumnWithPropertyName(property)!;
-      row[property] = driver.prepareHydratedValue(raw[property], column);
+    if (!this.columns) {
+      const metadata = this.dataSource.getMetadata(this.entity);
+      this.columns = HOT_COLUMNS.map((property) => metadata.findColumnWithPropertyName(property)!);
     }
+    const row: Record<string, unknown> = {};
+    for (const column of this.columns) row[column.propertyName] = driver.prepareHydratedValue(raw[column.propertyName], column);
     return row as unknown as StoredApiKey;
   }
 }

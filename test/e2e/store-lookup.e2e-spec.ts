@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomUUID } from 'node:crypto';
+import { apiKeyEntityFor, ApiKeyStoreUnavailableError, generateApiKey, hashApiKey } from 'nestjs-api-keys';
+import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typeorm';
+import { TypeOrmApiKeyStore } from '../../lib/api-key.store.js';
+import { testDatabase, testDataSourceOptions } from '../support/database.js';
+import { QueryCounter } from '../support/query-counter.js';
+
+const entity = apiKeyEntityFor('store_spec_keys');
+
+/** A fresh DataSource on this worker's database with every statement counted. */
+async function openDataSource(queries: QueryCounter, extra: { subscribers?: Function[] } = {}): Promise<DataSource> {
+  const dataSource = new DataSource({
+    ...testDataSourceOptions(),
+    entities: [entity],
+    synchronize: true,
+    dropSchema: true,
+    logging: true,
+    logger: queries,
+    ...extra,
+  });
+  return dataSource.initialize();
+}
+
+async function insertKey(dataSource: DataSource, fields: Record<string, unknown> = {}): Promise<{ id: string; hash: string }> {
+  const hash = hashApiKey(generateApiKey({ prefix: 'sk' }));
+  const id = randomUUID();
+  await dataSource.getRepository(entity).insert({
+    id,
+    name: 'store spec',
+    ownerId: 'owner-1',
+    hint: 'sk_abcd',
+    hash,
+    scopes: ['orders:read', 'orders:*'],
+    metadata: { plan: 'pro', limits: { rpm: 100 } },
+    createdAt: new Date(),
+    expiresAt: new Date('2100-01-02T03:04:05.678Z'),
+    ...fields,
+  } as never);
+  return { id, hash };
+}
+
+describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
+  const queries = new QueryCounter();
+  let dataSource: DataSource;
+  let store: TypeOrmApiKeyStore;
+
+  beforeAll(async () => {
+    dataSource = await openDataSource(queries);
+    store = new TypeOrmApiKeyStore(dataSource, entity);
+  });
+
+  afterAll(async () => {
+    if (dataSource.isInitialized) await dataSource.destroy();
+  });
+
+  it('reads the hot columns, typed as TypeORM types them, in one logged statement', async () => {
+    const { id, hash } = await insertKey(dataSource);
+    let row: Awaited<ReturnType<TypeOrmApiKeyStore['findByHash']>> = null;
+    const statements = await queries.during(async () => (row = await store.findByHash(hash)));
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/^SELECT .*store_spec_keys.* WHERE .*hash.* = (\?|\$1)$/);
+    // Only what the decision needs: no hint, no timestamps of the lifecycle.
+    for (const column of ['hint', 'createdAt', 'lastUsedAt', 'revokedReason', 'replacedById']) expect(row).not.toHaveProperty(column);
+    expect(row).toMatchObject({
+      id,
+      name: 'store spec',
+      ownerId: 'owner-1',
+      scopes: ['orders:read', 'orders:*'],
+      metadata: { plan: 'pro', limits: { rpm: 100 } },
+      expiresAt: new Date('2100-01-02T03:04:05.678Z'),
+      revokedAt: null,
+      hash,
+    });
+  });
+
+  it('answers null for an unknown hash, also in one statement', async () => {
+    const statements = await queries.during(async () => expect(await store.findByHash(hashApiKey('sk_unknown'))).toBeNull());
+    expect(statements).toHaveLength(1);
+  });
+
+  it('never reuses a finished lookup: a revocation shows on the very next one', async () => {
+    const { id, hash } = await insertKey(dataSource);
+    expect((await store.findByHash(hash))!.revokedAt).toBeNull();
+    const revokedAt = new Date('2030-01-01T00:00:00.000Z');
+    await dataSource.getRepository(entity).update({ id }, { revokedAt });
+    const statements = await queries.during(async () => expect((await store.findByHash(hash))!.revokedAt).toEqual(revokedAt));
+    expect(statements).toHaveLength(1);
+  });
+
+  it('runs one statement per lookup', async () => {
+    const keys = await Promise.all([insertKey(dataSource), insertKey(dataSource), insertKey(dataSource)]);
+    const statements = await queries.during(() => Promise.all(keys.map((k) => store.findByHash(k.hash))));
+    expect(statements).toHaveLength(3);
+  });
+
+  it('fails closed with ApiKeyStoreUnavailableError, logs the failure, and recovers after a reconnect', async () => {
+    const { hash } = await insertKey(dataSource);
+    expect(await store.findByHash(hash)).not.toBeNull();
+    await dataSource.destroy();
+    const burst = Array.from({ length: 3 }, () => store.findByHash(hash));
+    for (const lookup of burst) await expect(lookup).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
+    // The prepared statement belonged to the old connection(s): it is prepared again on the new ones.
+    await dataSource.initialize();
+    const again = await insertKey(dataSource);
+    const statements = await queries.during(async () => expect(await store.findByHash(again.hash)).toMatchObject({ id: again.id }));
+    expect(statements).toHaveLength(1);
+  });
+});
+
+describe(`TypeOrmApiKeyStore with query subscribers on ${testDatabase()}`, () => {
+  it('goes through DataSource.query, so beforeQuery/afterQuery subscribers see the lookup', async () => {
+    const seen: string[] = [];
+    @EventSubscriber()
+    class Spy implements EntitySubscriberInterface {
+      afterQuery(event: { query: string }): void {
+        seen.push(event.query);
+      }
+    }
+    const queries = new QueryCounter();
+    const dataSource = await openDataSource(queries, { subscribers: [Spy] });
+    try {
+      const { id, hash } = await insertKey(dataSource);
+      const store = new TypeOrmApiKeyStore(dataSource, entity);
+      seen.length = 0;
+      const statements = await queries.during(async () => expect(await store.findByHash(hash)).toMatchObject({ id, hash }));
+      expect(statements).toHaveLength(1);
+      expect(seen).toEqual(statements);
+    } finally {
+      await dataSource.destroy();
+    }
+  });
+});
