@@ -2,6 +2,7 @@ import { In, type DataSource, type EntityMetadata, type QueryRunner } from 'type
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
 import { hashApiKey } from './key-hash.js';
+import { LookupCoalescer } from './lookup-coalescer.js';
 
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
@@ -43,6 +44,8 @@ type Lookup = (hash: string) => Promise<RawRow | undefined>;
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
   private columns?: ColumnMetadata[];
+  /** Concurrent lookups of one hash share the statement in flight (never a finished result). */
+  private readonly inFlight = new LookupCoalescer<string, StoredApiKey | null>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -50,7 +53,7 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   ) {}
 
   findByHash(hash: string): Promise<StoredApiKey | null> {
-    return this.read(hash);
+    return this.inFlight.run(hash, () => this.read(hash));
   }
 
   async markUsed(ids: readonly string[], at: Date): Promise<void> {
@@ -150,6 +153,15 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     }
     const row: Record<string, unknown> = {};
     for (const column of this.columns) row[column.propertyName] = driver.prepareHydratedValue(raw[column.propertyName], column);
+    // Coalesced requests share this row: its JSON values must not be changed by any of them.
+    deepFreeze(row.scopes);
+    deepFreeze(row.metadata);
     return row as unknown as StoredApiKey;
   }
+}
+
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const child of Object.values(value)) deepFreeze(child);
 }

@@ -5,6 +5,7 @@ import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typ
 import { TypeOrmApiKeyStore } from '../../lib/api-key.store.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
 import { QueryCounter } from '../support/query-counter.js';
+import { createTestApp } from '../support/test-app.js';
 
 const entity = apiKeyEntityFor('store_spec_keys');
 
@@ -79,6 +80,25 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     expect(statements).toHaveLength(1);
   });
 
+  it('hands out frozen scopes and metadata, since concurrent requests may share one row', async () => {
+    const { hash } = await insertKey(dataSource);
+    const row = (await store.findByHash(hash))!;
+    expect(Object.isFrozen(row.scopes)).toBe(true);
+    expect(Object.isFrozen(row.metadata)).toBe(true);
+    expect(Object.isFrozen(row.metadata!.limits)).toBe(true);
+  });
+
+  it('serves a burst of concurrent lookups of one hash with one statement', async () => {
+    const { id, hash } = await insertKey(dataSource);
+    let rows: unknown[] = [];
+    const statements = await queries.during(async () => {
+      rows = await Promise.all(Array.from({ length: 25 }, () => store.findByHash(hash)));
+    });
+    expect(statements).toHaveLength(1);
+    expect(rows).toHaveLength(25);
+    for (const row of rows) expect(row).toMatchObject({ id, hash });
+  });
+
   it('never reuses a finished lookup: a revocation shows on the very next one', async () => {
     const { id, hash } = await insertKey(dataSource);
     expect((await store.findByHash(hash))!.revokedAt).toBeNull();
@@ -88,9 +108,9 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     expect(statements).toHaveLength(1);
   });
 
-  it('runs one statement per lookup', async () => {
+  it('runs one statement per hash when a burst carries different keys', async () => {
     const keys = await Promise.all([insertKey(dataSource), insertKey(dataSource), insertKey(dataSource)]);
-    const statements = await queries.during(() => Promise.all(keys.map((k) => store.findByHash(k.hash))));
+    const statements = await queries.during(() => Promise.all([...keys, ...keys].map((k) => store.findByHash(k.hash))));
     expect(statements).toHaveLength(3);
   });
 
@@ -128,6 +148,24 @@ describe(`TypeOrmApiKeyStore with query subscribers on ${testDatabase()}`, () =>
       expect(seen).toEqual(statements);
     } finally {
       await dataSource.destroy();
+    }
+  });
+});
+
+describe(`verification bursts through ApiKeyService.verify on ${testDatabase()}`, () => {
+  it('costs one statement for N concurrent verifications of one key, and one more for the next', async () => {
+    const t = await createTestApp();
+    try {
+      const { key, record } = await t.service.issue({ name: 'burst', scopes: ['a:b'] });
+      const burst = await t.queries.during(async () => {
+        const results = await Promise.all(Array.from({ length: 40 }, () => t.service.verify(key)));
+        for (const result of results) expect(result).toMatchObject({ valid: true, principal: { id: record.id } });
+      });
+      expect(burst).toHaveLength(1);
+      const next = await t.queries.during(() => t.service.verify(key));
+      expect(next).toHaveLength(1);
+    } finally {
+      await t.close();
     }
   });
 });
