@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ApiKeyEntity } from 'nestjs-api-keys';
+import { DataSource } from 'typeorm';
+
+/**
+ * The operator CLI as a script runs it: the library compiled with
+ * tsconfig.build.json into a private folder, `node dist/cli/main.js` spawned
+ * against a SQLite file, exit codes and output checked. SQLite only.
+ */
+// Every command is a fresh Node process that boots Nest (about 1.5 s on a shared core).
+jest.setTimeout(120_000);
+
+describe('nestjs-api-keys CLI', () => {
+  const root = resolve('.');
+  const dir = join(root, 'build', `cli-e2e-${process.pid}`);
+  const main = join(dir, 'dist', 'cli', 'main.js');
+  const database = join(dir, 'keys.sqlite');
+  const dataSourceFile = join(dir, 'data-source.mjs');
+  const printedKeys = new Set<string>();
+
+  function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+    const result = spawnSync(process.execPath, [main, '-d', dataSourceFile, ...args], { encoding: 'utf8', env: { ...process.env, API_KEY_PREFIX: '' } });
+    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+  }
+  function json(...args: string[]): any {
+    const result = cli('--json', ...args);
+    expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+    return JSON.parse(result.stdout);
+  }
+
+  beforeAll(async () => {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], {
+      cwd: root,
+      stdio: 'pipe',
+    });
+    writeFileSync(dataSourceFile, `import { DataSource } from 'typeorm';\nexport const dataSource = new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(database)} });\n`);
+    const setup = new DataSource({ type: 'better-sqlite3', database, entities: [ApiKeyEntity], synchronize: true });
+    await setup.initialize();
+    await setup.destroy();
+  }, 180_000);
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('documents commands and exit codes in --help (exit 0)', () => {
+    const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const word of ['issue', 'list', 'show', 'rotate', 'revoke', 'update-scopes', '--data-source', '--json', 'Exit codes', '5  database unavailable']) {
+      expect(help.stdout).toContain(word);
+    }
+  });
+
+  it('exits 1 on usage errors', () => {
+    expect(cli('frobnicate').status).toBe(1);
+    expect(cli('issue', '--scopes', 'a').status).toBe(1); // no --name
+    expect(spawnSync(process.execPath, [main, 'list'], { encoding: 'utf8', env: { ...process.env, API_KEYS_DATA_SOURCE: '' } }).status).toBe(1);
+    const missing = spawnSync(process.execPath, [main, '-d', join(dir, 'nope.mjs'), 'list'], { encoding: 'utf8' });
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain('cannot load --data-source');
+  });
+
+  it('issues a key, printing the plaintext once, and lists and shows it without the key', () => {
+    const issued = json('issue', '--name', 'ci deploy', '--scopes', 'orders:read, orders:write', '--owner', 'acme', '--expires-at', '2099-01-01T00:00:00Z');
+    printedKeys.add(issued.key);
+    expect(issued.key).toMatch(/^sk_[0-9A-Za-z]+$/);
+    expect(issued.record).toMatchObject({ name: 'ci deploy', ownerId: 'acme', scopes: ['orders:read', 'orders:write'], expiresAt: '2099-01-01T00:00:00.000Z' });
+    expect(issued.record).not.toHaveProperty('hash');
+
+    const human = cli('issue', '--name', 'person', '--scopes', '');
+    expect(human.status).toBe(0);
+    const key = human.stdout.match(/\bsk_[0-9A-Za-z]{40,}/g) ?? []; // the key, not its short hint
+    expect(key).toHaveLength(1);
+    printedKeys.add(key[0]);
+    expect(human.stdout).toContain('shown only this once');
+
+    const page = json('list', '--owner', 'acme');
+    expect(page).toMatchObject({ total: 1, limit: 50, offset: 0 });
+    expect(page.items[0].id).toBe(issued.record.id);
+    const table = cli('list');
+    expect(table.status).toBe(0);
+    const [header, ...rows] = table.stdout.trim().split('\n');
+    expect(header).toMatch(/^ID\s+NAME\s+OWNER\s+HINT\s+SCOPES\s+STATUS\s+EXPIRES\s+LAST USED$/);
+    expect(rows[0].indexOf('person')).toBe(header.indexOf('NAME')); // aligned columns
+    expect(table.stdout).toContain('2 of 2 key(s)');
+
+    const shown = cli('show', issued.record.id);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toMatch(/status\s+active/);
+    for (const out of [JSON.stringify(page), table.stdout, shown.stdout]) for (const k of printedKeys) expect(out).not.toContain(k);
+  });
+
+  it('rotates, revokes and re-scopes, with 2 for unknown ids, 3 for state conflicts and 4 for bad input', () => {
+    const { record } = json('issue', '--name', 'rotating', '--scopes', 'a');
+    const rotated = json('rotate', record.id, '--grace-seconds', '60');
+    printedKeys.add(rotated.key);
+    expect(rotated.previous).toMatchObject({ id: record.id, replacedById: rotated.record.id });
+    expect(cli('rotate', record.id).status).toBe(3);
+
+    expect(json('update-scopes', rotated.record.id, '--scopes', 'a,b').scopes).toEqual(['a', 'b']);
+    expect(json('revoke', rotated.record.id, '--reason', 'leaked').revokedReason).toBe('leaked');
+    const again = cli('revoke', rotated.record.id);
+    expect(again.status).toBe(3);
+    expect(again.stderr).toContain('already revoked');
+
+    const unknown = '00000000-0000-4000-8000-000000000000';
+    for (const command of [['show', unknown], ['revoke', unknown], ['rotate', unknown], ['update-scopes', unknown, '--scopes', 'a']]) {
+      expect({ command, status: cli(...command).status }).toEqual({ command, status: 2 });
+    }
+    expect(cli('issue', '--name', 'x', '--scopes', 'a', '--expires-at', 'tomorrow').status).toBe(4);
+    expect(cli('issue', '--name', 'x', '--scopes', 'bad scope').status).toBe(4);
+    expect(cli('list', '--limit', '1000').status).toBe(4);
+    expect(cli('list', '--offset', '-1').status).toBe(4);
+    expect(cli('rotate', record.id, '--grace-seconds', 'soon').status).toBe(4);
+  });
+
+  it('takes the prefix from --prefix or API_KEY_PREFIX', () => {
+    const issued = json('--prefix', 'acme', 'issue', '--name', 'p', '--scopes', 'a');
+    expect(issued.key).toMatch(/^acme_/);
+    const env = spawnSync(process.execPath, [main, '-d', dataSourceFile, '--json', 'issue', '--name', 'q', '--scopes', 'a'], {
+      encoding: 'utf8',
+      env: { ...process.env, API_KEY_PREFIX: 'envp' },
+    });
+    expect(JSON.parse(env.stdout).key).toMatch(/^envp_/);
+  });
+
+  it('exits 5 when the database is unavailable', () => {
+    const unreachable = join(dir, 'unreachable.mjs');
+    writeFileSync(unreachable, `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: '/nonexistent/dir/keys.sqlite' });\n`);
+    const result = spawnSync(process.execPath, [main, '-d', unreachable, 'list'], { encoding: 'utf8' });
+    expect(result.status).toBe(5);
+    expect(result.stderr).toContain('database unavailable');
+    const noTable = join(dir, 'no-table.mjs');
+    writeFileSync(noTable, `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ':memory:' });\n`);
+    expect(spawnSync(process.execPath, [main, '-d', noTable, 'list'], { encoding: 'utf8' }).status).toBe(5);
+  });
+});
