@@ -59,6 +59,15 @@ export abstract class ApiKeyColumns {
   /** The id of the key that replaced this one on rotation. */
   @Column({ type: 'varchar', length: 36, nullable: true })
   replacedById!: string | null;
+
+  /** The rotation family: the id of the first key of the chain. */
+  @Index()
+  @Column({ type: 'varchar', length: 36, nullable: true })
+  familyId!: string | null;
+
+  /** Uses left (a single-use key starts at 1); `null` for unlimited. Decremented atomically per passing request. */
+  @Column({ type: 'int', nullable: true })
+  remainingUses!: number | null;
 }
 
 /** The entity on the default `api_keys` table. List it in your DataSource's `entities` (or use `autoLoadEntities`). */

@@ -13,7 +13,7 @@ import {
 import { API_KEY_OPTIONS, PUBLIC_METADATA, SCOPES_METADATA } from './api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
-import { API_KEY_REQUEST_PROPERTY, type ApiKeyVerification } from './api-key.principal.js';
+import { API_KEY_REQUEST_PROPERTY } from './api-key.principal.js';
 import { ApiKeyVerifier } from './api-key.verifier.js';
 import { extractCredential } from './credential-extractor.js';
 import { requestOf, responseOf } from './execution-request.js';
@@ -36,7 +36,8 @@ interface RouteRule {
  * 3. It is parsed and checksummed with no I/O, hashed, and looked up in one SQL statement.
  * 4. Revoked, expired, unknown and malformed keys all get the same 401.
  * 5. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
- * 6. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
+ * 6. A key with a use limit spends one use (a conditional UPDATE); others cause no write.
+ * 7. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
@@ -73,15 +74,7 @@ export class ApiKeyGuard implements CanActivate {
     }
 
     // 3. Parse, hash and look the key up: one SQL statement, none for malformed keys.
-    let verification: ApiKeyVerification;
-    try {
-      verification = await this.verifier.verify(credential.key);
-    } catch (error) {
-      if (!(error instanceof ApiKeyStoreUnavailableError)) throw error;
-      this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
-      this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
-      throw new ServiceUnavailableException('Authentication is temporarily unavailable');
-    }
+    const verification = await this.unavailableAs503(context, this.verifier.verify(credential.key));
 
     // 4. One answer for every invalid key; the reason goes to the log only.
     if (!verification.valid) {
@@ -98,10 +91,28 @@ export class ApiKeyGuard implements CanActivate {
       throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
     }
 
-    // 6. Attach the principal; note the use for the write-behind recorder.
+    // 6. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
+    if (principal.remainingUses !== null) {
+      const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal));
+      if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
+    }
+
+    // 7. Attach the principal; note the use for the write-behind recorder.
     request[API_KEY_REQUEST_PROPERTY] = principal;
     this.lastUsed.touch(principal.id);
     return true;
+  }
+
+  /** Awaits database work; a store failure becomes 503 with `Retry-After`, never a pass. */
+  private async unavailableAs503<T>(context: ExecutionContext, work: Promise<T>): Promise<T> {
+    try {
+      return await work;
+    } catch (error) {
+      if (!(error instanceof ApiKeyStoreUnavailableError)) throw error;
+      this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
+      this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
+      throw new ServiceUnavailableException('Authentication is temporarily unavailable');
+    }
   }
 
   /** The request object (HTTP, or the request in a GraphQL context); override for other transports. */

@@ -2,7 +2,8 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_STORE } from './api-key.constants.js';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_STORE } from './api-key.constants.js';
+import { apiKeyEventEntityFor } from './api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions } from './api-key.options.js';
@@ -19,6 +20,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
   const entity = apiKeyEntityFor(extras.tableName);
   const providers: Provider[] = [
     { provide: API_KEY_ENTITY, useValue: entity },
+    { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
     { provide: API_KEY_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
     {
       provide: API_KEY_STORE,
@@ -40,7 +42,7 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
       return {
         ...definition,
         global: merged.isGlobal,
-        imports: [...(definition.imports ?? []), TypeOrmModule.forFeature([apiKeyEntityFor(merged.tableName)], merged.dataSource)],
+        imports: [...(definition.imports ?? []), TypeOrmModule.forFeature([apiKeyEntityFor(merged.tableName), apiKeyEventEntityFor(merged.tableName)], merged.dataSource)],
         providers: [...(definition.providers ?? []), ...providersFor(merged)],
       };
     })

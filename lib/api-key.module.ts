@@ -1,9 +1,13 @@
 import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from './api-key.constants.js';
+import { ApiKeyAuditLog } from './api-key-audit.log.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
+import { ApiKeyRotation } from './api-key.rotation.js';
 import { ApiKeyService } from './api-key.service.js';
+import { ApiKeyUnitOfWork } from './api-key.unit-of-work.js';
+import { ApiKeyUsageCounter } from './usage-counter.js';
 import { ApiKeyVerifier } from './api-key.verifier.js';
 import { LastUsedRecorder } from './last-used.recorder.js';
 
@@ -27,7 +31,15 @@ import { LastUsedRecorder } from './last-used.recorder.js';
       useFactory: (raw: ApiKeyModuleOptions) => new ResolvedApiKeyOptions(raw),
       inject: [MODULE_OPTIONS_TOKEN],
     },
-    ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService],
-  exports: [ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
+    ApiKeyUnitOfWork,
+    ApiKeyAuditLog,
+    ApiKeyUsageCounter,
+    ApiKeyRotation,
+    ApiKeyVerifier,
+    LastUsedRecorder,
+    ApiKeyGuard,
+    ApiKeyService,
+  ],
+  exports: [ApiKeyAuditLog, ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
 })
 export class ApiKeyModule extends ConfigurableModuleClass {}

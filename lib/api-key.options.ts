@@ -26,6 +26,8 @@ export interface ApiKeyModuleOptions {
   defaultLifetimeMs?: number;
   /** Longest lifetime a key may be issued with, in ms; keys must then expire. Default: unlimited. */
   maxLifetimeMs?: number;
+  /** Refused uses of revoked/expired/exhausted keys are logged to the audit table at most once per key per interval (ms). `0` turns it off. Default 60000. */
+  auditUseIntervalMs?: number;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -52,6 +54,7 @@ export class ResolvedApiKeyOptions {
   readonly environments: readonly string[] = [];
   readonly defaultLifetimeMs: number | undefined = undefined;
   readonly maxLifetimeMs: number | undefined = undefined;
+  readonly auditUseIntervalMs: number = 60_000;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -73,8 +76,8 @@ export class ResolvedApiKeyOptions {
     if (!Number.isInteger(this.retryAfterSeconds) || this.retryAfterSeconds < 0) {
       throw new TypeError('retryAfterSeconds must be a non-negative integer');
     }
-    if (!Number.isFinite(this.lastUsedIntervalMs) || this.lastUsedIntervalMs < 0) {
-      throw new TypeError('lastUsedIntervalMs must be a non-negative number');
+    for (const name of ['lastUsedIntervalMs', 'auditUseIntervalMs'] as const) {
+      if (!Number.isFinite(this[name]) || this[name] < 0) throw new TypeError(`${name} must be a non-negative number`);
     }
     for (const name of ['defaultLifetimeMs', 'maxLifetimeMs'] as const) {
       const value = this[name];

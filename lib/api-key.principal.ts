@@ -11,10 +11,12 @@ export interface ApiKeyPrincipal {
   readonly expiresAt: Date | null;
   /** The environment marked in the key's prefix (`live`, `test`...), or `null` without environments. */
   readonly environment: string | null;
+  /** Uses left before this request took one, or `null` for unlimited. */
+  readonly remainingUses: number | null;
 }
 
 /** Why a presented key was refused. Logged with the key id, never the key. */
-export type ApiKeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired';
+export type ApiKeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
 
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =

@@ -24,6 +24,10 @@ export interface IssueApiKeyInput {
   metadata?: Record<string, unknown> | null;
   /** One of the module's `environments` (marked in the prefix: `sk_test_...`). Default the first. */
   environment?: string;
+  /** How many requests the key may pass (1 = single use). Default unlimited. */
+  maxUses?: number | null;
+  /** Who issues it, for the audit log (a user id, "cli", ...). */
+  actor?: string;
 }
 
 /** Options of `ApiKeyService.rotate`. */
@@ -32,6 +36,8 @@ export interface RotateApiKeyOptions {
   gracePeriodMs?: number;
   /** Expiry of the successor. Default: the old key's lifetime again from now, else the module's default lifetime, else never. */
   expiresAt?: Date | null;
+  /** Who rotates it, for the audit log. */
+  actor?: string;
 }
 
 /** The result of `rotate`: the successor (with its plaintext) and the old key's new state. */
@@ -72,6 +78,8 @@ export const RECORD_COLUMNS = [
   'revokedReason',
   'lastUsedAt',
   'replacedById',
+  'familyId',
+  'remainingUses',
 ] as const satisfies readonly (keyof ApiKeyRecord)[];
 
 /** Copies a row without its hash. */

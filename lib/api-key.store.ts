@@ -7,10 +7,10 @@ import { LookupCoalescer } from './lookup-coalescer.js';
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
   ApiKeyColumns,
-  'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'hash'
+  'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'remainingUses' | 'hash'
 >;
 
-const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'hash'] as const;
+const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'remainingUses', 'hash'] as const;
 
 /**
  * What the guard needs from storage. One implementation ships (TypeORM);
@@ -44,16 +44,20 @@ type Lookup = (hash: string) => Promise<RawRow | undefined>;
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
   private columns?: ColumnMetadata[];
-  /** Concurrent lookups of one hash share the statement in flight (never a finished result). */
-  private readonly inFlight = new LookupCoalescer<string, StoredApiKey | null>();
+  /**
+   * Concurrent lookups of one hash share the statement in flight (never a
+   * finished result). They share the raw row; each caller hydrates its own copy.
+   */
+  private readonly inFlight = new LookupCoalescer<string, RawRow | undefined>();
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
   ) {}
 
-  findByHash(hash: string): Promise<StoredApiKey | null> {
-    return this.inFlight.run(hash, () => this.read(hash));
+  async findByHash(hash: string): Promise<StoredApiKey | null> {
+    const raw = await this.inFlight.run(hash, () => this.read(hash));
+    return raw ? this.hydrate(raw) : null;
   }
 
   async markUsed(ids: readonly string[], at: Date): Promise<void> {
@@ -65,15 +69,13 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     }
   }
 
-  private async read(hash: string): Promise<StoredApiKey | null> {
+  private async read(hash: string): Promise<RawRow | undefined> {
     this.lookup ??= this.prepareLookup();
-    let raw: RawRow | undefined;
     try {
-      raw = await this.lookup(hash);
+      return await this.lookup(hash);
     } catch (cause) {
       throw new ApiKeyStoreUnavailableError({ cause });
     }
-    return raw ? this.hydrate(raw) : null;
   }
 
   /** Picks how the lookup runs on this DataSource's driver (see the class comment). */
@@ -153,15 +155,6 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     }
     const row: Record<string, unknown> = {};
     for (const column of this.columns) row[column.propertyName] = driver.prepareHydratedValue(raw[column.propertyName], column);
-    // Coalesced requests share this row: its JSON values must not be changed by any of them.
-    deepFreeze(row.scopes);
-    deepFreeze(row.metadata);
     return row as unknown as StoredApiKey;
   }
-}
-
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const child of Object.values(value)) deepFreeze(child);
 }

@@ -1,4 +1,6 @@
+import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
+import { API_KEY_DATA_SOURCE } from './api-key.constants.js';
 import { ApiKeyError, ApiKeyStoreUnavailableError } from './api-key.errors.js';
 
 /**
@@ -8,12 +10,18 @@ import { ApiKeyError, ApiKeyStoreUnavailableError } from './api-key.errors.js';
  * interleaved with an open transaction would join it: there, work runs one
  * piece at a time.
  */
+@Injectable()
 export class ApiKeyUnitOfWork {
   private serial: Promise<unknown> = Promise.resolve();
   private readonly serialize: boolean;
 
-  constructor(private readonly dataSource: DataSource) {
+  constructor(@Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource) {
     this.serialize = dataSource.options.type.includes('sqlite');
+  }
+
+  /** Pessimistic row locks where the driver has them (not on SQLite, whose writes are serialized anyway). */
+  get writeLock(): { mode: 'pessimistic_write' } | undefined {
+    return this.serialize ? undefined : { mode: 'pessimistic_write' };
   }
 
   /** Runs `work` with an entity manager (a transactional one when `transactional`). */

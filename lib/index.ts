@@ -5,6 +5,15 @@ export { ApiKeyVerifier } from './api-key.verifier.js';
 export { Scopes, AnyScope, Public } from './decorators/scopes.decorator.js';
 export { CurrentApiKey } from './decorators/current-api-key.decorator.js';
 export { ApiKeyEntity, ApiKeyColumns, apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from './api-key.entity.js';
+export {
+  ApiKeyEventEntity,
+  ApiKeyEventColumns,
+  apiKeyEventEntityFor,
+  DEFAULT_API_KEY_EVENTS_TABLE,
+  type ApiKeyEventType,
+} from './api-key-event.entity.js';
+export { ApiKeyAuditLog, type ListApiKeyEventsQuery, type ApiKeyEventInput } from './api-key-audit.log.js';
+export type { ActorOption } from './api-key.service.js';
 export type { ApiKeyModuleOptions, ApiKeyModuleExtras } from './api-key.options.js';
 export type { ApiKeyPrincipal, ApiKeyRejection, ApiKeyVerification } from './api-key.principal.js';
 export { API_KEY_REQUEST_PROPERTY } from './api-key.principal.js';

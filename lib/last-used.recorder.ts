@@ -2,6 +2,7 @@ import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy 
 import { API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
 import type { ApiKeyStore } from './api-key.store.js';
+import { IntervalBatcher } from './interval-batcher.js';
 
 /**
  * Write-behind recorder of `lastUsedAt`: the request path only notes the key
@@ -11,50 +12,35 @@ import type { ApiKeyStore } from './api-key.store.js';
 @Injectable()
 export class LastUsedRecorder implements BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('ApiKeyLastUsed');
-  private readonly pending = new Set<string>();
-  private readonly writtenAt = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private readonly batcher: IntervalBatcher<true>;
 
   constructor(
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
-  ) {}
+    @Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_STORE) store: ApiKeyStore,
+  ) {
+    this.batcher = new IntervalBatcher<true>(
+      options.lastUsedIntervalMs,
+      (entries, now) => store.markUsed([...entries.keys()], new Date(now)),
+      (error, count) => this.logger.warn(`could not record lastUsedAt of ${count} key(s): ${(error as Error).message}`),
+    );
+  }
 
   /** Notes a use of the key. O(1), no I/O. */
   touch(id: string, now: number = Date.now()): void {
-    const interval = this.options.lastUsedIntervalMs;
-    if (interval === 0) return;
-    const last = this.writtenAt.get(id);
-    if (last !== undefined && now - last < interval) return;
-    this.pending.add(id);
-    this.timer ??= setTimeout(() => void this.flush(), interval).unref();
+    this.batcher.note(id, true, now);
   }
 
   /** Writes every noted use now. Never throws: a failed write is logged and retried next time. */
-  async flush(now: number = Date.now()): Promise<void> {
-    this.timer = undefined;
-    if (this.pending.size === 0) return;
-    const ids = [...this.pending];
-    this.pending.clear();
-    for (const id of ids) this.writtenAt.set(id, now);
-    try {
-      await this.store.markUsed(ids, new Date(now));
-    } catch (error) {
-      this.logger.warn(`could not record lastUsedAt of ${ids.length} key(s): ${(error as Error).message}`);
-      for (const id of ids) {
-        this.writtenAt.delete(id);
-        this.pending.add(id);
-      }
-    }
-    for (const [id, at] of this.writtenAt) if (now - at >= this.options.lastUsedIntervalMs) this.writtenAt.delete(id);
+  flush(now: number = Date.now()): Promise<void> {
+    return this.batcher.flush(now);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    await this.flush();
+    this.batcher.stop();
+    await this.batcher.flush();
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.batcher.stop();
   }
 }

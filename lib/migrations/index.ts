@@ -4,11 +4,19 @@ import { CreateApiKeysMigration } from './api-key-migration.js';
 import { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
 import { CreateApiKeysPostgres1795478400000 } from './create-api-keys.postgres.js';
 import { CreateApiKeysSqlite1795478400000 } from './create-api-keys.sqlite.js';
+import { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
+import { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
+import { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
+import { AddKeyPoliciesMigration } from './key-policies-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
 export { CreateApiKeysPostgres1795478400000 } from './create-api-keys.postgres.js';
 export { CreateApiKeysSqlite1795478400000 } from './create-api-keys.sqlite.js';
+export { AddKeyPoliciesMigration } from './key-policies-migration.js';
+export { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
+export { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
+export { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -22,48 +30,54 @@ export interface ApiKeyMigrationsOptions {
   tableName?: string;
 }
 
-/** A concrete subclass of {@link CreateApiKeysMigration}. */
-type CreateApiKeysClass = new () => MigrationInterface & Pick<CreateApiKeysMigration, 'tableName' | 'name'>;
+/** A concrete migration of this library: it knows its table and its recorded name. */
+type TableMigrationClass = new () => MigrationInterface & { readonly tableName: string; readonly name: string };
 
-const BY_DATABASE: Record<ApiKeyMigrationDatabase, CreateApiKeysClass> = {
-  postgres: CreateApiKeysPostgres1795478400000,
-  mysql: CreateApiKeysMysql1795478400000,
-  mariadb: CreateApiKeysMysql1795478400000,
-  'better-sqlite3': CreateApiKeysSqlite1795478400000,
-  sqlite: CreateApiKeysSqlite1795478400000,
+/** The migrations of each database, in order. */
+const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
+  postgres: [CreateApiKeysPostgres1795478400000, AddKeyPoliciesPostgres1795564800000],
+  mysql: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000],
+  mariadb: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000],
+  'better-sqlite3': [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000],
+  sqlite: [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000],
 };
 
 const named = new Map<string, ApiKeyMigrationClass>();
 
-/**
- * The migrations that create (and, reverted, drop) the key table on one
- * database. Add them to your own DataSource's `migrations`, next to yours, and
- * run them as you run yours (`migrationsRun: true`, or the TypeORM CLI).
- * @example
- * new DataSource({
- *   type: 'postgres',
- *   url: process.env.DATABASE_URL,
- *   entities: [ApiKeyEntity, ...yourEntities],
- *   migrations: [...apiKeyMigrations('postgres'), ...yourMigrations],
- *   migrationsRun: true,
- * });
- */
-export function apiKeyMigrations(database: ApiKeyMigrationDatabase, { tableName = DEFAULT_API_KEY_TABLE }: ApiKeyMigrationsOptions = {}): ApiKeyMigrationClass[] {
-  const base = BY_DATABASE[database];
-  if (!base) {
-    throw new TypeError(`nestjs-api-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`);
-  }
-  if (tableName === DEFAULT_API_KEY_TABLE) return [base];
-  apiKeyEntityFor(tableName); // validates the name
+/** The migration `base` bound to another table, one class per (migration, table). */
+function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigrationClass {
   const key = `${base.name}:${tableName}`;
   let migration = named.get(key);
   if (!migration) {
-    const name = CreateApiKeysMigration.nameFor(tableName);
+    const name = base.prototype instanceof AddKeyPoliciesMigration ? AddKeyPoliciesMigration.nameFor(tableName) : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;
     };
     named.set(key, migration);
   }
-  return [migration];
+  return migration;
+}
+
+/**
+ * The migrations that create (and, reverted, drop) the key and audit tables on
+ * one database, in order. Add them to your own DataSource's `migrations`, next
+ * to yours, and run them as you run yours (`migrationsRun: true`, or the TypeORM CLI).
+ * @example
+ * new DataSource({
+ *   type: 'postgres',
+ *   url: process.env.DATABASE_URL,
+ *   entities: [ApiKeyEntity, ApiKeyEventEntity, ...yourEntities],
+ *   migrations: [...apiKeyMigrations('postgres'), ...yourMigrations],
+ *   migrationsRun: true,
+ * });
+ */
+export function apiKeyMigrations(database: ApiKeyMigrationDatabase, { tableName = DEFAULT_API_KEY_TABLE }: ApiKeyMigrationsOptions = {}): ApiKeyMigrationClass[] {
+  const migrations = BY_DATABASE[database];
+  if (!migrations) {
+    throw new TypeError(`nestjs-api-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`);
+  }
+  if (tableName === DEFAULT_API_KEY_TABLE) return [...migrations];
+  apiKeyEntityFor(tableName); // validates the name
+  return migrations.map((migration) => forTable(migration, tableName));
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ApiKeyEntity } from 'nestjs-api-keys';
+import { ApiKeyEntity, ApiKeyEventEntity } from 'nestjs-api-keys';
 import { DataSource } from 'typeorm';
 
 /**
@@ -38,7 +38,7 @@ describe('nestjs-api-keys CLI', () => {
       stdio: 'pipe',
     });
     writeFileSync(dataSourceFile, `import { DataSource } from 'typeorm';\nexport const dataSource = new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(database)} });\n`);
-    const setup = new DataSource({ type: 'better-sqlite3', database, entities: [ApiKeyEntity], synchronize: true });
+    const setup = new DataSource({ type: 'better-sqlite3', database, entities: [ApiKeyEntity, ApiKeyEventEntity], synchronize: true });
     await setup.initialize();
     await setup.destroy();
   }, 180_000);

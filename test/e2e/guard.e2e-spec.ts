@@ -39,6 +39,7 @@ describe('ApiKeyGuard over HTTP', () => {
       metadata: { plan: 'pro' },
       expiresAt: null,
       environment: null,
+      remainingUses: null,
     });
     expect(JSON.stringify(res.body)).not.toContain(reader.key);
     expect(res.body.principal).not.toHaveProperty('hash');

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity, ApiKeyModule, ApiKeyService, apiKeyEntityFor } from 'nestjs-api-keys';
+import { ApiKeyEntity, ApiKeyEventEntity, ApiKeyModule, ApiKeyService, apiKeyEntityFor, apiKeyEventEntityFor } from 'nestjs-api-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/migrations/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
@@ -43,11 +43,11 @@ async function hasTable(dataSource: DataSource, table: string): Promise<boolean>
 
 describe(`shipped migrations (${database})`, () => {
   it('create exactly the table the entity describes, and revert drops it', async () => {
-    const dataSource = await emptyDataSource({ entities: [ApiKeyEntity], migrations: apiKeyMigrations(database) });
+    const dataSource = await emptyDataSource({ entities: [ApiKeyEntity, ApiKeyEventEntity], migrations: apiKeyMigrations(database) });
     try {
       expect(await hasTable(dataSource, 'api_keys')).toBe(false);
       const ran = await dataSource.runMigrations();
-      expect(ran.map((migration) => migration.name)).toEqual(['CreateApiKeys1795478400000']);
+      expect(ran.map((migration) => migration.name)).toEqual(['CreateApiKeys1795478400000', 'AddKeyPolicies1795564800000']);
       expect(await dataSource.showMigrations()).toBe(false);
 
       // Nothing left for synchronize to do: same columns, types, nullability, keys and indexes.
@@ -60,9 +60,13 @@ describe(`shipped migrations (${database})`, () => {
         expect.arrayContaining([
           { columns: ['hash'], unique: true },
           { columns: ['ownerId'], unique: false },
+          { columns: ['familyId'], unique: false },
         ]),
       );
+      expect(await hasTable(dataSource, 'api_key_events')).toBe(true);
 
+      await dataSource.undoLastMigration();
+      expect(await hasTable(dataSource, 'api_key_events')).toBe(false);
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'api_keys')).toBe(false);
       // The diff above is not vacuous: without the table it has work to do.
@@ -74,17 +78,19 @@ describe(`shipped migrations (${database})`, () => {
 
   it('follow a custom table name and the DataSource naming strategy', async () => {
     const dataSource = await emptyDataSource({
-      entities: [apiKeyEntityFor('service_keys')],
+      entities: [apiKeyEntityFor('service_keys'), apiKeyEventEntityFor('service_keys')],
       migrations: apiKeyMigrations(database, { tableName: 'service_keys' }),
       namingStrategy: new SnakeNamingStrategy(),
     });
     try {
       const ran = await dataSource.runMigrations();
-      expect(ran.map((migration) => migration.name)).toEqual(['CreateApiKeys_service_keys1795478400000']);
+      expect(ran.map((migration) => migration.name)).toEqual(['CreateApiKeys_service_keys1795478400000', 'AddKeyPolicies_service_keys1795564800000']);
+      expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
       expect(await pendingSchemaChanges(dataSource)).toEqual([]);
       const rows = await dataSource.query(`SELECT ${dataSource.driver.escape('owner_id')} FROM ${dataSource.driver.escape('service_keys')}`);
       expect(rows).toEqual([]);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'service_keys')).toBe(false);
     } finally {

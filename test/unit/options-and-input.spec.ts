@@ -13,7 +13,18 @@ describe('ResolvedApiKeyOptions', () => {
       realm: 'api',
       retryAfterSeconds: 5,
       lastUsedIntervalMs: 60_000,
+      auditUseIntervalMs: 60_000,
+      environments: [],
+      defaultLifetimeMs: undefined,
+      maxLifetimeMs: undefined,
+      prefixes: new Map([['sk', null]]),
     });
+    expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
+      new Map([
+        ['sk_live', 'live'],
+        ['sk_test', 'test'],
+      ]),
+    );
   });
 
   it('keeps given values, ignores undefined ones and lower-cases the header', () => {
@@ -31,6 +42,9 @@ describe('ResolvedApiKeyOptions', () => {
     [{ realm: 'a"b' }, /realm/],
     [{ retryAfterSeconds: -1 }, /retryAfterSeconds/],
     [{ lastUsedIntervalMs: Number.NaN }, /lastUsedIntervalMs/],
+    [{ environments: ['Live'] }, /environments/],
+    [{ maxLifetimeMs: 0 }, /maxLifetimeMs/],
+    [{ defaultLifetimeMs: 2000, maxLifetimeMs: 1000 }, /must not exceed/],
   ])('rejects %j', (options, message) => {
     expect(() => new ResolvedApiKeyOptions(options)).toThrow(message);
   });

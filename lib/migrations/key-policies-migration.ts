@@ -1,0 +1,78 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { apiKeyEventEntityFor } from '../api-key-event.entity.js';
+import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from '../api-key.entity.js';
+
+/** The timestamp TypeORM orders this migration by (2026-11-25T00:00:00Z), after CreateApiKeys. */
+export const ADD_KEY_POLICIES_TIMESTAMP = 1795564800000;
+
+const EVENT_PROPERTIES = ['id', 'keyId', 'ownerId', 'type', 'actor', 'at', 'details'] as const;
+
+/** The escaped SQL names this migration touches on one connection. */
+export interface KeyPoliciesNames {
+  keys: string;
+  familyId: string;
+  remainingUses: string;
+  familyIndex: string;
+  events: string;
+  /** Each column of the events table, by entity property. */
+  event: Record<(typeof EVENT_PROPERTIES)[number], string>;
+  eventsPrimaryKey: string;
+  eventsKeyIndex: string;
+  eventsOwnerIndex: string;
+}
+
+/**
+ * The second migration: rotation families (`familyId`, indexed), use limits
+ * (`remainingUses`) and the audit table (`<table>_events`, `api_key_events`
+ * for `api_keys`). Names come from the DataSource's naming strategy, as for
+ * CreateApiKeys, so the schema diff finds nothing to do afterwards.
+ */
+export abstract class AddKeyPoliciesMigration implements MigrationInterface {
+  /** The key table; `apiKeyMigrations(type, { tableName })` overrides it. */
+  readonly tableName: string = DEFAULT_API_KEY_TABLE;
+  readonly name: string = AddKeyPoliciesMigration.nameFor(DEFAULT_API_KEY_TABLE);
+
+  /** The recorded name of the migration for `tableName`. */
+  static nameFor(tableName: string): string {
+    const suffix = tableName === DEFAULT_API_KEY_TABLE ? '' : `_${tableName}`;
+    return `AddKeyPolicies${suffix}${ADD_KEY_POLICIES_TIMESTAMP}`;
+  }
+
+  abstract up(queryRunner: QueryRunner): Promise<void>;
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    await queryRunner.query(`DROP TABLE ${n.events}`);
+    const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.driver.options.type);
+    await queryRunner.query(isMysql ? `DROP INDEX ${n.familyIndex} ON ${n.keys}` : `DROP INDEX ${this.qualify(queryRunner, n.familyIndex)}`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} DROP COLUMN ${n.remainingUses}`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} DROP COLUMN ${n.familyId}`);
+  }
+
+  /** An index name qualified by the PostgreSQL schema, where there is one. */
+  protected qualify(queryRunner: QueryRunner, escapedName: string): string {
+    const { driver } = queryRunner.connection;
+    const schema = driver.options.type === 'postgres' ? (driver.options as { schema?: string }).schema : undefined;
+    return schema ? `${driver.escape(schema)}.${escapedName}` : escapedName;
+  }
+
+  protected names(queryRunner: QueryRunner): KeyPoliciesNames {
+    const { driver, namingStrategy } = queryRunner.connection;
+    const escape = (name: string) => driver.escape(name);
+    const column = (property: string) => namingStrategy.columnName(property, undefined, []);
+    const keys = namingStrategy.tableName(apiKeyEntityFor(this.tableName).name, this.tableName);
+    const eventsTable = apiKeyEventEntityFor(this.tableName);
+    const events = namingStrategy.tableName(eventsTable.name, `${this.tableName === DEFAULT_API_KEY_TABLE ? 'api_key' : this.tableName}_events`);
+    return {
+      keys: this.qualify(queryRunner, escape(keys)),
+      familyId: escape(column('familyId')),
+      remainingUses: escape(column('remainingUses')),
+      familyIndex: escape(namingStrategy.indexName(keys, [column('familyId')])),
+      events: this.qualify(queryRunner, escape(events)),
+      event: Object.fromEntries(EVENT_PROPERTIES.map((p) => [p, escape(column(p))])) as KeyPoliciesNames['event'],
+      eventsPrimaryKey: escape(namingStrategy.primaryKeyName(events, [column('id')])),
+      eventsKeyIndex: escape(namingStrategy.indexName(events, [column('keyId')])),
+      eventsOwnerIndex: escape(namingStrategy.indexName(events, [column('ownerId')])),
+    };
+  }
+}
