@@ -2,11 +2,11 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_STORE } from './api-key.constants.js';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
 import { apiKeyEventEntityFor } from './api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
 import { ApiKeyGuard } from './api-key.guard.js';
-import type { ApiKeyModuleExtras, ApiKeyModuleOptions } from './api-key.options.js';
+import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from './api-key.options.js';
 import { TypeOrmApiKeyStore } from './api-key.store.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource'>> & Pick<ApiKeyModuleExtras, 'dataSource'> = {
@@ -24,8 +24,9 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
     { provide: API_KEY_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
     {
       provide: API_KEY_STORE,
-      useFactory: (dataSource: DataSource, keyEntity: typeof ApiKeyColumns) => new TypeOrmApiKeyStore(dataSource, keyEntity),
-      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY],
+      useFactory: (dataSource: DataSource, keyEntity: typeof ApiKeyColumns, options: ResolvedApiKeyOptions) =>
+        new TypeOrmApiKeyStore(dataSource, keyEntity, { coalesce: options.coalesceLookups }),
+      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS],
     },
   ];
   if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: ApiKeyGuard });

@@ -26,6 +26,13 @@ export interface ApiKeyModuleOptions {
   defaultLifetimeMs?: number;
   /** Longest lifetime a key may be issued with, in ms; keys must then expire. Default: unlimited. */
   maxLifetimeMs?: number;
+  /**
+   * Let concurrent requests with the same key share one in-flight lookup (a
+   * burst on a hot key costs one query). Off by default: a request that joins
+   * a lookup sent just before a revocation committed sees the old state, so
+   * "revoked on the next request" holds only up to one lookup's round trip.
+   */
+  coalesceLookups?: boolean;
   /** Refused uses of revoked/expired/exhausted keys are logged to the audit table at most once per key per interval (ms). `0` turns it off. Default 60000. */
   auditUseIntervalMs?: number;
 }
@@ -55,6 +62,7 @@ export class ResolvedApiKeyOptions {
   readonly defaultLifetimeMs: number | undefined = undefined;
   readonly maxLifetimeMs: number | undefined = undefined;
   readonly auditUseIntervalMs: number = 60_000;
+  readonly coalesceLookups: boolean = false;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 

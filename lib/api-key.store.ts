@@ -45,18 +45,25 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
   private columns?: ColumnMetadata[];
   /**
-   * Concurrent lookups of one hash share the statement in flight (never a
-   * finished result). They share the raw row; each caller hydrates its own copy.
+   * With `coalesce`, concurrent lookups of one hash share the statement in
+   * flight (never a finished result); each caller hydrates its own copy. Off
+   * by default: a request that joins a lookup sent before a revocation
+   * committed would see the old state, so coalescing trades strict "next
+   * request" semantics for one read per burst (staleness bounded by one
+   * lookup's round trip).
    */
-  private readonly inFlight = new LookupCoalescer<string, RawRow | undefined>();
+  private readonly inFlight?: LookupCoalescer<string, RawRow | undefined>;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
-  ) {}
+    options: { coalesce?: boolean } = {},
+  ) {
+    if (options.coalesce) this.inFlight = new LookupCoalescer();
+  }
 
   async findByHash(hash: string): Promise<StoredApiKey | null> {
-    const raw = await this.inFlight.run(hash, () => this.read(hash));
+    const raw = await (this.inFlight ? this.inFlight.run(hash, () => this.read(hash)) : this.read(hash));
     return raw ? this.hydrate(raw) : null;
   }
 

@@ -14,6 +14,7 @@ describe('ResolvedApiKeyOptions', () => {
       retryAfterSeconds: 5,
       lastUsedIntervalMs: 60_000,
       auditUseIntervalMs: 60_000,
+      coalesceLookups: false,
       environments: [],
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,
