@@ -43,3 +43,17 @@ export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from '.
 export type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
 export { createLeakReportController, MAX_LEAK_REPORT_KEYS, type LeakReportOptions } from './leak-report.controller.js';
 export { resolveExpiry, type ExpiryPolicy } from './expiry-policy.js';
+export { createIntrospectionController, type IntrospectionOptions } from './introspection/introspection.controller.js';
+export {
+  toIntrospectionResponse,
+  fromIntrospectionResponse,
+  API_KEY_TOKEN_TYPE,
+  type IntrospectionResponse,
+  type ActiveIntrospectionResponse,
+  type InactiveIntrospectionResponse,
+  type IntrospectionExtensions,
+} from './introspection/introspection-response.js';
+export { RemoteApiKeyVerifier } from './introspection/remote-verifier.js';
+export { ApiKeyRemoteModule } from './introspection/remote.module.js';
+export type { ApiKeyRemoteModuleExtras } from './introspection/remote.module-definition.js';
+export type { ApiKeyRemoteModuleOptions, FetchFunction } from './introspection/remote.options.js';
