@@ -5,9 +5,10 @@ import { QueryCounter } from './query-counter.js';
 
 /**
  * Loaded for every suite (jest.config.js `setupFilesAfterEnv`). It records
- * every plaintext key `ApiKeyService.issue` / `rotate` return during the
- * suite, captures what the suite writes, and fails the suite in an `afterAll`
- * if any recorded key appears in:
+ * every plaintext key an `ApiKeyService` method returns during the suite
+ * (`issue`, `rotate`, `rotateByKey`: any result with a `key`), captures what
+ * the suite writes, and fails the suite in an `afterAll` if any recorded key
+ * appears in:
  *
  * - `process.stdout` / `process.stderr` (wrapped, always passed through: jest's
  *   own output and everyone else's still reach the terminal);
@@ -107,8 +108,7 @@ export class LeakGuard {
   install(): void {
     this.hookStream('stdout');
     this.hookStream('stderr');
-    this.recordKeysFrom('issue');
-    this.recordKeysFrom('rotate');
+    this.recordKeysFromService();
     this.trackInstances(LogCapture.prototype, ['log', 'error', 'warn', 'debug', 'verbose', 'fatal'], this.logCaptures);
     this.trackInstances(QueryCounter.prototype, ['logQuery', 'logQueryError', 'logQuerySlow'], this.queryCounters);
     // TypeORM hands loggers the parameters too; a key must never be one.
@@ -188,15 +188,25 @@ export class LeakGuard {
     });
   }
 
-  private recordKeysFrom(method: 'issue' | 'rotate'): void {
-    const original = ApiKeyService.prototype[method] as (...args: unknown[]) => Promise<{ key: string }>;
+  /** Wraps every method of ApiKeyService: a result (or resolved value) with a string `key` is a plaintext. */
+  private recordKeysFromService(): void {
+    const prototype = ApiKeyService.prototype as unknown as Record<string, unknown>;
     const keys = this.keys;
-    (ApiKeyService.prototype as unknown as Record<string, unknown>)[method] = async function (this: ApiKeyService, ...args: unknown[]) {
-      const result = await original.apply(this, args);
-      if (typeof result?.key === 'string') keys.add(result.key);
+    const note = (result: unknown) => {
+      const key = (result as { key?: unknown } | null | undefined)?.key;
+      if (typeof key === 'string') keys.add(key);
       return result;
     };
-    this.restores.push(() => ((ApiKeyService.prototype as unknown as Record<string, unknown>)[method] = original));
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const descriptor = Object.getOwnPropertyDescriptor(prototype, name);
+      if (name === 'constructor' || typeof descriptor?.value !== 'function') continue;
+      const original = descriptor.value as (...args: unknown[]) => unknown;
+      prototype[name] = function (this: ApiKeyService, ...args: unknown[]) {
+        const result = original.apply(this, args);
+        return result instanceof Promise ? result.then(note) : note(result);
+      };
+      this.restores.push(() => (prototype[name] = original));
+    }
   }
 
   private trackInstances<T extends object>(prototype: T, methods: string[], into: Set<T>): void {

@@ -68,11 +68,13 @@ describe('the installed leak guard', () => {
     await t.close();
   });
 
-  it('records every key issue() and rotate() return', async () => {
+  it('records every key issue(), rotate() and rotateByKey() return', async () => {
     const issued = await t.service.issue({ name: 'recorded' });
-    const rotated = await t.service.rotate(issued.record.id);
+    const rotated = await t.service.rotate(issued.record.id, { gracePeriodMs: 60_000 });
+    const rotatedByKey = await t.service.rotateByKey(rotated.key);
     expect(leakGuard.keys.has(issued.key)).toBe(true);
     expect(leakGuard.keys.has(rotated.key)).toBe(true);
+    expect(leakGuard.keys.has(rotatedByKey.key)).toBe(true);
     // A key nobody issued is not tracked (the guard only knows real plaintexts).
     expect(leakGuard.keys.has(generateApiKey({ prefix: 'sk' }))).toBe(false);
   });
