@@ -68,6 +68,14 @@ export abstract class ApiKeyColumns {
   /** Uses left (a single-use key starts at 1); `null` for unlimited. Decremented atomically per passing request. */
   @Column({ type: 'int', nullable: true })
   remainingUses!: number | null;
+
+  /** Requests allowed per rate-limit window; `null` for the module default. */
+  @Column({ type: 'int', nullable: true })
+  rateLimitMax!: number | null;
+
+  /** Length of the rate-limit window in ms. */
+  @Column({ type: 'int', nullable: true })
+  rateLimitWindowMs!: number | null;
 }
 
 /** The entity on the default `api_keys` table. List it in your DataSource's `entities` (or use `autoLoadEntities`). */

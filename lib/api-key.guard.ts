@@ -18,6 +18,7 @@ import { ApiKeyVerifier } from './api-key.verifier.js';
 import { extractCredential } from './credential-extractor.js';
 import { requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from './last-used.recorder.js';
+import { ApiKeyRateLimiter } from './rate-limiter.js';
 import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from './scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
@@ -36,8 +37,9 @@ interface RouteRule {
  * 3. It is parsed and checksummed with no I/O, hashed, and looked up in one SQL statement.
  * 4. Revoked, expired, unknown and malformed keys all get the same 401.
  * 5. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
- * 6. A key with a use limit spends one use (a conditional UPDATE); others cause no write.
- * 7. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
+ * 6. The key's rate limit is counted, if one applies: 429 with `Retry-After` and `RateLimit-*` headers.
+ * 7. A key with a use limit spends one use (a conditional UPDATE); others cause no write.
+ * 8. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
@@ -53,6 +55,7 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly verifier: ApiKeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
+    private readonly rateLimiter: ApiKeyRateLimiter,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -91,13 +94,26 @@ export class ApiKeyGuard implements CanActivate {
       throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
     }
 
-    // 6. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
+    // 6. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
+    const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
+    if (rate) {
+      this.setHeader(context, 'RateLimit-Policy', `${rate.limit};w=${rate.windowSeconds}`);
+      this.setHeader(context, 'RateLimit-Limit', String(rate.limit));
+      this.setHeader(context, 'RateLimit-Remaining', String(rate.remaining));
+      this.setHeader(context, 'RateLimit-Reset', String(rate.resetSeconds));
+      if (!rate.allowed) {
+        this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
+        throw new HttpException({ statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' }, 429);
+      }
+    }
+
+    // 7. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
     if (principal.remainingUses !== null) {
       const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal));
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    // 7. Attach the principal; note the use for the write-behind recorder.
+    // 8. Attach the principal; note the use for the write-behind recorder.
     request[API_KEY_REQUEST_PROPERTY] = principal;
     this.lastUsed.touch(principal.id);
     return true;

@@ -5,6 +5,7 @@ import { ApiKeyGuard } from './api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
 import { ApiKeyRotation } from './api-key.rotation.js';
+import { ApiKeyRateLimiter } from './rate-limiter.js';
 import { ApiKeyService } from './api-key.service.js';
 import { ApiKeyUnitOfWork } from './api-key.unit-of-work.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
@@ -35,11 +36,12 @@ import { LastUsedRecorder } from './last-used.recorder.js';
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
     ApiKeyRotation,
+    ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,
     ApiKeyGuard,
     ApiKeyService,
   ],
-  exports: [ApiKeyAuditLog, ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
+  exports: [ApiKeyAuditLog, ApiKeyRateLimiter, ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
 })
 export class ApiKeyModule extends ConfigurableModuleClass {}

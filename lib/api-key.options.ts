@@ -1,4 +1,5 @@
 import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key-format.js';
+import { validateRateLimit, type RateLimit, type RateLimitStorage } from './rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
 export interface ApiKeyModuleOptions {
@@ -33,6 +34,14 @@ export interface ApiKeyModuleOptions {
    * "revoked on the next request" holds only up to one lookup's round trip.
    */
   coalesceLookups?: boolean;
+  /** Default per-key rate limit for keys without their own, e.g. `{ limit: 100, windowMs: 60_000 }`. Default none. */
+  rateLimit?: RateLimit;
+  /**
+   * Where rate-limit hits are counted: any `@nestjs/throttler` storage. Default:
+   * its in-memory `ThrottlerStorageService` (one instance); use a Redis storage
+   * to share limits across instances.
+   */
+  rateLimitStorage?: RateLimitStorage;
   /** Refused uses of revoked/expired/exhausted keys are logged to the audit table at most once per key per interval (ms). `0` turns it off. Default 60000. */
   auditUseIntervalMs?: number;
 }
@@ -63,6 +72,8 @@ export class ResolvedApiKeyOptions {
   readonly maxLifetimeMs: number | undefined = undefined;
   readonly auditUseIntervalMs: number = 60_000;
   readonly coalesceLookups: boolean = false;
+  readonly rateLimit: RateLimit | undefined = undefined;
+  readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -101,5 +112,10 @@ export class ResolvedApiKeyOptions {
       this.environments.length === 0 ? [[this.prefix, null]] : this.environments.map((env) => [`${this.prefix}_${env}`, env]),
     );
     for (const prefix of this.prefixes.keys()) assertValidPrefix(prefix);
+    try {
+      this.rateLimit = validateRateLimit(this.rateLimit) ?? undefined;
+    } catch (error) {
+      throw new TypeError((error as Error).message);
+    }
   }
 }

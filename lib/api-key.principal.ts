@@ -13,6 +13,8 @@ export interface ApiKeyPrincipal {
   readonly environment: string | null;
   /** Uses left before this request took one, or `null` for unlimited. */
   readonly remainingUses: number | null;
+  /** The key's own rate limit, or `null` (the module default applies, if any). */
+  readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
 }
 
 /** Why a presented key was refused. Logged with the key id, never the key. */

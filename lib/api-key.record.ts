@@ -26,6 +26,8 @@ export interface IssueApiKeyInput {
   environment?: string;
   /** How many requests the key may pass (1 = single use). Default unlimited. */
   maxUses?: number | null;
+  /** The key's own rate limit, e.g. `{ limit: 100, windowMs: 60_000 }`. Default: the module's `rateLimit`, if any. */
+  rateLimit?: { limit: number; windowMs: number } | null;
   /** Who issues it, for the audit log (a user id, "cli", ...). */
   actor?: string;
 }
@@ -80,6 +82,8 @@ export const RECORD_COLUMNS = [
   'replacedById',
   'familyId',
   'remainingUses',
+  'rateLimitMax',
+  'rateLimitWindowMs',
 ] as const satisfies readonly (keyof ApiKeyRecord)[];
 
 /** Copies a row without its hash. */

@@ -88,6 +88,8 @@ export class ApiKeyRotation {
         metadata: old.metadata,
         expiresAt: resolveExpiry(expiresAt, now, this.options),
         remainingUses: old.remainingUses,
+        rateLimitMax: old.rateLimitMax,
+        rateLimitWindowMs: old.rateLimitWindowMs,
       },
       { prefix: prefixOfHint(old.hint), entropyBits: this.options.entropyBits, now, familyId: old.familyId ?? old.id },
     );

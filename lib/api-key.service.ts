@@ -28,8 +28,13 @@ import { createKey, prefixFor, validateMaxUses } from './key-factory.js';
 import { parseApiKey } from './key-format.js';
 import { hashApiKey } from './key-hash.js';
 import { normalizeScopes } from './scope-matcher.js';
+import { validateRateLimit, type RateLimit } from './rate-limit.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
+
+function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null; rateLimitWindowMs: number | null } {
+  return { rateLimitMax: rate?.limit ?? null, rateLimitWindowMs: rate?.windowMs ?? null };
+}
 
 /** Who acts, for the audit log. */
 export interface ActorOption {
@@ -63,12 +68,13 @@ export class ApiKeyService {
       metadata: input.validateMetadata(request.metadata),
       expiresAt: resolveExpiry(request.expiresAt, now, this.options),
       remainingUses: validateMaxUses(request.maxUses),
+      ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     };
     const prefix = prefixFor(this.options, request.environment);
     const { key, row } = createKey(fields, { prefix, entropyBits: this.options.entropyBits, now });
     await this.unitOfWork.run(async (em) => {
       await em.insert(this.entity, row as never);
-      const details = { scopes: row.scopes, expiresAt: row.expiresAt, maxUses: row.remainingUses };
+      const details = { scopes: row.scopes, expiresAt: row.expiresAt, maxUses: row.remainingUses, rateLimit: request.rateLimit ?? null };
       await this.audit.write(em, [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }], now);
     }, true);
     return { key, record: toRecord(row) };

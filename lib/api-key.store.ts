@@ -7,10 +7,10 @@ import { LookupCoalescer } from './lookup-coalescer.js';
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
   ApiKeyColumns,
-  'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'remainingUses' | 'hash'
+  'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs' | 'hash'
 >;
 
-const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'remainingUses', 'hash'] as const;
+const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'remainingUses', 'rateLimitMax', 'rateLimitWindowMs', 'hash'] as const;
 
 /**
  * What the guard needs from storage. One implementation ships (TypeORM);

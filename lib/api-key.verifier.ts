@@ -78,5 +78,6 @@ function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrinc
     metadata: row.metadata,
     expiresAt: row.expiresAt,
     remainingUses: row.remainingUses,
+    rateLimit: row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
   };
 }

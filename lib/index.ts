@@ -57,3 +57,5 @@ export { RemoteApiKeyVerifier } from './introspection/remote-verifier.js';
 export { ApiKeyRemoteModule } from './introspection/remote.module.js';
 export type { ApiKeyRemoteModuleExtras } from './introspection/remote.module-definition.js';
 export type { ApiKeyRemoteModuleOptions, FetchFunction } from './introspection/remote.options.js';
+export { ApiKeyRateLimiter } from './rate-limiter.js';
+export { validateRateLimit, type RateLimit, type RateLimitStorage, type RateLimitDecision } from './rate-limit.js';

@@ -6,7 +6,10 @@ import { generateApiKey, hintOf, parseApiKey } from './key-format.js';
 import { hashApiKey } from './key-hash.js';
 
 /** The fields a new key row takes from its caller. */
-export type NewKeyFields = Pick<ApiKeyColumns, 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'remainingUses'>;
+export type NewKeyFields = Pick<
+  ApiKeyColumns,
+  'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs'
+>;
 
 /** The key prefix of an environment; the first configured one by default. */
 export function prefixFor(options: ResolvedApiKeyOptions, environment: unknown): string {

@@ -7,7 +7,7 @@ export class AddKeyPoliciesMysql1795564800000 extends AddKeyPoliciesMigration {
     const n = this.names(queryRunner);
     const e = n.event;
     await queryRunner.query(
-      `ALTER TABLE ${n.keys} ADD ${n.familyId} varchar(36) NULL, ADD ${n.remainingUses} int NULL, ADD INDEX ${n.familyIndex} (${n.familyId})`,
+      `ALTER TABLE ${n.keys} ADD ${n.familyId} varchar(36) NULL, ADD ${n.remainingUses} int NULL, ADD ${n.rateLimitMax} int NULL, ADD ${n.rateLimitWindowMs} int NULL, ADD INDEX ${n.familyIndex} (${n.familyId})`,
     );
     await queryRunner.query(
       `CREATE TABLE ${n.events} (${e.id} varchar(36) NOT NULL, ${e.keyId} varchar(36) NOT NULL, ${e.ownerId} varchar(255) NULL, ` +

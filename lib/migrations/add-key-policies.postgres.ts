@@ -8,6 +8,8 @@ export class AddKeyPoliciesPostgres1795564800000 extends AddKeyPoliciesMigration
     const e = n.event;
     await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.familyId} character varying(36)`);
     await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.remainingUses} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.rateLimitMax} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.rateLimitWindowMs} integer`);
     await queryRunner.query(`CREATE INDEX ${n.familyIndex} ON ${n.keys} (${n.familyId})`);
     await queryRunner.query(
       `CREATE TABLE ${n.events} (${e.id} character varying(36) NOT NULL, ${e.keyId} character varying(36) NOT NULL, ` +

@@ -8,6 +8,8 @@ export class AddKeyPoliciesSqlite1795564800000 extends AddKeyPoliciesMigration {
     const e = n.event;
     await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.familyId} varchar(36)`);
     await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.remainingUses} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.rateLimitMax} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.rateLimitWindowMs} integer`);
     await queryRunner.query(`CREATE INDEX ${n.familyIndex} ON ${n.keys} (${n.familyId})`);
     await queryRunner.query(
       `CREATE TABLE ${n.events} (${e.id} varchar(36) PRIMARY KEY NOT NULL, ${e.keyId} varchar(36) NOT NULL, ` +

@@ -12,6 +12,8 @@ export interface KeyPoliciesNames {
   keys: string;
   familyId: string;
   remainingUses: string;
+  rateLimitMax: string;
+  rateLimitWindowMs: string;
   familyIndex: string;
   events: string;
   /** Each column of the events table, by entity property. */
@@ -23,7 +25,7 @@ export interface KeyPoliciesNames {
 
 /**
  * The second migration: rotation families (`familyId`, indexed), use limits
- * (`remainingUses`) and the audit table (`<table>_events`, `api_key_events`
+ * (`remainingUses`), per-key rate limits (`rateLimitMax`, `rateLimitWindowMs`) and the audit table (`<table>_events`, `api_key_events`
  * for `api_keys`). Names come from the DataSource's naming strategy, as for
  * CreateApiKeys, so the schema diff finds nothing to do afterwards.
  */
@@ -45,7 +47,9 @@ export abstract class AddKeyPoliciesMigration implements MigrationInterface {
     await queryRunner.query(`DROP TABLE ${n.events}`);
     const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.driver.options.type);
     await queryRunner.query(isMysql ? `DROP INDEX ${n.familyIndex} ON ${n.keys}` : `DROP INDEX ${this.qualify(queryRunner, n.familyIndex)}`);
-    await queryRunner.query(`ALTER TABLE ${n.keys} DROP COLUMN ${n.remainingUses}`);
+    for (const column of [n.rateLimitWindowMs, n.rateLimitMax, n.remainingUses]) {
+      await queryRunner.query(`ALTER TABLE ${n.keys} DROP COLUMN ${column}`);
+    }
     await queryRunner.query(`ALTER TABLE ${n.keys} DROP COLUMN ${n.familyId}`);
   }
 
@@ -67,6 +71,8 @@ export abstract class AddKeyPoliciesMigration implements MigrationInterface {
       keys: this.qualify(queryRunner, escape(keys)),
       familyId: escape(column('familyId')),
       remainingUses: escape(column('remainingUses')),
+      rateLimitMax: escape(column('rateLimitMax')),
+      rateLimitWindowMs: escape(column('rateLimitWindowMs')),
       familyIndex: escape(namingStrategy.indexName(keys, [column('familyId')])),
       events: this.qualify(queryRunner, escape(events)),
       event: Object.fromEntries(EVENT_PROPERTIES.map((p) => [p, escape(column(p))])) as KeyPoliciesNames['event'],

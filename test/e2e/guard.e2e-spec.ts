@@ -40,6 +40,7 @@ describe('ApiKeyGuard over HTTP', () => {
       expiresAt: null,
       environment: null,
       remainingUses: null,
+      rateLimit: null,
     });
     expect(JSON.stringify(res.body)).not.toContain(reader.key);
     expect(res.body.principal).not.toHaveProperty('hash');

@@ -63,7 +63,7 @@ describe('ApiKeyService', () => {
       const { key, record } = await t.service.issue({ name: 'v', scopes: ['a'] });
       await expect(t.service.verify(key)).resolves.toEqual({
         valid: true,
-        principal: { id: record.id, name: 'v', ownerId: null, scopes: ['a'], metadata: null, expiresAt: null, environment: null, remainingUses: null },
+        principal: { id: record.id, name: 'v', ownerId: null, scopes: ['a'], metadata: null, expiresAt: null, environment: null, remainingUses: null, rateLimit: null },
       });
       await expect(t.service.verify('garbage')).resolves.toEqual({ valid: false, reason: 'malformed' });
       await expect(t.service.verify(generateApiKey({ prefix: 'sk' }))).resolves.toEqual({ valid: false, reason: 'unknown' });

@@ -15,6 +15,8 @@ describe('ResolvedApiKeyOptions', () => {
       lastUsedIntervalMs: 60_000,
       auditUseIntervalMs: 60_000,
       coalesceLookups: false,
+      rateLimit: undefined,
+      rateLimitStorage: undefined,
       environments: [],
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,
@@ -44,6 +46,7 @@ describe('ResolvedApiKeyOptions', () => {
     [{ retryAfterSeconds: -1 }, /retryAfterSeconds/],
     [{ lastUsedIntervalMs: Number.NaN }, /lastUsedIntervalMs/],
     [{ environments: ['Live'] }, /environments/],
+    [{ rateLimit: { limit: 0, windowMs: 1000 } }, /rateLimit/],
     [{ maxLifetimeMs: 0 }, /maxLifetimeMs/],
     [{ defaultLifetimeMs: 2000, maxLifetimeMs: 1000 }, /must not exceed/],
   ])('rejects %j', (options, message) => {
