@@ -75,7 +75,7 @@ describe('nestjs-api-keys CLI', () => {
     expect(human.status).toBe(0);
     const key = human.stdout.match(/\bsk_[0-9A-Za-z]{40,}/g) ?? []; // the key, not its short hint
     expect(key).toHaveLength(1);
-    printedKeys.add(key[0]);
+    printedKeys.add(key[0]!);
     expect(human.stdout).toContain('shown only this once');
 
     const page = json('list', '--owner', 'acme');

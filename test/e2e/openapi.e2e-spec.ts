@@ -44,7 +44,7 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-api-keys/swagger)', () => {
     expect(list.security).toEqual(BOTH(['orders:read']));
     expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['401', '403']));
     expect(list.responses['403']).toMatchObject({ description: expect.stringContaining('orders:read') });
-    expect(list['x-api-key-scopes']).toEqual({ allOf: ['orders:read'], anyOf: [] });
+    expect((list as unknown as Record<string, unknown>)['x-api-key-scopes']).toEqual({ allOf: ['orders:read'], anyOf: [] });
     expect(doc.paths['/orders'].post!.security).toEqual(BOTH(['orders:read', 'orders:write']));
   });
 
@@ -52,7 +52,7 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-api-keys/swagger)', () => {
     expect(doc.paths['/refunds'].post!.security).toEqual(BOTH(['billing', 'orders:refund']));
     const either = doc.paths['/orders/either'].get!;
     expect(either.security).toEqual(BOTH([]));
-    expect(either['x-api-key-scopes']).toEqual({ allOf: [], anyOf: [['orders:read', 'orders:admin']] });
+    expect((either as unknown as Record<string, unknown>)['x-api-key-scopes']).toEqual({ allOf: [], anyOf: [['orders:read', 'orders:admin']] });
     expect(either.responses['403']).toMatchObject({ description: expect.stringContaining('one of orders:read, orders:admin') });
   });
 
