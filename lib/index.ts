@@ -59,3 +59,9 @@ export type { ApiKeyRemoteModuleExtras } from './introspection/remote.module-def
 export type { ApiKeyRemoteModuleOptions, FetchFunction } from './introspection/remote.options.js';
 export { ApiKeyRateLimiter } from './rate-limiter.js';
 export { validateRateLimit, type RateLimit, type RateLimitStorage, type RateLimitDecision } from './rate-limit.js';
+export {
+  apiKeyMigrations,
+  type ApiKeyMigrationDatabase,
+  type ApiKeyMigrationClass,
+  type ApiKeyMigrationsOptions,
+} from './migrations/index.js';
