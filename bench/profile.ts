@@ -25,8 +25,10 @@ function areaOf(url: string, name: string): string {
   return url ? 'other' : 'native / V8';
 }
 
-export function summarizeProfile(file: string, top = 25): string {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[] };
+/** Self time by area and by function; in µs per request when `requests` is given. */
+export function summarizeProfile(file: string, requests?: number, top = 25): string {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number };
+  const usPerSample = (profile.endTime - profile.startTime) / profile.samples.length;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const counts = new Map<number, number>();
   for (const id of profile.samples) counts.set(id, (counts.get(id) ?? 0) + 1);
@@ -42,20 +44,23 @@ export function summarizeProfile(file: string, top = 25): string {
     frames.set(name, (frames.get(name) ?? 0) + hits);
     areas.set(area, (areas.get(area) ?? 0) + hits);
   }
-  const pct = (n: number) => ((100 * n) / busy).toFixed(1).padStart(5);
+  const pct = (n: number) => ((100 * n) / busy).toFixed(1);
+  const perRequest = (n: number) => (requests ? ` | ${((n * usPerSample) / requests).toFixed(1)}` : '');
+  const unit = requests ? ' | µs/request' : '';
+  const rule = requests ? ' | ---:' : '';
   const sorted = (m: Map<string, number>) => [...m].sort((a, b) => b[1] - a[1]);
   return [
-    'Share of busy (non-idle) CPU samples, by area:',
+    `Busy (non-idle) CPU${requests ? `: ${((busy * usPerSample) / requests).toFixed(1)} µs per request` : ''}. Self time by area:`,
     '',
-    '| area | % |',
-    '| --- | ---: |',
-    ...sorted(areas).slice(0, 15).map(([area, n]) => `| ${area} | ${pct(n)} |`),
+    `| area | %${unit} |`,
+    `| --- | ---:${rule} |`,
+    ...sorted(areas).slice(0, 15).map(([area, n]) => `| ${area} | ${pct(n)}${perRequest(n)} |`),
     '',
     `Top ${top} functions by self time:`,
     '',
-    '| function | % |',
-    '| --- | ---: |',
-    ...sorted(frames).slice(0, top).map(([name, n]) => `| \`${name}\` | ${pct(n)} |`),
+    `| function | %${unit} |`,
+    `| --- | ---:${rule} |`,
+    ...sorted(frames).slice(0, top).map(([name, n]) => `| \`${name}\` | ${pct(n)}${perRequest(n)} |`),
     '',
   ].join('\n');
 }

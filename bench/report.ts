@@ -31,7 +31,7 @@ export interface VariantSummary {
 export interface BenchResults {
   date: string;
   mode: 'quick' | 'full';
-  machine: { cpus: number; model: string; node: string; platform: string };
+  machine: { cpus: number; model: string; node: string; platform: string; loadAverage?: number[] };
   settings: { rounds: number; durationSeconds: number; connections: number; loadGenerator: string; pinned: boolean };
   variants: VariantSummary[];
 }
@@ -91,7 +91,8 @@ const fixed = (n: number, digits: number) => (Number.isFinite(n) ? n.toFixed(dig
 export function renderMarkdown(results: BenchResults): string {
   const { machine, settings } = results;
   const lines = [
-    `Run ${results.date} (${results.mode}): ${machine.cpus} x ${machine.model}, Node ${machine.node}, ${machine.platform}.`,
+    `Run ${results.date} (${results.mode}): ${machine.cpus} x ${machine.model}, Node ${machine.node}, ${machine.platform}` +
+      (machine.loadAverage ? `, load average ${machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')} (other work on the machine counts in it).` : '.'),
     `${settings.loadGenerator}, ${settings.connections} connections, ${settings.rounds} interleaved rounds of ${settings.durationSeconds} s per variant` +
       `${settings.pinned ? ', server pinned to CPU 0 and load generator to CPU 1' : ''}. Figures are medians over the rounds; ` +
       `"x bare" is the median of per-round ratios to the bare route.`,

@@ -8,8 +8,8 @@
  * bench/results/<date>.json, latest.md and latest.svg.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpus } from 'node:os';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderChart } from './chart.js';
 import { DATA_DIR, HERE, RESULTS_DIR, ROOT, VARIANTS, credentialsFile, type Variant } from './config.js';
@@ -58,8 +58,8 @@ interface Server {
   readonly child: ChildProcess;
 }
 
-async function startServer(variant: Variant, nodeFlags: string[] = []): Promise<Server> {
-  const [command, args] = pinned(0, process.execPath, [...nodeFlags, join(HERE, 'server.js'), variant.id, '0']);
+async function startServer(variant: Variant): Promise<Server> {
+  const [command, args] = pinned(0, process.execPath, [join(HERE, 'server.js'), variant.id, '0']);
   const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], cwd: ROOT });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -86,7 +86,7 @@ async function stopServer(server: Server): Promise<void> {
 
 /** Checks that the variant answers a good credential with 200 and a bad one with 401. */
 async function sanityCheck(server: Server): Promise<void> {
-  const [good] = (await import('node:fs')).readFileSync(credentialsFile(server.variant), 'utf8').split('\n');
+  const [good] = readFileSync(credentialsFile(server.variant), 'utf8').split('\n');
   const url = `http://127.0.0.1:${server.port}/bench`;
   const ok = await fetch(url, { headers: { authorization: `Bearer ${good}` } });
   if (ok.status !== 200) throw new Error(`${server.variant.id}: a valid credential got ${ok.status}`);
@@ -163,31 +163,32 @@ async function prepareData(variants: Variant[]): Promise<void> {
   }
 }
 
+/** Profiles one variant under load (the loaded window only) and summarises where its CPU time goes. */
 async function profile(args: Args): Promise<void> {
   const variant = VARIANTS.find((v) => v.id === args.profile);
   if (!variant) throw new Error(`unknown variant ${args.profile}`);
   await prepareData([variant]);
   const dir = join(DATA_DIR, 'profiles');
   mkdirSync(dir, { recursive: true });
-  const server = await startServer(variant, ['--cpu-prof', `--cpu-prof-dir=${dir}`]);
-  const started = Date.now();
+  const file = join(dir, `${variant.id}.cpuprofile`);
+  const server = await startServer(variant);
+  let result: RoundResult;
   try {
     await sanityCheck(server);
-    const result = await measure(server, args.duration, args.connections);
-    console.log(`${variant.id}: ${Math.round(result.rps)} req/s under the profiler, ${result.cpuUsPerRequest.toFixed(1)} µs CPU/request`);
+    await load(server, args.warmup, args.connections);
+    await fetch(`http://127.0.0.1:${server.port}/__stats/profile/start`);
+    result = await measure(server, args.duration, args.connections);
+    await fetch(`http://127.0.0.1:${server.port}/__stats/profile/stop?file=${encodeURIComponent(file)}`);
   } finally {
     await stopServer(server);
   }
-  const newest = readdirSync(dir)
-    .filter((f) => f.endsWith('.cpuprofile'))
-    .map((f) => join(dir, f))
-    .filter((f) => statSync(f).mtimeMs >= started)
-    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-  const summary = summarizeProfile(newest);
+  const header =
+    `${Math.round(result.rps)} req/s under the profiler, ${result.cpuUsPerRequest.toFixed(1)} µs server CPU per request ` +
+    `(${args.duration} s, ${args.connections} connections).`;
+  const summary = summarizeProfile(file, result.requests);
   const out = join(RESULTS_DIR, `profile-${variant.id}.md`);
-  writeFileSync(out, `# CPU profile: ${variant.label}\n\n${summary}`);
-  console.log(summary);
-  console.log(`profile: ${newest}\nsummary: ${out}`);
+  writeFileSync(out, `# CPU profile: ${variant.label}\n\n${header}\n\n${summary}`);
+  console.log(`${header}\n\n${summary}\nprofile: ${file}\nsummary: ${out}`);
 }
 
 async function main(): Promise<void> {
@@ -199,6 +200,7 @@ async function main(): Promise<void> {
       `${hasWrk ? 'wrk' : 'autocannon'}, ${hasTaskset ? 'server on CPU 0, load on CPU 1' : 'unpinned'}`,
   );
   await prepareData(variants);
+  const loadBefore = loadavg()[0];
   const servers: Server[] = [];
   try {
     for (const v of variants) servers.push(await startServer(v));
@@ -221,7 +223,14 @@ async function main(): Promise<void> {
     const results: BenchResults = {
       date: new Date().toISOString(),
       mode: args.quick ? 'quick' : 'full',
-      machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version, platform: `${process.platform} ${process.arch}` },
+      machine: {
+        cpus: cpus().length,
+        model: cpus()[0]?.model ?? 'unknown',
+        node: process.version,
+        platform: `${process.platform} ${process.arch}`,
+        // The 1-minute load average before and after: above ~2 on 2 CPUs, other work shared the machine.
+        loadAverage: [loadBefore, loadavg()[0]],
+      },
       settings: {
         rounds: args.rounds,
         durationSeconds: args.duration,

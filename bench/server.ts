@@ -2,11 +2,14 @@
  * One benchmarked Nest app (Express): `node server.js <variant-id> <port>`.
  * Serves `GET /bench` behind the variant's guard and `GET /__stats` (CPU time
  * used so far, unguarded). Prints `READY` once listening; exits cleanly on
- * SIGTERM/SIGINT so `--cpu-prof` profiles get written.
+ * SIGTERM/SIGINT. `GET /__stats/profile/start` and `/__stats/profile/stop?file=`
+ * take a V8 CPU profile of just the window in between.
  */
 import 'reflect-metadata';
 import { createSecretKey } from 'node:crypto';
-import { Controller, Get, Module, UseGuards, type CanActivate, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { Controller, Get, Module, Query, UseGuards, type CanActivate, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
@@ -33,11 +36,32 @@ function benchController(guard?: Type<CanActivate>): Type {
   return BenchController;
 }
 
+let profiler: Session | undefined;
+
+/** Unguarded: CPU time so far, and a V8 CPU profiler to run over a measured window only. */
 @Controller('__stats')
 class StatsController {
   @Get()
   stats() {
     return { cpu: process.cpuUsage(), rss: process.memoryUsage.rss() };
+  }
+
+  @Get('profile/start')
+  async startProfile() {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.setSamplingInterval', { interval: 100 });
+    await profiler.post('Profiler.start');
+    return { started: true };
+  }
+
+  @Get('profile/stop')
+  async stopProfile(@Query('file') file: string) {
+    const { profile } = await profiler!.post('Profiler.stop');
+    profiler!.disconnect();
+    writeFileSync(file, JSON.stringify(profile));
+    return { written: file };
   }
 }
 

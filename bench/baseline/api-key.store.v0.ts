@@ -1,4 +1,5 @@
 // The store as shipped in v0.1 (commit 1832118), kept to measure the hot path before/after in one run.
+// Only change: it also reads the hot columns added since (remainingUses), which today's guard needs.
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from '../../lib/api-key.errors.js';
 import type { ApiKeyColumns } from '../../lib/api-key.entity.js';
@@ -9,7 +10,8 @@ type StoredApiKey = Pick<
   'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'hash'
 >;
 
-const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'hash'] as const;
+const V01_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'hash'];
+const LATER_HOT_COLUMNS = ['remainingUses'];
 
 /**
  * What the guard needs from storage. One implementation ships (TypeORM);
@@ -54,6 +56,11 @@ export class V0TypeOrmApiKeyStore implements ApiKeyStore {
     }
   }
 
+  private hotColumns(): string[] {
+    const metadata = this.metadata();
+    return [...V01_COLUMNS, ...LATER_HOT_COLUMNS.filter((c) => metadata.findColumnWithPropertyName(c))];
+  }
+
   private metadata(): EntityMetadata {
     return this.dataSource.getMetadata(this.entity);
   }
@@ -62,7 +69,7 @@ export class V0TypeOrmApiKeyStore implements ApiKeyStore {
     if (!this.lookupSql) {
       const qb = this.dataSource.createQueryBuilder().from(this.entity, 'k');
       qb.select(`k.id`, 'id');
-      for (const column of HOT_COLUMNS.slice(1)) qb.addSelect(`k.${column}`, column);
+      for (const column of this.hotColumns().slice(1)) qb.addSelect(`k.${column}`, column);
       [this.lookupSql] = qb.where('k.hash = :hash', { hash: '' }).getQueryAndParameters();
     }
     return this.lookupSql;
@@ -72,7 +79,7 @@ export class V0TypeOrmApiKeyStore implements ApiKeyStore {
     const driver = this.dataSource.driver;
     const metadata = this.metadata();
     const row: Record<string, unknown> = {};
-    for (const property of HOT_COLUMNS) {
+    for (const property of this.hotColumns()) {
       const column = metadata.findColumnWithPropertyName(property)!;
       row[property] = driver.prepareHydratedValue(raw[property], column);
     }
