@@ -2,23 +2,41 @@ import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post
 import {
   ApiKeyExceptionFilter,
   ApiKeyService,
+  CurrentApiKey,
   Scopes,
+  type ApiKeyEventColumns,
   type ApiKeyPage,
+  type ApiKeyPrincipal,
   type ApiKeyRecord,
   type IssuedApiKey,
   type RotatedApiKey,
 } from 'nestjs-api-keys';
 import { IssueKeyDto } from './dto/issue-key.dto.js';
 import { ListKeysQuery } from './dto/list-keys.query.js';
+import { PageQuery } from './dto/page.query.js';
 import { RevokeKeyDto } from './dto/revoke-key.dto.js';
 import { RotateKeyDto } from './dto/rotate-key.dto.js';
 import { UpdateScopesDto } from './dto/update-scopes.dto.js';
 
+/** One page of a key's audit events. */
+export interface KeyEventPage {
+  readonly items: ApiKeyEventColumns[];
+  readonly total: number;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The audit-log actor of a request: the calling key's id. */
+function actorOf(caller: ApiKeyPrincipal): { actor: string } {
+  return { actor: `key:${caller.id}` };
+}
+
 /**
  * Key management over HTTP, for holders of `keys:admin`. Bodies are checked
  * by the DTOs (400); the library's errors are mapped by
- * `ApiKeyExceptionFilter`: unknown id 404, already revoked or rotated 409.
- * Plaintext keys appear only in the responses of issue and rotate.
+ * `ApiKeyExceptionFilter`: policy violations 400, unknown id 404, already
+ * revoked or rotated 409. Plaintext keys appear only in the responses of
+ * issue and rotate. Every change is audited with the calling key as actor.
  */
 @Controller('keys')
 @Scopes('keys:admin')
@@ -28,13 +46,17 @@ export class KeysController {
 
   /** Issues a key: `201 { key, record }`, the only time the key is shown. */
   @Post()
-  issue(@Body() body: IssueKeyDto): Promise<IssuedApiKey> {
+  issue(@CurrentApiKey() caller: ApiKeyPrincipal, @Body() body: IssueKeyDto): Promise<IssuedApiKey> {
     return this.keys.issue({
       name: body.name,
       scopes: body.scopes,
       ownerId: body.ownerId,
       expiresAt: body.expiresAt === undefined ? undefined : new Date(body.expiresAt),
       metadata: body.metadata,
+      environment: body.environment,
+      maxUses: body.maxUses,
+      rateLimit: body.rateLimit && { limit: body.rateLimit.limit, windowMs: body.rateLimit.windowMs },
+      ...actorOf(caller),
     });
   }
 
@@ -50,22 +72,32 @@ export class KeysController {
     return this.keys.get(id);
   }
 
+  /** The key's audit log, newest first: issued, rotated, revoked, scopes_changed, refused uses, reuse_detected. */
+  @Get(':id/events')
+  async events(@Param('id', ParseUUIDPipe) id: string, @Query() query: PageQuery): Promise<KeyEventPage> {
+    await this.keys.get(id); // 404 for an unknown key rather than an empty page
+    const limit = query.limit ?? 50;
+    const offset = query.offset ?? 0;
+    const { items, total } = await this.keys.listEvents({ keyId: id, limit, offset });
+    return { items, total, limit, offset };
+  }
+
   /** Replaces the key by a successor: `201 { key, record, previous }`. */
   @Post(':id/rotate')
-  rotate(@Param('id', ParseUUIDPipe) id: string, @Body() body: RotateKeyDto): Promise<RotatedApiKey> {
-    return this.keys.rotate(id, { gracePeriodMs: (body.gracePeriodSeconds ?? 0) * 1000 });
+  rotate(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string, @Body() body: RotateKeyDto): Promise<RotatedApiKey> {
+    return this.keys.rotate(id, { gracePeriodMs: (body.gracePeriodSeconds ?? 0) * 1000, ...actorOf(caller) });
   }
 
   /** Revokes the key now; the next request with it gets 401. */
   @Post(':id/revoke')
   @HttpCode(HttpStatus.OK)
-  revoke(@Param('id', ParseUUIDPipe) id: string, @Body() body: RevokeKeyDto): Promise<ApiKeyRecord> {
-    return this.keys.revoke(id, body.reason);
+  revoke(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string, @Body() body: RevokeKeyDto): Promise<ApiKeyRecord> {
+    return this.keys.revoke(id, body.reason, actorOf(caller));
   }
 
   /** Replaces the key's scopes; the next request sees them. */
   @Put(':id/scopes')
-  updateScopes(@Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateScopesDto): Promise<ApiKeyRecord> {
-    return this.keys.updateScopes(id, body.scopes);
+  updateScopes(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateScopesDto): Promise<ApiKeyRecord> {
+    return this.keys.updateScopes(id, body.scopes, actorOf(caller));
   }
 }

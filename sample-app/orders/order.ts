@@ -6,4 +6,6 @@ export interface Order {
   readonly item: string;
   readonly quantity: number;
   readonly createdAt: Date;
+  /** `true` for sandbox orders, the only ones test keys (`sk_test_...`) ever see or create. */
+  readonly sandbox: boolean;
 }

@@ -2,13 +2,14 @@ import { Body, Controller, Get, Post } from '@nestjs/common';
 import { CurrentApiKey, Scopes, type ApiKeyPrincipal } from 'nestjs-api-keys';
 import { CreateOrderDto } from './create-order.dto.js';
 import type { Order } from './order.js';
-import { orderOwnerOf, OrdersService } from './orders.service.js';
+import { OrdersService } from './orders.service.js';
 
 /**
  * Orders of the calling key's owner. The global `ApiKeyGuard` has already
- * checked the key and its scopes when a handler runs.
+ * checked the key and its scopes when a handler runs. Test keys
+ * (`sk_test_...`) work on a sandbox: every order they see is `sandbox: true`.
  * @example
- * curl -H "Authorization: Bearer sk_..." http://localhost:3000/orders
+ * curl -H "Authorization: Bearer sk_live_..." http://localhost:3000/orders
  */
 @Controller('orders')
 export class OrdersController {
@@ -18,13 +19,13 @@ export class OrdersController {
   @Get()
   @Scopes('orders:read')
   list(@CurrentApiKey() caller: ApiKeyPrincipal): Order[] {
-    return this.orders.listFor(orderOwnerOf(caller));
+    return this.orders.listFor(caller);
   }
 
   /** Places an order for the caller's owner. Needs `orders:write`. */
   @Post()
   @Scopes('orders:write')
   create(@CurrentApiKey() caller: ApiKeyPrincipal, @Body() body: CreateOrderDto): Order {
-    return this.orders.create(orderOwnerOf(caller), body);
+    return this.orders.create(caller, body);
   }
 }

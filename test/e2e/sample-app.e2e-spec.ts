@@ -7,9 +7,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createSampleApp } from '../../sample-app/sample-app.js';
 import { LogCapture } from '../support/log-capture.js';
+import { ThrottlerStorageProcess } from '../support/throttler-storage.js';
 
-const KEY = /^sk_[0-9A-Za-z]+$/;
-const KEYS_IN_TEXT = /\bsk_[0-9A-Za-z]+/g;
+const KEY = /^sk_live_[0-9A-Za-z]+$/;
+const TEST_KEY = /^sk_test_[0-9A-Za-z]+$/;
+const KEYS_IN_TEXT = /\bsk_(?:live|test)_[0-9A-Za-z]+/g;
+const DAY = 86_400_000;
 
 /**
  * The sample app as a user runs it: its own AppModule, a SQLite file, a real
@@ -22,14 +25,17 @@ describe('sample app', () => {
   const logs = new LogCapture();
   const plaintexts = new Set<string>();
   let app: INestApplication;
+  let storage: ThrottlerStorageProcess;
   let printed: string;
   let admin: string;
+  let adminId: string;
 
   /** Boots the sample app on port 0, returning what it wrote to stdout while starting. */
   async function start(): Promise<string> {
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(() => true);
     try {
-      app = await createSampleApp({ logger: logs });
+      // The real @nestjs/throttler in-memory storage, in a child process (see throttler-storage.ts).
+      app = await createSampleApp({ logger: logs, rateLimitStorage: storage });
       await app.listen(0);
       return write.mock.calls.map(([chunk]) => String(chunk)).join('');
     } finally {
@@ -54,13 +60,16 @@ describe('sample app', () => {
   beforeAll(async () => {
     process.env.DATABASE_PATH = databasePath;
     process.env.PORT = '3000';
+    storage = await ThrottlerStorageProcess.start();
     printed = await start();
     admin = printed.match(KEYS_IN_TEXT)?.[0] ?? '';
     plaintexts.add(admin);
+    adminId = (await http().get('/keys').set(bearer(admin)).expect(200)).body.items[0].id;
   });
 
   afterAll(async () => {
     await app?.close();
+    storage?.stop();
     for (const [name, value] of Object.entries(env)) {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
@@ -158,7 +167,7 @@ describe('sample app', () => {
       const body = { name: 'billing export', scopes: ['orders:read'], ownerId: 'acme', expiresAt, metadata: { plan: 'pro' } };
       const { key, record } = await issue(body);
       expect(key).toMatch(KEY);
-      expect(record).toMatchObject({ ...body, hint: key.slice(0, 7), revokedAt: null, replacedById: null });
+      expect(record).toMatchObject({ ...body, hint: key.slice(0, 12), revokedAt: null, replacedById: null });
       expect(record).not.toHaveProperty('hash');
       await http().get('/orders').set(bearer(key)).expect(200);
       const fetched = (await http().get(`/keys/${record.id}`).set(bearer(admin)).expect(200)).body;
@@ -271,6 +280,335 @@ describe('sample app', () => {
       const unchanged = (await http().get(`/keys/${record.id}`).set(bearer(admin)).expect(200)).body;
       expect(unchanged).toEqual(record);
     });
+  });
+
+  describe('environments (sk_live_ / sk_test_)', () => {
+    it('issues live keys by default and test keys on request', async () => {
+      const live = await issue({ name: 'live default', scopes: ['orders:read'], ownerId: 'acme' });
+      const test = await issue({ name: 'sandbox', scopes: ['orders:read'], ownerId: 'acme', environment: 'test' });
+      expect(live.key).toMatch(KEY);
+      expect(test.key).toMatch(TEST_KEY);
+      expect(test.record.hint).toBe(test.key.slice(0, 12));
+      const explicit = await issue({ name: 'live explicit', scopes: [], environment: 'live' });
+      expect(explicit.key).toMatch(KEY);
+    });
+
+    it('answers test keys with sandbox orders only, and keeps their writes out of live data', async () => {
+      const liveReader = await issue({ name: 'acme live', scopes: ['orders:read'], ownerId: 'acme' });
+      const test = await issue({ name: 'acme test', scopes: ['orders:*'], ownerId: 'acme', environment: 'test' });
+      const liveBefore = (await http().get('/orders').set(bearer(liveReader.key)).expect(200)).body;
+      expect(liveBefore.map((o: { item: string }) => o.item)).toEqual(['anvil', 'rocket skates']);
+      expect(liveBefore.every((o: { sandbox: boolean }) => o.sandbox === false)).toBe(true);
+
+      const sandbox = (await http().get('/orders').set(bearer(test.key)).expect(200)).body;
+      expect(sandbox).toEqual([expect.objectContaining({ ownerId: 'acme', item: 'sandbox widget', sandbox: true })]);
+      const created = (await http().post('/orders').set(bearer(test.key)).send({ item: 'test anvil', quantity: 2 }).expect(201)).body;
+      expect(created).toMatchObject({ ownerId: 'acme', item: 'test anvil', quantity: 2, sandbox: true });
+      const after = (await http().get('/orders').set(bearer(test.key)).expect(200)).body;
+      expect(after.map((o: { item: string }) => o.item)).toEqual(['sandbox widget', 'test anvil']);
+      expect(after.every((o: { sandbox: boolean }) => o.sandbox)).toBe(true);
+
+      // Live data is untouched, and live keys never see sandbox orders.
+      expect((await http().get('/orders').set(bearer(liveReader.key)).expect(200)).body).toEqual(liveBefore);
+    });
+
+    it('refuses an unknown environment with 400 and issues nothing', async () => {
+      const count = await keyCount();
+      const res = await http().post('/keys').set(bearer(admin)).send({ name: 'x', scopes: [], environment: 'prod' }).expect(400);
+      expect(res.body.message).toEqual(['environment must be one of the following values: live, test']);
+      expect(await keyCount()).toBe(count);
+    });
+  });
+
+  describe('expiry policy (default 90 days, at most 365)', () => {
+    it('gives keys issued without expiresAt the 90-day default, including the bootstrap admin key', async () => {
+      const before = Date.now();
+      const { record } = await issue({ name: 'defaulted', scopes: [] });
+      expect(Date.parse(record.expiresAt)).toBeGreaterThanOrEqual(before + 90 * DAY);
+      expect(Date.parse(record.expiresAt)).toBeLessThan(Date.now() + 90 * DAY + 1000);
+      const bootstrap = (await http().get(`/keys/${adminId}`).set(bearer(admin)).expect(200)).body;
+      expect(Date.parse(bootstrap.expiresAt) - Date.parse(bootstrap.createdAt)).toBe(90 * DAY);
+      expect(printed).toContain(`It expires on ${bootstrap.expiresAt}; renew it before then with POST /keys/self/rotate.`);
+    });
+
+    it('accepts an expiry within 365 days', async () => {
+      const expiresAt = new Date(Date.now() + 364 * DAY).toISOString();
+      const { record } = await issue({ name: 'long but allowed', scopes: [], expiresAt });
+      expect(record.expiresAt).toBe(expiresAt);
+    });
+
+    it('refuses a longer one with 400 and the library\'s message, and issues nothing', async () => {
+      const count = await keyCount();
+      const expiresAt = new Date(Date.now() + 400 * DAY).toISOString();
+      const res = await http().post('/keys').set(bearer(admin)).send({ name: 'forever-ish', scopes: [], expiresAt }).expect(400);
+      expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: `expiresAt is beyond the maximum lifetime of ${365 * DAY} ms` });
+      expect(await keyCount()).toBe(count);
+    });
+  });
+
+  describe('usage limits (maxUses) and the single-use download', () => {
+    it('a single-use key downloads the report once, then gets the same 401 as any invalid key', async () => {
+      const { key, record } = await issue({ name: 'report link', scopes: ['downloads:read'], ownerId: 'acme', maxUses: 1 });
+      expect(record.remainingUses).toBe(1);
+      const res = await http().get('/downloads/report').set(bearer(key)).expect(200);
+      expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+      expect(res.headers['content-disposition']).toBe('attachment; filename="orders-report.csv"');
+      expect(res.headers['cache-control']).toBe('no-store');
+      const lines = res.text.trim().split('\r\n');
+      expect(lines[0]).toBe('id,item,quantity,createdAt,sandbox');
+      expect(lines.slice(1).map((line) => line.split(',')[1])).toEqual(['"anvil"', '"rocket skates"']);
+      const again = await http().get('/downloads/report').set(bearer(key)).expect(401);
+      expect(again.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
+      expect(again.body).toEqual({ statusCode: 401, message: 'Invalid API key', error: 'Unauthorized' });
+      expect((await http().get(`/keys/${record.id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(0);
+    });
+
+    it('counts every passed request, on any route, and spends no use on a 403', async () => {
+      const { key, record } = await issue({ name: 'three uses', scopes: ['orders:read'], ownerId: 'globex', maxUses: 3 });
+      await http().get('/downloads/report').set(bearer(key)).expect(403);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      expect((await http().get(`/keys/${record.id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(1);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      await http().get('/orders').set(bearer(key)).expect(401);
+    });
+
+    it('needs downloads:read, and gives test keys a sandbox report', async () => {
+      const res = await http().get('/downloads/report').set(bearer(admin)).expect(403);
+      expect(res.headers['www-authenticate']).toContain('scope="downloads:read"');
+      const test = await issue({ name: 'test link', scopes: ['downloads:read'], ownerId: 'globex', environment: 'test', maxUses: 1 });
+      const report = await http().get('/downloads/report').set(bearer(test.key)).expect(200);
+      expect(report.text).toContain('"sandbox widget"');
+      expect(report.text).not.toContain('hammock');
+    });
+
+    it('refuses bad maxUses with 400 and issues nothing', async () => {
+      const count = await keyCount();
+      for (const [maxUses, message] of [
+        [0, 'maxUses must not be less than 1'],
+        [1.5, 'maxUses must be an integer number'],
+        ['1', 'maxUses must be an integer number'],
+      ] as const) {
+        const res = await http().post('/keys').set(bearer(admin)).send({ name: 'x', scopes: [], maxUses }).expect(400);
+        expect(res.body.message).toContain(message);
+      }
+      expect(await keyCount()).toBe(count);
+    });
+  });
+
+  describe('per-key rate limits (default 600 a minute)', () => {
+    it('holds a key to its own limit: 429 with Retry-After and RateLimit headers', async () => {
+      const { key, record } = await issue({ name: 'throttled', scopes: ['orders:read'], ownerId: 'acme', rateLimit: { limit: 2, windowMs: 60_000 } });
+      expect(record).toMatchObject({ rateLimitMax: 2, rateLimitWindowMs: 60_000 });
+      const first = await http().get('/orders').set(bearer(key)).expect(200);
+      expect(first.headers).toMatchObject({ 'ratelimit-policy': '2;w=60', 'ratelimit-limit': '2', 'ratelimit-remaining': '1' });
+      await http().get('/orders').set(bearer(key)).expect(200);
+      const refused = await http().get('/orders').set(bearer(key)).expect(429);
+      expect(refused.body).toEqual({ statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' });
+      expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+      expect(refused.headers).toMatchObject({ 'ratelimit-limit': '2', 'ratelimit-remaining': '0' });
+      expect(Number(refused.headers['ratelimit-reset'])).toBeGreaterThanOrEqual(1);
+      // Counted per key: another key is not affected.
+      const other = await issue({ name: 'unthrottled', scopes: ['orders:read'], ownerId: 'acme' });
+      await http().get('/orders').set(bearer(other.key)).expect(200);
+    });
+
+    it('applies the module default to keys without their own limit', async () => {
+      const res = await http().get('/orders').set(bearer(admin)).expect(200);
+      expect(res.headers).toMatchObject({ 'ratelimit-policy': '600;w=60', 'ratelimit-limit': '600' });
+      expect(Number(res.headers['ratelimit-remaining'])).toBeLessThan(600);
+      const { record } = await issue({ name: 'default limit', scopes: [] });
+      expect(record).toMatchObject({ rateLimitMax: null, rateLimitWindowMs: null });
+    });
+
+    it('refuses bad limits with 400 and issues nothing', async () => {
+      const count = await keyCount();
+      const cases: [unknown, string][] = [
+        [{ limit: 0, windowMs: 60_000 }, 'rateLimit.limit must not be less than 1'],
+        [{ limit: 10, windowMs: 500 }, 'rateLimit.windowMs must not be less than 1000'],
+        [{ limit: 10 }, 'rateLimit.windowMs must be an integer number'],
+        [{ limit: 10, windowMs: 60_000, burst: 5 }, 'rateLimit.property burst should not exist'],
+        ['fast', 'rateLimit must be an object'],
+      ];
+      for (const [rateLimit, message] of cases) {
+        const res = await http().post('/keys').set(bearer(admin)).send({ name: 'x', scopes: [], rateLimit }).expect(400);
+        expect({ rateLimit, message: [res.body.message].flat() }).toEqual({ rateLimit, message: expect.arrayContaining([message]) });
+      }
+      expect(await keyCount()).toBe(count);
+    });
+  });
+
+  describe('audit log: GET /keys/:id/events', () => {
+    it('lists a key\'s events newest first, with the acting key as actor and no secret', async () => {
+      const { key, record } = await issue({ name: 'audited', scopes: ['orders:read'], ownerId: 'audit-co' });
+      await http().put(`/keys/${record.id}/scopes`).set(bearer(admin)).send({ scopes: ['orders:write'] }).expect(200);
+      await http().post(`/keys/${record.id}/revoke`).set(bearer(admin)).send({ reason: 'audit demo' }).expect(200);
+      const res = await http().get(`/keys/${record.id}/events`).set(bearer(admin)).expect(200);
+      expect(res.body).toMatchObject({ total: 3, limit: 50, offset: 0 });
+      expect(res.body.items.map((e: { type: string; actor: string }) => [e.type, e.actor])).toEqual([
+        ['revoked', `key:${adminId}`],
+        ['scopes_changed', `key:${adminId}`],
+        ['issued', `key:${adminId}`],
+      ]);
+      expect(res.body.items[0]).toMatchObject({ keyId: record.id, ownerId: 'audit-co', details: { reason: 'audit demo' } });
+      expect(res.body.items[1].details).toEqual({ scopes: ['orders:write'] });
+      expect(res.body.items[2].details).toMatchObject({ scopes: ['orders:read'], maxUses: null, rateLimit: null });
+      expect(res.text).not.toContain(key);
+      const page = (await http().get(`/keys/${record.id}/events?limit=1&offset=1`).set(bearer(admin)).expect(200)).body;
+      expect(page).toMatchObject({ total: 3, limit: 1, offset: 1, items: [expect.objectContaining({ type: 'scopes_changed' })] });
+    });
+
+    it('records the bootstrap key\'s issue with actor "bootstrap"', async () => {
+      const events = (await http().get(`/keys/${adminId}/events`).set(bearer(admin)).expect(200)).body;
+      expect(events.items).toEqual([expect.objectContaining({ type: 'issued', actor: 'bootstrap', keyId: adminId })]);
+    });
+
+    it('needs keys:admin, and answers 404 for an unknown key and 400 for a bad query', async () => {
+      const reader = await issue({ name: 'nosy', scopes: ['orders:read'] });
+      const denied = await http().get(`/keys/${reader.record.id}/events`).set(bearer(reader.key)).expect(403);
+      expect(denied.headers['www-authenticate']).toContain('scope="keys:admin"');
+      const id = randomUUID();
+      expect((await http().get(`/keys/${id}/events`).set(bearer(admin)).expect(404)).body.message).toBe(`API key ${id} not found`);
+      const bad = await http().get(`/keys/${reader.record.id}/events?limit=0&type=x`).set(bearer(admin)).expect(400);
+      expect(bad.body.message).toEqual(expect.arrayContaining(['limit must not be less than 1', 'property type should not exist']));
+    });
+  });
+
+  describe('self-service rotation: POST /keys/self/rotate', () => {
+    it('lets any key rotate itself; the successor keeps its settings, the old key stops at once', async () => {
+      const old = await issue({ name: 'self', scopes: ['orders:read'], ownerId: 'acme', environment: 'test', maxUses: 100, rateLimit: { limit: 50, windowMs: 60_000 } });
+      const res = await http().post('/keys/self/rotate').set('X-API-Key', old.key).send({}).expect(201);
+      plaintexts.add(res.body.key);
+      expect(res.body.key).toMatch(TEST_KEY);
+      expect(res.body.record).toMatchObject({
+        name: 'self',
+        ownerId: 'acme',
+        scopes: ['orders:read'],
+        familyId: old.record.id,
+        remainingUses: 99, // the rotation request itself passed the guard and spent one
+        rateLimitMax: 50,
+      });
+      expect(res.body.previous).toMatchObject({ id: old.record.id, replacedById: res.body.record.id, revokedReason: 'rotated' });
+      await http().get('/orders').set(bearer(old.key)).expect(401);
+      await http().get('/orders').set(bearer(res.body.key)).expect(200);
+      const events = (await http().get(`/keys/${old.record.id}/events`).set(bearer(admin)).expect(200)).body.items;
+      expect(events[0]).toMatchObject({ type: 'rotated', actor: `key:${old.record.id}`, details: { successorId: res.body.record.id } });
+    });
+
+    it('revokes the whole family when a rotated-away key (still in its grace period) is rotated again: 409', async () => {
+      const first = await issue({ name: 'family', scopes: ['orders:read'], ownerId: 'acme' });
+      const second = (await http().post('/keys/self/rotate').set(bearer(first.key)).send({ gracePeriodSeconds: 300 }).expect(201)).body;
+      plaintexts.add(second.key);
+      await http().get('/orders').set(bearer(first.key)).expect(200); // grace period
+      await http().get('/orders').set(bearer(second.key)).expect(200);
+      // Someone presents the rotated-away key for rotation again: two parties hold the family.
+      const reuse = await http().post('/keys/self/rotate').set(bearer(first.key)).send({}).expect(409);
+      expect(reuse.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        message: `API key ${first.record.id} was already rotated: reuse detected, every key of its rotation family is now revoked`,
+      });
+      for (const key of [first.key, second.key]) await http().get('/orders').set(bearer(key)).expect(401);
+      for (const id of [first.record.id, second.record.id]) {
+        expect((await http().get(`/keys/${id}`).set(bearer(admin)).expect(200)).body.revokedReason).toBe('reuse_detected');
+      }
+      const events = (await http().get(`/keys/${first.record.id}/events`).set(bearer(admin)).expect(200)).body.items;
+      expect(events[0]).toMatchObject({ type: 'reuse_detected', details: { familyId: first.record.id, revokedKeys: 2 } });
+      expect((await http().get('/keys?ownerId=acme&limit=100').set(bearer(admin)).expect(200)).body.items.some(
+        (k: { familyId: string; revokedAt: string | null }) => k.familyId === first.record.id && k.revokedAt === null,
+      )).toBe(false);
+    });
+
+    it('is behind the guard: no key 401, a dead key 401, bad bodies 400 with nothing rotated', async () => {
+      await http().post('/keys/self/rotate').send({}).expect(401);
+      const { key, record } = await issue({ name: 'stays', scopes: [] });
+      for (const [body, message] of [
+        [{ gracePeriodSeconds: -1 }, 'gracePeriodSeconds must not be less than 0'],
+        [{ id: randomUUID() }, 'property id should not exist'],
+      ] as const) {
+        const res = await http().post('/keys/self/rotate').set(bearer(key)).send(body).expect(400);
+        expect(res.body.message).toContain(message);
+      }
+      expect((await http().get(`/keys/${record.id}`).set(bearer(admin)).expect(200)).body).toEqual(record);
+      await http().post(`/keys/${record.id}/revoke`).set(bearer(admin)).send({}).expect(200);
+      const dead = await http().post('/keys/self/rotate').set(bearer(key)).send({}).expect(401);
+      expect(dead.body).toEqual({ statusCode: 401, message: 'Invalid API key', error: 'Unauthorized' });
+    });
+  });
+
+  describe('leaked keys and introspection', () => {
+    it('takes secret-scanning reports from a dedicated keys:leaks key, not from the admin key', async () => {
+      const scanner = await issue({ name: 'github secret scanning', scopes: ['keys:leaks'] });
+      const leaked = await issue({ name: 'pasted in a gist', scopes: ['orders:read'], ownerId: 'acme' });
+      const denied = await http().post('/api-keys/leaks').set(bearer(admin)).send([{ token: leaked.key }]).expect(403);
+      expect(denied.headers['www-authenticate']).toContain('scope="keys:leaks"');
+      await http().get('/orders').set(bearer(leaked.key)).expect(200);
+      const res = await http()
+        .post('/api-keys/leaks')
+        .set(bearer(scanner.key))
+        .send([{ token: leaked.key, url: 'https://gist.example/1' }, { token: leaked.key }, { token: 'sk_live_not_a_key' }])
+        .expect(200);
+      expect(res.body).toEqual({ results: [{ status: 'revoked' }, { status: 'already_revoked' }, { status: 'unknown' }] });
+      expect(res.text).not.toContain(leaked.key);
+      await http().get('/orders').set(bearer(leaked.key)).expect(401);
+      expect((await http().get(`/keys/${leaked.record.id}`).set(bearer(admin)).expect(200)).body.revokedReason).toBe('reported by secret scanning');
+    });
+
+    it('answers malformed reports with 400 and revokes nothing', async () => {
+      const scanner = await issue({ name: 'scanner', scopes: ['keys:leaks'] });
+      const bystander = await issue({ name: 'bystander', scopes: [] });
+      for (const body of [{}, [], [{ url: 'x' }]]) {
+        const res = await http().post('/api-keys/leaks').set(bearer(scanner.key)).send(body).expect(400);
+        expect(res.body.message).toMatch(/report/);
+      }
+      expect((await http().get(`/keys/${bystander.record.id}`).set(bearer(admin)).expect(200)).body.revokedAt).toBeNull();
+    });
+
+    it('introspects keys (RFC 7662) for a dedicated keys:introspect key, spending no use', async () => {
+      const service = await issue({ name: 'orders service', scopes: ['keys:introspect'] });
+      const client = await issue({ name: 'client', scopes: ['orders:read', 'orders:write'], ownerId: 'acme', environment: 'test', maxUses: 5, rateLimit: { limit: 10, windowMs: 60_000 } });
+      await http().post('/oauth/introspect').set(bearer(admin)).type('form').send({ token: client.key }).expect(403);
+      const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token: client.key }).expect(200);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).toEqual({
+        active: true,
+        scope: 'orders:read orders:write',
+        client_id: client.record.id,
+        sub: 'acme',
+        exp: Math.floor(Date.parse(client.record.expiresAt) / 1000),
+        token_type: 'api_key',
+        ext: { name: 'client', environment: 'test', metadata: null, remaining_uses: 5, rate_limit: { limit: 10, window_ms: 60_000 } },
+      });
+      const json = await http().post('/oauth/introspect').set(bearer(service.key)).send({ token: client.key }).expect(200);
+      expect(json.body.ext.remaining_uses).toBe(5);
+      expect((await http().get(`/keys/${client.record.id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(5);
+    });
+
+    it('answers { active: false } for anything but a live key, and 400 without a token', async () => {
+      const service = await issue({ name: 'introspector', scopes: ['keys:introspect'] });
+      const revoked = await issue({ name: 'gone', scopes: [] });
+      await http().post(`/keys/${revoked.record.id}/revoke`).set(bearer(admin)).send({}).expect(200);
+      for (const token of [revoked.key, 'sk_live_not_a_key', 'hello']) {
+        const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token }).expect(200);
+        expect(res.body).toEqual({ active: false });
+      }
+      const missing = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({}).expect(400);
+      expect(missing.body).toMatchObject({ error: 'invalid_request' });
+    });
+  });
+
+  // Known library bug (reported, lib/ is not ours to change): with `globalGuard: true`, the
+  // library's own controllers (createLeakReportController, createIntrospectionController) also
+  // carry @UseGuards(ApiKeyGuard), so the guard runs twice on them: one call costs the calling key
+  // two uses and two rate-limit hits today. `it.failing` passes while that is so; once the guard
+  // runs once per request, this test fails: remove `.failing` then.
+  it.failing('a call to the library\'s controllers costs the calling key one use and one rate-limit hit', async () => {
+    const service = await issue({ name: 'metered service', scopes: ['keys:introspect'], maxUses: 100, rateLimit: { limit: 100, windowMs: 60_000 } });
+    const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token: admin }).expect(200);
+    expect(res.body.active).toBe(true);
+    expect((await http().get(`/keys/${service.record.id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(99);
+    expect(res.headers['ratelimit-remaining']).toBe('99');
   });
 
   describe('second start on the same file', () => {

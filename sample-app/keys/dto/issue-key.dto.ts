@@ -1,5 +1,22 @@
-import { ArrayMaxSize, IsArray, IsNotEmpty, IsObject, IsOptional, IsString, Length, MaxLength } from 'class-validator';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Length,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { KEY_ENVIRONMENTS } from '../../config/api-keys.options.js';
 import { IsApiKeyScopes, IsFutureIsoDateTime } from './key.validators.js';
+import { RateLimitDto } from './rate-limit.dto.js';
 
 /** Body of `POST /keys`. */
 export class IssueKeyDto {
@@ -21,7 +38,10 @@ export class IssueKeyDto {
   @Length(1, 255)
   ownerId?: string;
 
-  /** When the key stops working: an ISO 8601 date-time in the future. Default never. */
+  /**
+   * When the key stops working: an ISO 8601 date-time in the future, at most
+   * 365 days ahead (the library refuses longer ones). Default: 90 days from now.
+   */
   @IsOptional()
   @IsFutureIsoDateTime()
   expiresAt?: string;
@@ -30,4 +50,23 @@ export class IssueKeyDto {
   @IsOptional()
   @IsObject()
   metadata?: Record<string, unknown>;
+
+  /** `live` (default: `sk_live_...`, live data) or `test` (`sk_test_...`, sandbox data only). */
+  @IsOptional()
+  @IsIn(KEY_ENVIRONMENTS)
+  environment?: string;
+
+  /** How many requests the key may make (1 = single use). Default unlimited. */
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(2_000_000_000)
+  maxUses?: number;
+
+  /** The key's own rate limit. Default: the app's 600 requests a minute. */
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto;
 }

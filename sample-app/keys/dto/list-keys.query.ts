@@ -1,26 +1,11 @@
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Max, Min } from 'class-validator';
+import { IsOptional, IsString, Length } from 'class-validator';
+import { PageQuery } from './page.query.js';
 
 /** Query of `GET /keys`: `?ownerId=&limit=&offset=`. */
-export class ListKeysQuery {
+export class ListKeysQuery extends PageQuery {
   /** Only this owner's keys. */
   @IsOptional()
   @IsString()
   @Length(1, 255)
   ownerId?: string;
-
-  /** Page size, 1-100. Default 50. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  limit?: number;
-
-  /** Keys to skip. Default 0. */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(0)
-  offset?: number;
 }
