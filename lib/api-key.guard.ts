@@ -13,7 +13,7 @@ import {
 import { API_KEY_OPTIONS, PUBLIC_METADATA, SCOPES_METADATA } from './api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
-import { API_KEY_REQUEST_PROPERTY } from './api-key.principal.js';
+import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from './api-key.principal.js';
 import { ApiKeyVerifier } from './api-key.verifier.js';
 import { extractCredential } from './credential-extractor.js';
 import { requestOf, responseOf } from './execution-request.js';
@@ -21,6 +21,9 @@ import { LastUsedRecorder } from './last-used.recorder.js';
 import { ApiKeyRateLimiter } from './rate-limiter.js';
 import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from './scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
+
+/** Marks a request this guard verified; private, so a client-set property can never pass for it. */
+const VERIFIED = Symbol('nestjs-api-keys:verified');
 
 interface RouteRule {
   readonly isPublic: boolean;
@@ -63,8 +66,13 @@ export class ApiKeyGuard implements CanActivate {
     const rule = this.ruleFor(context);
     if (rule.isPublic) return true;
 
-    // 2. Extract the credential from the headers.
+    // 2. A request this guard already let through (bound both globally and with
+    // @UseGuards) is not looked up, counted or charged again: only scopes are checked.
     const request = this.getRequest(context);
+    const verified: ApiKeyPrincipal | undefined = request[VERIFIED];
+    if (verified) return this.checkScopes(context, rule, verified);
+
+    // 3. Extract the credential from the headers.
     // `headersDistinct` keeps every repeated line (Node keeps only the first
     // Authorization in `headers`): two different keys there are a conflict too.
     const headers = request.headersDistinct ?? request.raw?.headersDistinct ?? request.headers ?? {};
@@ -76,10 +84,10 @@ export class ApiKeyGuard implements CanActivate {
       throw this.fail(context, new UnauthorizedException('API key required'));
     }
 
-    // 3. Parse, hash and look the key up: one SQL statement, none for malformed keys.
+    // 4. Parse, hash and look the key up: one SQL statement, none for malformed keys.
     const verification = await this.unavailableAs503(context, this.verifier.verify(credential.key));
 
-    // 4. One answer for every invalid key; the reason goes to the log only.
+    // 5. One answer for every invalid key; the reason goes to the log only.
     if (!verification.valid) {
       // Revoked/expired keys point at a real, known key: worth a warning. Unknown and
       // malformed ones are noise under a scan, so they stay at debug level.
@@ -88,13 +96,11 @@ export class ApiKeyGuard implements CanActivate {
       throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    // 5. Scopes, live from the row just read.
+    // 6. Scopes, live from the row just read.
     const principal = verification.principal;
-    if (!matchScopes(rule.requirement, principal.scopes)) {
-      throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
-    }
+    this.checkScopes(context, rule, principal);
 
-    // 6. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
+    // 7. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
     if (rate) {
       this.setHeader(context, 'RateLimit-Policy', `${rate.limit};w=${rate.windowSeconds}`);
@@ -107,15 +113,23 @@ export class ApiKeyGuard implements CanActivate {
       }
     }
 
-    // 7. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
+    // 8. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
     if (principal.remainingUses !== null) {
       const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal));
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    // 8. Attach the principal; note the use for the write-behind recorder.
+    // 9. Attach the principal; note the use for the write-behind recorder.
     request[API_KEY_REQUEST_PROPERTY] = principal;
+    request[VERIFIED] = principal;
     this.lastUsed.touch(principal.id);
+    return true;
+  }
+
+  private checkScopes(context: ExecutionContext, rule: RouteRule, principal: ApiKeyPrincipal): true {
+    if (!matchScopes(rule.requirement, principal.scopes)) {
+      throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
+    }
     return true;
   }
 

@@ -5,7 +5,7 @@ import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes, type ApiKeyModuleOptions } from 'nestjs-api-keys';
 import type { DataSource } from 'typeorm';
-import { GlobalController } from '../support/controllers.js';
+import { GlobalController, OrdersController } from '../support/controllers.js';
 import { testDataSourceOptions } from '../support/database.js';
 import { createPlatformApp } from '../support/http-platform.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -23,6 +23,18 @@ describe('ApiKeyModule configuration', () => {
     await request(t.app.getHttpServer()).get('/global/health').expect(200, { status: 'ok' });
     await request(t.app.getHttpServer()).get('/global/private').expect(401);
     await request(t.app.getHttpServer()).get('/global/private').set('Authorization', `Bearer ${key}`).expect(200, { id: record.id });
+  });
+
+  it('verifies, counts and charges a request once when bound globally and with @UseGuards', async () => {
+    const t: TestApp = await createTestApp({ controllers: [OrdersController], extras: { globalGuard: true } });
+    apps.push(t);
+    const { key, record } = await t.service.issue({ name: 'twice', scopes: ['orders:read'], maxUses: 5 });
+    const statements = await t.queries.during(() => request(t.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(200));
+    expect(statements.filter((sql) => sql.startsWith('SELECT'))).toHaveLength(1);
+    expect(statements.filter((sql) => sql.startsWith('UPDATE'))).toHaveLength(1);
+    expect((await t.service.get(record.id)).remainingUses).toBe(4);
+    // The second pass still checks the route's scopes.
+    await request(t.app.getHttpServer()).post('/orders').set('X-API-Key', key).expect(403);
   });
 
   it('does not guard routes without @UseGuards unless installed globally', async () => {

@@ -598,12 +598,9 @@ describe('sample app', () => {
     });
   });
 
-  // Known library bug (reported, lib/ is not ours to change): with `globalGuard: true`, the
-  // library's own controllers (createLeakReportController, createIntrospectionController) also
-  // carry @UseGuards(ApiKeyGuard), so the guard runs twice on them: one call costs the calling key
-  // two uses and two rate-limit hits today. `it.failing` passes while that is so; once the guard
-  // runs once per request, this test fails: remove `.failing` then.
-  it.failing('a call to the library\'s controllers costs the calling key one use and one rate-limit hit', async () => {
+  // With `globalGuard: true` the library's own controllers are guarded twice (globally and by
+  // their @UseGuards): the guard verifies, counts and charges a request once, then only checks scopes.
+  it('a call to the library\'s controllers costs the calling key one use and one rate-limit hit', async () => {
     const service = await issue({ name: 'metered service', scopes: ['keys:introspect'], maxUses: 100, rateLimit: { limit: 100, windowMs: 60_000 } });
     const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token: admin }).expect(200);
     expect(res.body.active).toBe(true);
