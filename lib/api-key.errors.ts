@@ -20,7 +20,7 @@ export type ApiKeyFormatFailure =
 
 /** A presented key is not well formed (found without any database access). */
 export class ApiKeyFormatError extends ApiKeyError {
-  override readonly name = 'ApiKeyFormatError';
+  override readonly name: string = 'ApiKeyFormatError';
   constructor(readonly reason: ApiKeyFormatFailure) {
     super(`Malformed API key: ${reason.replace(/_/g, ' ')}`);
   }
@@ -28,12 +28,12 @@ export class ApiKeyFormatError extends ApiKeyError {
 
 /** An argument to a lifecycle operation is invalid (bad scopes, past expiry...). */
 export class ApiKeyValidationError extends ApiKeyError {
-  override readonly name = 'ApiKeyValidationError';
+  override readonly name: string = 'ApiKeyValidationError';
 }
 
 /** No key with the given id exists. */
 export class ApiKeyNotFoundError extends ApiKeyError {
-  override readonly name = 'ApiKeyNotFoundError';
+  override readonly name: string = 'ApiKeyNotFoundError';
   constructor(readonly id: string) {
     super(`API key ${id} not found`);
   }
@@ -41,7 +41,7 @@ export class ApiKeyNotFoundError extends ApiKeyError {
 
 /** The key exists but its state forbids the operation (already revoked or rotated). */
 export class ApiKeyStateError extends ApiKeyError {
-  override readonly name = 'ApiKeyStateError';
+  override readonly name: string = 'ApiKeyStateError';
   constructor(
     readonly id: string,
     readonly state: 'revoked' | 'rotated',
@@ -50,9 +50,25 @@ export class ApiKeyStateError extends ApiKeyError {
   }
 }
 
+/**
+ * A key that was already rotated away was presented for rotation again: two
+ * parties hold the family, so every key of the family was revoked.
+ */
+export class ApiKeyReuseDetectedError extends ApiKeyStateError {
+  override readonly name: string = 'ApiKeyReuseDetectedError';
+  constructor(
+    id: string,
+    readonly familyId: string,
+    readonly revokedKeys: number,
+  ) {
+    super(id, 'rotated');
+    this.message = `API key ${id} was already rotated: reuse detected, its family (${revokedKeys} live key(s)) is revoked`;
+  }
+}
+
 /** The key store (database) could not answer. Callers must fail closed. */
 export class ApiKeyStoreUnavailableError extends ApiKeyError {
-  override readonly name = 'ApiKeyStoreUnavailableError';
+  override readonly name: string = 'ApiKeyStoreUnavailableError';
   constructor(options?: { cause?: unknown }) {
     super('API key store unavailable', options);
   }

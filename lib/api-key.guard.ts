@@ -69,7 +69,7 @@ export class ApiKeyGuard implements CanActivate {
     // 2. A request this guard already let through (bound both globally and with
     // @UseGuards) is not looked up, counted or charged again: only scopes are checked.
     const request = this.getRequest(context);
-    const verified: ApiKeyPrincipal | undefined = request[VERIFIED];
+    const verified = (request as Record<symbol, ApiKeyPrincipal | undefined>)[VERIFIED];
     if (verified) return this.checkScopes(context, rule, verified);
 
     // 3. Extract the credential from the headers.
@@ -121,7 +121,7 @@ export class ApiKeyGuard implements CanActivate {
 
     // 9. Attach the principal; note the use for the write-behind recorder.
     request[API_KEY_REQUEST_PROPERTY] = principal;
-    request[VERIFIED] = principal;
+    (request as Record<symbol, ApiKeyPrincipal>)[VERIFIED] = principal;
     this.lastUsed.touch(principal.id);
     return true;
   }

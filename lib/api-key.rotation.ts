@@ -3,7 +3,7 @@ import { IsNull, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from './api-key.constants.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from './api-key.errors.js';
+import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyReuseDetectedError, ApiKeyStateError, ApiKeyValidationError } from './api-key.errors.js';
 import * as input from './api-key.input.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
 import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-key.record.js';
@@ -13,7 +13,7 @@ import { createKey, prefixOfHint } from './key-factory.js';
 import { parseApiKey } from './key-format.js';
 import { hashApiKey } from './key-hash.js';
 
-type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyColumns };
+type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyReuseDetectedError };
 
 /**
  * Rotation: a successor with the same name, owner, scopes, metadata and
@@ -41,7 +41,7 @@ export class ApiKeyRotation {
    * Rotates the presented key (a client renewing its own key). Presenting a key
    * that was already rotated away means two parties hold the family: the whole
    * family is revoked, a `reuse_detected` event written, and an
-   * {@link ApiKeyStateError} thrown.
+   * {@link ApiKeyReuseDetectedError} (an {@link ApiKeyStateError}) thrown.
    */
   async rotateByKey(key: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
     try {
@@ -73,7 +73,7 @@ export class ApiKeyRotation {
       if (old.expiresAt && old.expiresAt.getTime() <= now) throw new ApiKeyValidationError(`API key ${old.id} has expired`);
       return { rotated: await this.replace(em, old, grace, options, now) };
     }, true);
-    if ('reuse' in outcome) throw new ApiKeyStateError(outcome.reuse.id, 'rotated');
+    if ('reuse' in outcome) throw outcome.reuse;
     return outcome.rotated;
   }
 
@@ -114,7 +114,7 @@ export class ApiKeyRotation {
   }
 
   /** Revokes every live key of the family and records the reuse. */
-  private async revokeFamily(em: EntityManager, old: ApiKeyColumns, actor: string | undefined, now: number): Promise<ApiKeyColumns> {
+  private async revokeFamily(em: EntityManager, old: ApiKeyColumns, actor: string | undefined, now: number): Promise<ApiKeyReuseDetectedError> {
     const familyId = old.familyId ?? old.id;
     const revoked = await em.update(
       this.entity,
@@ -126,6 +126,6 @@ export class ApiKeyRotation {
       [{ keyId: old.id, ownerId: old.ownerId, type: 'reuse_detected', actor, details: { familyId, revokedKeys: revoked.affected ?? 0 } }],
       now,
     );
-    return old;
+    return new ApiKeyReuseDetectedError(old.id, familyId, revoked.affected ?? 0);
   }
 }

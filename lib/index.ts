@@ -31,6 +31,7 @@ export {
   ApiKeyError,
   ApiKeyFormatError,
   ApiKeyNotFoundError,
+  ApiKeyReuseDetectedError,
   ApiKeyStateError,
   ApiKeyStoreUnavailableError,
   ApiKeyValidationError,

@@ -1,4 +1,7 @@
-import { BadRequestException, Body, Controller, HttpCode, Post, UseGuards, type Type } from '@nestjs/common';
+import { BadRequestException, Body, Controller, HttpCode, Post, UseFilters, UseGuards, type Type } from '@nestjs/common';
+import { ApiKeyExceptionFilter } from './api-key.exception-filter.js';
+import type { ApiKeyPrincipal } from './api-key.principal.js';
+import { CurrentApiKey } from './decorators/current-api-key.decorator.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import type { LeakedKeyResult } from './api-key.record.js';
 import { ApiKeyService } from './api-key.service.js';
@@ -41,16 +44,18 @@ function tokensOf(body: unknown): string[] {
 export function createLeakReportController({ path = 'api-keys/leaks', scope = 'keys:leaks' }: LeakReportOptions = {}): Type {
   @Controller(path)
   @UseGuards(ApiKeyGuard)
+  @UseFilters(ApiKeyExceptionFilter)
   @Scopes(scope)
   class LeakReportController {
     constructor(private readonly keys: ApiKeyService) {}
 
     @Post()
     @HttpCode(200)
-    async report(@Body() body: unknown): Promise<{ results: LeakedKeyResult[] }> {
+    async report(@Body() body: unknown, @CurrentApiKey() reporter: ApiKeyPrincipal): Promise<{ results: LeakedKeyResult[] }> {
       const tokens = tokensOf(body);
       const results: LeakedKeyResult[] = [];
-      for (const token of tokens) results.push(await this.keys.revokeByKey(token, 'reported by secret scanning'));
+      const actor = `key:${reporter.id}`;
+      for (const token of tokens) results.push(await this.keys.revokeByKey(token, 'reported by secret scanning', { actor }));
       return { results };
     }
   }

@@ -120,6 +120,8 @@ describe('leaked keys', () => {
     expect(JSON.stringify(res.body)).not.toContain(leaked.key);
     await http().get('/orders').set('X-API-Key', leaked.key).expect(401);
     expect((await t.service.get(leaked.record.id)).revokedReason).toBe('reported by secret scanning');
+    const [event] = (await t.service.listEvents({ keyId: leaked.record.id })).items;
+    expect(event).toMatchObject({ type: 'revoked', actor: `key:${reporter.record.id}` });
   });
 
   it('answers malformed reports with 400 and revokes nothing', async () => {

@@ -153,7 +153,9 @@ describe('rotation families', () => {
     const first = await t.service.issue({ name: 'stolen', ownerId: 'victim' });
     const second = await t.service.rotateByKey(first.key, { gracePeriodMs: 60_000 });
     const third = await t.service.rotateByKey(second.key);
-    await expect(t.service.rotateByKey(first.key)).rejects.toBeInstanceOf(ApiKeyStateError);
+    const reuse = await t.service.rotateByKey(first.key).catch((error: unknown) => error);
+    expect(reuse).toBeInstanceOf(ApiKeyStateError);
+    expect(reuse).toMatchObject({ name: 'ApiKeyReuseDetectedError', familyId: first.record.id, revokedKeys: 2 });
     for (const key of [first.key, second.key, third.key]) await expect(t.service.verify(key)).resolves.toMatchObject({ valid: false, reason: 'revoked' });
     const events = await t.service.listEvents({ keyId: first.record.id });
     expect(events.items[0]).toMatchObject({ type: 'reuse_detected', details: { familyId: first.record.id, revokedKeys: 2 } });
