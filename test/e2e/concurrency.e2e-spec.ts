@@ -11,7 +11,7 @@ import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 // Runs on every DB_TYPE. On PostgreSQL / MariaDB the apps of this file share
-// the worker's schema; on SQLite they share a temporary database file, since
+// the file's schema; on SQLite they share a temporary database file, since
 // an in-memory database belongs to one connection.
 describe(`concurrency on ${testDatabase()}`, () => {
   let dir: string;

@@ -20,7 +20,7 @@ class SnakeNamingStrategy extends DefaultNamingStrategy {
   }
 }
 
-/** A DataSource on this worker's emptied schema, with nothing synchronized. */
+/** A DataSource on this file's emptied schema, with nothing synchronized. */
 async function emptyDataSource(options: Partial<DataSourceOptions>): Promise<DataSource> {
   const dataSource = new DataSource({ ...testDataSourceOptions(), dropSchema: true, synchronize: false, ...options } as DataSourceOptions);
   return dataSource.initialize();

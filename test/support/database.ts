@@ -1,3 +1,5 @@
+import { expect } from '@jest/globals';
+import { createHash } from 'node:crypto';
 import type { DataSourceOptions } from 'typeorm';
 
 /**
@@ -12,6 +14,7 @@ export type TestDatabase = 'sqlite' | 'postgres' | 'mariadb';
 
 const NAMESPACE_VARIABLE = 'APIKEYS_TEST_NAMESPACE';
 const URL_VARIABLE = 'APIKEYS_TEST_DB_URL';
+const FILE_KEYS_VARIABLE = 'APIKEYS_TEST_FILE_KEYS';
 
 /** The database chosen by the environment. */
 export function testDatabase(): TestDatabase {
@@ -26,14 +29,26 @@ export function serverUrl(): string {
 }
 
 /**
- * This jest worker's private schema (PostgreSQL) or database (MariaDB),
- * `apikeys_<pid>_<random>_w<JEST_WORKER_ID>`. A worker runs its files one
- * after another and each file's app starts with `dropSchema` + `synchronize`,
- * so one schema per worker keeps parallel files apart.
+ * This test file's private schema (PostgreSQL) or database (MariaDB),
+ * `apikeys_<pid>_<random>_f<key>`, created by the global setup; for a test
+ * file outside the project's roots, its worker's, `..._w<JEST_WORKER_ID>`.
+ * Every app a file starts drops and recreates the tables of that schema, so
+ * files never see each other's tables, whether they run in parallel workers or
+ * one after another (even if a file leaves a DataSource running behind).
  */
-export function workerSchema(): string {
-  return `${runVariable(NAMESPACE_VARIABLE)}_w${process.env.JEST_WORKER_ID ?? '1'}`;
+export function testSchema(): string {
+  const namespace = runVariable(NAMESPACE_VARIABLE);
+  const testPath = expect.getState().testPath;
+  if (testPath) {
+    // The same key as global-setup.mjs's testFileKey.
+    const key = createHash('sha1').update(testPath).digest('hex').slice(0, 10);
+    if ((process.env[FILE_KEYS_VARIABLE] ?? '').split(',').includes(key)) return `${namespace}_f${key}`;
+  }
+  return `${namespace}_w${process.env.JEST_WORKER_ID ?? '1'}`;
 }
+
+/** @deprecated The schema is now per test file: use {@link testSchema}. */
+export const workerSchema = testSchema;
 
 /** Options of {@link testDataSourceOptions}. */
 export interface TestDataSourceOptions {
@@ -42,8 +57,8 @@ export interface TestDataSourceOptions {
 }
 
 /**
- * Connection options for this worker's private database: in-memory SQLite
- * (or a file), or this worker's schema / database on the PostgreSQL or MariaDB
+ * Connection options for this test file's private database: in-memory SQLite
+ * (or a file), or the file's schema / database on the PostgreSQL or MariaDB
  * server. Callers add `dropSchema` / `synchronize` as they need.
  */
 export function testDataSourceOptions({ sqliteFile }: TestDataSourceOptions = {}): DataSourceOptions {
@@ -51,7 +66,7 @@ export function testDataSourceOptions({ sqliteFile }: TestDataSourceOptions = {}
   if (type === 'sqlite') {
     return { type: 'better-sqlite3', database: sqliteFile ?? process.env.TEST_SQLITE_FILE ?? ':memory:' };
   }
-  const schema = workerSchema();
+  const schema = testSchema();
   if (type === 'postgres') {
     // `schema` makes TypeORM qualify every name; the search_path sends raw,
     // unqualified SQL in tests to the same schema.

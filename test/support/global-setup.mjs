@@ -2,7 +2,9 @@
 // jest loads global hooks outside its module mapper, so they cannot import
 // the TypeScript support files; the workers read what this file decides
 // through the environment (see test/support/database.ts).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { join, sep } from 'node:path';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 
@@ -12,8 +14,10 @@ export const DEFAULT_DB_URLS = {
   mariadb: 'mysql://root@127.0.0.1:3306/test',
 };
 
-/** The run's namespace, `apikeys_<pid>_<random>`; each worker's schema is `<namespace>_w<JEST_WORKER_ID>`. */
+/** The run's namespace, `apikeys_<pid>_<random>`: every schema of the run is `<namespace>_<suffix>`. */
 export const NAMESPACE_VARIABLE = 'APIKEYS_TEST_NAMESPACE';
+/** The keys of the test files that have a schema of their own, `<namespace>_f<key>`. */
+export const FILE_KEYS_VARIABLE = 'APIKEYS_TEST_FILE_KEYS';
 /** The server URL the run uses (`DB_URL` or the default). */
 export const URL_VARIABLE = 'APIKEYS_TEST_DB_URL';
 
@@ -72,6 +76,8 @@ async function connectPostgres(url) {
   // A connection that dies while idle must not crash jest.
   client.on('error', () => undefined);
   await client.connect();
+  // A schema still locked by a leaked connection fails the teardown instead of hanging it.
+  await client.query("SET lock_timeout = '10s'");
   return {
     async create(names) {
       for (const name of names) await client.query(`CREATE SCHEMA ${client.escapeIdentifier(name)}`);
@@ -92,6 +98,7 @@ async function connectMariaDb(url) {
   admin.pathname = '/';
   const connection = await mysql.createConnection({ uri: admin.toString(), connectTimeout: CONNECT_TIMEOUT_MS });
   connection.on('error', () => undefined);
+  await connection.query('SET SESSION lock_wait_timeout = 10');
   return {
     async create(names) {
       // utf8mb4 whatever the server's default; the collation is the usual default (case-insensitive),
@@ -125,16 +132,44 @@ function errorCode(error) {
 }
 
 /**
+ * The key of a test file's schema: the same in the setup and in the worker
+ * that runs the file (see test/support/database.ts).
+ * @param {string} testPath absolute path
+ */
+export function testFileKey(testPath) {
+  return createHash('sha1').update(testPath).digest('hex').slice(0, 10);
+}
+
+/**
+ * The test files under the project's roots: `*.spec.ts`, `*.e2e-spec.ts` and
+ * the like (`*.pg-spec.ts`).
+ * @param {string[]} roots
+ * @returns {string[]}
+ */
+function testFiles(roots) {
+  return roots.flatMap((root) =>
+    readdirSync(root, { recursive: true, encoding: 'utf8' })
+      .filter((file) => /[.-]spec\.ts$/.test(file) && !file.split(sep).includes('node_modules'))
+      .map((file) => join(root, file)),
+  );
+}
+
+/**
  * On SQLite nothing to do: every app gets its own in-memory database. On
  * PostgreSQL / MariaDB: fail the whole run at once, with a clear message, if
  * the server cannot be reached; otherwise create one schema (PostgreSQL) or
- * database (MariaDB) per jest worker and hand their names to the workers.
- * Workers run their files one after another and each file's app starts with
- * `dropSchema` + `synchronize`, so files running in parallel never share
- * tables, and neither do runs of other people on the same server.
+ * database (MariaDB) per test file, plus one per jest worker for files found
+ * elsewhere, and hand their names to the workers.
+ *
+ * Why per file: each file's apps start with `dropSchema` + `synchronize`, so
+ * two files must never share tables: not when they run in parallel workers,
+ * and not when a file leaves work running behind it (a DataSource still
+ * synchronizing after its test ended has broken the next file's tables).
+ * Neither do runs of other people on the same server.
  * @param {{ maxWorkers: number }} globalConfig
+ * @param {{ roots: string[] }} projectConfig
  */
-export default async function globalSetup(globalConfig) {
+export default async function globalSetup(globalConfig, projectConfig) {
   const type = databaseType();
   if (type === 'sqlite') return;
   const url = process.env.DB_URL || DEFAULT_DB_URLS[type];
@@ -144,8 +179,10 @@ export default async function globalSetup(globalConfig) {
     // Set before creating anything, so that the teardown cleans up after a partial failure too.
     process.env[NAMESPACE_VARIABLE] = namespace;
     process.env[URL_VARIABLE] = url;
-    const workers = Math.max(1, globalConfig.maxWorkers);
-    await admin.create(Array.from({ length: workers }, (_, i) => `${namespace}_w${i + 1}`));
+    const files = testFiles(projectConfig.roots).map(testFileKey);
+    process.env[FILE_KEYS_VARIABLE] = files.join(',');
+    const workers = Array.from({ length: Math.max(1, globalConfig.maxWorkers) }, (_, i) => `w${i + 1}`);
+    await admin.create([...files.map((key) => `f${key}`), ...workers].map((suffix) => `${namespace}_${suffix}`));
   } finally {
     await admin.close();
   }

@@ -8,7 +8,7 @@ export default async function globalTeardown() {
   if (type === 'sqlite' || !namespace || !url) return;
   const admin = await connectAdmin(type, url);
   try {
-    await admin.dropByPrefix(`${namespace}_w`);
+    await admin.dropByPrefix(`${namespace}_`);
   } finally {
     await admin.close();
   }

@@ -26,7 +26,7 @@ export interface TestAppOptions {
   /** SQLite only: use this database file instead of a private in-memory database, so that several apps can share it. */
   sqliteFile?: string;
   /**
-   * Join the tables an earlier app of this test file created (same worker
+   * Join the tables an earlier app of this test file created (same file
    * schema, or the same `sqliteFile`) instead of dropping and recreating them:
    * two app instances on one database.
    */
