@@ -1,11 +1,11 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS } from './api-key.constants.js';
 import type { ApiKeyEventColumns, ApiKeyEventType } from './api-key-event.entity.js';
 import { ApiKeyStoreUnavailableError, ApiKeyValidationError } from './api-key.errors.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
 import { IntervalBatcher } from './interval-batcher.js';
+import { timeOrderedId } from './time-ordered-id.js';
 
 /** An event before it is written. */
 export interface ApiKeyEventInput {
@@ -59,7 +59,7 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
   async write(em: EntityManager, events: ApiKeyEventInput[], now: number = Date.now()): Promise<void> {
     if (events.length === 0) return;
     const rows = events.map((event) => ({
-      id: randomUUID(),
+      id: timeOrderedId(now),
       keyId: event.keyId,
       ownerId: event.ownerId,
       type: event.type,
@@ -92,7 +92,7 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
     if (query.ownerId !== undefined) where.ownerId = query.ownerId;
     try {
       const [items, total] = await Promise.all([
-        this.dataSource.manager.find(this.entity, { where, order: { at: 'DESC', id: 'ASC' }, take: limit, skip: offset }),
+        this.dataSource.manager.find(this.entity, { where, order: { at: 'DESC', id: 'DESC' }, take: limit, skip: offset }),
         this.dataSource.manager.count(this.entity, { where }),
       ]);
       return { items, total };

@@ -21,6 +21,8 @@ export function validateOwnerId(ownerId: unknown): string | null {
   if (typeof ownerId !== 'string' || ownerId.length === 0 || ownerId.length > MAX_OWNER_ID_LENGTH) {
     throw new ApiKeyValidationError(`ownerId must be a non-empty string of at most ${MAX_OWNER_ID_LENGTH} characters`);
   }
+  // MySQL/MariaDB ignore trailing spaces in comparisons: 'a' and 'a ' must not be two owners.
+  if (ownerId.trim() !== ownerId) throw new ApiKeyValidationError('ownerId must not start or end with whitespace');
   return ownerId;
 }
 

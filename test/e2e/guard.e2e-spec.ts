@@ -56,7 +56,7 @@ describe('ApiKeyGuard over HTTP', () => {
   it('runs exactly one SQL statement per verified request', async () => {
     const statements = await t.queries.during(() => http().get('/orders').set('Authorization', `Bearer ${reader.key}`).expect(200));
     expect(statements).toHaveLength(1);
-    expect(statements[0]).toMatch(/^SELECT .* FROM "api_keys" .*WHERE .*"hash" = \?$/);
+    expect(statements[0]).toMatch(/^SELECT .* FROM (\S+\.)?[`"]api_keys[`"] .*WHERE .*[`"]hash[`"] = (\?|\$1)$/);
   });
 
   it('answers a request without credentials with a bare challenge', async () => {
@@ -177,7 +177,7 @@ describe('ApiKeyGuard over HTTP', () => {
   });
 
   it('stores no plaintext key: no column of any row authenticates', async () => {
-    const rows: Record<string, unknown>[] = await t.dataSource.query('SELECT * FROM "api_keys"');
+    const rows: Record<string, unknown>[] = await t.dataSource.query(`SELECT * FROM ${t.dataSource.driver.escape('api_keys')}`);
     expect(rows.length).toBeGreaterThanOrEqual(issued.length);
     const dump = JSON.stringify(rows);
     for (const key of issued) expect(dump).not.toContain(key);

@@ -114,7 +114,8 @@ describe('ApiKeyModule configuration', () => {
   it('rejects invalid options at startup', async () => {
     const build = Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ ...testDataSourceOptions(), autoLoadEntities: true, synchronize: true, retryAttempts: 0 }),
+        // No connection: the module must fail before any database work, and leave nothing open.
+        TypeOrmModule.forRoot({ ...testDataSourceOptions(), autoLoadEntities: true, manualInitialization: true }),
         ApiKeyModule.forRoot({ prefix: 'not-valid' }),
       ],
     }).compile();

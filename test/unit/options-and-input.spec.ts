@@ -65,7 +65,7 @@ describe('input validation', () => {
   it('validates owner ids', () => {
     expect(input.validateOwnerId(undefined)).toBeNull();
     expect(input.validateOwnerId('team-1')).toBe('team-1');
-    for (const bad of ['', 'x'.repeat(256), 12]) expect(() => input.validateOwnerId(bad)).toThrow(ApiKeyValidationError);
+    for (const bad of ['', 'x'.repeat(256), 12, 'team-1 ', ' team-1']) expect(() => input.validateOwnerId(bad)).toThrow(ApiKeyValidationError);
   });
 
   it('validates expiry dates', () => {
