@@ -20,4 +20,4 @@ cd "$WORK/project"
 npm install --no-audit --no-fund >"$WORK/install.log" 2>&1 || { tail -50 "$WORK/install.log"; exit 1; }
 npm install --no-save --no-audit --no-fund better-sqlite3@^13 >>"$WORK/install.log" 2>&1 || { tail -50 "$WORK/install.log"; exit 1; }
 node -e "require('better-sqlite3')(':memory:').close()"
-npm test "$@"
+npm test -- "$@"

@@ -5,14 +5,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { ApiKeyStoreUnavailableError } from 'nestjs-api-keys';
 import { OrdersController } from '../support/controllers.js';
-import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
-const describeSqlite = testDatabase() === 'sqlite' ? describe : describe.skip;
-
 // The database goes away under a running app. Here on an SQLite file (closing
-// and reopening the DataSource); the PostgreSQL fault suite stops the server itself.
-describeSqlite('when the database is gone', () => {
+// and reopening the DataSource); it runs in the SQLite run only (jest.config.js),
+// and the PostgreSQL fault suites (test:faults) take the server itself away.
+describe('when the database is gone', () => {
   let t: TestApp;
   let dir: string;
   let key: string;
