@@ -1,0 +1,56 @@
+import type { ApiKeyInvalidationBus } from './invalidation-bus.js';
+
+/**
+ * How cached rows are invalidated on other instances:
+ * - `'auto'` (default): PostgreSQL LISTEN/NOTIFY on a PostgreSQL DataSource, else `'local'`;
+ * - `'postgres'`: LISTEN/NOTIFY (the DataSource must be PostgreSQL);
+ * - `'local'`: this instance only; other instances see a change when their entry expires (`ttlMs`);
+ * - a bus, e.g. {@link redisInvalidationBus}.
+ */
+export type ApiKeyCacheInvalidation = 'auto' | 'postgres' | 'local' | ApiKeyInvalidationBus;
+
+/** The `cache` module option: an in-process cache of key lookups. Absent: every request reads the database. */
+export interface ApiKeyCacheOptions {
+  /** How long a row read from the database is served, in ms. Default 5000. */
+  ttlMs?: number;
+  /** Most rows kept (least recently used evicted first). Default 10000. */
+  maxEntries?: number;
+  /** How other instances learn of changes. Default `'auto'`. */
+  invalidation?: ApiKeyCacheInvalidation;
+}
+
+/** {@link ApiKeyCacheOptions} with defaults applied and values checked. */
+export interface ResolvedApiKeyCacheOptions {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly invalidation: ApiKeyCacheInvalidation;
+}
+
+/** Default time to live of a cached row, in ms. */
+export const DEFAULT_CACHE_TTL_MS = 5000;
+/** Default bound of the cache, in rows. */
+export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+
+/** Checks the `cache` option and applies its defaults. @throws TypeError naming the problem */
+export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): ResolvedApiKeyCacheOptions | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new TypeError('cache must be an object, e.g. { ttlMs: 5000 }, or left out for no cache');
+  }
+  const ttlMs = raw.ttlMs ?? DEFAULT_CACHE_TTL_MS;
+  const maxEntries = raw.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES;
+  const invalidation = raw.invalidation ?? 'auto';
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('cache.ttlMs must be a positive number of ms');
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new TypeError('cache.maxEntries must be a positive integer');
+  const isBus =
+    typeof invalidation === 'object' &&
+    invalidation !== null &&
+    typeof invalidation.publish === 'function' &&
+    typeof invalidation.subscribe === 'function' &&
+    typeof invalidation.close === 'function' &&
+    (invalidation.delivery === 'transaction' || invalidation.delivery === 'after-commit');
+  if (!isBus && invalidation !== 'auto' && invalidation !== 'postgres' && invalidation !== 'local') {
+    throw new TypeError("cache.invalidation must be 'auto', 'postgres', 'local' or an ApiKeyInvalidationBus (e.g. redisInvalidationBus(...))");
+  }
+  return { ttlMs, maxEntries, invalidation };
+}
