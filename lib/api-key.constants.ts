@@ -9,3 +9,4 @@ export const API_KEY_ENTITY = Symbol('nestjs-api-keys:entity');
 export const API_KEY_EVENT_ENTITY = Symbol('nestjs-api-keys:event-entity');
 export const SCOPES_METADATA = 'nestjs-api-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-api-keys:public';
+export const API_KEY_CACHE = Symbol('nestjs-api-keys:cache');

@@ -2,12 +2,14 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
+import { API_KEY_CACHE, API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
 import { apiKeyEventEntityFor } from './api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from './api-key.options.js';
-import { TypeOrmApiKeyStore } from './api-key.store.js';
+import { TypeOrmApiKeyStore, type StoredApiKey } from './api-key.store.js';
+import { CachedApiKeyStore } from './cached-api-key.store.js';
+import { LookupCache } from './lookup-cache.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource'>> & Pick<ApiKeyModuleExtras, 'dataSource'> = {
   isGlobal: true,
@@ -23,10 +25,18 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
     { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
     { provide: API_KEY_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
     {
+      provide: API_KEY_CACHE,
+      useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),
+      inject: [API_KEY_OPTIONS],
+    },
+    {
       provide: API_KEY_STORE,
-      useFactory: (dataSource: DataSource, keyEntity: typeof ApiKeyColumns, options: ResolvedApiKeyOptions) =>
-        new TypeOrmApiKeyStore(dataSource, keyEntity, { coalesce: options.coalesceLookups }),
-      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS],
+      useFactory: (dataSource: DataSource, keyEntity: typeof ApiKeyColumns, options: ResolvedApiKeyOptions, cache: LookupCache<StoredApiKey> | null) =>
+        cache
+          ? // The cached store coalesces its own misses (see CachedApiKeyStore).
+            new CachedApiKeyStore(new TypeOrmApiKeyStore(dataSource, keyEntity), cache, options.coalesceLookups)
+          : new TypeOrmApiKeyStore(dataSource, keyEntity, { coalesce: options.coalesceLookups }),
+      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_CACHE],
     },
   ];
   if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: ApiKeyGuard });

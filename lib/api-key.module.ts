@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from './api-key.constants.js';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from './api-key.cache-invalidator.js';
 import { ApiKeyGuard } from './api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
@@ -33,6 +34,7 @@ import { LastUsedRecorder } from './last-used.recorder.js';
       inject: [MODULE_OPTIONS_TOKEN],
     },
     ApiKeyUnitOfWork,
+    ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
     ApiKeyRotation,
@@ -42,6 +44,6 @@ import { LastUsedRecorder } from './last-used.recorder.js';
     ApiKeyGuard,
     ApiKeyService,
   ],
-  exports: [ApiKeyAuditLog, ApiKeyRateLimiter, ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
+  exports: [ApiKeyCacheInvalidator, ApiKeyAuditLog, ApiKeyRateLimiter, ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
 })
 export class ApiKeyModule extends ConfigurableModuleClass {}

@@ -1,4 +1,5 @@
 import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key-format.js';
+import { resolveCacheOptions, type ApiKeyCacheOptions, type ResolvedApiKeyCacheOptions } from './cache.options.js';
 import { validateRateLimit, type RateLimit, type RateLimitStorage } from './rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
@@ -44,6 +45,13 @@ export interface ApiKeyModuleOptions {
   rateLimitStorage?: RateLimitStorage;
   /** Refused uses of revoked/expired/exhausted keys are logged to the audit table at most once per key per interval (ms). `0` turns it off. Default 60000. */
   auditUseIntervalMs?: number;
+  /**
+   * An in-process cache of key lookups, invalidated at once by this
+   * instance's changes and through a bus on other instances (PostgreSQL
+   * LISTEN/NOTIFY by default on PostgreSQL). Default: none, every request
+   * reads the database.
+   */
+  cache?: ApiKeyCacheOptions;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -74,6 +82,8 @@ export class ResolvedApiKeyOptions {
   readonly coalesceLookups: boolean = false;
   readonly rateLimit: RateLimit | undefined = undefined;
   readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
+  /** The lookup cache's settings, or `undefined` for no cache. */
+  readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -117,5 +127,6 @@ export class ResolvedApiKeyOptions {
     } catch (error) {
       throw new TypeError((error as Error).message);
     }
+    this.cache = resolveCacheOptions(options.cache);
   }
 }

@@ -14,6 +14,8 @@ import { ApiKeyError, ApiKeyStoreUnavailableError } from './api-key.errors.js';
 export class ApiKeyUnitOfWork {
   private serial: Promise<unknown> = Promise.resolve();
   private readonly serialize: boolean;
+  /** Callbacks to run once each open transaction has ended, by its EntityManager. */
+  private readonly pending = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(@Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource) {
     this.serialize = dataSource.options.type.includes('sqlite');
@@ -24,11 +26,23 @@ export class ApiKeyUnitOfWork {
     return this.serialize ? undefined : { mode: 'pessimistic_write' };
   }
 
+  /**
+   * Runs `callback` once the transaction of `em` has ended (committed, or
+   * failed: a commit whose outcome is unknown counts as done, so callers must
+   * only do things that are harmless if nothing changed). Outside a
+   * transaction of this unit of work, runs it now.
+   */
+  afterTransaction(em: EntityManager, callback: () => void): void {
+    const callbacks = this.pending.get(em);
+    if (callbacks) callbacks.push(callback);
+    else callback();
+  }
+
   /** Runs `work` with an entity manager (a transactional one when `transactional`). */
   run<T>(work: (em: EntityManager) => Promise<T>, transactional = false): Promise<T> {
     const attempt = async () => {
       try {
-        return transactional ? await this.dataSource.transaction(work) : await work(this.dataSource.manager);
+        return transactional ? await this.transaction(work) : await work(this.dataSource.manager);
       } catch (error) {
         if (error instanceof ApiKeyError) throw error;
         throw new ApiKeyStoreUnavailableError({ cause: error });
@@ -38,5 +52,17 @@ export class ApiKeyUnitOfWork {
     const result = this.serial.then(attempt, attempt);
     this.serial = result.catch(() => undefined);
     return result;
+  }
+
+  private async transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    const callbacks: (() => void)[] = [];
+    try {
+      return await this.dataSource.transaction((em) => {
+        this.pending.set(em, callbacks);
+        return work(em);
+      });
+    } finally {
+      for (const callback of callbacks) callback();
+    }
   }
 }

@@ -42,6 +42,17 @@ export { generateApiKey, parseApiKey, apiKeyPattern, type ParsedApiKey, type Gen
 export { hashApiKey } from './key-hash.js';
 export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './scope-matcher.js';
 export type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
+export type { ApiKeyCacheOptions, ApiKeyCacheInvalidation } from './cache.options.js';
+export { DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_ENTRIES } from './cache.options.js';
+export { ApiKeyCacheInvalidator } from './api-key.cache-invalidator.js';
+export type { ApiKeyInvalidation, ApiKeyInvalidationBus, ApiKeyInvalidationHandlers } from './invalidation-bus.js';
+export { PostgresInvalidationBus, type PostgresInvalidationBusOptions } from './postgres-invalidation.bus.js';
+export {
+  redisInvalidationBus,
+  type RedisInvalidationBusOptions,
+  type RedisPublisherLike,
+  type RedisSubscriberLike,
+} from './redis-invalidation.bus.js';
 export { createLeakReportController, MAX_LEAK_REPORT_KEYS, type LeakReportOptions } from './leak-report.controller.js';
 export { resolveExpiry, type ExpiryPolicy } from './expiry-policy.js';
 export { createIntrospectionController, type IntrospectionOptions } from './introspection/introspection.controller.js';
