@@ -46,7 +46,7 @@ async function run(db: BenchDatabase): Promise<void> {
   const repository = dataSource.getRepository(entity);
   const lookups: Record<string, Lookup> = {
     'v0.1 store': (h) => v0.findByHash(h),
-    'store now': (h) => now.findByHash(h),
+    'store now': async (h) => now.findByHash(h),
     'findOne by hash': (h) => repository.findOne({ where: { hash: h } }),
   };
   for (const [name, lookup] of Object.entries(lookups)) {

@@ -13,11 +13,12 @@ import {
 import { API_KEY_OPTIONS, PUBLIC_METADATA, SCOPES_METADATA } from './api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
-import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from './api-key.principal.js';
+import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal, type ApiKeyVerification } from './api-key.principal.js';
 import { ApiKeyVerifier } from './api-key.verifier.js';
 import { extractCredential } from './credential-extractor.js';
 import { requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from './last-used.recorder.js';
+import { isPromise, type MaybePromise } from './maybe-promise.js';
 import { ApiKeyRateLimiter } from './rate-limiter.js';
 import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from './scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
@@ -45,6 +46,9 @@ interface RouteRule {
  * 8. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
+ * When the store answers synchronously (better-sqlite3, a cache hit) and no
+ * rate or use limit applies, the guard returns a plain boolean: Nest then
+ * awaits nothing, which saves a measurable share of a fast route.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
  * Works for GraphQL resolvers too (Apollo or Mercurius), with no GraphQL dependency.
  * Subclasses may override `getRequest`/`getResponse` for other transports.
@@ -61,7 +65,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly rateLimiter: ApiKeyRateLimiter,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // 1. Public routes skip everything.
     const rule = this.ruleFor(context);
     if (rule.isPublic) return true;
@@ -85,8 +89,25 @@ export class ApiKeyGuard implements CanActivate {
     }
 
     // 4. Parse, hash and look the key up: one SQL statement, none for malformed keys.
-    const verification = await this.unavailableAs503(context, this.verifier.verify(credential.key));
+    let verification: MaybePromise<ApiKeyVerification>;
+    try {
+      verification = this.verifier.verify(credential.key);
+    } catch (error) {
+      throw this.storeFailure(context, error);
+    }
+    if (isPromise(verification)) {
+      return verification.then(
+        (verdict) => this.admit(context, rule, request, verdict),
+        (error) => {
+          throw this.storeFailure(context, error);
+        },
+      );
+    }
+    return this.admit(context, rule, request, verification);
+  }
 
+  /** Steps 5 to 9, once the row is read. Synchronous unless a rate or use limit applies. */
+  private admit(context: ExecutionContext, rule: RouteRule, request: Record<string, any>, verification: ApiKeyVerification): boolean | Promise<boolean> {
     // 5. One answer for every invalid key; the reason goes to the log only.
     if (!verification.valid) {
       // Revoked/expired keys point at a real, known key: worth a warning. Unknown and
@@ -100,6 +121,13 @@ export class ApiKeyGuard implements CanActivate {
     const principal = verification.principal;
     this.checkScopes(context, rule, principal);
 
+    // Keys without rate or use limits need no more I/O: done now.
+    if (principal.remainingUses === null && this.rateLimiter.limitFor(principal) === null) return this.attach(request, principal);
+    return this.admitLimited(context, request, principal);
+  }
+
+  /** Steps 7 to 9 for a key with a rate or use limit. */
+  private async admitLimited(context: ExecutionContext, request: Record<string, any>, principal: ApiKeyPrincipal): Promise<boolean> {
     // 7. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
     if (rate) {
@@ -119,7 +147,11 @@ export class ApiKeyGuard implements CanActivate {
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    // 9. Attach the principal; note the use for the write-behind recorder.
+    return this.attach(request, principal);
+  }
+
+  /** 9. Attaches the principal; notes the use for the write-behind recorder. */
+  private attach(request: Record<string, any>, principal: ApiKeyPrincipal): true {
     request[API_KEY_REQUEST_PROPERTY] = principal;
     (request as Record<symbol, ApiKeyPrincipal>)[VERIFIED] = principal;
     this.lastUsed.touch(principal.id);
@@ -138,11 +170,16 @@ export class ApiKeyGuard implements CanActivate {
     try {
       return await work;
     } catch (error) {
-      if (!(error instanceof ApiKeyStoreUnavailableError)) throw error;
-      this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
-      this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
-      throw new ServiceUnavailableException('Authentication is temporarily unavailable');
+      throw this.storeFailure(context, error);
     }
+  }
+
+  /** What to throw for an error of database work: a store failure is a 503 with `Retry-After`; anything else as it is. */
+  private storeFailure(context: ExecutionContext, error: unknown): unknown {
+    if (!(error instanceof ApiKeyStoreUnavailableError)) return error;
+    this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
+    this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
+    return new ServiceUnavailableException('Authentication is temporarily unavailable');
   }
 
   /** The request object (HTTP, or the request in a GraphQL context); override for other transports. */

@@ -3,6 +3,7 @@ import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
 import { hashApiKey } from './key-hash.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
+import { isPromise, thenApply, type MaybePromise } from './maybe-promise.js';
 
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
@@ -17,16 +18,24 @@ const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt',
  * the interface keeps the hot path independent of it.
  */
 export interface ApiKeyStore {
-  /** The row with this hash, revoked and expired ones included, in exactly one statement. */
-  findByHash(hash: string): Promise<StoredApiKey | null>;
+  /**
+   * The row with this hash, revoked and expired ones included, in exactly one
+   * statement. May answer synchronously (better-sqlite3, a cache hit); a
+   * failure is an {@link ApiKeyStoreUnavailableError}, thrown or rejected.
+   */
+  findByHash(hash: string): MaybePromise<StoredApiKey | null>;
   /** Records use of these keys at `at`, in one statement. */
   markUsed(ids: readonly string[], at: Date): Promise<void>;
 }
 
 type RawRow = Record<string, unknown>;
+
+function unavailable(cause: unknown): never {
+  throw new ApiKeyStoreUnavailableError({ cause });
+}
 type ColumnMetadata = EntityMetadata['columns'][number];
 /** Runs the lookup statement for one hash: the raw row, or `undefined`. */
-type Lookup = (hash: string) => Promise<RawRow | undefined>;
+type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
 
 /**
  * The TypeORM store. The lookup SQL is built once from the entity metadata by
@@ -40,6 +49,7 @@ type Lookup = (hash: string) => Promise<RawRow | undefined>;
  *
  * Every lookup is reported to the DataSource's logger as one statement, as
  * `DataSource.query` would. No query builder and no entity hydration per request.
+ * On better-sqlite3 the lookup answers synchronously, with no promise.
  */
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
@@ -62,9 +72,9 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     if (options.coalesce) this.inFlight = new LookupCoalescer();
   }
 
-  async findByHash(hash: string): Promise<StoredApiKey | null> {
-    const raw = await (this.inFlight ? this.inFlight.run(hash, () => this.read(hash)) : this.read(hash));
-    return raw ? this.hydrate(raw) : null;
+  findByHash(hash: string): MaybePromise<StoredApiKey | null> {
+    const raw = this.inFlight ? this.inFlight.run(hash, async () => this.read(hash)) : this.read(hash);
+    return thenApply(raw, (found) => (found ? this.hydrate(found) : null));
   }
 
   async markUsed(ids: readonly string[], at: Date): Promise<void> {
@@ -76,13 +86,16 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     }
   }
 
-  private async read(hash: string): Promise<RawRow | undefined> {
+  /** Runs the lookup; any driver failure, thrown or rejected, becomes an ApiKeyStoreUnavailableError. */
+  private read(hash: string): MaybePromise<RawRow | undefined> {
     this.lookup ??= this.prepareLookup();
+    let raw: MaybePromise<RawRow | undefined>;
     try {
-      return await this.lookup(hash);
+      raw = this.lookup(hash);
     } catch (cause) {
-      throw new ApiKeyStoreUnavailableError({ cause });
+      return unavailable(cause);
     }
+    return isPromise(raw) ? raw.catch(unavailable) : raw;
   }
 
   /** Picks how the lookup runs on this DataSource's driver (see the class comment). */
@@ -112,16 +125,25 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     }
   }
 
-  /** better-sqlite3 is synchronous and TypeORM keeps one connection: prepare once, re-prepare if it reconnects. */
+  /**
+   * better-sqlite3 is synchronous and TypeORM keeps one connection: prepare
+   * once, re-prepare if it reconnects, and answer without a promise.
+   */
   private betterSqlite3Lookup(sql: string): Lookup {
     type Statement = { database: unknown; get(...params: unknown[]): RawRow | undefined };
     let statement: Statement | undefined;
-    return async (hash) => {
+    return (hash) => {
       const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
-      return this.logged(sql, hash, undefined, () => {
+      const started = this.logStart(sql, hash, undefined);
+      try {
         if (statement?.database !== connection) statement = connection.prepare(sql);
         return statement!.get(hash);
-      });
+      } catch (error) {
+        this.dataSource.logger.logQueryError(error as Error, sql, [hash]);
+        throw error;
+      } finally {
+        this.logIfSlow(started, sql, hash, undefined);
+      }
     };
   }
 
@@ -139,19 +161,28 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   }
 
   /** Runs a statement the way TypeORM's query runners do for the logger: logged before, errors and slow runs after. */
-  private async logged<T>(sql: string, hash: string, runner: QueryRunner | undefined, run: () => T | Promise<T>): Promise<T> {
-    const { logger, options } = this.dataSource;
-    logger.logQuery(sql, [hash], runner);
-    const started = Date.now();
+  private async logged<T>(sql: string, hash: string, runner: QueryRunner, run: () => Promise<T>): Promise<T> {
+    const started = this.logStart(sql, hash, runner);
     try {
       return await run();
     } catch (error) {
-      logger.logQueryError(error as Error, sql, [hash], runner);
+      this.dataSource.logger.logQueryError(error as Error, sql, [hash], runner);
       throw error;
     } finally {
-      const elapsed = Date.now() - started;
-      if (options.maxQueryExecutionTime && elapsed > options.maxQueryExecutionTime) logger.logQuerySlow(elapsed, sql, [hash], runner);
+      this.logIfSlow(started, sql, hash, runner);
     }
+  }
+
+  /** Reports the statement to the DataSource's logger; returns its start time. */
+  private logStart(sql: string, hash: string, runner: QueryRunner | undefined): number {
+    this.dataSource.logger.logQuery(sql, [hash], runner);
+    return Date.now();
+  }
+
+  private logIfSlow(started: number, sql: string, hash: string, runner: QueryRunner | undefined): void {
+    const limit = this.dataSource.options.maxQueryExecutionTime;
+    const elapsed = Date.now() - started;
+    if (limit && elapsed > limit) this.dataSource.logger.logQuerySlow(elapsed, sql, [hash], runner);
   }
 
   private hydrate(raw: RawRow): StoredApiKey {

@@ -7,6 +7,7 @@ import type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
 import { ApiKeyFormatError } from './api-key.errors.js';
 import { parseApiKey } from './key-format.js';
 import { constantTimeEqual, hashApiKey } from './key-hash.js';
+import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
@@ -27,10 +28,12 @@ export class ApiKeyVerifier {
   ) {}
 
   /**
-   * @throws ApiKeyStoreUnavailableError when the database cannot answer: a
-   *   caller must fail closed, and must not treat it as an invalid key.
+   * The verdict on a presented key; synchronous when the store answers
+   * synchronously (better-sqlite3, a cache hit), else a promise.
+   * @throws ApiKeyStoreUnavailableError (thrown or rejected) when the database
+   *   cannot answer: a caller must fail closed, and must not treat it as an invalid key.
    */
-  async verify(key: unknown, now: number = Date.now()): Promise<ApiKeyVerification> {
+  verify(key: unknown, now: number = Date.now()): MaybePromise<ApiKeyVerification> {
     let environment: string | null | undefined;
     try {
       environment = this.options.prefixes.get(parseApiKey(key).prefix);
@@ -40,7 +43,11 @@ export class ApiKeyVerifier {
     }
     if (environment === undefined) return MALFORMED; // another prefix: not ours
     const hash = hashApiKey(key as string);
-    const row = await this.store.findByHash(hash);
+    return thenApply(this.store.findByHash(hash), (row) => this.judge(row, hash, environment, now));
+  }
+
+  /** Revocation, expiry and use limit of the row found by `hash` (or none). */
+  private judge(row: StoredApiKey | null, hash: string, environment: string | null, now: number): ApiKeyVerification {
     // The database found the row by hash; confirm it in constant time anyway
     // (a case-insensitive collation must never widen a match).
     if (!row || !constantTimeEqual(row.hash, hash)) return UNKNOWN;
