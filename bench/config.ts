@@ -47,7 +47,7 @@ export function dataSourceOptions(db: BenchDatabase, size: TableSize): DataSourc
 }
 
 /** What guards the route in a variant. */
-export type GuardKind = 'none' | 'library' | 'library-v0' | 'jwt-string' | 'jwt-keyobject' | 'hand-rolled';
+export type GuardKind = 'none' | 'noop' | 'noop-async' | 'library' | 'library-v0' | 'jwt-string' | 'jwt-keyobject' | 'hand-rolled';
 
 /** One benchmarked configuration: its own Nest app process. */
 export interface Variant {
@@ -64,6 +64,8 @@ export interface Variant {
 
 export const VARIANTS: readonly Variant[] = [
   { id: 'bare', label: 'bare Nest route (no auth)', guard: 'none' },
+  { id: 'noop-guard', label: 'a guard that only returns true', guard: 'noop' },
+  { id: 'noop-async-guard', label: 'an async guard that only returns true', guard: 'noop-async' },
   { id: 'lib-sqlite-1k', label: 'nestjs-api-keys, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k' },
   { id: 'lib-sqlite-1m', label: 'nestjs-api-keys, SQLite, 1M keys', guard: 'library', db: 'sqlite', size: '1m', fullOnly: true },
   { id: 'lib-postgres-1k', label: 'nestjs-api-keys, PostgreSQL, 1k keys', guard: 'library', db: 'postgres', size: '1k' },

@@ -13,6 +13,25 @@ function bearer(context: ExecutionContext): { request: Record<string, any>; toke
 }
 
 /**
+ * A guard that does nothing but pass: what binding any guard to a route costs
+ * in Nest (guard consumer, execution context), the floor of every other variant.
+ */
+@Injectable()
+export class NoopGuard implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+/** The same, `async`: what awaiting a guard's promise adds. */
+@Injectable()
+export class NoopAsyncGuard implements CanActivate {
+  async canActivate(): Promise<boolean> {
+    return true;
+  }
+}
+
+/**
  * The JWT guard of the NestJS authentication guide: `verifyAsync` with the
  * module's secret (HS256), plus the same scope check the library makes.
  */

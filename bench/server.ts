@@ -20,7 +20,7 @@ import { apiKeyEntityFor, type ApiKeyColumns } from '../lib/api-key.entity.js';
 import { ApiKeyGuard, ApiKeyModule, Scopes } from '../lib/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
 import { JWT_SECRET, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
-import { HandRolledGuard, JwtBenchGuard, handRolledEntity } from './guards.js';
+import { HandRolledGuard, JwtBenchGuard, NoopAsyncGuard, NoopGuard, handRolledEntity } from './guards.js';
 
 /** The benchmarked route, behind `guard` (if any). The handler is the same in every variant. */
 function benchController(guard?: Type<CanActivate>): Type {
@@ -74,6 +74,12 @@ function appModule(variant: Variant): DynamicModule {
     TypeOrmModule.forRoot({ ...dataSourceOptions(variant.db!, variant.size!), entities: [entity!], synchronize: false });
   switch (variant.guard) {
     case 'none':
+      break;
+    case 'noop':
+      guard = NoopGuard;
+      break;
+    case 'noop-async':
+      guard = NoopAsyncGuard;
       break;
     case 'library':
     case 'library-v0':
