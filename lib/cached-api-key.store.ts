@@ -1,6 +1,7 @@
 import type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
 import { LookupCache } from './lookup-cache.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
+import { thenApply, type MaybePromise } from './maybe-promise.js';
 
 /**
  * An {@link ApiKeyStore} that keeps found rows in a {@link LookupCache} (by
@@ -8,6 +9,7 @@ import { LookupCoalescer } from './lookup-coalescer.js';
  * unchanged: a database failure is still an error, never a cached answer, and
  * "not found" is never cached. A read stores its row only if no invalidation
  * happened while it was in flight. Each caller gets its own copy of the row.
+ * A hit answers synchronously, so the guard does too.
  */
 export class CachedApiKeyStore implements ApiKeyStore {
   private readonly inFlight?: LookupCoalescer<string, StoredApiKey | null>;
@@ -26,22 +28,24 @@ export class CachedApiKeyStore implements ApiKeyStore {
     if (coalesce) this.inFlight = new LookupCoalescer();
   }
 
-  async findByHash(hash: string): Promise<StoredApiKey | null> {
+  findByHash(hash: string): MaybePromise<StoredApiKey | null> {
     const hit = this.cache.get(hash, this.clock());
     if (hit) return copyOf(hit);
-    const row = await (this.inFlight ? this.inFlight.run(hash, () => this.load(hash)) : this.load(hash));
-    return row && this.inFlight ? copyOf(row) : row;
+    if (!this.inFlight) return this.load(hash);
+    // Callers that share one read each get their own copy of its row.
+    return this.inFlight.run(hash, async () => this.load(hash)).then((row) => row && copyOf(row));
   }
 
   markUsed(ids: readonly string[], at: Date): Promise<void> {
     return this.inner.markUsed(ids, at);
   }
 
-  private async load(hash: string): Promise<StoredApiKey | null> {
+  private load(hash: string): MaybePromise<StoredApiKey | null> {
     const ticket = this.cache.begin();
-    const row = await this.inner.findByHash(hash);
-    if (row && ticket !== null) this.cache.set(hash, row.id, copyOf(row), ticket, this.clock());
-    return row;
+    return thenApply(this.inner.findByHash(hash), (row) => {
+      if (row && ticket !== null) this.cache.set(hash, row.id, copyOf(row), ticket, this.clock());
+      return row;
+    });
   }
 }
 

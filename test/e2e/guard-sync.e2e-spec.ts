@@ -105,3 +105,25 @@ describe(`ApiKeyGuard answers ${synchronous ? 'synchronously' : 'with a promise'
     });
   });
 });
+
+describe(`ApiKeyGuard with the lookup cache on ${testDatabase()}`, () => {
+  let t: TestApp;
+  let guard: ApiKeyGuard;
+
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [SyncController], options: { cache: { ttlMs: 60_000, invalidation: 'local' } } });
+    guard = t.app.get(ApiKeyGuard);
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('answers a cache hit synchronously, with no statement, on every database', async () => {
+    const { key } = await t.service.issue({ name: 'hot', scopes: ['orders:read'] });
+    await Promise.resolve(guard.canActivate(contextFor({ 'x-api-key': key }).context)); // a miss fills the cache
+    const before = t.queries.queries.length;
+    expect(guard.canActivate(contextFor({ 'x-api-key': key }).context)).toBe(true);
+    expect(t.queries.queries.length - before).toBe(0);
+  });
+});
