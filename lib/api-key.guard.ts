@@ -15,7 +15,7 @@ import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import { ResolvedApiKeyOptions } from './api-key.options.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal, type ApiKeyVerification } from './api-key.principal.js';
 import { ApiKeyVerifier } from './api-key.verifier.js';
-import { extractCredential } from './credential-extractor.js';
+import { credentialHeaderLines, credentialHeaderNames, extractCredential } from './credential-extractor.js';
 import { requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from './last-used.recorder.js';
 import { isPromise, type MaybePromise } from './maybe-promise.js';
@@ -23,8 +23,12 @@ import { ApiKeyRateLimiter } from './rate-limiter.js';
 import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from './scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
-/** Marks a request this guard verified; private, so a client-set property can never pass for it. */
-const VERIFIED = Symbol('nestjs-api-keys:verified');
+/**
+ * Requests this guard verified, and their principals; private, so a
+ * client-set property can never pass for one (and no property is added to
+ * the request object for it).
+ */
+const verifiedRequests = new WeakMap<object, ApiKeyPrincipal>();
 
 interface RouteRule {
   readonly isPublic: boolean;
@@ -57,13 +61,16 @@ interface RouteRule {
 export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger('ApiKeyGuard');
   private readonly rules = new WeakMap<object, WeakMap<object, RouteRule>>();
+  private readonly headerNames: readonly string[];
 
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly verifier: ApiKeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
     private readonly rateLimiter: ApiKeyRateLimiter,
-  ) {}
+  ) {
+    this.headerNames = credentialHeaderNames(options);
+  }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // 1. Public routes skip everything.
@@ -73,13 +80,15 @@ export class ApiKeyGuard implements CanActivate {
     // 2. A request this guard already let through (bound both globally and with
     // @UseGuards) is not looked up, counted or charged again: only scopes are checked.
     const request = this.getRequest(context);
-    const verified = (request as Record<symbol, ApiKeyPrincipal | undefined>)[VERIFIED];
+    const verified = verifiedRequests.get(request);
     if (verified) return this.checkScopes(context, rule, verified);
 
-    // 3. Extract the credential from the headers.
-    // `headersDistinct` keeps every repeated line (Node keeps only the first
-    // Authorization in `headers`): two different keys there are a conflict too.
-    const headers = request.headersDistinct ?? request.raw?.headersDistinct ?? request.headers ?? {};
+    // 3. Extract the credential from the headers, every repeated line of them
+    // (Node keeps only the first Authorization in `headers`): two different keys
+    // there are a conflict too. From `rawHeaders` where there is one (Express,
+    // Fastify's raw request), which reads just the two headers concerned.
+    const rawHeaders = request.rawHeaders ?? request.raw?.rawHeaders;
+    const headers = Array.isArray(rawHeaders) ? credentialHeaderLines(rawHeaders, this.headerNames) : (request.headersDistinct ?? request.headers ?? {});
     const credential = extractCredential(headers, this.options);
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
@@ -153,7 +162,7 @@ export class ApiKeyGuard implements CanActivate {
   /** 9. Attaches the principal; notes the use for the write-behind recorder. */
   private attach(request: Record<string, any>, principal: ApiKeyPrincipal): true {
     request[API_KEY_REQUEST_PROPERTY] = principal;
-    (request as Record<symbol, ApiKeyPrincipal>)[VERIFIED] = principal;
+    verifiedRequests.set(request, principal);
     this.lastUsed.touch(principal.id);
     return true;
   }

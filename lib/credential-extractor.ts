@@ -29,6 +29,28 @@ export function bearerToken(value: string): string | undefined {
   return match ? trimmed.slice(match[0].length) : undefined;
 }
 
+/** The lower-case names of the headers a key may come in, for {@link credentialHeaderLines}. */
+export function credentialHeaderNames(sources: CredentialSources): readonly string[] {
+  return [...(sources.bearer ? ['authorization'] : []), ...(sources.header ? [sources.header.toLowerCase()] : [])];
+}
+
+/**
+ * The lines of the credential headers, as `IncomingMessage.headersDistinct`
+ * gives them (every repeated line kept, values as sent), picked out of
+ * `rawHeaders` (name, value, name, value, ...) without building an object of
+ * every header the request carries.
+ */
+export function credentialHeaderLines(rawHeaders: readonly string[], names: readonly string[]): Record<string, string[]> {
+  const lines: Record<string, string[]> = {};
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i];
+    for (const wanted of names) {
+      if (name.length === wanted.length && name.toLowerCase() === wanted) (lines[wanted] ??= []).push(rawHeaders[i + 1]);
+    }
+  }
+  return lines;
+}
+
 function single(value: HeaderValue): string | string[] | undefined {
   if (Array.isArray(value)) return value.length === 1 ? value[0] : value.length === 0 ? undefined : value;
   return value;

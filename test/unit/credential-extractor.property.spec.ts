@@ -1,6 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { bearerToken, extractCredential, type CredentialSources, type ExtractedCredential } from '../../lib/credential-extractor.js';
+import {
+  bearerToken,
+  credentialHeaderLines,
+  credentialHeaderNames,
+  extractCredential,
+  type CredentialSources,
+  type ExtractedCredential,
+} from '../../lib/credential-extractor.js';
 
 /**
  * The credential extractor on arbitrary header maps: it never throws, and it
@@ -150,5 +157,27 @@ describe('extractCredential (properties)', () => {
       // Linear code does this in about 1 ms; the quadratic `[ \t]+$` took ~2.5 s at 64 KB.
       expect({ length: v.length, slow: ms > 200 }).toEqual({ length: v.length, slow: false });
     }
+  });
+
+  it('credentialHeaderLines picks the lines headersDistinct would hold for the credential headers, in order', () => {
+    // Names as clients send them: any case of the two credential headers, and others around them.
+    const name = fc.oneof(
+      fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION', 'X-API-Key', 'x-api-key', 'X-Api-Key', 'x-other-key', 'Host', 'Accept'),
+      fc.stringMatching(/^[A-Za-z-]{1,16}$/),
+    );
+    const rawHeaders = fc.array(fc.tuple(name, fc.string({ maxLength: 20 })), { maxLength: 12 }).map((pairs) => pairs.flat());
+    fc.assert(
+      fc.property(rawHeaders, sources, (raw, from) => {
+        const names = credentialHeaderNames(from);
+        // Reference: what Node's headersDistinct holds (lower-case name -> every value in order), cut to `names`.
+        const expected: Record<string, string[]> = {};
+        for (let i = 0; i < raw.length; i += 2) {
+          const lower = raw[i].toLowerCase();
+          if (names.includes(lower)) (expected[lower] ??= []).push(raw[i + 1]);
+        }
+        expect(credentialHeaderLines(raw, names)).toEqual(expected);
+      }),
+      RUNS,
+    );
   });
 });
