@@ -56,6 +56,8 @@ export interface Variant {
   readonly guard: GuardKind;
   readonly db?: BenchDatabase;
   readonly size?: TableSize;
+  /** With the optional lookup cache (`cache: { ttlMs: 5000 }`; LISTEN/NOTIFY on PostgreSQL). */
+  readonly cache?: boolean;
   /** Only in the full run. */
   readonly fullOnly?: boolean;
   /** Only with `--baseline` (the v0.1 store, for before/after comparisons). */
@@ -70,6 +72,8 @@ export const VARIANTS: readonly Variant[] = [
   { id: 'lib-sqlite-1m', label: 'nestjs-api-keys, SQLite, 1M keys', guard: 'library', db: 'sqlite', size: '1m', fullOnly: true },
   { id: 'lib-postgres-1k', label: 'nestjs-api-keys, PostgreSQL, 1k keys', guard: 'library', db: 'postgres', size: '1k' },
   { id: 'lib-postgres-1m', label: 'nestjs-api-keys, PostgreSQL, 1M keys', guard: 'library', db: 'postgres', size: '1m', fullOnly: true },
+  { id: 'lib-sqlite-1k-cache', label: 'nestjs-api-keys + cache, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k', cache: true },
+  { id: 'lib-postgres-1k-cache', label: 'nestjs-api-keys + cache, PostgreSQL, 1k keys', guard: 'library', db: 'postgres', size: '1k', cache: true },
   { id: 'lib-mariadb-1k', label: 'nestjs-api-keys, MariaDB, 1k keys', guard: 'library', db: 'mariadb', size: '1k' },
   { id: 'jwt-string', label: '@nestjs/jwt HS256, string secret', guard: 'jwt-string' },
   { id: 'jwt-keyobject', label: '@nestjs/jwt HS256, KeyObject secret', guard: 'jwt-keyobject' },

@@ -79,6 +79,9 @@ const TARGETS: readonly Target[] = [
   { label: 'SQLite >= 1.1x JWT guard (KeyObject)', variant: 'lib-sqlite-1k', against: 'jwt-keyobject', atLeast: 1.1 },
   { label: 'SQLite 1M keys within 10% of 1k keys', variant: 'lib-sqlite-1m', against: 'lib-sqlite-1k', within: 0.1 },
   { label: 'PostgreSQL 1M keys within 10% of 1k keys', variant: 'lib-postgres-1m', against: 'lib-postgres-1k', within: 0.1 },
+  { label: 'cache gain, SQLite (measured, no target)', variant: 'lib-sqlite-1k-cache', against: 'lib-sqlite-1k' },
+  { label: 'cache gain, PostgreSQL (measured, no target)', variant: 'lib-postgres-1k-cache', against: 'lib-postgres-1k' },
+  { label: 'any guard: no-op guard vs bare (the floor)', variant: 'noop-guard' },
 ];
 
 /** Per-round ratio of two variants (same round), median over rounds. */

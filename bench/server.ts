@@ -83,7 +83,10 @@ function appModule(variant: Variant): DynamicModule {
       break;
     case 'library':
     case 'library-v0':
-      imports.push(database(), ApiKeyModule.forRoot({ prefix: PREFIX, tableName: tableFor(variant.size!) }));
+      imports.push(
+        database(),
+        ApiKeyModule.forRoot({ prefix: PREFIX, tableName: tableFor(variant.size!), cache: variant.cache ? { ttlMs: 5_000 } : undefined }),
+      );
       guard = ApiKeyGuard;
       break;
     case 'jwt-string':
