@@ -12,7 +12,7 @@ import type { BenchResults } from './report.js';
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 function colorOf(id: string): string {
-  if (id === 'bare') return '#9ca3af';
+  if (id === 'bare' || id.startsWith('noop')) return '#9ca3af';
   if (id.startsWith('lib-')) return '#2563eb';
   if (id.startsWith('jwt-')) return '#f59e0b';
   if (id.startsWith('v0-')) return '#93c5fd';
