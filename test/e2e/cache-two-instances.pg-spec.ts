@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiKeyCacheInvalidator, PostgresInvalidationBus } from 'nestjs-api-keys';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';
+import { statusOf } from '../support/http-status.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -25,14 +26,7 @@ const TRIALS = 20;
 const agent = new Agent({ keepAlive: true, maxSockets: 16 });
 
 function get(port: number, apiKey: string, path = '/orders'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, path, agent, headers: { 'x-api-key': apiKey } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  return statusOf(agent, port, path, apiKey);
 }
 
 async function listening(t: TestApp): Promise<number> {

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Agent, request as httpRequest } from 'node:http';
+import { Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { IssuedApiKey } from 'nestjs-api-keys';
 import { OrdersController } from '../support/controllers.js';
 import { serverUrl, testDatabase } from '../support/database.js';
+import { statusOf } from '../support/http-status.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -78,16 +79,7 @@ describe.each([
   let proxy: LatencyProxy | undefined;
   const agent = new Agent({ keepAlive: true, maxSockets: 128 });
 
-  function get(port: number, path: string, apiKey: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, agent, headers: { 'x-api-key': apiKey } }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const get = (port: number, path: string, apiKey: string) => statusOf(agent, port, path, apiKey);
 
   /**
    * Streams requests at instance B, open loop (one every 4 ms, whatever the
