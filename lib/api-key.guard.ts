@@ -51,8 +51,8 @@ interface RouteRule {
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
  * When the store answers synchronously (better-sqlite3, a cache hit) and no
- * rate or use limit applies, the guard returns a plain boolean: Nest then
- * awaits nothing, which saves a measurable share of a fast route.
+ * rate or use limit applies, the guard returns a plain boolean: no promise
+ * is made on the request path, and Nest's guard consumer awaits nothing.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
  * Works for GraphQL resolvers too (Apollo or Mercurius), with no GraphQL dependency.
  * Subclasses may override `getRequest`/`getResponse` for other transports.
