@@ -1,8 +1,9 @@
-import { In, type DataSource, type EntityMetadata, type QueryRunner } from 'typeorm';
+import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { hashApiKey } from './key-hash.js';
+import { mysqlLookup, postgresLookup } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
+import { runLogged } from './statement-log.js';
 import { isPromise, thenApply, type MaybePromise } from './maybe-promise.js';
 
 /** The columns the hot path reads: everything needed to decide, nothing more. */
@@ -19,8 +20,8 @@ const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt',
  */
 export interface ApiKeyStore {
   /**
-   * The row with this hash, revoked and expired ones included, in exactly one
-   * statement. May answer synchronously (better-sqlite3, a cache hit); a
+   * The row with this hash, revoked and expired ones included, in one
+   * statement (which concurrent lookups may share). May answer synchronously (better-sqlite3, a cache hit); a
    * failure is an {@link ApiKeyStoreUnavailableError}, thrown or rejected.
    */
   findByHash(hash: string): MaybePromise<StoredApiKey | null>;
@@ -42,14 +43,17 @@ type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
  * TypeORM's query builder (table name, quoting and placeholders follow the
  * driver), then kept prepared on the DataSource's own connections:
  *
- * - better-sqlite3: one prepared statement on TypeORM's connection;
- * - PostgreSQL (pg): a named statement, parsed and planned once per pooled connection;
- * - MySQL / MariaDB (mysql2): `execute`, prepared once per pooled connection;
+ * - better-sqlite3: one prepared statement on TypeORM's connection, answered
+ *   synchronously, with no promise;
+ * - PostgreSQL (pg): a named statement, parsed and planned once per pooled
+ *   connection; MySQL / MariaDB (mysql2): `execute`, prepared once per pooled
+ *   connection. On both, the lookups that start in one turn of the event loop
+ *   go out as one statement (`hash = ANY($1)` / `hash IN (...)`), sent after
+ *   each of them was asked for (lib/batched-lookup.ts);
  * - any other driver, or a DataSource with subscribers: `DataSource.query`.
  *
- * Every lookup is reported to the DataSource's logger as one statement, as
- * `DataSource.query` would. No query builder and no entity hydration per request.
- * On better-sqlite3 the lookup answers synchronously, with no promise.
+ * Every statement is reported to the DataSource's logger, as `DataSource.query`
+ * would. No query builder and no entity hydration per request.
  */
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
@@ -100,26 +104,23 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
 
   /** Picks how the lookup runs on this DataSource's driver (see the class comment). */
   private prepareLookup(): Lookup {
-    const qb = this.dataSource.createQueryBuilder().from(this.entity, 'k').select('k.id', 'id');
-    for (const column of HOT_COLUMNS.slice(1)) qb.addSelect(`k.${column}`, column);
-    const [sql] = qb.where('k.hash = :hash', { hash: '' }).getQueryAndParameters();
+    const lookupSql = (where: string, parameters: Record<string, unknown>): string => {
+      const qb = this.dataSource.createQueryBuilder().from(this.entity, 'k').select('k.id', 'id');
+      for (const column of HOT_COLUMNS.slice(1)) qb.addSelect(`k.${column}`, column);
+      return qb.where(where, parameters).getQueryAndParameters()[0];
+    };
+    const sql = lookupSql('k.hash = :hash', { hash: '' });
 
     // Query subscribers expect to see every statement through a query runner.
     if (this.dataSource.subscribers.length > 0) return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
     switch (this.dataSource.options.type) {
       case 'better-sqlite3':
         return this.betterSqlite3Lookup(sql);
-      case 'postgres': {
-        // The name is derived from the text: one name never meets two texts on a connection.
-        const name = `nestjs_api_keys_${hashApiKey(sql).slice(0, 16)}`;
-        return this.pooledLookup(sql, async (client, hash) => (await client.query({ name, text: sql, values: [hash] })).rows[0]);
-      }
+      case 'postgres':
+        return postgresLookup(this.dataSource, lookupSql);
       case 'mysql':
       case 'mariadb':
-        return this.pooledLookup(sql, async (connection, hash) => {
-          const [rows] = await connection.promise().execute(sql, [hash]);
-          return rows[0];
-        });
+        return mysqlLookup(this.dataSource, lookupSql);
       default:
         return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
     }
@@ -132,57 +133,12 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   private betterSqlite3Lookup(sql: string): Lookup {
     type Statement = { database: unknown; get(...params: unknown[]): RawRow | undefined };
     let statement: Statement | undefined;
-    return (hash) => {
-      const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
-      const started = this.logStart(sql, hash, undefined);
-      try {
+    return (hash) =>
+      runLogged(this.dataSource, sql, [hash], undefined, () => {
+        const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
         if (statement?.database !== connection) statement = connection.prepare(sql);
         return statement!.get(hash);
-      } catch (error) {
-        this.dataSource.logger.logQueryError(error as Error, sql, [hash]);
-        throw error;
-      } finally {
-        this.logIfSlow(started, sql, hash, undefined);
-      }
-    };
-  }
-
-  /** Borrows a pooled connection through a TypeORM query runner, runs `execute` on it, and gives it back. */
-  private pooledLookup(sql: string, execute: (connection: any, hash: string) => Promise<RawRow | undefined>): Lookup {
-    return async (hash) => {
-      const runner = this.dataSource.createQueryRunner('master');
-      try {
-        const connection = await runner.connect();
-        return await this.logged(sql, hash, runner, () => execute(connection, hash));
-      } finally {
-        await runner.release();
-      }
-    };
-  }
-
-  /** Runs a statement the way TypeORM's query runners do for the logger: logged before, errors and slow runs after. */
-  private async logged<T>(sql: string, hash: string, runner: QueryRunner, run: () => Promise<T>): Promise<T> {
-    const started = this.logStart(sql, hash, runner);
-    try {
-      return await run();
-    } catch (error) {
-      this.dataSource.logger.logQueryError(error as Error, sql, [hash], runner);
-      throw error;
-    } finally {
-      this.logIfSlow(started, sql, hash, runner);
-    }
-  }
-
-  /** Reports the statement to the DataSource's logger; returns its start time. */
-  private logStart(sql: string, hash: string, runner: QueryRunner | undefined): number {
-    this.dataSource.logger.logQuery(sql, [hash], runner);
-    return Date.now();
-  }
-
-  private logIfSlow(started: number, sql: string, hash: string, runner: QueryRunner | undefined): void {
-    const limit = this.dataSource.options.maxQueryExecutionTime;
-    const elapsed = Date.now() - started;
-    if (limit && elapsed > limit) this.dataSource.logger.logQuerySlow(elapsed, sql, [hash], runner);
+      });
   }
 
   private hydrate(raw: RawRow): StoredApiKey {
