@@ -1,10 +1,10 @@
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from './api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { mysqlLookup, postgresLookup } from './batched-lookup.js';
+import { mysqlLookup, postgresLookup, type RawRow } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
-import { runLogged } from './statement-log.js';
 import { isPromise, thenApply, type MaybePromise } from './maybe-promise.js';
+import { runLogged } from './statement-log.js';
 
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
@@ -21,22 +21,22 @@ const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt',
 export interface ApiKeyStore {
   /**
    * The row with this hash, revoked and expired ones included, in one
-   * statement (which concurrent lookups may share). May answer synchronously (better-sqlite3, a cache hit); a
-   * failure is an {@link ApiKeyStoreUnavailableError}, thrown or rejected.
+   * statement (which concurrent lookups may share). May answer synchronously
+   * (better-sqlite3, a cache hit); a failure is an
+   * {@link ApiKeyStoreUnavailableError}, thrown or rejected.
    */
   findByHash(hash: string): MaybePromise<StoredApiKey | null>;
   /** Records use of these keys at `at`, in one statement. */
   markUsed(ids: readonly string[], at: Date): Promise<void>;
 }
 
-type RawRow = Record<string, unknown>;
+type ColumnMetadata = EntityMetadata['columns'][number];
+/** Runs the lookup statement for one hash: the raw row, or `undefined`. */
+type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
 
 function unavailable(cause: unknown): never {
   throw new ApiKeyStoreUnavailableError({ cause });
 }
-type ColumnMetadata = EntityMetadata['columns'][number];
-/** Runs the lookup statement for one hash: the raw row, or `undefined`. */
-type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
 
 /**
  * The TypeORM store. The lookup SQL is built once from the entity metadata by

@@ -3,7 +3,8 @@ import { hashApiKey } from './key-hash.js';
 import { LookupBatcher } from './lookup-batcher.js';
 import { runLogged } from './statement-log.js';
 
-type RawRow = Record<string, unknown>;
+/** A row as the driver returns it, before TypeORM's hydration. */
+export type RawRow = Record<string, unknown>;
 /** Builds the hot-column SELECT with this WHERE clause (TypeORM's query builder: quoting and placeholders follow the driver). */
 export type LookupSql = (where: string, parameters: Record<string, unknown>) => string;
 /** Looks one hash up as part of a batch: the raw row, or `undefined`. */

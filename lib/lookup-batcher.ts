@@ -8,7 +8,7 @@ interface Waiting<V> {
 
 /**
  * Gathers the lookups that start in one turn of the event loop and sends them
- * as one statement (`WHERE hash = ANY($1)`), DataLoader style: under load,
+ * as one batch (for the store: one `WHERE hash = ANY($1)` statement), DataLoader style: under load,
  * requests parsed in the same poll phase share a database round trip.
  *
  * Unlike sharing a lookup already in flight, this never answers a request

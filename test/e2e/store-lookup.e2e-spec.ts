@@ -113,7 +113,7 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
       rows = await Promise.all([...keys, ...keys, { hash: hashApiKey('sk_unknown') }].map((k) => store.findByHash(k.hash)));
     });
     expect(statements).toHaveLength(batched ? 1 : 3 + 1);
-    expect(rows.map((row) => (row as { id?: string } | null)?.id ?? null)).toEqual([...keys, ...keys].map((k) => k.id).concat(null));
+    expect(rows.map((row) => (row as { id?: string } | null)?.id ?? null)).toEqual([...keys, ...keys].map((k): string | null => k.id).concat([null]));
   });
 
   it('fails closed with ApiKeyStoreUnavailableError, logs the failure, and recovers after a reconnect', async () => {
