@@ -34,7 +34,7 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-api-keys$': '<rootDir>/lib/index.ts',
-    '^nestjs-api-keys/swagger$': '<rootDir>/lib/swagger/index.ts',
+    '^nestjs-api-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
   },
   testTimeout: 30000,
   // Every suite: fail it if a plaintext key it issued shows up in its output or logs.

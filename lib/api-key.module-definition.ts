@@ -3,13 +3,13 @@ import { APP_GUARD } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import { API_KEY_CACHE, API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
-import { apiKeyEventEntityFor } from './api-key-event.entity.js';
-import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
-import { ApiKeyGuard } from './api-key.guard.js';
+import { apiKeyEventEntityFor } from './storage/api-key-event.entity.js';
+import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './storage/api-key.entity.js';
+import { ApiKeyGuard } from './http/api-key.guard.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from './api-key.options.js';
-import { TypeOrmApiKeyStore, type StoredApiKey } from './api-key.store.js';
-import { CachedApiKeyStore } from './cached-api-key.store.js';
-import { LookupCache } from './lookup-cache.js';
+import { TypeOrmApiKeyStore, type StoredApiKey } from './storage/api-key.store.js';
+import { CachedApiKeyStore } from './cache/cached-api-key.store.js';
+import { LookupCache } from './cache/lookup-cache.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource'>> & Pick<ApiKeyModuleExtras, 'dataSource'> = {
   isGlobal: true,

@@ -1,17 +1,17 @@
 import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from './api-key.constants.js';
-import { ApiKeyAuditLog } from './api-key-audit.log.js';
-import { ApiKeyCacheInvalidator } from './api-key.cache-invalidator.js';
-import { ApiKeyGuard } from './api-key.guard.js';
+import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
+import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
-import { ApiKeyRotation } from './api-key.rotation.js';
-import { ApiKeyRateLimiter } from './rate-limiter.js';
-import { ApiKeyService } from './api-key.service.js';
-import { ApiKeyUnitOfWork } from './api-key.unit-of-work.js';
-import { ApiKeyUsageCounter } from './usage-counter.js';
-import { ApiKeyVerifier } from './api-key.verifier.js';
-import { LastUsedRecorder } from './last-used.recorder.js';
+import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
+import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
+import { ApiKeyService } from './lifecycle/api-key.service.js';
+import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
+import { ApiKeyUsageCounter } from './verification/usage-counter.js';
+import { ApiKeyVerifier } from './verification/api-key.verifier.js';
+import { LastUsedRecorder } from './verification/last-used.recorder.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM

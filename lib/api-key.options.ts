@@ -1,6 +1,6 @@
-import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key-format.js';
-import { resolveCacheOptions, type ApiKeyCacheOptions, type ResolvedApiKeyCacheOptions } from './cache.options.js';
-import { validateRateLimit, type RateLimit, type RateLimitStorage } from './rate-limit.js';
+import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key/key-format.js';
+import { resolveCacheOptions, type ApiKeyCacheOptions, type ResolvedApiKeyCacheOptions } from './cache/cache.options.js';
+import { validateRateLimit, type RateLimit, type RateLimitStorage } from './policies/rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
 export interface ApiKeyModuleOptions {

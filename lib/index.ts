@@ -1,22 +1,22 @@
 export { ApiKeyModule } from './api-key.module.js';
-export { ApiKeyService } from './api-key.service.js';
-export { ApiKeyGuard } from './api-key.guard.js';
-export { ApiKeyVerifier } from './api-key.verifier.js';
-export { Scopes, AnyScope, Public } from './decorators/scopes.decorator.js';
-export { CurrentApiKey } from './decorators/current-api-key.decorator.js';
-export { ApiKeyEntity, ApiKeyColumns, apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from './api-key.entity.js';
+export { ApiKeyService } from './lifecycle/api-key.service.js';
+export { ApiKeyGuard } from './http/api-key.guard.js';
+export { ApiKeyVerifier } from './verification/api-key.verifier.js';
+export { Scopes, AnyScope, Public } from './http/decorators/scopes.decorator.js';
+export { CurrentApiKey } from './http/decorators/current-api-key.decorator.js';
+export { ApiKeyEntity, ApiKeyColumns, apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from './storage/api-key.entity.js';
 export {
   ApiKeyEventEntity,
   ApiKeyEventColumns,
   apiKeyEventEntityFor,
   DEFAULT_API_KEY_EVENTS_TABLE,
   type ApiKeyEventType,
-} from './api-key-event.entity.js';
-export { ApiKeyAuditLog, type ListApiKeyEventsQuery, type ApiKeyEventInput } from './api-key-audit.log.js';
-export type { ActorOption } from './api-key.service.js';
+} from './storage/api-key-event.entity.js';
+export { ApiKeyAuditLog, type ListApiKeyEventsQuery, type ApiKeyEventInput } from './lifecycle/api-key-audit.log.js';
+export type { ActorOption } from './lifecycle/api-key.service.js';
 export type { ApiKeyModuleOptions, ApiKeyModuleExtras } from './api-key.options.js';
-export type { ApiKeyPrincipal, ApiKeyRejection, ApiKeyVerification } from './api-key.principal.js';
-export { API_KEY_REQUEST_PROPERTY } from './api-key.principal.js';
+export type { ApiKeyPrincipal, ApiKeyRejection, ApiKeyVerification } from './verification/api-key.principal.js';
+export { API_KEY_REQUEST_PROPERTY } from './verification/api-key.principal.js';
 export type {
   ApiKeyRecord,
   ApiKeyPage,
@@ -26,7 +26,7 @@ export type {
   ListApiKeysQuery,
   RotateApiKeyOptions,
   RotatedApiKey,
-} from './api-key.record.js';
+} from './lifecycle/api-key.record.js';
 export {
   ApiKeyError,
   ApiKeyFormatError,
@@ -37,25 +37,25 @@ export {
   ApiKeyValidationError,
   type ApiKeyFormatFailure,
 } from './api-key.errors.js';
-export { ApiKeyExceptionFilter } from './api-key.exception-filter.js';
-export { generateApiKey, parseApiKey, apiKeyPattern, type ParsedApiKey, type GenerateApiKeyOptions } from './key-format.js';
-export { hashApiKey } from './key-hash.js';
-export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './scope-matcher.js';
-export type { ApiKeyStore, StoredApiKey } from './api-key.store.js';
-export type { ApiKeyCacheOptions, ApiKeyCacheInvalidation } from './cache.options.js';
-export { DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_ENTRIES } from './cache.options.js';
-export { ApiKeyCacheInvalidator } from './api-key.cache-invalidator.js';
-export type { ApiKeyInvalidation, ApiKeyInvalidationBus, ApiKeyInvalidationHandlers } from './invalidation-bus.js';
-export { PostgresInvalidationBus, type PostgresInvalidationBusOptions } from './postgres-invalidation.bus.js';
+export { ApiKeyExceptionFilter } from './http/api-key.exception-filter.js';
+export { generateApiKey, parseApiKey, apiKeyPattern, type ParsedApiKey, type GenerateApiKeyOptions } from './key/key-format.js';
+export { hashApiKey } from './key/key-hash.js';
+export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './policies/scope-matcher.js';
+export type { ApiKeyStore, StoredApiKey } from './storage/api-key.store.js';
+export type { ApiKeyCacheOptions, ApiKeyCacheInvalidation } from './cache/cache.options.js';
+export { DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_ENTRIES } from './cache/cache.options.js';
+export { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
+export type { ApiKeyInvalidation, ApiKeyInvalidationBus, ApiKeyInvalidationHandlers } from './cache/invalidation-bus.js';
+export { PostgresInvalidationBus, type PostgresInvalidationBusOptions } from './cache/postgres-invalidation.bus.js';
 export {
   redisInvalidationBus,
   type RedisInvalidationBusOptions,
   type RedisPublisherLike,
   type RedisSubscriberLike,
-} from './redis-invalidation.bus.js';
-export { createLeakReportController, MAX_LEAK_REPORT_KEYS, type LeakReportOptions } from './leak-report.controller.js';
-export { resolveExpiry, type ExpiryPolicy } from './expiry-policy.js';
-export { createIntrospectionController, type IntrospectionOptions } from './introspection/introspection.controller.js';
+} from './cache/redis-invalidation.bus.js';
+export { createLeakReportController, MAX_LEAK_REPORT_KEYS, type LeakReportOptions } from './integrations/leak-report.controller.js';
+export { resolveExpiry, type ExpiryPolicy } from './policies/expiry-policy.js';
+export { createIntrospectionController, type IntrospectionOptions } from './integrations/introspection/introspection.controller.js';
 export {
   toIntrospectionResponse,
   fromIntrospectionResponse,
@@ -64,16 +64,16 @@ export {
   type ActiveIntrospectionResponse,
   type InactiveIntrospectionResponse,
   type IntrospectionExtensions,
-} from './introspection/introspection-response.js';
-export { RemoteApiKeyVerifier } from './introspection/remote-verifier.js';
-export { ApiKeyRemoteModule } from './introspection/remote.module.js';
-export type { ApiKeyRemoteModuleExtras } from './introspection/remote.module-definition.js';
-export type { ApiKeyRemoteModuleOptions, FetchFunction } from './introspection/remote.options.js';
-export { ApiKeyRateLimiter } from './rate-limiter.js';
-export { validateRateLimit, type RateLimit, type RateLimitStorage, type RateLimitDecision } from './rate-limit.js';
+} from './integrations/introspection/introspection-response.js';
+export { RemoteApiKeyVerifier } from './integrations/introspection/remote-verifier.js';
+export { ApiKeyRemoteModule } from './integrations/introspection/remote.module.js';
+export type { ApiKeyRemoteModuleExtras } from './integrations/introspection/remote.module-definition.js';
+export type { ApiKeyRemoteModuleOptions, FetchFunction } from './integrations/introspection/remote.options.js';
+export { ApiKeyRateLimiter } from './verification/rate-limiter.js';
+export { validateRateLimit, type RateLimit, type RateLimitStorage, type RateLimitDecision } from './policies/rate-limit.js';
 export {
   apiKeyMigrations,
   type ApiKeyMigrationDatabase,
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
-} from './migrations/index.js';
+} from './storage/migrations/index.js';

@@ -3,7 +3,7 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity, ApiKeyEventEntity, ApiKeyModule, ApiKeyService, apiKeyEntityFor, apiKeyEventEntityFor } from 'nestjs-api-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
-import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/migrations/index.js';
+import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/migrations/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
 
 const DRIVER: Record<ReturnType<typeof testDatabase>, ApiKeyMigrationDatabase> = {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { apiKeyEntityFor, ApiKeyStoreUnavailableError, generateApiKey, hashApiKey } from 'nestjs-api-keys';
 import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typeorm';
-import { TypeOrmApiKeyStore } from '../../lib/api-key.store.js';
+import { TypeOrmApiKeyStore } from '../../lib/storage/api-key.store.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
 import { QueryCounter } from '../support/query-counter.js';
 import { createTestApp } from '../support/test-app.js';

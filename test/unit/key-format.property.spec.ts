@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey, type ApiKeyFormatFailure } from 'nestjs-api-keys';
-import { BASE62_ALPHABET } from '../../lib/base62.js';
-import { bodyLengthFor, checksumOf, MAX_KEY_LENGTH } from '../../lib/key-format.js';
+import { BASE62_ALPHABET } from '../../lib/key/base62.js';
+import { bodyLengthFor, checksumOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
 
 /**
  * Property-based tests of the key format. Every property runs 10,000 times

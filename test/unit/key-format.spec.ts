@@ -6,8 +6,8 @@ import {
   generateApiKey,
   parseApiKey,
 } from 'nestjs-api-keys';
-import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/base62.js';
-import { bodyLengthFor, checksumOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key-format.js';
+import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/key/base62.js';
+import { bodyLengthFor, checksumOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
 
 function reasonOf(input: unknown, prefix?: string): string {
   try {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiKeyValidationError, grantCovers, isValidScope, matchScopes } from 'nestjs-api-keys';
-import { describeRequirement, mergeRequirements, normalizeScopes, NO_SCOPES_REQUIRED } from '../../lib/scope-matcher.js';
+import { describeRequirement, mergeRequirements, normalizeScopes, NO_SCOPES_REQUIRED } from '../../lib/policies/scope-matcher.js';
 
 describe('grantCovers', () => {
   it.each([

@@ -1,0 +1,105 @@
+import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import { API_KEY_CACHE, API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import { ResolvedApiKeyOptions } from '../api-key.options.js';
+import type { StoredApiKey } from '../storage/api-key.store.js';
+import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import { invalidationChannel, type ApiKeyInvalidation, type ApiKeyInvalidationBus, type ApiKeyInvalidationHandlers } from './invalidation-bus.js';
+import type { LookupCache } from './lookup-cache.js';
+import { PostgresInvalidationBus } from './postgres-invalidation.bus.js';
+
+/**
+ * Keeps the lookup cache (the `cache` option) in step with changes. The
+ * service's changes call {@link changed} inside their transaction (through the
+ * audit log, which every change writes to): the bus is told (PostgreSQL NOTIFY
+ * in that transaction, other buses after commit) and this instance's entries
+ * are dropped once the transaction has ended. It also subscribes to the bus on
+ * start-up and closes it on shutdown. Without the `cache` option it does
+ * nothing and runs no statement.
+ */
+@Injectable()
+export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ApiKeyCache');
+  private readonly bus?: ApiKeyInvalidationBus;
+  private readonly channel: string = '';
+
+  constructor(
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(API_KEY_ENTITY) entity: typeof ApiKeyColumns,
+    private readonly unitOfWork: ApiKeyUnitOfWork,
+    @Optional() @Inject(API_KEY_CACHE) private readonly cache: LookupCache<StoredApiKey> | null = null,
+  ) {
+    const invalidation = options.cache?.invalidation;
+    if (!this.cache || !invalidation) return;
+    const postgres = dataSource.options.type === 'postgres';
+    if (invalidation === 'postgres' && !postgres) throw new TypeError("cache.invalidation 'postgres' needs a PostgreSQL DataSource");
+    if (invalidation === 'postgres' || (invalidation === 'auto' && postgres)) {
+      this.bus = new PostgresInvalidationBus(dataSource, { onError: (message) => this.logger.warn(message) });
+    } else if (typeof invalidation === 'object') {
+      this.bus = invalidation;
+    }
+    if (!this.bus) return;
+    const metadata = dataSource.getMetadata(entity);
+    const database = (dataSource.driver as { database?: string }).database ?? '';
+    this.channel = invalidationChannel(metadata.tableName, `${database}/${metadata.tablePath}`);
+    // Read live until the bus says it listens.
+    this.cache.suspend();
+  }
+
+  /** The bus in use, if any (for diagnostics and tests). */
+  get invalidationBus(): ApiKeyInvalidationBus | undefined {
+    return this.bus;
+  }
+
+  /** Whether cached rows are being served right now (`false` without a cache, or while the bus is down). */
+  get caching(): boolean {
+    return this.cache?.active ?? false;
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (!this.cache) return;
+    if (!this.bus) {
+      this.logger.warn(
+        `API key cache is per instance (no invalidation bus on ${this.dataSource.options.type}): ` +
+          `other instances see revocations and scope changes only when their entry expires, within ${this.options.cache!.ttlMs} ms`,
+      );
+      return;
+    }
+    const cache = this.cache;
+    const handlers: ApiKeyInvalidationHandlers = {
+      invalidate: (ids) => cache.invalidate(ids),
+      invalidateAll: () => cache.clear(),
+      reset: () => cache.reset(),
+      suspend: () => cache.suspend(),
+    };
+    await this.bus.subscribe(this.channel, handlers);
+    if (!cache.active) this.logger.warn('API key cache invalidation bus not listening yet: reading live until it is');
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.cache?.suspend();
+    await this.bus?.close();
+  }
+
+  /**
+   * Records that these keys changed in the transaction of `em` (call it inside
+   * the transaction, after the change's statements).
+   * @throws what a transactional bus's publish throws, failing the change
+   */
+  async changed(em: EntityManager, change: ApiKeyInvalidation): Promise<void> {
+    const cache = this.cache;
+    if (!cache) return;
+    if (this.bus?.delivery === 'transaction') await this.bus.publish(this.channel, change, em);
+    this.unitOfWork.afterTransaction(em, () => {
+      if ('all' in change) cache.clear();
+      else cache.invalidate(change.ids);
+      if (this.bus?.delivery === 'after-commit') {
+        this.bus.publish(this.channel, change).catch((error: Error) => {
+          this.logger.warn(`could not publish a cache invalidation (other instances catch up within ${this.options.cache!.ttlMs} ms): ${error.message}`);
+        });
+      }
+    });
+  }
+}

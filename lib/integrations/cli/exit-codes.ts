@@ -1,0 +1,50 @@
+import {
+  ApiKeyFormatError,
+  ApiKeyNotFoundError,
+  ApiKeyStateError,
+  ApiKeyStoreUnavailableError,
+  ApiKeyValidationError,
+} from '../../api-key.errors.js';
+
+/** The operator CLI's exit codes, stable for scripts. */
+export const ExitCode = {
+  ok: 0,
+  usage: 1,
+  notFound: 2,
+  conflict: 3,
+  validation: 4,
+  databaseUnavailable: 5,
+} as const;
+
+/** One of {@link ExitCode}'s values. */
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit-code table printed at the end of `--help`. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  ok
+  1  usage: unknown command or option, missing argument, unreadable --data-source
+  2  not found: no key with that id
+  3  conflict: the key is already revoked or rotated
+  4  validation: a bad name, scope, date, limit or id
+  5  database unavailable: cannot connect or the query failed`;
+
+/** An error the CLI reports itself, with its exit code. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: ExitCodeValue,
+  ) {
+    super(message);
+  }
+}
+
+/** Maps a library error (or a CliError) to its exit code; anything else is a database failure. */
+export function exitCodeOf(error: unknown): ExitCodeValue {
+  if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ApiKeyNotFoundError) return ExitCode.notFound;
+  if (error instanceof ApiKeyStateError) return ExitCode.conflict;
+  if (error instanceof ApiKeyValidationError || error instanceof ApiKeyFormatError) return ExitCode.validation;
+  if (error instanceof ApiKeyStoreUnavailableError) return ExitCode.databaseUnavailable;
+  return ExitCode.databaseUnavailable;
+}

@@ -1,0 +1,60 @@
+import type { ApiKeyRecord } from '../../lifecycle/api-key.record.js';
+
+/** Where results go: JSON for scripts, or aligned text for people. */
+export interface Output {
+  json: boolean;
+  write(text: string): void;
+}
+
+function iso(date: Date | null | undefined): string {
+  return date ? new Date(date).toISOString() : '-';
+}
+
+/** A key's state for people: active, revoked, rotated (in grace) or expired. */
+export function statusOf(record: ApiKeyRecord, now = Date.now()): string {
+  if (record.revokedAt) return 'revoked';
+  if (record.expiresAt && new Date(record.expiresAt).getTime() <= now) return 'expired';
+  if (record.replacedById) return 'rotated';
+  return 'active';
+}
+
+/** Left-aligned columns, two spaces apart, with a header row. */
+export function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(headers), ...rows.map(line)].join('\n');
+}
+
+/** Keys as a table: id, name, owner, hint, scopes, status, expiry, last use. */
+export function recordsTable(records: ApiKeyRecord[]): string {
+  const headers = ['ID', 'NAME', 'OWNER', 'HINT', 'SCOPES', 'STATUS', 'EXPIRES', 'LAST USED'];
+  return table(
+    headers,
+    records.map((r) => [r.id, r.name, r.ownerId ?? '-', r.hint, r.scopes.join(',') || '-', statusOf(r), iso(r.expiresAt), iso(r.lastUsedAt)]),
+  );
+}
+
+/** One key as aligned `field  value` lines. */
+export function recordDetails(record: ApiKeyRecord): string {
+  const rows: [string, string][] = [
+    ['id', record.id],
+    ['name', record.name],
+    ['owner', record.ownerId ?? '-'],
+    ['hint', record.hint],
+    ['scopes', record.scopes.join(',') || '-'],
+    ['status', statusOf(record)],
+    ['created', iso(record.createdAt)],
+    ['expires', iso(record.expiresAt)],
+    ['revoked', record.revokedAt ? `${iso(record.revokedAt)}${record.revokedReason ? ` (${record.revokedReason})` : ''}` : '-'],
+    ['replaced by', record.replacedById ?? '-'],
+    ['last used', iso(record.lastUsedAt)],
+    ['metadata', record.metadata ? JSON.stringify(record.metadata) : '-'],
+  ];
+  const width = Math.max(...rows.map(([field]) => field.length));
+  return rows.map(([field, value]) => `${field.padEnd(width)}  ${value}`).join('\n');
+}
+
+/** Prints a result as JSON, or with the given human rendering. */
+export function emit(out: Output, value: unknown, human: () => string): void {
+  out.write(out.json ? JSON.stringify(value, null, 2) : human());
+}

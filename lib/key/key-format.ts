@@ -1,0 +1,116 @@
+import { crc32 } from 'node:zlib';
+import { ApiKeyFormatError } from '../api-key.errors.js';
+import { BITS_PER_BASE62_CHAR, encodeBase62, randomBase62 } from './base62.js';
+
+/** Length of the base62 CRC32 checksum at the end of every key (62^6 > 2^32). */
+export const CHECKSUM_LENGTH = 6;
+/** The smallest entropy a key body may carry. */
+export const MIN_ENTROPY_BITS = 128;
+/** The default entropy of a key body: 256 bits, 43 base62 characters. */
+export const DEFAULT_ENTROPY_BITS = 256;
+/** The longest prefix accepted (letters, digits, single inner underscores). */
+export const MAX_PREFIX_LENGTH = 32;
+/** The longest string `parseApiKey` will look at; anything longer is rejected unread. */
+export const MAX_KEY_LENGTH = 128;
+
+const PREFIX_PATTERN = /^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*$/;
+const KEY_PATTERN = /^[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*_[0-9A-Za-z]+$/;
+const MIN_BODY_LENGTH = Math.ceil(MIN_ENTROPY_BITS / BITS_PER_BASE62_CHAR);
+
+/** The three parts of a well-formed key. */
+export interface ParsedApiKey {
+  /** The prefix without the trailing underscore, e.g. `sk` or `acme_live`. */
+  readonly prefix: string;
+  /** The random base62 body. */
+  readonly body: string;
+  /** The 6-character base62 CRC32 of `prefix_body`. */
+  readonly checksum: string;
+}
+
+/** Options of {@link generateApiKey}. */
+export interface GenerateApiKeyOptions {
+  /** Prefix before the `_`; letters and digits, inner underscores allowed. */
+  prefix: string;
+  /** Entropy of the body in bits; at least 128. Default 256. */
+  entropyBits?: number;
+}
+
+/** Number of base62 characters needed to carry `bits` bits of entropy. */
+export function bodyLengthFor(bits: number): number {
+  return Math.ceil(bits / BITS_PER_BASE62_CHAR);
+}
+
+/** The base62 CRC32 checksum of `prefix_body`. */
+export function checksumOf(prefixAndBody: string): string {
+  return encodeBase62(crc32(prefixAndBody), CHECKSUM_LENGTH);
+}
+
+/**
+ * Throws {@link ApiKeyFormatError}-free `TypeError`s for configuration
+ * mistakes: a prefix that could never round-trip through {@link parseApiKey}.
+ */
+export function assertValidPrefix(prefix: string): void {
+  if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX_LENGTH || !PREFIX_PATTERN.test(prefix)) {
+    throw new TypeError(
+      `API key prefix must be 1-${MAX_PREFIX_LENGTH} letters or digits, optionally joined by single underscores; got ${JSON.stringify(prefix)}`,
+    );
+  }
+}
+
+/**
+ * Generates a new key: `<prefix>_<base62 body><base62 CRC32>`.
+ * @example
+ * generateApiKey({ prefix: 'sk' }); // 'sk_3kTMd...Q0x1Zb' (52 chars)
+ */
+export function generateApiKey(options: GenerateApiKeyOptions): string {
+  const bits = options.entropyBits ?? DEFAULT_ENTROPY_BITS;
+  assertValidPrefix(options.prefix);
+  if (!Number.isInteger(bits) || bits < MIN_ENTROPY_BITS) {
+    throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}; got ${bits}`);
+  }
+  const head = `${options.prefix}_${randomBase62(bodyLengthFor(bits))}`;
+  if (head.length + CHECKSUM_LENGTH > MAX_KEY_LENGTH) {
+    throw new TypeError(`prefix and entropyBits give keys longer than ${MAX_KEY_LENGTH} characters`);
+  }
+  return head + checksumOf(head);
+}
+
+/**
+ * Parses and checks a presented key with no I/O. Rejects anything that is not
+ * a string, longer than {@link MAX_KEY_LENGTH}, not ASCII base62 around `_`,
+ * shorter than 128 bits of body, of another prefix (when `expectedPrefix` is
+ * given) or with a wrong checksum.
+ * @throws ApiKeyFormatError
+ */
+export function parseApiKey(input: unknown, expectedPrefix?: string): ParsedApiKey {
+  if (typeof input !== 'string') throw new ApiKeyFormatError('not_a_string');
+  if (input.length > MAX_KEY_LENGTH) throw new ApiKeyFormatError('too_long');
+  if (!KEY_PATTERN.test(input)) {
+    throw new ApiKeyFormatError(input.includes('_') ? 'invalid_characters' : 'missing_prefix');
+  }
+  const split = input.lastIndexOf('_');
+  const prefix = input.slice(0, split);
+  const tail = input.slice(split + 1);
+  if (prefix.length > MAX_PREFIX_LENGTH) throw new ApiKeyFormatError('missing_prefix');
+  if (tail.length < MIN_BODY_LENGTH + CHECKSUM_LENGTH) throw new ApiKeyFormatError('too_short');
+  if (expectedPrefix !== undefined && prefix !== expectedPrefix) throw new ApiKeyFormatError('wrong_prefix');
+  const body = tail.slice(0, -CHECKSUM_LENGTH);
+  const checksum = tail.slice(-CHECKSUM_LENGTH);
+  if (checksumOf(`${prefix}_${body}`) !== checksum) throw new ApiKeyFormatError('bad_checksum');
+  return { prefix, body, checksum };
+}
+
+/**
+ * A regular expression that finds keys with the given prefix in text, for
+ * secret scanners (GitHub secret scanning, gitleaks, trufflehog). Candidates
+ * still need {@link parseApiKey} to confirm the checksum.
+ */
+export function apiKeyPattern(prefix: string, flags = 'g'): RegExp {
+  assertValidPrefix(prefix);
+  return new RegExp(`\\b${prefix}_[0-9A-Za-z]{${MIN_BODY_LENGTH + CHECKSUM_LENGTH},${MAX_KEY_LENGTH}}\\b`, flags);
+}
+
+/** The display hint stored beside the hash: prefix plus the first 4 body characters. */
+export function hintOf(parsed: ParsedApiKey): string {
+  return `${parsed.prefix}_${parsed.body.slice(0, 4)}`;
+}

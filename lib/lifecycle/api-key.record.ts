@@ -1,0 +1,100 @@
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+
+/** A stored key as the service returns it: every column but the hash. */
+export type ApiKeyRecord = Omit<ApiKeyColumns, 'hash'>;
+
+/** The result of `issue` and `rotate`: the plaintext key, shown this once, and its record. */
+export interface IssuedApiKey {
+  /** The plaintext key. Hand it to its owner now; it cannot be recovered later. */
+  readonly key: string;
+  readonly record: ApiKeyRecord;
+}
+
+/** Input of `ApiKeyService.issue`. */
+export interface IssueApiKeyInput {
+  /** A human name, 1-100 characters. */
+  name: string;
+  /** The owner in the host app's terms (user, team, tenant id), up to 255 characters. */
+  ownerId?: string | null;
+  /** Granted scopes; wildcards such as `orders:*` and `*` allowed. Default none. */
+  scopes?: string[];
+  /** When the key stops working; must be in the future. Default never. */
+  expiresAt?: Date | null;
+  /** Free-form JSON for the host app (up to 4 KiB). Never put secrets here. */
+  metadata?: Record<string, unknown> | null;
+  /** One of the module's `environments` (marked in the prefix: `sk_test_...`). Default the first. */
+  environment?: string;
+  /** How many requests the key may pass (1 = single use). Default unlimited. */
+  maxUses?: number | null;
+  /** The key's own rate limit, e.g. `{ limit: 100, windowMs: 60_000 }`. Default: the module's `rateLimit`, if any. */
+  rateLimit?: { limit: number; windowMs: number } | null;
+  /** Who issues it, for the audit log (a user id, "cli", ...). */
+  actor?: string;
+}
+
+/** Options of `ApiKeyService.rotate`. */
+export interface RotateApiKeyOptions {
+  /** How long the old key keeps working, in ms. Default 0: revoked at once. */
+  gracePeriodMs?: number;
+  /** Expiry of the successor. Default: the old key's lifetime again from now, else the module's default lifetime, else never. */
+  expiresAt?: Date | null;
+  /** Who rotates it, for the audit log. */
+  actor?: string;
+}
+
+/** The result of `rotate`: the successor (with its plaintext) and the old key's new state. */
+export interface RotatedApiKey extends IssuedApiKey {
+  readonly previous: ApiKeyRecord;
+}
+
+/** Query of `ApiKeyService.list`. */
+export interface ListApiKeysQuery {
+  ownerId?: string;
+  /** Include revoked keys. Default `true`. */
+  includeRevoked?: boolean;
+  /** Page size, 1-100. Default 50. */
+  limit?: number;
+  /** Rows to skip. Default 0. */
+  offset?: number;
+}
+
+/** One page of `list`. */
+export interface ApiKeyPage {
+  readonly items: ApiKeyRecord[];
+  readonly total: number;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The columns a record is read with: all but `hash`. */
+export const RECORD_COLUMNS = [
+  'id',
+  'name',
+  'ownerId',
+  'hint',
+  'scopes',
+  'metadata',
+  'createdAt',
+  'expiresAt',
+  'revokedAt',
+  'revokedReason',
+  'lastUsedAt',
+  'replacedById',
+  'familyId',
+  'remainingUses',
+  'rateLimitMax',
+  'rateLimitWindowMs',
+] as const satisfies readonly (keyof ApiKeyRecord)[];
+
+/** Copies a row without its hash. */
+export function toRecord(row: ApiKeyColumns | ApiKeyRecord): ApiKeyRecord {
+  const record = {} as Record<string, unknown>;
+  for (const column of RECORD_COLUMNS) record[column] = row[column];
+  return record as unknown as ApiKeyRecord;
+}
+
+/** The outcome of `revokeByKey` for one reported key. */
+export interface LeakedKeyResult {
+  /** `revoked` now, `already_revoked` before, or `unknown` (not a key of ours). */
+  readonly status: 'revoked' | 'already_revoked' | 'unknown';
+}

@@ -1,0 +1,131 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { IsNull, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { ApiKeyAuditLog } from './api-key-audit.log.js';
+import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyReuseDetectedError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
+import * as input from './api-key.input.js';
+import { ResolvedApiKeyOptions } from '../api-key.options.js';
+import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-key.record.js';
+import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import { resolveExpiry } from '../policies/expiry-policy.js';
+import { createKey, prefixOfHint } from './key-factory.js';
+import { parseApiKey } from '../key/key-format.js';
+import { hashApiKey } from '../key/key-hash.js';
+
+type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyReuseDetectedError };
+
+/**
+ * Rotation: a successor with the same name, owner, scopes, metadata and
+ * environment, linked into the old key's family. The old key is revoked now,
+ * or stays valid for a grace period. One transaction, with the old row locked
+ * and claimed by a conditional UPDATE, so of concurrent rotations exactly one
+ * succeeds.
+ */
+@Injectable()
+export class ApiKeyRotation {
+  constructor(
+    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    private readonly unitOfWork: ApiKeyUnitOfWork,
+    private readonly audit: ApiKeyAuditLog,
+  ) {}
+
+  /** Rotates by id (an operator's action). A rotated or revoked key is an {@link ApiKeyStateError}. */
+  async rotate(id: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
+    input.validateId(id);
+    return this.rotateWhere({ id }, id, options, false);
+  }
+
+  /**
+   * Rotates the presented key (a client renewing its own key). Presenting a key
+   * that was already rotated away means two parties hold the family: the whole
+   * family is revoked, a `reuse_detected` event written, and an
+   * {@link ApiKeyReuseDetectedError} (an {@link ApiKeyStateError}) thrown.
+   */
+  async rotateByKey(key: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
+    try {
+      if (!this.options.prefixes.has(parseApiKey(key).prefix)) throw new ApiKeyFormatError('wrong_prefix');
+    } catch (error) {
+      if (error instanceof ApiKeyFormatError) throw new ApiKeyValidationError('the presented key is not a key of this service');
+      throw error;
+    }
+    return this.rotateWhere({ hash: hashApiKey(key) }, 'presented key', options, true);
+  }
+
+  private async rotateWhere(
+    where: FindOptionsWhere<ApiKeyColumns>,
+    label: string,
+    options: RotateApiKeyOptions,
+    detectReuse: boolean,
+  ): Promise<RotatedApiKey> {
+    const grace = input.validateGracePeriod(options.gracePeriodMs);
+    const now = Date.now();
+    if (options.expiresAt !== undefined) resolveExpiry(options.expiresAt, now, this.options);
+    const outcome = await this.unitOfWork.run(async (em): Promise<Outcome> => {
+      const old = await em.findOne(this.entity, { where, lock: this.unitOfWork.writeLock });
+      if (!old) throw detectReuse ? new ApiKeyValidationError('the presented key is not a key of this service') : new ApiKeyNotFoundError(label);
+      if (old.replacedById) {
+        if (detectReuse) return { reuse: await this.revokeFamily(em, old, options.actor, now) };
+        throw new ApiKeyStateError(old.id, 'rotated');
+      }
+      if (old.revokedAt) throw new ApiKeyStateError(old.id, 'revoked');
+      if (old.expiresAt && old.expiresAt.getTime() <= now) throw new ApiKeyValidationError(`API key ${old.id} has expired`);
+      return { rotated: await this.replace(em, old, grace, options, now) };
+    }, true);
+    if ('reuse' in outcome) throw outcome.reuse;
+    return outcome.rotated;
+  }
+
+  private async replace(em: EntityManager, old: ApiKeyColumns, grace: number, options: RotateApiKeyOptions, now: number): Promise<RotatedApiKey> {
+    const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
+    const expiresAt = options.expiresAt !== undefined ? options.expiresAt : lifetime ? new Date(now + lifetime) : undefined;
+    const { key, row } = createKey(
+      {
+        name: old.name,
+        ownerId: old.ownerId,
+        scopes: old.scopes,
+        metadata: old.metadata,
+        expiresAt: resolveExpiry(expiresAt, now, this.options),
+        remainingUses: old.remainingUses,
+        rateLimitMax: old.rateLimitMax,
+        rateLimitWindowMs: old.rateLimitWindowMs,
+      },
+      { prefix: prefixOfHint(old.hint), entropyBits: this.options.entropyBits, now, familyId: old.familyId ?? old.id },
+    );
+    const change: Partial<ApiKeyColumns> =
+      grace > 0
+        ? { replacedById: row.id, expiresAt: new Date(Math.min(now + grace, old.expiresAt?.getTime() ?? Infinity)) }
+        : { replacedById: row.id, revokedAt: new Date(now), revokedReason: 'rotated' };
+    // The condition makes the claim atomic: a concurrent rotation or revocation
+    // that got there first leaves nothing to update, and this one fails.
+    const claimed = await em.update(this.entity, { id: old.id, revokedAt: IsNull(), replacedById: IsNull() }, change as never);
+    if (claimed.affected !== 1) throw new ApiKeyStateError(old.id, 'rotated');
+    await em.insert(this.entity, row as never);
+    await this.audit.write(
+      em,
+      [
+        { keyId: old.id, ownerId: old.ownerId, type: 'rotated', actor: options.actor, details: { successorId: row.id, gracePeriodMs: grace } },
+        { keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: options.actor, details: { rotatedFrom: old.id } },
+      ],
+      now,
+    );
+    return { key, record: toRecord(row), previous: toRecord({ ...old, ...change }) };
+  }
+
+  /** Revokes every live key of the family and records the reuse. */
+  private async revokeFamily(em: EntityManager, old: ApiKeyColumns, actor: string | undefined, now: number): Promise<ApiKeyReuseDetectedError> {
+    const familyId = old.familyId ?? old.id;
+    const revoked = await em.update(
+      this.entity,
+      { familyId, revokedAt: IsNull() },
+      { revokedAt: new Date(now), revokedReason: 'reuse_detected' } as never,
+    );
+    await this.audit.write(
+      em,
+      [{ keyId: old.id, ownerId: old.ownerId, type: 'reuse_detected', actor, details: { familyId, revokedKeys: revoked.affected ?? 0 } }],
+      now,
+    );
+    return new ApiKeyReuseDetectedError(old.id, familyId, revoked.affected ?? 0);
+  }
+}

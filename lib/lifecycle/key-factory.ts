@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import { ApiKeyValidationError } from '../api-key.errors.js';
+import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import { generateApiKey, hintOf, parseApiKey } from '../key/key-format.js';
+import { hashApiKey } from '../key/key-hash.js';
+
+/** The fields a new key row takes from its caller. */
+export type NewKeyFields = Pick<
+  ApiKeyColumns,
+  'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs'
+>;
+
+/** The key prefix of an environment; the first configured one by default. */
+export function prefixFor(options: ResolvedApiKeyOptions, environment: unknown): string {
+  const { environments, prefix } = options;
+  if (environment === undefined) return environments.length ? `${prefix}_${environments[0]}` : prefix;
+  if (typeof environment !== 'string' || !environments.includes(environment)) {
+    throw new ApiKeyValidationError(environments.length ? `environment must be one of ${environments.join(', ')}` : 'no environments are configured');
+  }
+  return `${prefix}_${environment}`;
+}
+
+/** The prefix a stored key was issued with, read from its hint (`sk_test_AbCd` gives `sk_test`). */
+export function prefixOfHint(hint: string): string {
+  return hint.slice(0, hint.lastIndexOf('_'));
+}
+
+/**
+ * A new key and the row that stores it: the plaintext (to hand out once) and
+ * a row with only its SHA-256 and display hint. `familyId` starts a new
+ * rotation family unless given.
+ */
+export function createKey(
+  fields: NewKeyFields,
+  options: { prefix: string; entropyBits: number; now: number; familyId?: string | null },
+): { key: string; row: ApiKeyColumns } {
+  const key = generateApiKey({ prefix: options.prefix, entropyBits: options.entropyBits });
+  const id = randomUUID();
+  const row: ApiKeyColumns = {
+    id,
+    ...fields,
+    hint: hintOf(parseApiKey(key)),
+    hash: hashApiKey(key),
+    createdAt: new Date(options.now),
+    revokedAt: null,
+    revokedReason: null,
+    lastUsedAt: null,
+    replacedById: null,
+    familyId: options.familyId ?? id,
+  };
+  return { key, row };
+}
+
+/** Checks a use limit: absent/null (unlimited) or a positive integer. */
+export function validateMaxUses(maxUses: unknown): number | null {
+  if (maxUses === undefined || maxUses === null) return null;
+  if (!Number.isInteger(maxUses) || (maxUses as number) < 1 || (maxUses as number) > 2_000_000_000) {
+    throw new ApiKeyValidationError('maxUses must be a positive integer');
+  }
+  return maxUses as number;
+}

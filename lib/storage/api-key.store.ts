@@ -1,0 +1,154 @@
+import { In, type DataSource, type EntityMetadata } from 'typeorm';
+import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+import type { ApiKeyColumns } from './api-key.entity.js';
+import { mysqlLookup, postgresLookup, type RawRow } from './batched-lookup.js';
+import { LookupCoalescer } from './lookup-coalescer.js';
+import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
+import { runLogged } from './statement-log.js';
+
+/** The columns the hot path reads: everything needed to decide, nothing more. */
+export type StoredApiKey = Pick<
+  ApiKeyColumns,
+  'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs' | 'hash'
+>;
+
+const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'remainingUses', 'rateLimitMax', 'rateLimitWindowMs', 'hash'] as const;
+
+/**
+ * What the guard needs from storage. One implementation ships (TypeORM);
+ * the interface keeps the hot path independent of it.
+ */
+export interface ApiKeyStore {
+  /**
+   * The row with this hash, revoked and expired ones included, in one
+   * statement (which concurrent lookups may share). May answer synchronously
+   * (better-sqlite3, a cache hit); a failure is an
+   * {@link ApiKeyStoreUnavailableError}, thrown or rejected.
+   */
+  findByHash(hash: string): MaybePromise<StoredApiKey | null>;
+  /** Records use of these keys at `at`, in one statement. */
+  markUsed(ids: readonly string[], at: Date): Promise<void>;
+}
+
+type ColumnMetadata = EntityMetadata['columns'][number];
+/** Runs the lookup statement for one hash: the raw row, or `undefined`. */
+type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
+
+function unavailable(cause: unknown): never {
+  throw new ApiKeyStoreUnavailableError({ cause });
+}
+
+/**
+ * The TypeORM store. The lookup SQL is built once from the entity metadata by
+ * TypeORM's query builder (table name, quoting and placeholders follow the
+ * driver), then kept prepared on the DataSource's own connections:
+ *
+ * - better-sqlite3: one prepared statement on TypeORM's connection, answered
+ *   synchronously, with no promise;
+ * - PostgreSQL (pg): a named statement, parsed and planned once per pooled
+ *   connection; MySQL / MariaDB (mysql2): `execute`, prepared once per pooled
+ *   connection. On both, the lookups that start in one turn of the event loop
+ *   go out as one statement (`hash = ANY($1)` / `hash IN (...)`), sent after
+ *   each of them was asked for (lib/batched-lookup.ts);
+ * - any other driver, or a DataSource with subscribers: `DataSource.query`.
+ *
+ * Every statement is reported to the DataSource's logger, as `DataSource.query`
+ * would. No query builder and no entity hydration per request.
+ */
+export class TypeOrmApiKeyStore implements ApiKeyStore {
+  private lookup?: Lookup;
+  private columns?: ColumnMetadata[];
+  /**
+   * With `coalesce`, concurrent lookups of one hash share the statement in
+   * flight (never a finished result); each caller hydrates its own copy. Off
+   * by default: a request that joins a lookup sent before a revocation
+   * committed would see the old state, so coalescing trades strict "next
+   * request" semantics for one read per burst (staleness bounded by one
+   * lookup's round trip).
+   */
+  private readonly inFlight?: LookupCoalescer<string, RawRow | undefined>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly entity: typeof ApiKeyColumns,
+    options: { coalesce?: boolean } = {},
+  ) {
+    if (options.coalesce) this.inFlight = new LookupCoalescer();
+  }
+
+  findByHash(hash: string): MaybePromise<StoredApiKey | null> {
+    const raw = this.inFlight ? this.inFlight.run(hash, async () => this.read(hash)) : this.read(hash);
+    return thenApply(raw, (found) => (found ? this.hydrate(found) : null));
+  }
+
+  async markUsed(ids: readonly string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    try {
+      await this.dataSource.getRepository(this.entity).update({ id: In([...ids]) }, { lastUsedAt: at });
+    } catch (cause) {
+      throw new ApiKeyStoreUnavailableError({ cause });
+    }
+  }
+
+  /** Runs the lookup; any driver failure, thrown or rejected, becomes an ApiKeyStoreUnavailableError. */
+  private read(hash: string): MaybePromise<RawRow | undefined> {
+    this.lookup ??= this.prepareLookup();
+    let raw: MaybePromise<RawRow | undefined>;
+    try {
+      raw = this.lookup(hash);
+    } catch (cause) {
+      return unavailable(cause);
+    }
+    return isPromise(raw) ? raw.catch(unavailable) : raw;
+  }
+
+  /** Picks how the lookup runs on this DataSource's driver (see the class comment). */
+  private prepareLookup(): Lookup {
+    const lookupSql = (where: string, parameters: Record<string, unknown>): string => {
+      const qb = this.dataSource.createQueryBuilder().from(this.entity, 'k').select('k.id', 'id');
+      for (const column of HOT_COLUMNS.slice(1)) qb.addSelect(`k.${column}`, column);
+      return qb.where(where, parameters).getQueryAndParameters()[0];
+    };
+    const sql = lookupSql('k.hash = :hash', { hash: '' });
+
+    // Query subscribers expect to see every statement through a query runner.
+    if (this.dataSource.subscribers.length > 0) return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
+    switch (this.dataSource.options.type) {
+      case 'better-sqlite3':
+        return this.betterSqlite3Lookup(sql);
+      case 'postgres':
+        return postgresLookup(this.dataSource, lookupSql);
+      case 'mysql':
+      case 'mariadb':
+        return mysqlLookup(this.dataSource, lookupSql);
+      default:
+        return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
+    }
+  }
+
+  /**
+   * better-sqlite3 is synchronous and TypeORM keeps one connection: prepare
+   * once, re-prepare if it reconnects, and answer without a promise.
+   */
+  private betterSqlite3Lookup(sql: string): Lookup {
+    type Statement = { database: unknown; get(...params: unknown[]): RawRow | undefined };
+    let statement: Statement | undefined;
+    return (hash) =>
+      runLogged(this.dataSource, sql, [hash], undefined, () => {
+        const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
+        if (statement?.database !== connection) statement = connection.prepare(sql);
+        return statement!.get(hash);
+      });
+  }
+
+  private hydrate(raw: RawRow): StoredApiKey {
+    const driver = this.dataSource.driver;
+    if (!this.columns) {
+      const metadata = this.dataSource.getMetadata(this.entity);
+      this.columns = HOT_COLUMNS.map((property) => metadata.findColumnWithPropertyName(property)!);
+    }
+    const row: Record<string, unknown> = {};
+    for (const column of this.columns) row[column.propertyName] = driver.prepareHydratedValue(raw[column.propertyName], column);
+    return row as unknown as StoredApiKey;
+  }
+}

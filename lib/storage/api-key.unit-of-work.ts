@@ -1,0 +1,68 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource, EntityManager } from 'typeorm';
+import { API_KEY_DATA_SOURCE } from '../api-key.constants.js';
+import { ApiKeyError, ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+
+/**
+ * Runs the service's database work: in a transaction when asked, with driver
+ * failures mapped to {@link ApiKeyStoreUnavailableError} and this library's
+ * own errors let through. SQLite runs on one connection, so statements
+ * interleaved with an open transaction would join it: there, work runs one
+ * piece at a time.
+ */
+@Injectable()
+export class ApiKeyUnitOfWork {
+  private serial: Promise<unknown> = Promise.resolve();
+  private readonly serialize: boolean;
+  /** Callbacks to run once each open transaction has ended, by its EntityManager. */
+  private readonly pending = new WeakMap<EntityManager, (() => void)[]>();
+
+  constructor(@Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource) {
+    this.serialize = dataSource.options.type.includes('sqlite');
+  }
+
+  /** Pessimistic row locks where the driver has them (not on SQLite, whose writes are serialized anyway). */
+  get writeLock(): { mode: 'pessimistic_write' } | undefined {
+    return this.serialize ? undefined : { mode: 'pessimistic_write' };
+  }
+
+  /**
+   * Runs `callback` once the transaction of `em` has ended (committed, or
+   * failed: a commit whose outcome is unknown counts as done, so callers must
+   * only do things that are harmless if nothing changed). Outside a
+   * transaction of this unit of work, runs it now.
+   */
+  afterTransaction(em: EntityManager, callback: () => void): void {
+    const callbacks = this.pending.get(em);
+    if (callbacks) callbacks.push(callback);
+    else callback();
+  }
+
+  /** Runs `work` with an entity manager (a transactional one when `transactional`). */
+  run<T>(work: (em: EntityManager) => Promise<T>, transactional = false): Promise<T> {
+    const attempt = async () => {
+      try {
+        return transactional ? await this.transaction(work) : await work(this.dataSource.manager);
+      } catch (error) {
+        if (error instanceof ApiKeyError) throw error;
+        throw new ApiKeyStoreUnavailableError({ cause: error });
+      }
+    };
+    if (!this.serialize) return attempt();
+    const result = this.serial.then(attempt, attempt);
+    this.serial = result.catch(() => undefined);
+    return result;
+  }
+
+  private async transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    const callbacks: (() => void)[] = [];
+    try {
+      return await this.dataSource.transaction((em) => {
+        this.pending.set(em, callbacks);
+        return work(em);
+      });
+    } finally {
+      for (const callback of callbacks) callback();
+    }
+  }
+}
