@@ -33,8 +33,8 @@ export default {
   },
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
-    '^nestjs-api-keys$': '<rootDir>/lib/index.ts',
-    '^nestjs-api-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
+    '^nestjs-opaque-keys$': '<rootDir>/lib/index.ts',
+    '^nestjs-opaque-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
   },
   testTimeout: 30000,
   // Every suite: fail it if a plaintext key it issued shows up in its output or logs.

@@ -19,7 +19,7 @@ function areaOf(url: string, name: string): string {
   if (name === '(idle)' || name === '(program)') return name;
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg) return pkg[1];
-  if (url.includes('/build/bench/lib/')) return 'nestjs-api-keys (lib)';
+  if (url.includes('/build/bench/lib/')) return 'nestjs-opaque-keys (lib)';
   if (url.includes('/build/bench/bench/')) return 'bench app';
   if (url.startsWith('node:')) return `node:${url.slice(5).split('/')[0]}`;
   return url ? 'other' : 'native / V8';

@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyModule, createIntrospectionController, createLeakReportController, type RateLimitStorage } from 'nestjs-api-keys';
+import { ApiKeyModule, createIntrospectionController, createLeakReportController, type RateLimitStorage } from 'nestjs-opaque-keys';
 import { BootstrapAdminKey } from './bootstrap-admin-key.js';
 import { apiKeyOptions } from './config/api-keys.options.js';
 import { ConfigModule } from './config/config.module.js';

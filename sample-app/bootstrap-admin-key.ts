@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { ApiKeyService } from 'nestjs-api-keys';
+import { ApiKeyService } from 'nestjs-opaque-keys';
 import { SampleAppConfig } from './config/sample-app.config.js';
 
 /**

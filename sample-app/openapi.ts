@@ -1,6 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { applyApiKeySecurity } from 'nestjs-api-keys/swagger';
+import { applyApiKeySecurity } from 'nestjs-opaque-keys/swagger';
 
 /**
  * Serves the OpenAPI document at `/docs` (Swagger UI) and `/docs-json`. Every
@@ -9,7 +9,7 @@ import { applyApiKeySecurity } from 'nestjs-api-keys/swagger';
  */
 export function setupOpenApi(app: INestApplication): void {
   const config = new DocumentBuilder()
-    .setTitle('nestjs-api-keys sample: orders API')
+    .setTitle('nestjs-opaque-keys sample: orders API')
     .setDescription('Send a key as `Authorization: Bearer <key>` or `X-API-Key: <key>`.')
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, applyApiKeySecurity(app, config)));

@@ -1,4 +1,4 @@
-import type { ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-api-keys';
+import type { ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
 
 /** One day in ms. */
 export const DAY_MS = 86_400_000;

@@ -1,5 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { CurrentApiKey, Scopes, type ApiKeyPrincipal } from 'nestjs-api-keys';
+import { CurrentApiKey, Scopes, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
 import type { Order } from '../orders/order.js';
 import { OrdersService } from '../orders/orders.service.js';
 

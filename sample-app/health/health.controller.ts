@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { Public } from 'nestjs-api-keys';
+import { Public } from 'nestjs-opaque-keys';
 
 /** Liveness probe, open to all: load balancers carry no API key. */
 @Controller('health')

@@ -10,7 +10,7 @@ import {
   type ApiKeyRecord,
   type IssuedApiKey,
   type RotatedApiKey,
-} from 'nestjs-api-keys';
+} from 'nestjs-opaque-keys';
 import { IssueKeyDto } from './dto/issue-key.dto.js';
 import { ListKeysQuery } from './dto/list-keys.query.js';
 import { PageQuery } from './dto/page.query.js';

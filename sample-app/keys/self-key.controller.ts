@@ -1,5 +1,5 @@
 import { BadRequestException, Body, ConflictException, Controller, Headers, Post, UseFilters } from '@nestjs/common';
-import { ApiKeyExceptionFilter, ApiKeyService, ApiKeyStateError, CurrentApiKey, type ApiKeyPrincipal, type RotatedApiKey } from 'nestjs-api-keys';
+import { ApiKeyExceptionFilter, ApiKeyService, ApiKeyStateError, CurrentApiKey, type ApiKeyPrincipal, type RotatedApiKey } from 'nestjs-opaque-keys';
 import { RotateKeyDto } from './dto/rotate-key.dto.js';
 import { presentedKey } from './presented-key.js';
 

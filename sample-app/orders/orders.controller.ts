@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Post } from '@nestjs/common';
-import { CurrentApiKey, Scopes, type ApiKeyPrincipal } from 'nestjs-api-keys';
+import { CurrentApiKey, Scopes, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
 import { CreateOrderDto } from './create-order.dto.js';
 import type { Order } from './order.js';
 import { OrdersService } from './orders.service.js';

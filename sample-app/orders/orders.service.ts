@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { ApiKeyPrincipal } from 'nestjs-api-keys';
+import type { ApiKeyPrincipal } from 'nestjs-opaque-keys';
 import { SANDBOX_ENVIRONMENT } from '../config/api-keys.options.js';
 import type { CreateOrderDto } from './create-order.dto.js';
 import type { Order } from './order.js';

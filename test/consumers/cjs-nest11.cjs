@@ -1,11 +1,11 @@
 // Consumer smoke app 2: CommonJS, Nest 11, TypeORM 0.3, in-memory SQLite (sql.js).
-// `require('nestjs-api-keys')` loads the ESM package through Node's require(esm)
+// `require('nestjs-opaque-keys')` loads the ESM package through Node's require(esm)
 // (Node >= 20.19). Exit 0 only if a request with a key gets 200 and one without gets 401.
 require('reflect-metadata');
 const { Controller, Get, Module, UseGuards } = require('@nestjs/common');
 const { NestFactory } = require('@nestjs/core');
 const { TypeOrmModule } = require('@nestjs/typeorm');
-const { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } = require('nestjs-api-keys');
+const { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } = require('nestjs-opaque-keys');
 
 class OrdersController {
   list(keyId) {

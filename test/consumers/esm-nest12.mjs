@@ -5,7 +5,7 @@ import 'reflect-metadata';
 import { Controller, Get, Module, UseGuards } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-api-keys';
+import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
 
 class OrdersController {
   list(keyId) {

@@ -98,7 +98,7 @@ async function check(app, tarball, work) {
 }
 
 const started = Date.now();
-const work = mkdtempSync(join(tmpdir(), 'nestjs-api-keys-consumers-'));
+const work = mkdtempSync(join(tmpdir(), 'nestjs-opaque-keys-consumers-'));
 let failed = false;
 try {
   console.log(`node ${process.version}; work folder ${work}`);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { Redis } from 'ioredis';
-import { ApiKeyCacheInvalidator, redisInvalidationBus, type ApiKeyModuleOptions } from 'nestjs-api-keys';
+import { ApiKeyCacheInvalidator, redisInvalidationBus, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -41,7 +41,7 @@ describe('lookup cache on two instances, invalidated through Redis pub/sub (npm 
   let a: TestApp;
   let b: TestApp;
   // A test-run-specific channel, so parallel runs on one Redis never cross.
-  const channel = `nestjs-api-keys-test:${process.pid}:${Date.now()}`;
+  const channel = `nestjs-opaque-keys-test:${process.pid}:${Date.now()}`;
 
   async function instance(joinDatabase: boolean): Promise<TestApp> {
     const [publisher, subscriber] = [await connectRedis(), await connectRedis()];

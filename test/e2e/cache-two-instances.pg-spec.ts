@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiKeyCacheInvalidator, PostgresInvalidationBus } from 'nestjs-api-keys';
+import { ApiKeyCacheInvalidator, PostgresInvalidationBus } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';
 import { statusOf } from '../support/http-status.js';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ApiKeyEntity, ApiKeyEventEntity } from 'nestjs-api-keys';
+import { ApiKeyEntity, ApiKeyEventEntity } from 'nestjs-opaque-keys';
 import { DataSource } from 'typeorm';
 
 /**
@@ -13,7 +13,7 @@ import { DataSource } from 'typeorm';
 // Every command is a fresh Node process that boots Nest (about 1.5 s on a shared core).
 jest.setTimeout(120_000);
 
-describe('nestjs-api-keys CLI', () => {
+describe('nestjs-opaque-keys CLI', () => {
   const root = resolve('.');
   const dir = join(root, 'build', `cli-e2e-${process.pid}`);
   const main = join(dir, 'dist', 'integrations', 'cli', 'main.js');

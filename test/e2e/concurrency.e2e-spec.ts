@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import request from 'supertest';
-import { ApiKeyStateError, ApiKeyStoreUnavailableError } from 'nestjs-api-keys';
+import { ApiKeyStateError, ApiKeyStoreUnavailableError } from 'nestjs-opaque-keys';
 import { IsNull } from 'typeorm';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';

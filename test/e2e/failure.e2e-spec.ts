@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
-import { ApiKeyStoreUnavailableError } from 'nestjs-api-keys';
+import { ApiKeyStoreUnavailableError } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

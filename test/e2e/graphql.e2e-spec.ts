@@ -5,7 +5,7 @@ import { Args, Field, GraphQLModule, ID, Mutation, ObjectType, Query, Resolver }
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
-import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Public, Scopes } from 'nestjs-api-keys';
+import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Public, Scopes } from 'nestjs-opaque-keys';
 import { testDataSourceOptions } from '../support/database.js';
 
 @ObjectType()

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Controller, Get, HttpException, type ExecutionContext } from '@nestjs/common';
-import { ApiKeyGuard, Scopes } from 'nestjs-api-keys';
+import { ApiKeyGuard, Scopes } from 'nestjs-opaque-keys';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

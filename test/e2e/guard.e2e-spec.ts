@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { generateApiKey, type IssuedApiKey } from 'nestjs-api-keys';
+import { generateApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
 import { OrdersController, RefundsController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

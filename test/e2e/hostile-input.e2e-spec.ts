@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
 import request from 'supertest';
-import { generateApiKey, type IssuedApiKey } from 'nestjs-api-keys';
+import { generateApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { ApiKeyRemoteModule, createIntrospectionController, generateApiKey, type IssuedApiKey } from 'nestjs-api-keys';
+import { ApiKeyRemoteModule, createIntrospectionController, generateApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createPlatformApp } from '../support/http-platform.js';
 import { LogCapture } from '../support/log-capture.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity, ApiKeyEventEntity, ApiKeyModule, ApiKeyService, apiKeyEntityFor, apiKeyEventEntityFor } from 'nestjs-api-keys';
+import { ApiKeyEntity, ApiKeyEventEntity, ApiKeyModule, ApiKeyService, apiKeyEntityFor, apiKeyEventEntityFor } from 'nestjs-opaque-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/migrations/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';

@@ -3,7 +3,7 @@ import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
-import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes, type ApiKeyModuleOptions } from 'nestjs-api-keys';
+import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
 import type { DataSource } from 'typeorm';
 import { GlobalController, OrdersController } from '../support/controllers.js';
 import { testDataSourceOptions } from '../support/database.js';

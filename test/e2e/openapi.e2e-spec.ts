@@ -16,7 +16,7 @@ function documentOf(t: TestApp): OpenAPIObject {
   return SwaggerModule.createDocument(t.app, applyApiKeySecurity(t.app, config));
 }
 
-describe('OpenAPI: applyApiKeySecurity (nestjs-api-keys/swagger)', () => {
+describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
   let perRoute: TestApp;
   let global: TestApp;
   let doc: OpenAPIObject;
@@ -94,7 +94,7 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-api-keys/swagger)', () => {
   });
 
   it('serves Swagger UI at /docs in the sample app, with scopes on its guarded routes', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nestjs-api-keys-openapi-'));
+    const dir = mkdtempSync(join(tmpdir(), 'nestjs-opaque-keys-openapi-'));
     const previous = process.env.DATABASE_PATH;
     process.env.DATABASE_PATH = join(dir, 'sample.sqlite');
     const app = await createSampleApp({ logger: false });

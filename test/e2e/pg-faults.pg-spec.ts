@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent, request as httpRequest } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { DataSource } from 'typeorm';
-import { ApiKeyEntity, ApiKeyStoreUnavailableError, type IssuedApiKey } from 'nestjs-api-keys';
+import { ApiKeyEntity, ApiKeyStoreUnavailableError, type IssuedApiKey } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { serverUrl, testDatabase, workerSchema } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyValidationError, createLeakReportController, generateApiKey } from 'nestjs-api-keys';
+import { ApiKeyValidationError, createLeakReportController, generateApiKey } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyValidationError, type RateLimitStorage } from 'nestjs-api-keys';
+import { ApiKeyValidationError, type RateLimitStorage } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { ThrottlerStorageProcess } from '../support/throttler-storage.js';

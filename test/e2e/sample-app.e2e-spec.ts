@@ -20,7 +20,7 @@ const DAY = 86_400_000;
  */
 describe('sample app', () => {
   const env = { DATABASE_PATH: process.env.DATABASE_PATH, PORT: process.env.PORT };
-  const dir = mkdtempSync(join(tmpdir(), 'nestjs-api-keys-sample-'));
+  const dir = mkdtempSync(join(tmpdir(), 'nestjs-opaque-keys-sample-'));
   const databasePath = join(dir, 'nested', 'sample.sqlite');
   const logs = new LogCapture();
   const plaintexts = new Set<string>();

@@ -5,7 +5,7 @@ import {
   ApiKeyValidationError,
   generateApiKey,
   hashApiKey,
-} from 'nestjs-api-keys';
+} from 'nestjs-opaque-keys';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 describe('ApiKeyService', () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { apiKeyEntityFor, ApiKeyStoreUnavailableError, generateApiKey, hashApiKey } from 'nestjs-api-keys';
+import { apiKeyEntityFor, ApiKeyStoreUnavailableError, generateApiKey, hashApiKey } from 'nestjs-opaque-keys';
 import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typeorm';
 import { TypeOrmApiKeyStore } from '../../lib/storage/api-key.store.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Agent } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import type { IssuedApiKey } from 'nestjs-api-keys';
+import type { IssuedApiKey } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { serverUrl, testDatabase } from '../support/database.js';
 import { statusOf } from '../support/http-status.js';

@@ -1,5 +1,5 @@
 import { Controller, Get, Post, UseGuards } from '@nestjs/common';
-import { AnyScope, ApiKeyGuard, CurrentApiKey, Public, Scopes, type ApiKeyPrincipal } from 'nestjs-api-keys';
+import { AnyScope, ApiKeyGuard, CurrentApiKey, Public, Scopes, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
 
 /** Routes guarded per controller with `@UseGuards(ApiKeyGuard)`. */
 @Controller('orders')

@@ -1,5 +1,5 @@
 import { afterAll } from '@jest/globals';
-import { ApiKeyService } from 'nestjs-api-keys';
+import { ApiKeyService } from 'nestjs-opaque-keys';
 import { LogCapture } from './log-capture.js';
 import { QueryCounter } from './query-counter.js';
 

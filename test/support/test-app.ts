@@ -1,7 +1,7 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-api-keys';
+import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
 import { DataSource } from 'typeorm';
 import { testDataSourceOptions } from './database.js';
 import { createPlatformApp, httpPlatform, type HttpPlatform } from './http-platform.js';

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { RateLimitStorage } from 'nestjs-api-keys';
+import type { RateLimitStorage } from 'nestjs-opaque-keys';
 
 type IncrementResult = Awaited<ReturnType<RateLimitStorage['increment']>>;
 

@@ -8,7 +8,7 @@ import {
   toIntrospectionResponse,
   type ApiKeyPrincipal,
   type ApiKeyRemoteModuleOptions,
-} from 'nestjs-api-keys';
+} from 'nestjs-opaque-keys';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
 import { ResolvedRemoteOptions } from '../../lib/integrations/introspection/remote.options.js';
 

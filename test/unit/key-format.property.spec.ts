@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey, type ApiKeyFormatFailure } from 'nestjs-api-keys';
+import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey, type ApiKeyFormatFailure } from 'nestjs-opaque-keys';
 import { BASE62_ALPHABET } from '../../lib/key/base62.js';
 import { bodyLengthFor, checksumOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
 

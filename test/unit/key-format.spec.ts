@@ -5,7 +5,7 @@ import {
   apiKeyPattern,
   generateApiKey,
   parseApiKey,
-} from 'nestjs-api-keys';
+} from 'nestjs-opaque-keys';
 import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/key/base62.js';
 import { bodyLengthFor, checksumOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
 

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { generateApiKey } from 'nestjs-api-keys';
+import { generateApiKey } from 'nestjs-opaque-keys';
 import { BootstrapAdminKey } from '../../sample-app/bootstrap-admin-key.js';
 import { SampleAppConfig } from '../../sample-app/config/sample-app.config.js';
 import { findLeaks, leakGuard } from '../support/leak-guard.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApiKeyValidationError } from 'nestjs-api-keys';
+import { ApiKeyValidationError } from 'nestjs-opaque-keys';
 import * as input from '../../lib/lifecycle/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { grantCovers, isValidScope, matchScopes, type ScopeRequirement } from 'nestjs-api-keys';
+import { grantCovers, isValidScope, matchScopes, type ScopeRequirement } from 'nestjs-opaque-keys';
 import { mergeRequirements } from '../../lib/policies/scope-matcher.js';
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApiKeyValidationError, grantCovers, isValidScope, matchScopes } from 'nestjs-api-keys';
+import { ApiKeyValidationError, grantCovers, isValidScope, matchScopes } from 'nestjs-opaque-keys';
 import { describeRequirement, mergeRequirements, normalizeScopes, NO_SCOPES_REQUIRED } from '../../lib/policies/scope-matcher.js';
 
 describe('grantCovers', () => {

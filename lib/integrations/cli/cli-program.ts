@@ -38,13 +38,13 @@ function integerOf(name: string, value: string | undefined): number | undefined 
 }
 
 /**
- * Builds the `nestjs-api-keys` program. Each command runs in a Nest
+ * Builds the `nestjs-opaque-keys` program. Each command runs in a Nest
  * application context on the host's database (see {@link withApiKeyService}).
  * The plaintext key is printed by `issue` and `rotate` only, once.
  */
 export function createProgram(streams: CliStreams): Command {
-  const program = new Command('nestjs-api-keys')
-    .description('Manage API keys in the database of a Nest app that uses nestjs-api-keys.')
+  const program = new Command('nestjs-opaque-keys')
+    .description('Manage API keys in the database of a Nest app that uses nestjs-opaque-keys.')
     .requiredOption('-d, --data-source <file>', 'module exporting the TypeORM DataSource (default export or "dataSource")', process.env.API_KEYS_DATA_SOURCE)
     .option('--prefix <prefix>', 'key prefix for new keys (env API_KEY_PREFIX, default sk)', process.env.API_KEY_PREFIX)
     .option('--table <name>', 'table holding the keys (env API_KEY_TABLE, default api_keys)', process.env.API_KEY_TABLE)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `nestjs-api-keys` operator CLI (package.json `bin`): issue, list, show,
+ * The `nestjs-opaque-keys` operator CLI (package.json `bin`): issue, list, show,
  * rotate, revoke and re-scope keys in a Nest app's database. See `--help`.
  */
 import 'reflect-metadata';

@@ -1,7 +1,7 @@
 import type { ApiKeyModuleOptions } from '../../api-key.options.js';
 
 /** Injection token of the resolved {@link ResolvedRemoteOptions}. Internal. */
-export const REMOTE_INTROSPECTION_OPTIONS = Symbol('nestjs-api-keys:remote-introspection');
+export const REMOTE_INTROSPECTION_OPTIONS = Symbol('nestjs-opaque-keys:remote-introspection');
 
 /** The `fetch` the remote verifier calls: the global one by default. */
 export type FetchFunction = (input: string, init: RequestInit) => Promise<Response>;

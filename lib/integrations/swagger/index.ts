@@ -1,5 +1,5 @@
 /**
- * `nestjs-api-keys/swagger`: OpenAPI documentation of API-key security.
+ * `nestjs-opaque-keys/swagger`: OpenAPI documentation of API-key security.
  * A separate entry point, so that `@nestjs/swagger` stays an optional peer
  * dependency that the main entry never loads.
  */

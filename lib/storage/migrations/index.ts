@@ -75,7 +75,7 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
 export function apiKeyMigrations(database: ApiKeyMigrationDatabase, { tableName = DEFAULT_API_KEY_TABLE }: ApiKeyMigrationsOptions = {}): ApiKeyMigrationClass[] {
   const migrations = BY_DATABASE[database];
   if (!migrations) {
-    throw new TypeError(`nestjs-api-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`);
+    throw new TypeError(`nestjs-opaque-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`);
   }
   if (tableName === DEFAULT_API_KEY_TABLE) return [...migrations];
   apiKeyEntityFor(tableName); // validates the name

@@ -1,5 +1,5 @@
 import { ValidateBy, type ValidationArguments, type ValidationOptions } from 'class-validator';
-import { isValidScope } from 'nestjs-api-keys';
+import { isValidScope } from 'nestjs-opaque-keys';
 
 const SCOPE_SYNTAX = 'segments of letters, digits, "_", "." or "-" joined by ":", optionally ending in ":*", or "*"';
 
