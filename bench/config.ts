@@ -47,7 +47,8 @@ export function dataSourceOptions(db: BenchDatabase, size: TableSize): DataSourc
 }
 
 /** What guards the route in a variant. */
-export type GuardKind = 'none' | 'noop' | 'noop-async' | 'library' | 'library-v0' | 'jwt-string' | 'jwt-keyobject' | 'hand-rolled';
+export type GuardKind =
+  'none' | 'noop' | 'noop-async' | 'library' | 'library-v0' | 'jwt-string' | 'jwt-keyobject' | 'hand-rolled';
 
 /** One benchmarked configuration: its own Nest app process. */
 export interface Variant {
@@ -69,19 +70,86 @@ export const VARIANTS: readonly Variant[] = [
   { id: 'noop-guard', label: 'a guard that only returns true', guard: 'noop' },
   { id: 'noop-async-guard', label: 'an async guard that only returns true', guard: 'noop-async' },
   { id: 'lib-sqlite-1k', label: 'nestjs-opaque-keys, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k' },
-  { id: 'lib-sqlite-1m', label: 'nestjs-opaque-keys, SQLite, 1M keys', guard: 'library', db: 'sqlite', size: '1m', fullOnly: true },
-  { id: 'lib-postgres-1k', label: 'nestjs-opaque-keys, PostgreSQL, 1k keys', guard: 'library', db: 'postgres', size: '1k' },
-  { id: 'lib-postgres-1m', label: 'nestjs-opaque-keys, PostgreSQL, 1M keys', guard: 'library', db: 'postgres', size: '1m', fullOnly: true },
-  { id: 'lib-sqlite-1k-cache', label: 'nestjs-opaque-keys + cache, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k', cache: true },
-  { id: 'lib-postgres-1k-cache', label: 'nestjs-opaque-keys + cache, PostgreSQL, 1k keys', guard: 'library', db: 'postgres', size: '1k', cache: true },
+  {
+    id: 'lib-sqlite-1m',
+    label: 'nestjs-opaque-keys, SQLite, 1M keys',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1m',
+    fullOnly: true,
+  },
+  {
+    id: 'lib-postgres-1k',
+    label: 'nestjs-opaque-keys, PostgreSQL, 1k keys',
+    guard: 'library',
+    db: 'postgres',
+    size: '1k',
+  },
+  {
+    id: 'lib-postgres-1m',
+    label: 'nestjs-opaque-keys, PostgreSQL, 1M keys',
+    guard: 'library',
+    db: 'postgres',
+    size: '1m',
+    fullOnly: true,
+  },
+  {
+    id: 'lib-sqlite-1k-cache',
+    label: 'nestjs-opaque-keys + cache, SQLite, 1k keys',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1k',
+    cache: true,
+  },
+  {
+    id: 'lib-postgres-1k-cache',
+    label: 'nestjs-opaque-keys + cache, PostgreSQL, 1k keys',
+    guard: 'library',
+    db: 'postgres',
+    size: '1k',
+    cache: true,
+  },
   { id: 'lib-mariadb-1k', label: 'nestjs-opaque-keys, MariaDB, 1k keys', guard: 'library', db: 'mariadb', size: '1k' },
   { id: 'jwt-string', label: '@nestjs/jwt HS256, string secret', guard: 'jwt-string' },
   { id: 'jwt-keyobject', label: '@nestjs/jwt HS256, KeyObject secret', guard: 'jwt-keyobject' },
-  { id: 'hand-sqlite-1k', label: 'hand-rolled (sha256 + findOne), SQLite, 1k', guard: 'hand-rolled', db: 'sqlite', size: '1k' },
-  { id: 'hand-postgres-1k', label: 'hand-rolled (sha256 + findOne), PostgreSQL, 1k', guard: 'hand-rolled', db: 'postgres', size: '1k' },
-  { id: 'v0-sqlite-1k', label: 'v0.1 store, SQLite, 1k keys', guard: 'library-v0', db: 'sqlite', size: '1k', baselineOnly: true },
-  { id: 'v0-postgres-1k', label: 'v0.1 store, PostgreSQL, 1k keys', guard: 'library-v0', db: 'postgres', size: '1k', baselineOnly: true },
-  { id: 'v0-mariadb-1k', label: 'v0.1 store, MariaDB, 1k keys', guard: 'library-v0', db: 'mariadb', size: '1k', baselineOnly: true },
+  {
+    id: 'hand-sqlite-1k',
+    label: 'hand-rolled (sha256 + findOne), SQLite, 1k',
+    guard: 'hand-rolled',
+    db: 'sqlite',
+    size: '1k',
+  },
+  {
+    id: 'hand-postgres-1k',
+    label: 'hand-rolled (sha256 + findOne), PostgreSQL, 1k',
+    guard: 'hand-rolled',
+    db: 'postgres',
+    size: '1k',
+  },
+  {
+    id: 'v0-sqlite-1k',
+    label: 'v0.1 store, SQLite, 1k keys',
+    guard: 'library-v0',
+    db: 'sqlite',
+    size: '1k',
+    baselineOnly: true,
+  },
+  {
+    id: 'v0-postgres-1k',
+    label: 'v0.1 store, PostgreSQL, 1k keys',
+    guard: 'library-v0',
+    db: 'postgres',
+    size: '1k',
+    baselineOnly: true,
+  },
+  {
+    id: 'v0-mariadb-1k',
+    label: 'v0.1 store, MariaDB, 1k keys',
+    guard: 'library-v0',
+    db: 'mariadb',
+    size: '1k',
+    baselineOnly: true,
+  },
 ];
 
 /** The file listing the credentials a variant's load generator sends, one per line. */

@@ -72,7 +72,8 @@ export class HandRolledGuard implements CanActivate {
     const { request, token } = bearer(context);
     const hash = createHash('sha256').update(token).digest('hex');
     const key = await this.keys.findOne({ where: { hash } });
-    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) throw new UnauthorizedException();
+    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt.getTime() <= Date.now()))
+      throw new UnauthorizedException();
     if (!key.scopes.includes(SCOPE)) throw new UnauthorizedException();
     request.user = key;
     return true;

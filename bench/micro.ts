@@ -21,7 +21,12 @@ import { seedKeys } from './seed.js';
 type Lookup = (hash: string) => Promise<unknown>;
 
 /** Wall and CPU (this process) µs per lookup, `inFlight` lookups at a time. */
-async function time(lookup: Lookup, hashes: string[], n: number, inFlight: number): Promise<{ wall: number; cpu: number }> {
+async function time(
+  lookup: Lookup,
+  hashes: string[],
+  n: number,
+  inFlight: number,
+): Promise<{ wall: number; cpu: number }> {
   let next = 0;
   const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
@@ -59,12 +64,15 @@ async function run(db: BenchDatabase): Promise<void> {
   const samples: Record<string, { wall: number; cpu: number }[]> = {};
   for (const inFlight of [1, 16]) {
     for (let rep = 0; rep < reps; rep++) {
-      for (const [name, lookup] of Object.entries(lookups)) (samples[`${name}@${inFlight}`] ??= []).push(await time(lookup, hashes, n, inFlight));
+      for (const [name, lookup] of Object.entries(lookups))
+        (samples[`${name}@${inFlight}`] ??= []).push(await time(lookup, hashes, n, inFlight));
     }
   }
   const names = Object.keys(lookups);
   const base = names[0];
-  console.log(`\n${db}: µs per lookup, median of ${reps} interleaved reps (wall / CPU of this process); ratio = CPU vs ${base}, paired per rep`);
+  console.log(
+    `\n${db}: µs per lookup, median of ${reps} interleaved reps (wall / CPU of this process); ratio = CPU vs ${base}, paired per rep`,
+  );
   console.log('| lookup | 1 in flight: wall | CPU | ratio | 16 in flight: wall | CPU | ratio |');
   console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const name of names) {
@@ -79,5 +87,7 @@ async function run(db: BenchDatabase): Promise<void> {
   await dataSource.destroy();
 }
 
-const databases = (process.argv.slice(2).length ? process.argv.slice(2) : ['sqlite', 'postgres', 'mariadb']) as BenchDatabase[];
+const databases = (
+  process.argv.slice(2).length ? process.argv.slice(2) : ['sqlite', 'postgres', 'mariadb']
+) as BenchDatabase[];
 for (const db of databases) await run(db);

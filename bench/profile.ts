@@ -27,7 +27,12 @@ function areaOf(url: string, name: string): string {
 
 /** Self time by area and by function; in µs per request when `requests` is given. */
 export function summarizeProfile(file: string, requests?: number, top = 25): string {
-  const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: ProfileNode[]; samples: number[]; startTime: number; endTime: number };
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    startTime: number;
+    endTime: number;
+  };
   const usPerSample = (profile.endTime - profile.startTime) / profile.samples.length;
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const counts = new Map<number, number>();
@@ -40,7 +45,8 @@ export function summarizeProfile(file: string, requests?: number, top = 25): str
     const area = areaOf(url, functionName);
     if (area === '(idle)') continue;
     busy += hits;
-    const name = `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*node_modules\//, '').replace(/^.*\/build\/bench\//, '')}:${lineNumber + 1}` : ''}`.trim();
+    const name =
+      `${functionName || '(anonymous)'} ${url ? `${url.replace(/^.*node_modules\//, '').replace(/^.*\/build\/bench\//, '')}:${lineNumber + 1}` : ''}`.trim();
     frames.set(name, (frames.get(name) ?? 0) + hits);
     areas.set(area, (areas.get(area) ?? 0) + hits);
   }
@@ -54,13 +60,17 @@ export function summarizeProfile(file: string, requests?: number, top = 25): str
     '',
     `| area | %${unit} |`,
     `| --- | ---:${rule} |`,
-    ...sorted(areas).slice(0, 15).map(([area, n]) => `| ${area} | ${pct(n)}${perRequest(n)} |`),
+    ...sorted(areas)
+      .slice(0, 15)
+      .map(([area, n]) => `| ${area} | ${pct(n)}${perRequest(n)} |`),
     '',
     `Top ${top} functions by self time:`,
     '',
     `| function | %${unit} |`,
     `| --- | ---:${rule} |`,
-    ...sorted(frames).slice(0, top).map(([name, n]) => `| \`${name}\` | ${pct(n)}${perRequest(n)} |`),
+    ...sorted(frames)
+      .slice(0, top)
+      .map(([name, n]) => `| \`${name}\` | ${pct(n)}${perRequest(n)} |`),
     '',
   ].join('\n');
 }

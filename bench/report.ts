@@ -78,9 +78,18 @@ const TARGETS: readonly Target[] = [
   { label: 'MariaDB live (measured, no target)', variant: 'lib-mariadb-1k' },
   { label: 'SQLite >= 1.1x JWT guard (KeyObject)', variant: 'lib-sqlite-1k', against: 'jwt-keyobject', atLeast: 1.1 },
   { label: 'SQLite 1M keys within 10% of 1k keys', variant: 'lib-sqlite-1m', against: 'lib-sqlite-1k', within: 0.1 },
-  { label: 'PostgreSQL 1M keys within 10% of 1k keys', variant: 'lib-postgres-1m', against: 'lib-postgres-1k', within: 0.1 },
+  {
+    label: 'PostgreSQL 1M keys within 10% of 1k keys',
+    variant: 'lib-postgres-1m',
+    against: 'lib-postgres-1k',
+    within: 0.1,
+  },
   { label: 'cache gain, SQLite (measured, no target)', variant: 'lib-sqlite-1k-cache', against: 'lib-sqlite-1k' },
-  { label: 'cache gain, PostgreSQL (measured, no target)', variant: 'lib-postgres-1k-cache', against: 'lib-postgres-1k' },
+  {
+    label: 'cache gain, PostgreSQL (measured, no target)',
+    variant: 'lib-postgres-1k-cache',
+    against: 'lib-postgres-1k',
+  },
   { label: 'any guard: no-op guard vs bare (the floor)', variant: 'noop-guard' },
 ];
 
@@ -95,7 +104,9 @@ export function renderMarkdown(results: BenchResults): string {
   const { machine, settings } = results;
   const lines = [
     `Run ${results.date} (${results.mode}): ${machine.cpus} x ${machine.model}, Node ${machine.node}, ${machine.platform}` +
-      (machine.loadAverage ? `, load average ${machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')} (other work on the machine counts in it).` : '.'),
+      (machine.loadAverage
+        ? `, load average ${machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ')} (other work on the machine counts in it).`
+        : '.'),
     `${settings.loadGenerator}, ${settings.connections} connections, ${settings.rounds} interleaved rounds of ${settings.durationSeconds} s per variant` +
       `${settings.pinned ? ', server pinned to CPU 0 and load generator to CPU 1' : ''}. Figures are medians over the rounds; ` +
       `"x bare" is the median of per-round ratios to the bare route.`,
@@ -116,7 +127,15 @@ export function renderMarkdown(results: BenchResults): string {
     if (!v || !against) continue;
     const ratio = target.against ? sameRunRatio(v, against) : v.ratioToBare;
     const met =
-      target.atLeast !== undefined ? (ratio >= target.atLeast ? 'met' : 'not met') : target.within !== undefined ? (Math.abs(1 - ratio) <= target.within ? 'met' : 'not met') : '-';
+      target.atLeast !== undefined
+        ? ratio >= target.atLeast
+          ? 'met'
+          : 'not met'
+        : target.within !== undefined
+          ? Math.abs(1 - ratio) <= target.within
+            ? 'met'
+            : 'not met'
+          : '-';
     rows.push(`| ${target.label} | ${fixed(ratio, 2)} | ${met} |`);
   }
   if (rows.length) lines.push('| Target | same-run ratio | |', '| --- | ---: | --- |', ...rows, '');

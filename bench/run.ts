@@ -115,7 +115,17 @@ function load(server: Server, seconds: number, connections: number): Promise<Loa
   const url = `http://127.0.0.1:${server.port}/bench`;
   const file = credentialsFile(server.variant);
   const [command, args] = hasWrk
-    ? pinned(1, 'wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', join(ROOT, 'bench', 'wrk.lua'), url, '--', file])
+    ? pinned(1, 'wrk', [
+        '-t1',
+        `-c${connections}`,
+        `-d${seconds}s`,
+        '--latency',
+        '-s',
+        join(ROOT, 'bench', 'wrk.lua'),
+        url,
+        '--',
+        file,
+      ])
     : pinned(1, process.execPath, [join(HERE, 'load-autocannon.js'), url, file, String(seconds), String(connections)]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });

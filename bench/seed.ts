@@ -22,12 +22,28 @@ import {
 } from './config.js';
 
 const BATCH = 1_000;
-const COLUMNS = ['id', 'name', 'ownerId', 'hint', 'hash', 'scopes', 'metadata', 'createdAt', 'expiresAt', 'revokedAt', 'revokedReason', 'lastUsedAt', 'replacedById'] as const;
+const COLUMNS = [
+  'id',
+  'name',
+  'ownerId',
+  'hint',
+  'hash',
+  'scopes',
+  'metadata',
+  'createdAt',
+  'expiresAt',
+  'revokedAt',
+  'revokedReason',
+  'lastUsedAt',
+  'replacedById',
+] as const;
 
 /** Creates the bench's own database on a server (the tests own, and drop, `test`). */
 async function ensureServerDatabase(db: Exclude<BenchDatabase, 'sqlite'>): Promise<void> {
   const admin = new DataSource(
-    db === 'postgres' ? { type: 'postgres', url: `${POSTGRES_URL}/postgres` } : { type: 'mariadb', url: `${MARIADB_URL}/mysql` },
+    db === 'postgres'
+      ? { type: 'postgres', url: `${POSTGRES_URL}/postgres` }
+      : { type: 'mariadb', url: `${MARIADB_URL}/mysql` },
   );
   await admin.initialize();
   try {
@@ -56,7 +72,11 @@ function literal(value: unknown): string {
  * (spread evenly through the table) to `<db>-<size>.keys`. Skipped when the
  * table already holds exactly that and the key file matches.
  */
-export async function seedKeys(db: BenchDatabase, size: TableSize, log: (line: string) => void = console.log): Promise<void> {
+export async function seedKeys(
+  db: BenchDatabase,
+  size: TableSize,
+  log: (line: string) => void = console.log,
+): Promise<void> {
   if (db !== 'sqlite') await ensureServerDatabase(db);
   const rows = ROWS[size];
   const keysFile = `${DATA_DIR}/${db}-${size}.keys`;
@@ -70,7 +90,9 @@ export async function seedKeys(db: BenchDatabase, size: TableSize, log: (line: s
       const sample = readFileSync(keysFile, 'utf8').trim().split('\n')[0];
       const hashColumn = dataSource.driver.escape('hash');
       const placeholder = db === 'postgres' ? '$1' : '?';
-      const found = await dataSource.query(`SELECT id FROM ${table} WHERE ${hashColumn} = ${placeholder}`, [hashApiKey(sample)]);
+      const found = await dataSource.query(`SELECT id FROM ${table} WHERE ${hashColumn} = ${placeholder}`, [
+        hashApiKey(sample),
+      ]);
       if (found.length === 1) return;
     }
     log(`seeding ${rows} keys into ${db} ${tableFor(size)}...`);
@@ -87,7 +109,8 @@ export async function seedKeys(db: BenchDatabase, size: TableSize, log: (line: s
         const values: string[] = [];
         for (let i = start; i < Math.min(rows, start + BATCH); i++) {
           // Every row is a real key's row; only the plaintext of the ones in rotation is kept.
-          const key = i % every === 0 && known.length < KEYS_IN_ROTATION ? generateApiKey({ prefix: PREFIX }) : undefined;
+          const key =
+            i % every === 0 && known.length < KEYS_IN_ROTATION ? generateApiKey({ prefix: PREFIX }) : undefined;
           if (key) known.push(key);
           const hash = key ? hashApiKey(key) : randomBytes(32).toString('hex');
           const row: Record<string, unknown> = {
@@ -105,7 +128,9 @@ export async function seedKeys(db: BenchDatabase, size: TableSize, log: (line: s
             lastUsedAt: null,
             replacedById: null,
           };
-          values.push(`(${columns.map((c) => literal(dataSource.driver.preparePersistentValue(row[c.propertyName], c))).join(', ')})`);
+          values.push(
+            `(${columns.map((c) => literal(dataSource.driver.preparePersistentValue(row[c.propertyName], c))).join(', ')})`,
+          );
         }
         await em.query(head + values.join(', '));
       }

@@ -9,7 +9,17 @@ import 'reflect-metadata';
 import { createSecretKey } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { Controller, Get, Module, Query, UseGuards, type CanActivate, type DynamicModule, type INestApplication, type Type } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Module,
+  Query,
+  UseGuards,
+  type CanActivate,
+  type DynamicModule,
+  type INestApplication,
+  type Type,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
@@ -71,7 +81,11 @@ function appModule(variant: Variant): DynamicModule {
   let guard: Type<CanActivate> | undefined;
   const entity = variant.size ? apiKeyEntityFor(tableFor(variant.size)) : undefined;
   const database = () =>
-    TypeOrmModule.forRoot({ ...dataSourceOptions(variant.db!, variant.size!), entities: [entity!], synchronize: false });
+    TypeOrmModule.forRoot({
+      ...dataSourceOptions(variant.db!, variant.size!),
+      entities: [entity!],
+      synchronize: false,
+    });
   switch (variant.guard) {
     case 'none':
       break;
@@ -85,7 +99,11 @@ function appModule(variant: Variant): DynamicModule {
     case 'library-v0':
       imports.push(
         database(),
-        ApiKeyModule.forRoot({ prefix: PREFIX, tableName: tableFor(variant.size!), cache: variant.cache ? { ttlMs: 5_000 } : undefined }),
+        ApiKeyModule.forRoot({
+          prefix: PREFIX,
+          tableName: tableFor(variant.size!),
+          cache: variant.cache ? { ttlMs: 5_000 } : undefined,
+        }),
       );
       guard = ApiKeyGuard;
       break;
@@ -95,7 +113,12 @@ function appModule(variant: Variant): DynamicModule {
       break;
     case 'jwt-keyobject':
       // jsonwebtoken takes a KeyObject too; it skips building one per call.
-      imports.push(JwtModule.register({ secret: createSecretKey(Buffer.from(JWT_SECRET)) as never, verifyOptions: { algorithms: ['HS256'] } }));
+      imports.push(
+        JwtModule.register({
+          secret: createSecretKey(Buffer.from(JWT_SECRET)) as never,
+          verifyOptions: { algorithms: ['HS256'] },
+        }),
+      );
       guard = JwtBenchGuard;
       break;
     case 'hand-rolled':

@@ -37,10 +37,19 @@ class BenchController {
   }
 }
 
-async function app(options: ApiKeyModuleOptions, create: boolean): Promise<{ app: INestApplication; service: ApiKeyService; port: number }> {
+async function app(
+  options: ApiKeyModuleOptions,
+  create: boolean,
+): Promise<{ app: INestApplication; service: ApiKeyService; port: number }> {
   @Module({
     imports: [
-      TypeOrmModule.forRoot({ type: 'postgres', url: URL, schema: SCHEMA, autoLoadEntities: true, synchronize: create }),
+      TypeOrmModule.forRoot({
+        type: 'postgres',
+        url: URL,
+        schema: SCHEMA,
+        autoLoadEntities: true,
+        synchronize: create,
+      }),
       ApiKeyModule.forRoot({ lastUsedIntervalMs: 0, ...options }),
     ],
     controllers: [BenchController],
@@ -98,7 +107,8 @@ async function main(): Promise<void> {
     const fromResolve: number[] = [];
     for (let trial = 0; trial < TRIALS; trial++) {
       const { key, record } = await a.service.issue({ name: `trial ${trial}`, scopes: ['bench:read'] });
-      if ((await get(b.port, key)) !== 200 || (await get(b.port, key)) !== 200) throw new Error('B did not accept a fresh key');
+      if ((await get(b.port, key)) !== 200 || (await get(b.port, key)) !== 200)
+        throw new Error('B did not accept a fresh key');
       const called = performance.now();
       await a.service.revoke(record.id);
       const resolved = performance.now();
@@ -116,7 +126,9 @@ async function main(): Promise<void> {
     console.log(`lookup cache on PostgreSQL, two instances, ${TRIALS} revocations through A; B's first 401:`);
     console.log(`  from revoke() called:   ${quantiles(fromCall)}`);
     console.log(`  from revoke() resolved: ${quantiles(fromResolve)} (includes one HTTP round trip to B)`);
-    console.log(`ApiKeyService.verify on a hot key, one at a time: ${cached.toFixed(1)} µs cached, ${uncached.toFixed(1)} µs live (${(uncached / cached).toFixed(1)}x)`);
+    console.log(
+      `ApiKeyService.verify on a hot key, one at a time: ${cached.toFixed(1)} µs cached, ${uncached.toFixed(1)} µs live (${(uncached / cached).toFixed(1)}x)`,
+    );
   } finally {
     agent.destroy();
     for (const nest of apps.reverse()) await nest.close();

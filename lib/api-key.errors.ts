@@ -10,13 +10,7 @@ export class ApiKeyError extends Error {
 
 /** Why a string is not a well-formed API key. */
 export type ApiKeyFormatFailure =
-  | 'not_a_string'
-  | 'too_long'
-  | 'too_short'
-  | 'invalid_characters'
-  | 'missing_prefix'
-  | 'wrong_prefix'
-  | 'bad_checksum';
+  'not_a_string' | 'too_long' | 'too_short' | 'invalid_characters' | 'missing_prefix' | 'wrong_prefix' | 'bad_checksum';
 
 /** A presented key is not well formed (found without any database access). */
 export class ApiKeyFormatError extends ApiKeyError {

@@ -2,7 +2,14 @@ import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
-import { API_KEY_CACHE, API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS, API_KEY_STORE } from './api-key.constants.js';
+import {
+  API_KEY_CACHE,
+  API_KEY_DATA_SOURCE,
+  API_KEY_ENTITY,
+  API_KEY_EVENT_ENTITY,
+  API_KEY_OPTIONS,
+  API_KEY_STORE,
+} from './api-key.constants.js';
 import { apiKeyEventEntityFor } from './storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './storage/api-key.entity.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
@@ -31,7 +38,12 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
     },
     {
       provide: API_KEY_STORE,
-      useFactory: (dataSource: DataSource, keyEntity: typeof ApiKeyColumns, options: ResolvedApiKeyOptions, cache: LookupCache<StoredApiKey> | null) =>
+      useFactory: (
+        dataSource: DataSource,
+        keyEntity: typeof ApiKeyColumns,
+        options: ResolvedApiKeyOptions,
+        cache: LookupCache<StoredApiKey> | null,
+      ) =>
         cache
           ? // The cached store coalesces its own misses (see CachedApiKeyStore).
             new CachedApiKeyStore(new TypeOrmApiKeyStore(dataSource, keyEntity), cache, options.coalesceLookups)
@@ -53,7 +65,13 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
       return {
         ...definition,
         global: merged.isGlobal,
-        imports: [...(definition.imports ?? []), TypeOrmModule.forFeature([apiKeyEntityFor(merged.tableName), apiKeyEventEntityFor(merged.tableName)], merged.dataSource)],
+        imports: [
+          ...(definition.imports ?? []),
+          TypeOrmModule.forFeature(
+            [apiKeyEntityFor(merged.tableName), apiKeyEventEntityFor(merged.tableName)],
+            merged.dataSource,
+          ),
+        ],
         providers: [...(definition.providers ?? []), ...providersFor(merged)],
       };
     })

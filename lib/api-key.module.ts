@@ -44,6 +44,15 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
     ApiKeyGuard,
     ApiKeyService,
   ],
-  exports: [ApiKeyCacheInvalidator, ApiKeyAuditLog, ApiKeyRateLimiter, ApiKeyVerifier, LastUsedRecorder, ApiKeyGuard, ApiKeyService, API_KEY_OPTIONS],
+  exports: [
+    ApiKeyCacheInvalidator,
+    ApiKeyAuditLog,
+    ApiKeyRateLimiter,
+    ApiKeyVerifier,
+    LastUsedRecorder,
+    ApiKeyGuard,
+    ApiKeyService,
+    API_KEY_OPTIONS,
+  ],
 })
 export class ApiKeyModule extends ConfigurableModuleClass {}

@@ -1,5 +1,9 @@
 import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key/key-format.js';
-import { resolveCacheOptions, type ApiKeyCacheOptions, type ResolvedApiKeyCacheOptions } from './cache/cache.options.js';
+import {
+  resolveCacheOptions,
+  type ApiKeyCacheOptions,
+  type ResolvedApiKeyCacheOptions,
+} from './cache/cache.options.js';
 import { validateRateLimit, type RateLimit, type RateLimitStorage } from './policies/rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
@@ -98,7 +102,8 @@ export class ResolvedApiKeyOptions {
       throw new TypeError(`header must be a header name or false; got ${JSON.stringify(this.header)}`);
     }
     this.header = this.header === false ? false : this.header.toLowerCase();
-    if (!this.bearer && this.header === false) throw new TypeError('enable bearer or header: there is no way to send a key');
+    if (!this.bearer && this.header === false)
+      throw new TypeError('enable bearer or header: there is no way to send a key');
     if (!/^[\x20-\x7e]*$/.test(this.realm) || /["\\]/.test(this.realm)) {
       throw new TypeError('realm must be printable ASCII without quotes or backslashes');
     }
@@ -110,7 +115,8 @@ export class ResolvedApiKeyOptions {
     }
     for (const name of ['defaultLifetimeMs', 'maxLifetimeMs'] as const) {
       const value = this[name];
-      if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new TypeError(`${name} must be a positive number of ms`);
+      if (value !== undefined && !(Number.isFinite(value) && value > 0))
+        throw new TypeError(`${name} must be a positive number of ms`);
     }
     if (this.defaultLifetimeMs && this.maxLifetimeMs && this.defaultLifetimeMs > this.maxLifetimeMs) {
       throw new TypeError('defaultLifetimeMs must not exceed maxLifetimeMs');
@@ -119,7 +125,9 @@ export class ResolvedApiKeyOptions {
       throw new TypeError('environments must be short lower-case names of letters and digits, e.g. ["live", "test"]');
     }
     this.prefixes = new Map(
-      this.environments.length === 0 ? [[this.prefix, null]] : this.environments.map((env) => [`${this.prefix}_${env}`, env]),
+      this.environments.length === 0
+        ? [[this.prefix, null]]
+        : this.environments.map((env) => [`${this.prefix}_${env}`, env]),
     );
     for (const prefix of this.prefixes.keys()) assertValidPrefix(prefix);
     try {

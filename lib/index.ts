@@ -38,14 +38,24 @@ export {
   type ApiKeyFormatFailure,
 } from './api-key.errors.js';
 export { ApiKeyExceptionFilter } from './http/api-key.exception-filter.js';
-export { generateApiKey, parseApiKey, apiKeyPattern, type ParsedApiKey, type GenerateApiKeyOptions } from './key/key-format.js';
+export {
+  generateApiKey,
+  parseApiKey,
+  apiKeyPattern,
+  type ParsedApiKey,
+  type GenerateApiKeyOptions,
+} from './key/key-format.js';
 export { hashApiKey } from './key/key-hash.js';
 export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './policies/scope-matcher.js';
 export type { ApiKeyStore, StoredApiKey } from './storage/api-key.store.js';
 export type { ApiKeyCacheOptions, ApiKeyCacheInvalidation } from './cache/cache.options.js';
 export { DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_ENTRIES } from './cache/cache.options.js';
 export { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
-export type { ApiKeyInvalidation, ApiKeyInvalidationBus, ApiKeyInvalidationHandlers } from './cache/invalidation-bus.js';
+export type {
+  ApiKeyInvalidation,
+  ApiKeyInvalidationBus,
+  ApiKeyInvalidationHandlers,
+} from './cache/invalidation-bus.js';
 export { PostgresInvalidationBus, type PostgresInvalidationBusOptions } from './cache/postgres-invalidation.bus.js';
 export {
   redisInvalidationBus,
@@ -53,9 +63,16 @@ export {
   type RedisPublisherLike,
   type RedisSubscriberLike,
 } from './cache/redis-invalidation.bus.js';
-export { createLeakReportController, MAX_LEAK_REPORT_KEYS, type LeakReportOptions } from './integrations/leak-report.controller.js';
+export {
+  createLeakReportController,
+  MAX_LEAK_REPORT_KEYS,
+  type LeakReportOptions,
+} from './integrations/leak-report.controller.js';
 export { resolveExpiry, type ExpiryPolicy } from './policies/expiry-policy.js';
-export { createIntrospectionController, type IntrospectionOptions } from './integrations/introspection/introspection.controller.js';
+export {
+  createIntrospectionController,
+  type IntrospectionOptions,
+} from './integrations/introspection/introspection.controller.js';
 export {
   toIntrospectionResponse,
   fromIntrospectionResponse,
@@ -70,7 +87,12 @@ export { ApiKeyRemoteModule } from './integrations/introspection/remote.module.j
 export type { ApiKeyRemoteModuleExtras } from './integrations/introspection/remote.module-definition.js';
 export type { ApiKeyRemoteModuleOptions, FetchFunction } from './integrations/introspection/remote.options.js';
 export { ApiKeyRateLimiter } from './verification/rate-limiter.js';
-export { validateRateLimit, type RateLimit, type RateLimitStorage, type RateLimitDecision } from './policies/rate-limit.js';
+export {
+  validateRateLimit,
+  type RateLimit,
+  type RateLimitStorage,
+  type RateLimitDecision,
+} from './policies/rate-limit.js';
 export {
   apiKeyMigrations,
   type ApiKeyMigrationDatabase,

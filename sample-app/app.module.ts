@@ -1,7 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyModule, createIntrospectionController, createLeakReportController, type RateLimitStorage } from 'nestjs-opaque-keys';
+import {
+  ApiKeyModule,
+  createIntrospectionController,
+  createLeakReportController,
+  type RateLimitStorage,
+} from 'nestjs-opaque-keys';
 import { BootstrapAdminKey } from './bootstrap-admin-key.js';
 import { apiKeyOptions } from './config/api-keys.options.js';
 import { ConfigModule } from './config/config.module.js';
@@ -46,6 +51,9 @@ export interface AppModuleOptions {
 })
 export class AppModule {
   static forRoot({ rateLimitStorage }: AppModuleOptions = {}): DynamicModule {
-    return { module: AppModule, imports: [ApiKeyModule.forRoot({ ...apiKeyOptions(rateLimitStorage), globalGuard: true })] };
+    return {
+      module: AppModule,
+      imports: [ApiKeyModule.forRoot({ ...apiKeyOptions(rateLimitStorage), globalGuard: true })],
+    };
   }
 }

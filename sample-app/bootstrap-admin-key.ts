@@ -34,7 +34,11 @@ export class BootstrapAdminKey implements OnApplicationBootstrap {
       this.logger.log('keys exist, not issuing a bootstrap admin key');
       return;
     }
-    const { key, record } = await this.keys.issue({ ...BOOTSTRAP_ADMIN_KEY, scopes: [...BOOTSTRAP_ADMIN_KEY.scopes], actor: 'bootstrap' });
+    const { key, record } = await this.keys.issue({
+      ...BOOTSTRAP_ADMIN_KEY,
+      scopes: [...BOOTSTRAP_ADMIN_KEY.scopes],
+      actor: 'bootstrap',
+    });
     this.logger.log(`issued bootstrap admin key ${record.id}; it is printed once, on stdout`);
     process.stdout.write(this.banner(key, record.expiresAt));
   }

@@ -11,7 +11,10 @@ export interface SampleAppOptions extends NestApplicationOptions, AppModuleOptio
  * drive it. Shutdown hooks are on: on SIGTERM/SIGINT the app closes cleanly
  * and the library flushes pending `lastUsedAt` writes. OpenAPI docs are at `/docs`.
  */
-export async function createSampleApp({ rateLimitStorage, ...options }: SampleAppOptions = {}): Promise<INestApplication> {
+export async function createSampleApp({
+  rateLimitStorage,
+  ...options
+}: SampleAppOptions = {}): Promise<INestApplication> {
   const app = await NestFactory.create(AppModule.forRoot({ rateLimitStorage }), { abortOnError: false, ...options });
   app.enableShutdownHooks();
   setupOpenApi(app);

@@ -5,7 +5,12 @@ import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { StoredApiKey } from '../storage/api-key.store.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
-import { invalidationChannel, type ApiKeyInvalidation, type ApiKeyInvalidationBus, type ApiKeyInvalidationHandlers } from './invalidation-bus.js';
+import {
+  invalidationChannel,
+  type ApiKeyInvalidation,
+  type ApiKeyInvalidationBus,
+  type ApiKeyInvalidationHandlers,
+} from './invalidation-bus.js';
 import type { LookupCache } from './lookup-cache.js';
 import { PostgresInvalidationBus } from './postgres-invalidation.bus.js';
 
@@ -34,7 +39,8 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
     const invalidation = options.cache?.invalidation;
     if (!this.cache || !invalidation) return;
     const postgres = dataSource.options.type === 'postgres';
-    if (invalidation === 'postgres' && !postgres) throw new TypeError("cache.invalidation 'postgres' needs a PostgreSQL DataSource");
+    if (invalidation === 'postgres' && !postgres)
+      throw new TypeError("cache.invalidation 'postgres' needs a PostgreSQL DataSource");
     if (invalidation === 'postgres' || (invalidation === 'auto' && postgres)) {
       this.bus = new PostgresInvalidationBus(dataSource, { onError: (message) => this.logger.warn(message) });
     } else if (typeof invalidation === 'object') {
@@ -97,7 +103,9 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
       else cache.invalidate(change.ids);
       if (this.bus?.delivery === 'after-commit') {
         this.bus.publish(this.channel, change).catch((error: Error) => {
-          this.logger.warn(`could not publish a cache invalidation (other instances catch up within ${this.options.cache!.ttlMs} ms): ${error.message}`);
+          this.logger.warn(
+            `could not publish a cache invalidation (other instances catch up within ${this.options.cache!.ttlMs} ms): ${error.message}`,
+          );
         });
       }
     });

@@ -40,8 +40,10 @@ export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): Resolv
   const ttlMs = raw.ttlMs ?? DEFAULT_CACHE_TTL_MS;
   const maxEntries = raw.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES;
   const invalidation = raw.invalidation ?? 'auto';
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) throw new TypeError('cache.ttlMs must be a positive number of ms');
-  if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new TypeError('cache.maxEntries must be a positive integer');
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)
+    throw new TypeError('cache.ttlMs must be a positive number of ms');
+  if (!Number.isInteger(maxEntries) || maxEntries < 1)
+    throw new TypeError('cache.maxEntries must be a positive integer');
   const isBus =
     typeof invalidation === 'object' &&
     invalidation !== null &&
@@ -50,7 +52,9 @@ export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): Resolv
     typeof invalidation.close === 'function' &&
     (invalidation.delivery === 'transaction' || invalidation.delivery === 'after-commit');
   if (!isBus && invalidation !== 'auto' && invalidation !== 'postgres' && invalidation !== 'local') {
-    throw new TypeError("cache.invalidation must be 'auto', 'postgres', 'local' or an ApiKeyInvalidationBus (e.g. redisInvalidationBus(...))");
+    throw new TypeError(
+      "cache.invalidation must be 'auto', 'postgres', 'local' or an ApiKeyInvalidationBus (e.g. redisInvalidationBus(...))",
+    );
   }
   return { ttlMs, maxEntries, invalidation };
 }

@@ -53,7 +53,8 @@ export function encodeInvalidation(change: ApiKeyInvalidation): string {
 export function dispatchInvalidation(payload: unknown, handlers: ApiKeyInvalidationHandlers): void {
   try {
     const message = JSON.parse(String(payload)) as { ids?: unknown; all?: unknown };
-    if (Array.isArray(message.ids) && message.ids.every((id) => typeof id === 'string')) return handlers.invalidate(message.ids);
+    if (Array.isArray(message.ids) && message.ids.every((id) => typeof id === 'string'))
+      return handlers.invalidate(message.ids);
   } catch {
     // falls through
   }

@@ -1,5 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { dispatchInvalidation, encodeInvalidation, type ApiKeyInvalidation, type ApiKeyInvalidationBus, type ApiKeyInvalidationHandlers } from './invalidation-bus.js';
+import {
+  dispatchInvalidation,
+  encodeInvalidation,
+  type ApiKeyInvalidation,
+  type ApiKeyInvalidationBus,
+  type ApiKeyInvalidationHandlers,
+} from './invalidation-bus.js';
 
 /** The part of a `pg` client the listener uses. */
 interface ListenerClient {
@@ -88,7 +94,9 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
       client.end().catch(() => undefined);
       if (this.closed) return;
       handlers.suspend();
-      this.options.onError?.(`cache invalidation listener lost: ${error?.message ?? 'connection ended'}; reading live until it reconnects`);
+      this.options.onError?.(
+        `cache invalidation listener lost: ${error?.message ?? 'connection ended'}; reading live until it reconnects`,
+      );
       this.retry(channel, handlers);
     };
     client.on('error', onLost);
@@ -123,11 +131,23 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
 
   /** A client with the master pool's options (`pool.options` hides the password from enumeration, so it is copied by name). */
   private createClient(): ListenerClient {
-    const driver = this.dataSource.driver as unknown as { master?: { options: Record<string, unknown>; Client: new (config: object) => ListenerClient } };
+    const driver = this.dataSource.driver as unknown as {
+      master?: { options: Record<string, unknown>; Client: new (config: object) => ListenerClient };
+    };
     const pool = driver.master;
     if (!pool) throw new Error('the PostgreSQL DataSource is not connected');
     const config = { ...pool.options, password: pool.options.password, keepAlive: true };
-    for (const poolOnly of ['max', 'min', 'maxUses', 'idleTimeoutMillis', 'allowExitOnIdle', 'maxLifetimeSeconds', 'log', 'Client', 'Promise']) {
+    for (const poolOnly of [
+      'max',
+      'min',
+      'maxUses',
+      'idleTimeoutMillis',
+      'allowExitOnIdle',
+      'maxLifetimeSeconds',
+      'log',
+      'Client',
+      'Promise',
+    ]) {
       delete (config as Record<string, unknown>)[poolOnly];
     }
     return new pool.Client(config);

@@ -1,4 +1,10 @@
-import { dispatchInvalidation, encodeInvalidation, type ApiKeyInvalidation, type ApiKeyInvalidationBus, type ApiKeyInvalidationHandlers } from './invalidation-bus.js';
+import {
+  dispatchInvalidation,
+  encodeInvalidation,
+  type ApiKeyInvalidation,
+  type ApiKeyInvalidationBus,
+  type ApiKeyInvalidationHandlers,
+} from './invalidation-bus.js';
 
 /** The publishing side of an ioredis-style client: `publish(channel, message)`. */
 export interface RedisPublisherLike {
@@ -86,7 +92,9 @@ class RedisInvalidationBus implements ApiKeyInvalidationBus {
       subscriber.removeListener('ready', onReady);
     });
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.options.subscribeTimeoutMs ?? 2000)));
+    const timeout = new Promise<void>(
+      (resolve) => (timer = setTimeout(resolve, this.options.subscribeTimeoutMs ?? 2000)),
+    );
     await Promise.race([listen(), timeout]);
     clearTimeout(timer);
   }

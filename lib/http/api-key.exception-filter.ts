@@ -36,13 +36,14 @@ export class ApiKeyExceptionFilter implements ExceptionFilter {
   ) {}
 
   catch(exception: ApiKeyError, host: ArgumentsHost): void {
-    const [status, error] = STATUS.find(([type]) => exception instanceof type)?.slice(1) as [HttpStatus, string] ?? [
+    const [status, error] = (STATUS.find(([type]) => exception instanceof type)?.slice(1) as [HttpStatus, string]) ?? [
       HttpStatus.INTERNAL_SERVER_ERROR,
       'Internal Server Error',
     ];
     const { httpAdapter } = this.adapterHost;
     const response = host.switchToHttp().getResponse();
-    if (status === HttpStatus.SERVICE_UNAVAILABLE) httpAdapter.setHeader(response, 'Retry-After', String(this.options.retryAfterSeconds));
+    if (status === HttpStatus.SERVICE_UNAVAILABLE)
+      httpAdapter.setHeader(response, 'Retry-After', String(this.options.retryAfterSeconds));
     httpAdapter.reply(response, { statusCode: status, message: exception.message, error }, status);
   }
 }

@@ -13,14 +13,23 @@ import {
 import { API_KEY_OPTIONS, PUBLIC_METADATA, SCOPES_METADATA } from '../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal, type ApiKeyVerification } from '../verification/api-key.principal.js';
+import {
+  API_KEY_REQUEST_PROPERTY,
+  type ApiKeyPrincipal,
+  type ApiKeyVerification,
+} from '../verification/api-key.principal.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { credentialHeaderLines, credentialHeaderNames, extractCredential } from './credential-extractor.js';
 import { requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
-import { describeRequirement, matchScopes, mergeRequirements, type ScopeRequirement } from '../policies/scope-matcher.js';
+import {
+  describeRequirement,
+  matchScopes,
+  mergeRequirements,
+  type ScopeRequirement,
+} from '../policies/scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
 /**
@@ -88,7 +97,9 @@ export class ApiKeyGuard implements CanActivate {
     // there are a conflict too. From `rawHeaders` where there is one (Express,
     // Fastify's raw request), which reads just the two headers concerned.
     const rawHeaders = request.rawHeaders ?? request.raw?.rawHeaders;
-    const headers = Array.isArray(rawHeaders) ? credentialHeaderLines(rawHeaders, this.headerNames) : (request.headersDistinct ?? request.headers ?? {});
+    const headers = Array.isArray(rawHeaders)
+      ? credentialHeaderLines(rawHeaders, this.headerNames)
+      : (request.headersDistinct ?? request.headers ?? {});
     const credential = extractCredential(headers, this.options);
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
@@ -116,7 +127,12 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   /** Steps 5 to 9, once the row is read. Synchronous unless a rate or use limit applies. */
-  private admit(context: ExecutionContext, rule: RouteRule, request: Record<string, any>, verification: ApiKeyVerification): boolean | Promise<boolean> {
+  private admit(
+    context: ExecutionContext,
+    rule: RouteRule,
+    request: Record<string, any>,
+    verification: ApiKeyVerification,
+  ): boolean | Promise<boolean> {
     // 5. One answer for every invalid key; the reason goes to the log only.
     if (!verification.valid) {
       // Revoked/expired keys point at a real, known key: worth a warning. Unknown and
@@ -131,12 +147,17 @@ export class ApiKeyGuard implements CanActivate {
     this.checkScopes(context, rule, principal);
 
     // Keys without rate or use limits need no more I/O: done now.
-    if (principal.remainingUses === null && this.rateLimiter.limitFor(principal) === null) return this.attach(request, principal);
+    if (principal.remainingUses === null && this.rateLimiter.limitFor(principal) === null)
+      return this.attach(request, principal);
     return this.admitLimited(context, request, principal);
   }
 
   /** Steps 7 to 9 for a key with a rate or use limit. */
-  private async admitLimited(context: ExecutionContext, request: Record<string, any>, principal: ApiKeyPrincipal): Promise<boolean> {
+  private async admitLimited(
+    context: ExecutionContext,
+    request: Record<string, any>,
+    principal: ApiKeyPrincipal,
+  ): Promise<boolean> {
     // 7. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
     if (rate) {
@@ -146,7 +167,10 @@ export class ApiKeyGuard implements CanActivate {
       this.setHeader(context, 'RateLimit-Reset', String(rate.resetSeconds));
       if (!rate.allowed) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
-        throw new HttpException({ statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' }, 429);
+        throw new HttpException(
+          { statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' },
+          429,
+        );
       }
     }
 
@@ -213,7 +237,9 @@ export class ApiKeyGuard implements CanActivate {
         Reflect.getMetadata(SCOPES_METADATA, handler),
       );
       rule = {
-        isPublic: Boolean(Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller)),
+        isPublic: Boolean(
+          Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller),
+        ),
         requirement,
         scope: describeRequirement(requirement),
       };
@@ -222,7 +248,12 @@ export class ApiKeyGuard implements CanActivate {
     return rule;
   }
 
-  private fail(context: ExecutionContext, exception: HttpException, error?: BearerErrorCode, scope?: string): HttpException {
+  private fail(
+    context: ExecutionContext,
+    exception: HttpException,
+    error?: BearerErrorCode,
+    scope?: string,
+  ): HttpException {
     this.setHeader(context, 'WWW-Authenticate', bearerChallenge(this.options.realm, error, scope));
     return exception;
   }

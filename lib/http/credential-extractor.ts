@@ -2,9 +2,7 @@ import { constantTimeEqual } from '../key/key-hash.js';
 
 /** What a request carries: no key, one key, or two different keys (a malformed request). */
 export type ExtractedCredential =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'key'; readonly key: string }
-  | { readonly kind: 'conflict' };
+  { readonly kind: 'none' } | { readonly kind: 'key'; readonly key: string } | { readonly kind: 'conflict' };
 
 /** Where keys are read from. */
 export interface CredentialSources {
@@ -40,12 +38,16 @@ export function credentialHeaderNames(sources: CredentialSources): readonly stri
  * `rawHeaders` (name, value, name, value, ...) without building an object of
  * every header the request carries.
  */
-export function credentialHeaderLines(rawHeaders: readonly string[], names: readonly string[]): Record<string, string[]> {
+export function credentialHeaderLines(
+  rawHeaders: readonly string[],
+  names: readonly string[],
+): Record<string, string[]> {
   const lines: Record<string, string[]> = {};
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     for (const wanted of names) {
-      if (name.length === wanted.length && name.toLowerCase() === wanted) (lines[wanted] ??= []).push(rawHeaders[i + 1]);
+      if (name.length === wanted.length && name.toLowerCase() === wanted)
+        (lines[wanted] ??= []).push(rawHeaders[i + 1]);
     }
   }
   return lines;
@@ -61,7 +63,10 @@ function single(value: HeaderValue): string | string[] | undefined {
  * logs). Two different keys, by repetition or across the two sources, are a
  * conflict; the comparison runs in constant time.
  */
-export function extractCredential(headers: Record<string, HeaderValue>, sources: CredentialSources): ExtractedCredential {
+export function extractCredential(
+  headers: Record<string, HeaderValue>,
+  sources: CredentialSources,
+): ExtractedCredential {
   const found: string[] = [];
   if (sources.bearer) {
     const authorization = single(headers.authorization);

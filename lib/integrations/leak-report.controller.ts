@@ -1,4 +1,13 @@
-import { BadRequestException, Body, Controller, HttpCode, Post, UseFilters, UseGuards, type Type } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpCode,
+  Post,
+  UseFilters,
+  UseGuards,
+  type Type,
+} from '@nestjs/common';
 import { ApiKeyExceptionFilter } from '../http/api-key.exception-filter.js';
 import type { ApiKeyPrincipal } from '../verification/api-key.principal.js';
 import { CurrentApiKey } from '../http/decorators/current-api-key.decorator.js';
@@ -21,7 +30,9 @@ export interface LeakReportOptions {
 function tokensOf(body: unknown): string[] {
   const list = Array.isArray(body) ? body : (body as { keys?: unknown })?.keys;
   if (!Array.isArray(list) || list.length === 0 || list.length > MAX_LEAK_REPORT_KEYS) {
-    throw new BadRequestException(`send a JSON array of 1-${MAX_LEAK_REPORT_KEYS} reports, each { "token": "<found key>" }`);
+    throw new BadRequestException(
+      `send a JSON array of 1-${MAX_LEAK_REPORT_KEYS} reports, each { "token": "<found key>" }`,
+    );
   }
   return list.map((entry, index) => {
     const token = typeof entry === 'string' ? entry : (entry as { token?: unknown })?.token;
@@ -41,7 +52,10 @@ function tokensOf(body: unknown): string[] {
  * @example
  * @Module({ controllers: [createLeakReportController({ scope: 'keys:leaks' })] })
  */
-export function createLeakReportController({ path = 'api-keys/leaks', scope = 'keys:leaks' }: LeakReportOptions = {}): Type {
+export function createLeakReportController({
+  path = 'api-keys/leaks',
+  scope = 'keys:leaks',
+}: LeakReportOptions = {}): Type {
   @Controller(path)
   @UseGuards(ApiKeyGuard)
   @UseFilters(ApiKeyExceptionFilter)
@@ -51,11 +65,15 @@ export function createLeakReportController({ path = 'api-keys/leaks', scope = 'k
 
     @Post()
     @HttpCode(200)
-    async report(@Body() body: unknown, @CurrentApiKey() reporter: ApiKeyPrincipal): Promise<{ results: LeakedKeyResult[] }> {
+    async report(
+      @Body() body: unknown,
+      @CurrentApiKey() reporter: ApiKeyPrincipal,
+    ): Promise<{ results: LeakedKeyResult[] }> {
       const tokens = tokensOf(body);
       const results: LeakedKeyResult[] = [];
       const actor = `key:${reporter.id}`;
-      for (const token of tokens) results.push(await this.keys.revokeByKey(token, 'reported by secret scanning', { actor }));
+      for (const token of tokens)
+        results.push(await this.keys.revokeByKey(token, 'reported by secret scanning', { actor }));
       return { results };
     }
   }

@@ -107,15 +107,23 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
   async list(query: ListApiKeyEventsQuery): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
-    if (!Number.isInteger(offset) || offset < 0) throw new ApiKeyValidationError('offset must be a non-negative integer');
-    if (query.keyId === undefined && query.ownerId === undefined) throw new ApiKeyValidationError('give keyId or ownerId');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new ApiKeyValidationError('offset must be a non-negative integer');
+    if (query.keyId === undefined && query.ownerId === undefined)
+      throw new ApiKeyValidationError('give keyId or ownerId');
     const where: FindOptionsWhere<ApiKeyEventColumns> = {};
     if (query.keyId !== undefined) where.keyId = query.keyId;
     if (query.ownerId !== undefined) where.ownerId = query.ownerId;
     try {
       const [items, total] = await Promise.all([
-        this.dataSource.manager.find(this.entity, { where, order: { at: 'DESC', id: 'DESC' }, take: limit, skip: offset }),
+        this.dataSource.manager.find(this.entity, {
+          where,
+          order: { at: 'DESC', id: 'DESC' },
+          take: limit,
+          skip: offset,
+        }),
         this.dataSource.manager.count(this.entity, { where }),
       ]);
       return { items, total };

@@ -65,6 +65,7 @@ export function validateGracePeriod(ms: unknown): number {
 
 /** Checks an id argument. */
 export function validateId(id: unknown): string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > 36) throw new ApiKeyValidationError('id must be a key id');
+  if (typeof id !== 'string' || id.length === 0 || id.length > 36)
+    throw new ApiKeyValidationError('id must be a key id');
   return id;
 }

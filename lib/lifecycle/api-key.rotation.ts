@@ -3,7 +3,13 @@ import { IsNull, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyReuseDetectedError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
+import {
+  ApiKeyFormatError,
+  ApiKeyNotFoundError,
+  ApiKeyReuseDetectedError,
+  ApiKeyStateError,
+  ApiKeyValidationError,
+} from '../api-key.errors.js';
 import * as input from './api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-key.record.js';
@@ -47,7 +53,8 @@ export class ApiKeyRotation {
     try {
       if (!this.options.prefixes.has(parseApiKey(key).prefix)) throw new ApiKeyFormatError('wrong_prefix');
     } catch (error) {
-      if (error instanceof ApiKeyFormatError) throw new ApiKeyValidationError('the presented key is not a key of this service');
+      if (error instanceof ApiKeyFormatError)
+        throw new ApiKeyValidationError('the presented key is not a key of this service');
       throw error;
     }
     return this.rotateWhere({ hash: hashApiKey(key) }, 'presented key', options, true);
@@ -64,22 +71,33 @@ export class ApiKeyRotation {
     if (options.expiresAt !== undefined) resolveExpiry(options.expiresAt, now, this.options);
     const outcome = await this.unitOfWork.run(async (em): Promise<Outcome> => {
       const old = await em.findOne(this.entity, { where, lock: this.unitOfWork.writeLock });
-      if (!old) throw detectReuse ? new ApiKeyValidationError('the presented key is not a key of this service') : new ApiKeyNotFoundError(label);
+      if (!old)
+        throw detectReuse
+          ? new ApiKeyValidationError('the presented key is not a key of this service')
+          : new ApiKeyNotFoundError(label);
       if (old.replacedById) {
         if (detectReuse) return { reuse: await this.revokeFamily(em, old, options.actor, now) };
         throw new ApiKeyStateError(old.id, 'rotated');
       }
       if (old.revokedAt) throw new ApiKeyStateError(old.id, 'revoked');
-      if (old.expiresAt && old.expiresAt.getTime() <= now) throw new ApiKeyValidationError(`API key ${old.id} has expired`);
+      if (old.expiresAt && old.expiresAt.getTime() <= now)
+        throw new ApiKeyValidationError(`API key ${old.id} has expired`);
       return { rotated: await this.replace(em, old, grace, options, now) };
     }, true);
     if ('reuse' in outcome) throw outcome.reuse;
     return outcome.rotated;
   }
 
-  private async replace(em: EntityManager, old: ApiKeyColumns, grace: number, options: RotateApiKeyOptions, now: number): Promise<RotatedApiKey> {
+  private async replace(
+    em: EntityManager,
+    old: ApiKeyColumns,
+    grace: number,
+    options: RotateApiKeyOptions,
+    now: number,
+  ): Promise<RotatedApiKey> {
     const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
-    const expiresAt = options.expiresAt !== undefined ? options.expiresAt : lifetime ? new Date(now + lifetime) : undefined;
+    const expiresAt =
+      options.expiresAt !== undefined ? options.expiresAt : lifetime ? new Date(now + lifetime) : undefined;
     const { key, row } = createKey(
       {
         name: old.name,
@@ -99,13 +117,23 @@ export class ApiKeyRotation {
         : { replacedById: row.id, revokedAt: new Date(now), revokedReason: 'rotated' };
     // The condition makes the claim atomic: a concurrent rotation or revocation
     // that got there first leaves nothing to update, and this one fails.
-    const claimed = await em.update(this.entity, { id: old.id, revokedAt: IsNull(), replacedById: IsNull() }, change as never);
+    const claimed = await em.update(
+      this.entity,
+      { id: old.id, revokedAt: IsNull(), replacedById: IsNull() },
+      change as never,
+    );
     if (claimed.affected !== 1) throw new ApiKeyStateError(old.id, 'rotated');
     await em.insert(this.entity, row as never);
     await this.audit.write(
       em,
       [
-        { keyId: old.id, ownerId: old.ownerId, type: 'rotated', actor: options.actor, details: { successorId: row.id, gracePeriodMs: grace } },
+        {
+          keyId: old.id,
+          ownerId: old.ownerId,
+          type: 'rotated',
+          actor: options.actor,
+          details: { successorId: row.id, gracePeriodMs: grace },
+        },
         { keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: options.actor, details: { rotatedFrom: old.id } },
       ],
       now,
@@ -114,16 +142,28 @@ export class ApiKeyRotation {
   }
 
   /** Revokes every live key of the family and records the reuse. */
-  private async revokeFamily(em: EntityManager, old: ApiKeyColumns, actor: string | undefined, now: number): Promise<ApiKeyReuseDetectedError> {
+  private async revokeFamily(
+    em: EntityManager,
+    old: ApiKeyColumns,
+    actor: string | undefined,
+    now: number,
+  ): Promise<ApiKeyReuseDetectedError> {
     const familyId = old.familyId ?? old.id;
-    const revoked = await em.update(
-      this.entity,
-      { familyId, revokedAt: IsNull() },
-      { revokedAt: new Date(now), revokedReason: 'reuse_detected' } as never,
-    );
+    const revoked = await em.update(this.entity, { familyId, revokedAt: IsNull() }, {
+      revokedAt: new Date(now),
+      revokedReason: 'reuse_detected',
+    } as never);
     await this.audit.write(
       em,
-      [{ keyId: old.id, ownerId: old.ownerId, type: 'reuse_detected', actor, details: { familyId, revokedKeys: revoked.affected ?? 0 } }],
+      [
+        {
+          keyId: old.id,
+          ownerId: old.ownerId,
+          type: 'reuse_detected',
+          actor,
+          details: { familyId, revokedKeys: revoked.affected ?? 0 },
+        },
+      ],
       now,
     );
     return new ApiKeyReuseDetectedError(old.id, familyId, revoked.affected ?? 0);

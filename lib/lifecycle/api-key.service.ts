@@ -74,8 +74,17 @@ export class ApiKeyService {
     const { key, row } = createKey(fields, { prefix, entropyBits: this.options.entropyBits, now });
     await this.unitOfWork.run(async (em) => {
       await em.insert(this.entity, row as never);
-      const details = { scopes: row.scopes, expiresAt: row.expiresAt, maxUses: row.remainingUses, rateLimit: request.rateLimit ?? null };
-      await this.audit.write(em, [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }], now);
+      const details = {
+        scopes: row.scopes,
+        expiresAt: row.expiresAt,
+        maxUses: row.remainingUses,
+        rateLimit: request.rateLimit ?? null,
+      };
+      await this.audit.write(
+        em,
+        [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
+        now,
+      );
     }, true);
     return { key, record: toRecord(row) };
   }
@@ -104,7 +113,9 @@ export class ApiKeyService {
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 255)) {
       throw new ApiKeyValidationError('reason must be a string of at most 255 characters');
     }
-    return this.updateLive(id, { revokedAt: new Date(), revokedReason: reason ?? null }, 'revoked', actor, { reason: reason ?? null });
+    return this.updateLive(id, { revokedAt: new Date(), revokedReason: reason ?? null }, 'revoked', actor, {
+      reason: reason ?? null,
+    });
   }
 
   /** Replaces a live key's scopes; the next request sees them. */
@@ -126,7 +137,9 @@ export class ApiKeyService {
       if (error instanceof ApiKeyFormatError) return { status: 'unknown' };
       throw error;
     }
-    const row = await this.unitOfWork.run((em) => em.findOne(this.entity, { where: { hash: hashApiKey(key) }, select: { id: true } }));
+    const row = await this.unitOfWork.run((em) =>
+      em.findOne(this.entity, { where: { hash: hashApiKey(key) }, select: { id: true } }),
+    );
     if (!row) return { status: 'unknown' };
     try {
       await this.revoke(row.id, reason.slice(0, 255), { actor });
@@ -163,8 +176,10 @@ export class ApiKeyService {
   async list(query: ListApiKeysQuery = {}): Promise<ApiKeyPage> {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
-    if (!Number.isInteger(offset) || offset < 0) throw new ApiKeyValidationError('offset must be a non-negative integer');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
+    if (!Number.isInteger(offset) || offset < 0)
+      throw new ApiKeyValidationError('offset must be a non-negative integer');
     const where: FindOptionsWhere<ApiKeyColumns> = {};
     if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
     if (query.includeRevoked === false) where.revokedAt = IsNull();
@@ -172,7 +187,13 @@ export class ApiKeyService {
     // counts DISTINCT over a concatenation of every column, which NULLs break.
     const [rows, total] = await this.unitOfWork.run((em) =>
       Promise.all([
-        em.find(this.entity, { where, select: RECORD_SELECT, order: { createdAt: 'DESC', id: 'ASC' }, take: limit, skip: offset }),
+        em.find(this.entity, {
+          where,
+          select: RECORD_SELECT,
+          order: { createdAt: 'DESC', id: 'ASC' },
+          take: limit,
+          skip: offset,
+        }),
         em.count(this.entity, { where }),
       ]),
     );
@@ -203,7 +224,11 @@ export class ApiKeyService {
     details: Record<string, unknown>,
   ): Promise<ApiKeyRecord> {
     const updated = await this.unitOfWork.run(async (em) => {
-      const row = await em.findOne(this.entity, { where: { id }, select: { id: true, ownerId: true }, lock: this.unitOfWork.writeLock });
+      const row = await em.findOne(this.entity, {
+        where: { id },
+        select: { id: true, ownerId: true },
+        lock: this.unitOfWork.writeLock,
+      });
       if (!row) throw new ApiKeyNotFoundError(id);
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');

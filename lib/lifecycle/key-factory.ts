@@ -16,7 +16,9 @@ export function prefixFor(options: ResolvedApiKeyOptions, environment: unknown):
   const { environments, prefix } = options;
   if (environment === undefined) return environments.length ? `${prefix}_${environments[0]}` : prefix;
   if (typeof environment !== 'string' || !environments.includes(environment)) {
-    throw new ApiKeyValidationError(environments.length ? `environment must be one of ${environments.join(', ')}` : 'no environments are configured');
+    throw new ApiKeyValidationError(
+      environments.length ? `environment must be one of ${environments.join(', ')}` : 'no environments are configured',
+    );
   }
   return `${prefix}_${environment}`;
 }

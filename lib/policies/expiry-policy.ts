@@ -14,9 +14,11 @@ export interface ExpiryPolicy {
  * @throws ApiKeyValidationError
  */
 export function resolveExpiry(requested: unknown, now: number, policy: ExpiryPolicy): Date | null {
-  const expiresAt = validateExpiry(requested, now) ?? (policy.defaultLifetimeMs ? new Date(now + policy.defaultLifetimeMs) : null);
+  const expiresAt =
+    validateExpiry(requested, now) ?? (policy.defaultLifetimeMs ? new Date(now + policy.defaultLifetimeMs) : null);
   if (policy.maxLifetimeMs !== undefined) {
-    if (expiresAt === null) throw new ApiKeyValidationError(`keys must expire: set expiresAt within ${policy.maxLifetimeMs} ms`);
+    if (expiresAt === null)
+      throw new ApiKeyValidationError(`keys must expire: set expiresAt within ${policy.maxLifetimeMs} ms`);
     if (expiresAt.getTime() - now > policy.maxLifetimeMs) {
       throw new ApiKeyValidationError(`expiresAt is beyond the maximum lifetime of ${policy.maxLifetimeMs} ms`);
     }

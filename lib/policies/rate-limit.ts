@@ -39,7 +39,9 @@ export function validateRateLimit(rateLimit: unknown): RateLimit | null {
   const { limit, windowMs } = rateLimit as Partial<RateLimit>;
   const whole = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
   if (typeof rateLimit !== 'object' || !whole(limit, 1_000_000_000) || !whole(windowMs, 86_400_000)) {
-    throw new ApiKeyValidationError('rateLimit must be { limit: whole number >= 1, windowMs: whole number of ms from 1 to 86400000 }');
+    throw new ApiKeyValidationError(
+      'rateLimit must be { limit: whole number >= 1, windowMs: whole number of ms from 1 to 86400000 }',
+    );
   }
   return { limit: limit as number, windowMs: windowMs as number };
 }

@@ -92,7 +92,8 @@ const entities = new Map<string, typeof ApiKeyColumns>([[DEFAULT_API_KEY_TABLE, 
 export function apiKeyEntityFor(tableName: string = DEFAULT_API_KEY_TABLE): typeof ApiKeyColumns {
   let entity = entities.get(tableName);
   if (!entity) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(tableName)) throw new TypeError(`invalid table name ${JSON.stringify(tableName)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(tableName))
+      throw new TypeError(`invalid table name ${JSON.stringify(tableName)}`);
     @Entity(tableName)
     class NamedApiKeyEntity extends ApiKeyColumns {}
     Object.defineProperty(NamedApiKeyEntity, 'name', { value: `ApiKeyEntity_${tableName}` });

@@ -9,10 +9,32 @@ import { runLogged } from './statement-log.js';
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 export type StoredApiKey = Pick<
   ApiKeyColumns,
-  'id' | 'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'revokedAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs' | 'hash'
+  | 'id'
+  | 'name'
+  | 'ownerId'
+  | 'scopes'
+  | 'metadata'
+  | 'expiresAt'
+  | 'revokedAt'
+  | 'remainingUses'
+  | 'rateLimitMax'
+  | 'rateLimitWindowMs'
+  | 'hash'
 >;
 
-const HOT_COLUMNS = ['id', 'name', 'ownerId', 'scopes', 'metadata', 'expiresAt', 'revokedAt', 'remainingUses', 'rateLimitMax', 'rateLimitWindowMs', 'hash'] as const;
+const HOT_COLUMNS = [
+  'id',
+  'name',
+  'ownerId',
+  'scopes',
+  'metadata',
+  'expiresAt',
+  'revokedAt',
+  'remainingUses',
+  'rateLimitMax',
+  'rateLimitWindowMs',
+  'hash',
+] as const;
 
 /**
  * What the guard needs from storage. One implementation ships (TypeORM);
@@ -148,7 +170,8 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
       this.columns = HOT_COLUMNS.map((property) => metadata.findColumnWithPropertyName(property)!);
     }
     const row: Record<string, unknown> = {};
-    for (const column of this.columns) row[column.propertyName] = driver.prepareHydratedValue(raw[column.propertyName], column);
+    for (const column of this.columns)
+      row[column.propertyName] = driver.prepareHydratedValue(raw[column.propertyName], column);
     return row as unknown as StoredApiKey;
   }
 }

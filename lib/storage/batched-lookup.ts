@@ -28,7 +28,9 @@ async function onPooledConnection(
 
 /** Lookups batched per event-loop turn (see {@link LookupBatcher}); rows matched to hashes exactly. */
 function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>): BatchedLookup {
-  const batcher = new LookupBatcher<string, RawRow>(async (hashes) => new Map((await run(hashes)).map((row) => [String(row.hash), row])));
+  const batcher = new LookupBatcher<string, RawRow>(
+    async (hashes) => new Map((await run(hashes)).map((row) => [String(row.hash), row])),
+  );
   return (hash) => batcher.find(hash);
 }
 
@@ -41,7 +43,12 @@ export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql): Ba
   // The name is derived from the text: one name never meets two texts on a connection.
   const name = `nestjs_api_keys_${hashApiKey(sql).slice(0, 16)}`;
   return batched((hashes) =>
-    onPooledConnection(dataSource, sql, [hashes], async (client) => (await client.query({ name, text: sql, values: [hashes] })).rows),
+    onPooledConnection(
+      dataSource,
+      sql,
+      [hashes],
+      async (client) => (await client.query({ name, text: sql, values: [hashes] })).rows,
+    ),
   );
 }
 
@@ -59,6 +66,11 @@ export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql): Batch
     let sql = texts.get(size);
     if (!sql) texts.set(size, (sql = lookupSql('k.hash IN (:...hashes)', { hashes: values })));
     const text = sql;
-    return onPooledConnection(dataSource, text, values, async (connection) => (await connection.promise().execute(text, values))[0]);
+    return onPooledConnection(
+      dataSource,
+      text,
+      values,
+      async (connection) => (await connection.promise().execute(text, values))[0],
+    );
   });
 }

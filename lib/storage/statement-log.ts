@@ -6,13 +6,20 @@ import type { DataSource, QueryRunner } from 'typeorm';
  * `logQuerySlow` past `maxQueryExecutionTime`. Synchronous when `run` is
  * (better-sqlite3), so the caller's answer can stay synchronous too.
  */
-export function runLogged<T>(dataSource: DataSource, sql: string, parameters: unknown[], runner: QueryRunner | undefined, run: () => T): T {
+export function runLogged<T>(
+  dataSource: DataSource,
+  sql: string,
+  parameters: unknown[],
+  runner: QueryRunner | undefined,
+  run: () => T,
+): T {
   const { logger, options } = dataSource;
   logger.logQuery(sql, parameters, runner);
   const started = Date.now();
   const slow = () => {
     const elapsed = Date.now() - started;
-    if (options.maxQueryExecutionTime && elapsed > options.maxQueryExecutionTime) logger.logQuerySlow(elapsed, sql, parameters, runner);
+    if (options.maxQueryExecutionTime && elapsed > options.maxQueryExecutionTime)
+      logger.logQuerySlow(elapsed, sql, parameters, runner);
   };
   const failed = (error: unknown): never => {
     logger.logQueryError(error as Error, sql, parameters, runner);

@@ -69,7 +69,10 @@ export class ApiKeyVerifier {
   }
 
   /** A refusal of a known key, noted (batched) in the audit log. */
-  private refuse(row: { id: string; ownerId: string | null }, reason: 'revoked' | 'expired' | 'exhausted'): ApiKeyVerification {
+  private refuse(
+    row: { id: string; ownerId: string | null },
+    reason: 'revoked' | 'expired' | 'exhausted',
+  ): ApiKeyVerification {
     this.audit.noteRefusedUse(row.id, row.ownerId, `${reason}_use`);
     return { valid: false, reason, keyId: row.id };
   }
@@ -85,6 +88,7 @@ function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrinc
     metadata: row.metadata,
     expiresAt: row.expiresAt,
     remainingUses: row.remainingUses,
-    rateLimit: row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
+    rateLimit:
+      row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
   };
 }

@@ -14,10 +14,7 @@ export class LastUsedRecorder implements BeforeApplicationShutdown, OnModuleDest
   private readonly logger = new Logger('ApiKeyLastUsed');
   private readonly batcher: IntervalBatcher<true>;
 
-  constructor(
-    @Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions,
-    @Inject(API_KEY_STORE) store: ApiKeyStore,
-  ) {
+  constructor(@Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions, @Inject(API_KEY_STORE) store: ApiKeyStore) {
     this.batcher = new IntervalBatcher<true>(
       options.lastUsedIntervalMs,
       (entries, now) => store.markUsed([...entries.keys()], new Date(now)),

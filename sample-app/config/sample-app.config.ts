@@ -23,7 +23,8 @@ export class SampleAppConfig {
   static fromEnv(env: NodeJS.ProcessEnv = process.env): SampleAppConfig {
     const rawPort = env.PORT?.trim() || String(DEFAULT_PORT);
     const port = Number(rawPort);
-    if (!/^\d+$/.test(rawPort) || port > 65535) throw new TypeError(`PORT must be a port number from 0 to 65535; got ${JSON.stringify(env.PORT)}`);
+    if (!/^\d+$/.test(rawPort) || port > 65535)
+      throw new TypeError(`PORT must be a port number from 0 to 65535; got ${JSON.stringify(env.PORT)}`);
     const path = env.DATABASE_PATH?.trim() || DEFAULT_DATABASE_PATH;
     return new SampleAppConfig(port, path === ':memory:' ? path : resolve(path));
   }

@@ -11,7 +11,9 @@ function csvField(value: string | number | boolean): string {
 }
 
 function toCsv(orders: Order[]): string {
-  const rows = orders.map((o) => [o.id, o.item, o.quantity, o.createdAt.toISOString(), o.sandbox].map(csvField).join(','));
+  const rows = orders.map((o) =>
+    [o.id, o.item, o.quantity, o.createdAt.toISOString(), o.sandbox].map(csvField).join(','),
+  );
   return ['id,item,quantity,createdAt,sandbox', ...rows].join('\r\n') + '\r\n';
 }
 

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpCode, HttpStatus, Param, ParseUUIDPipe, Post, Put, Query, UseFilters } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  HttpStatus,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Put,
+  Query,
+  UseFilters,
+} from '@nestjs/common';
 import {
   ApiKeyExceptionFilter,
   ApiKeyService,
@@ -84,20 +96,32 @@ export class KeysController {
 
   /** Replaces the key by a successor: `201 { key, record, previous }`. */
   @Post(':id/rotate')
-  rotate(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string, @Body() body: RotateKeyDto): Promise<RotatedApiKey> {
+  rotate(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: RotateKeyDto,
+  ): Promise<RotatedApiKey> {
     return this.keys.rotate(id, { gracePeriodMs: (body.gracePeriodSeconds ?? 0) * 1000, ...actorOf(caller) });
   }
 
   /** Revokes the key now; the next request with it gets 401. */
   @Post(':id/revoke')
   @HttpCode(HttpStatus.OK)
-  revoke(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string, @Body() body: RevokeKeyDto): Promise<ApiKeyRecord> {
+  revoke(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: RevokeKeyDto,
+  ): Promise<ApiKeyRecord> {
     return this.keys.revoke(id, body.reason, actorOf(caller));
   }
 
   /** Replaces the key's scopes; the next request sees them. */
   @Put(':id/scopes')
-  updateScopes(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string, @Body() body: UpdateScopesDto): Promise<ApiKeyRecord> {
+  updateScopes(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateScopesDto,
+  ): Promise<ApiKeyRecord> {
     return this.keys.updateScopes(id, body.scopes, actorOf(caller));
   }
 }

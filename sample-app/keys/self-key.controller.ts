@@ -1,5 +1,12 @@
 import { BadRequestException, Body, ConflictException, Controller, Headers, Post, UseFilters } from '@nestjs/common';
-import { ApiKeyExceptionFilter, ApiKeyService, ApiKeyStateError, CurrentApiKey, type ApiKeyPrincipal, type RotatedApiKey } from 'nestjs-opaque-keys';
+import {
+  ApiKeyExceptionFilter,
+  ApiKeyService,
+  ApiKeyStateError,
+  CurrentApiKey,
+  type ApiKeyPrincipal,
+  type RotatedApiKey,
+} from 'nestjs-opaque-keys';
 import { RotateKeyDto } from './dto/rotate-key.dto.js';
 import { presentedKey } from './presented-key.js';
 
@@ -28,12 +35,18 @@ export class SelfKeyController {
     @Body() body: RotateKeyDto,
   ): Promise<RotatedApiKey> {
     const key = presentedKey(headers);
-    if (key === undefined) throw new BadRequestException('Send the key to rotate as Authorization: Bearer or X-API-Key');
+    if (key === undefined)
+      throw new BadRequestException('Send the key to rotate as Authorization: Bearer or X-API-Key');
     try {
-      return await this.keys.rotateByKey(key, { gracePeriodMs: (body.gracePeriodSeconds ?? 0) * 1000, actor: `key:${caller.id}` });
+      return await this.keys.rotateByKey(key, {
+        gracePeriodMs: (body.gracePeriodSeconds ?? 0) * 1000,
+        actor: `key:${caller.id}`,
+      });
     } catch (error) {
       if (error instanceof ApiKeyStateError && error.state === 'rotated') {
-        throw new ConflictException(`API key ${error.id} was already rotated: reuse detected, every key of its rotation family is now revoked`);
+        throw new ConflictException(
+          `API key ${error.id} was already rotated: reuse detected, every key of its rotation family is now revoked`,
+        );
       }
       throw error;
     }

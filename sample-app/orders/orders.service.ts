@@ -27,9 +27,30 @@ export function isSandbox(principal: ApiKeyPrincipal): boolean {
 @Injectable()
 export class OrdersService {
   private readonly live: Order[] = [
-    { id: randomUUID(), ownerId: 'acme', item: 'anvil', quantity: 1, createdAt: new Date('2025-01-15T09:00:00Z'), sandbox: false },
-    { id: randomUUID(), ownerId: 'acme', item: 'rocket skates', quantity: 2, createdAt: new Date('2025-02-01T12:30:00Z'), sandbox: false },
-    { id: randomUUID(), ownerId: 'globex', item: 'hammock', quantity: 5, createdAt: new Date('2025-03-10T16:45:00Z'), sandbox: false },
+    {
+      id: randomUUID(),
+      ownerId: 'acme',
+      item: 'anvil',
+      quantity: 1,
+      createdAt: new Date('2025-01-15T09:00:00Z'),
+      sandbox: false,
+    },
+    {
+      id: randomUUID(),
+      ownerId: 'acme',
+      item: 'rocket skates',
+      quantity: 2,
+      createdAt: new Date('2025-02-01T12:30:00Z'),
+      sandbox: false,
+    },
+    {
+      id: randomUUID(),
+      ownerId: 'globex',
+      item: 'hammock',
+      quantity: 5,
+      createdAt: new Date('2025-03-10T16:45:00Z'),
+      sandbox: false,
+    },
   ];
   private readonly sandboxes = new Map<string, Order[]>();
 
@@ -43,7 +64,14 @@ export class OrdersService {
   create(caller: ApiKeyPrincipal, input: CreateOrderDto): Order {
     const owner = orderOwnerOf(caller);
     const sandbox = isSandbox(caller);
-    const order: Order = { id: randomUUID(), ownerId: owner, item: input.item, quantity: input.quantity, createdAt: new Date(), sandbox };
+    const order: Order = {
+      id: randomUUID(),
+      ownerId: owner,
+      item: input.item,
+      quantity: input.quantity,
+      createdAt: new Date(),
+      sandbox,
+    };
     (sandbox ? this.sandboxOf(owner) : this.live).push(order);
     return order;
   }
@@ -51,7 +79,9 @@ export class OrdersService {
   private sandboxOf(owner: string): Order[] {
     let orders = this.sandboxes.get(owner);
     if (!orders) {
-      orders = [{ id: randomUUID(), ownerId: owner, item: 'sandbox widget', quantity: 1, createdAt: new Date(), sandbox: true }];
+      orders = [
+        { id: randomUUID(), ownerId: owner, item: 'sandbox widget', quantity: 1, createdAt: new Date(), sandbox: true },
+      ];
       this.sandboxes.set(owner, orders);
     }
     return orders;

@@ -12,7 +12,12 @@ class OrdersController {
     return { keyId };
   }
 }
-Reflect.decorate([Get(), Scopes('orders:read')], OrdersController.prototype, 'list', Object.getOwnPropertyDescriptor(OrdersController.prototype, 'list'));
+Reflect.decorate(
+  [Get(), Scopes('orders:read')],
+  OrdersController.prototype,
+  'list',
+  Object.getOwnPropertyDescriptor(OrdersController.prototype, 'list'),
+);
 CurrentApiKey('id')(OrdersController.prototype, 'list', 0);
 Reflect.decorate([Controller('orders'), UseGuards(ApiKeyGuard)], OrdersController);
 

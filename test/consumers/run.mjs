@@ -30,14 +30,32 @@ const APPS = [
     label: 'ESM, Nest 12, TypeORM 1.x',
     type: 'module',
     entry: 'esm-nest12.mjs',
-    deps: ['@nestjs/common@^12', '@nestjs/core@^12', '@nestjs/platform-express@^12', '@nestjs/typeorm@^12', 'typeorm@^1', 'reflect-metadata@^0.2', 'rxjs@^7', 'sql.js@^1'],
+    deps: [
+      '@nestjs/common@^12',
+      '@nestjs/core@^12',
+      '@nestjs/platform-express@^12',
+      '@nestjs/typeorm@^12',
+      'typeorm@^1',
+      'reflect-metadata@^0.2',
+      'rxjs@^7',
+      'sql.js@^1',
+    ],
   },
   {
     name: 'cjs-nest11',
     label: 'CommonJS (require(esm)), Nest 11, TypeORM 0.3',
     type: 'commonjs',
     entry: 'cjs-nest11.cjs',
-    deps: ['@nestjs/common@^11', '@nestjs/core@^11', '@nestjs/platform-express@^11', '@nestjs/typeorm@^11', 'typeorm@^0.3.20', 'reflect-metadata@^0.2', 'rxjs@^7', 'sql.js@^1'],
+    deps: [
+      '@nestjs/common@^11',
+      '@nestjs/core@^11',
+      '@nestjs/platform-express@^11',
+      '@nestjs/typeorm@^11',
+      'typeorm@^0.3.20',
+      'reflect-metadata@^0.2',
+      'rxjs@^7',
+      'sql.js@^1',
+    ],
   },
 ];
 const REPORTED = ['@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'typeorm', 'sql.js'];
@@ -45,7 +63,10 @@ const REPORTED = ['@nestjs/common', '@nestjs/core', '@nestjs/typeorm', 'typeorm'
 /** Runs a command; resolves with its exit code and output (never rejects). */
 function run(command, args, cwd) {
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd, env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } });
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -66,12 +87,19 @@ async function pack(work) {
   const staging = join(work, 'package');
   mkdirSync(staging);
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  const built = await run(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(staging, 'dist')], root);
+  const built = await run(
+    process.execPath,
+    [tsc, '-p', join(root, 'tsconfig.build.json'), '--outDir', join(staging, 'dist')],
+    root,
+  );
   if (built.code !== 0) throw new Error(`build failed:\n${tail(built.output)}`);
   for (const file of ['package.json', 'README.md', 'LICENSE']) cpSync(join(root, file), join(staging, file));
   const packed = await run(npm, ['pack', '--pack-destination', work], staging);
   if (packed.code !== 0) throw new Error(`npm pack failed:\n${tail(packed.output)}`);
-  return join(work, readdirSync(work).find((file) => file.endsWith('.tgz')));
+  return join(
+    work,
+    readdirSync(work).find((file) => file.endsWith('.tgz')),
+  );
 }
 
 /** Installs and runs one app; resolves with its summary. */
@@ -79,7 +107,10 @@ async function check(app, tarball, work) {
   const started = Date.now();
   const dir = join(work, app.name);
   mkdirSync(dir);
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${app.name}`, private: true, type: app.type }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: `consumer-${app.name}`, private: true, type: app.type }, null, 2),
+  );
   cpSync(join(here, app.entry), join(dir, app.entry));
   const install = await run(npm, ['install', '--no-audit', '--no-fund', '--loglevel=error', tarball, ...app.deps], dir);
   const installTime = seconds(started);
@@ -94,7 +125,12 @@ async function check(app, tarball, work) {
   const ran = await run(process.execPath, [app.entry], dir);
   const result = ran.output.match(/^RESULT .*$/m)?.[0] ?? `no result line (exit ${ran.code})`;
   const ok = ran.code === 0 && result.startsWith('RESULT ok');
-  return { app, ok, detail: `${result.replace(/^RESULT /, '')} [install ${installTime}, total ${seconds(started)}] ${versions}`, log: ran.output };
+  return {
+    app,
+    ok,
+    detail: `${result.replace(/^RESULT /, '')} [install ${installTime}, total ${seconds(started)}] ${versions}`,
+    log: ran.output,
+  };
 }
 
 const started = Date.now();

@@ -22,7 +22,12 @@ const BOUND_MS = 1000;
 
 /** A Redis client that fails fast instead of retrying forever. */
 async function connectRedis(): Promise<Redis> {
-  const client = new Redis(REDIS_URL, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 1, retryStrategy: (times) => (times > 20 ? null : 50) });
+  const client = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    connectTimeout: 2000,
+    maxRetriesPerRequest: 1,
+    retryStrategy: (times) => (times > 20 ? null : 50),
+  });
   client.on('error', () => undefined); // connection errors surface through connect() below
   try {
     await client.connect();
@@ -54,7 +59,8 @@ describe('lookup cache on two instances, invalidated through Redis pub/sub (npm 
   }
 
   beforeAll(async () => {
-    if (testDatabase() !== 'sqlite') throw new Error('the Redis suite runs on a shared SQLite file: run it with npm run test:redis');
+    if (testDatabase() !== 'sqlite')
+      throw new Error('the Redis suite runs on a shared SQLite file: run it with npm run test:redis');
     a = await instance(false);
     b = await instance(true);
   });
@@ -111,7 +117,8 @@ describe('lookup cache on two instances, invalidated through Redis pub/sub (npm 
     const invalidator = b.app.get(ApiKeyCacheInvalidator);
     const waitFor = async (caching: boolean) => {
       const until = Date.now() + 5000;
-      while (invalidator.caching !== caching && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (invalidator.caching !== caching && Date.now() < until)
+        await new Promise((resolve) => setTimeout(resolve, 5));
       return invalidator.caching;
     };
     subscriber.disconnect(); // no automatic reconnection: down until connect()

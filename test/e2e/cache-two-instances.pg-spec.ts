@@ -35,7 +35,12 @@ async function listening(t: TestApp): Promise<number> {
 }
 
 /** Requests `apiKey` from `port` back to back until the status is not `passing`; ms from `since` to that answer, or Infinity. */
-async function untilRefused(port: number, apiKey: string, since: number, passing = 200): Promise<{ ms: number; status: number }> {
+async function untilRefused(
+  port: number,
+  apiKey: string,
+  since: number,
+  passing = 200,
+): Promise<{ ms: number; status: number }> {
   while (performance.now() - since < BOUND_MS * 2) {
     const status = await get(port, apiKey);
     if (status !== passing) return { ms: performance.now() - since, status };
@@ -73,7 +78,11 @@ describe('lookup cache on two instances, invalidated through LISTEN/NOTIFY (npm 
     const options = { lastUsedIntervalMs: 0, cache: { ttlMs: TTL_MS } };
     a = await createTestApp({ controllers: [OrdersController], options });
     b = await createTestApp({ controllers: [OrdersController], options, joinDatabase: true });
-    control = await createTestApp({ controllers: [OrdersController], options: { ...options, cache: { ttlMs: TTL_MS, invalidation: 'local' } }, joinDatabase: true });
+    control = await createTestApp({
+      controllers: [OrdersController],
+      options: { ...options, cache: { ttlMs: TTL_MS, invalidation: 'local' } },
+      joinDatabase: true,
+    });
     portB = await listening(b);
     portControl = await listening(control);
   });
@@ -83,7 +92,8 @@ describe('lookup cache on two instances, invalidated through LISTEN/NOTIFY (npm 
     await control?.close();
     await b?.close();
     await a?.close();
-    if (process.env.APIKEYS_STALENESS_OUT) writeFileSync(process.env.APIKEYS_STALENESS_OUT, JSON.stringify(figures, null, 2));
+    if (process.env.APIKEYS_STALENESS_OUT)
+      writeFileSync(process.env.APIKEYS_STALENESS_OUT, JSON.stringify(figures, null, 2));
   });
 
   const invalidatorOf = (t: TestApp) => t.app.get(ApiKeyCacheInvalidator);

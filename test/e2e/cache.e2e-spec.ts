@@ -19,7 +19,10 @@ describe('lookup cache (cache option)', () => {
   const get = (key: string, path = '/orders') => request(t.app.getHttpServer()).get(path).set('x-api-key', key);
 
   beforeAll(async () => {
-    t = await createTestApp({ controllers: [OrdersController], options: { lastUsedIntervalMs: 0, cache: { ttlMs: 60_000 } } });
+    t = await createTestApp({
+      controllers: [OrdersController],
+      options: { lastUsedIntervalMs: 0, cache: { ttlMs: 60_000 } },
+    });
   });
   afterAll(() => t.close());
 
@@ -92,7 +95,11 @@ describe('lookup cache (cache option)', () => {
   });
 
   it('expiry is checked against the clock on every request, cached or not', async () => {
-    const { key } = await t.service.issue({ name: 'short-lived', scopes: ['orders:read'], expiresAt: new Date(Date.now() + 400) });
+    const { key } = await t.service.issue({
+      name: 'short-lived',
+      scopes: ['orders:read'],
+      expiresAt: new Date(Date.now() + 400),
+    });
     expect((await get(key)).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 450));
     expect((await get(key)).status).toBe(401);
@@ -123,7 +130,10 @@ describe('lookup cache (cache option)', () => {
 
 describe('lookup cache TTL', () => {
   it('a change made behind the library (raw SQL) is seen once the entry expires', async () => {
-    const t = await createTestApp({ controllers: [OrdersController], options: { lastUsedIntervalMs: 0, cache: { ttlMs: 300 } } });
+    const t = await createTestApp({
+      controllers: [OrdersController],
+      options: { lastUsedIntervalMs: 0, cache: { ttlMs: 300 } },
+    });
     try {
       const get = (key: string) => request(t.app.getHttpServer()).get('/orders').set('x-api-key', key);
       const { key, record } = await t.service.issue({ name: 'raw', scopes: ['orders:read'] });
@@ -148,7 +158,9 @@ describe('without the cache option', () => {
   it('every request reads the database, in one statement, and changes run no extra statement', async () => {
     const { key, record } = await t.service.issue({ name: 'live', scopes: ['orders:read'] });
     for (let i = 0; i < 2; i++) {
-      const statements = await t.queries.during(() => request(t.app.getHttpServer()).get('/orders').set('x-api-key', key).expect(200));
+      const statements = await t.queries.during(() =>
+        request(t.app.getHttpServer()).get('/orders').set('x-api-key', key).expect(200),
+      );
       expect(statements).toHaveLength(1);
     }
     const revoke = await t.queries.during(() => t.service.revoke(record.id));

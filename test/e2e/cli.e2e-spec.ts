@@ -22,7 +22,10 @@ describe('nestjs-opaque-keys CLI', () => {
   const printedKeys = new Set<string>();
 
   function cli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, [main, '-d', dataSourceFile, ...args], { encoding: 'utf8', env: { ...process.env, API_KEY_PREFIX: '' } });
+    const result = spawnSync(process.execPath, [main, '-d', dataSourceFile, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, API_KEY_PREFIX: '' },
+    });
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
   }
   function json(...args: string[]): any {
@@ -33,12 +36,32 @@ describe('nestjs-opaque-keys CLI', () => {
 
   beforeAll(async () => {
     mkdirSync(dir, { recursive: true });
-    execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', join(dir, 'dist'), '--sourceMap', 'false'], {
-      cwd: root,
-      stdio: 'pipe',
+    execFileSync(
+      process.execPath,
+      [
+        join(root, 'node_modules/typescript/bin/tsc'),
+        '-p',
+        'tsconfig.build.json',
+        '--outDir',
+        join(dir, 'dist'),
+        '--sourceMap',
+        'false',
+      ],
+      {
+        cwd: root,
+        stdio: 'pipe',
+      },
+    );
+    writeFileSync(
+      dataSourceFile,
+      `import { DataSource } from 'typeorm';\nexport const dataSource = new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(database)} });\n`,
+    );
+    const setup = new DataSource({
+      type: 'better-sqlite3',
+      database,
+      entities: [ApiKeyEntity, ApiKeyEventEntity],
+      synchronize: true,
     });
-    writeFileSync(dataSourceFile, `import { DataSource } from 'typeorm';\nexport const dataSource = new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(database)} });\n`);
-    const setup = new DataSource({ type: 'better-sqlite3', database, entities: [ApiKeyEntity, ApiKeyEventEntity], synchronize: true });
     await setup.initialize();
     await setup.destroy();
   }, 180_000);
@@ -50,7 +73,18 @@ describe('nestjs-opaque-keys CLI', () => {
   it('documents commands and exit codes in --help (exit 0)', () => {
     const help = spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
-    for (const word of ['issue', 'list', 'show', 'rotate', 'revoke', 'update-scopes', '--data-source', '--json', 'Exit codes', '5  database unavailable']) {
+    for (const word of [
+      'issue',
+      'list',
+      'show',
+      'rotate',
+      'revoke',
+      'update-scopes',
+      '--data-source',
+      '--json',
+      'Exit codes',
+      '5  database unavailable',
+    ]) {
       expect(help.stdout).toContain(word);
     }
   });
@@ -58,17 +92,37 @@ describe('nestjs-opaque-keys CLI', () => {
   it('exits 1 on usage errors', () => {
     expect(cli('frobnicate').status).toBe(1);
     expect(cli('issue', '--scopes', 'a').status).toBe(1); // no --name
-    expect(spawnSync(process.execPath, [main, 'list'], { encoding: 'utf8', env: { ...process.env, API_KEYS_DATA_SOURCE: '' } }).status).toBe(1);
+    expect(
+      spawnSync(process.execPath, [main, 'list'], {
+        encoding: 'utf8',
+        env: { ...process.env, API_KEYS_DATA_SOURCE: '' },
+      }).status,
+    ).toBe(1);
     const missing = spawnSync(process.execPath, [main, '-d', join(dir, 'nope.mjs'), 'list'], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('cannot load --data-source');
   });
 
   it('issues a key, printing the plaintext once, and lists and shows it without the key', () => {
-    const issued = json('issue', '--name', 'ci deploy', '--scopes', 'orders:read, orders:write', '--owner', 'acme', '--expires-at', '2099-01-01T00:00:00Z');
+    const issued = json(
+      'issue',
+      '--name',
+      'ci deploy',
+      '--scopes',
+      'orders:read, orders:write',
+      '--owner',
+      'acme',
+      '--expires-at',
+      '2099-01-01T00:00:00Z',
+    );
     printedKeys.add(issued.key);
     expect(issued.key).toMatch(/^sk_[0-9A-Za-z]+$/);
-    expect(issued.record).toMatchObject({ name: 'ci deploy', ownerId: 'acme', scopes: ['orders:read', 'orders:write'], expiresAt: '2099-01-01T00:00:00.000Z' });
+    expect(issued.record).toMatchObject({
+      name: 'ci deploy',
+      ownerId: 'acme',
+      scopes: ['orders:read', 'orders:write'],
+      expiresAt: '2099-01-01T00:00:00.000Z',
+    });
     expect(issued.record).not.toHaveProperty('hash');
 
     const human = cli('issue', '--name', 'person', '--scopes', '');
@@ -91,7 +145,8 @@ describe('nestjs-opaque-keys CLI', () => {
     const shown = cli('show', issued.record.id);
     expect(shown.status).toBe(0);
     expect(shown.stdout).toMatch(/status\s+active/);
-    for (const out of [JSON.stringify(page), table.stdout, shown.stdout]) for (const k of printedKeys) expect(out).not.toContain(k);
+    for (const out of [JSON.stringify(page), table.stdout, shown.stdout])
+      for (const k of printedKeys) expect(out).not.toContain(k);
   });
 
   it('rotates, revokes and re-scopes, with 2 for unknown ids, 3 for state conflicts and 4 for bad input', () => {
@@ -108,7 +163,12 @@ describe('nestjs-opaque-keys CLI', () => {
     expect(again.stderr).toContain('already revoked');
 
     const unknown = '00000000-0000-4000-8000-000000000000';
-    for (const command of [['show', unknown], ['revoke', unknown], ['rotate', unknown], ['update-scopes', unknown, '--scopes', 'a']]) {
+    for (const command of [
+      ['show', unknown],
+      ['revoke', unknown],
+      ['rotate', unknown],
+      ['update-scopes', unknown, '--scopes', 'a'],
+    ]) {
       expect({ command, status: cli(...command).status }).toEqual({ command, status: 2 });
     }
     expect(cli('issue', '--name', 'x', '--scopes', 'a', '--expires-at', 'tomorrow').status).toBe(4);
@@ -121,21 +181,31 @@ describe('nestjs-opaque-keys CLI', () => {
   it('takes the prefix from --prefix or API_KEY_PREFIX', () => {
     const issued = json('--prefix', 'acme', 'issue', '--name', 'p', '--scopes', 'a');
     expect(issued.key).toMatch(/^acme_/);
-    const env = spawnSync(process.execPath, [main, '-d', dataSourceFile, '--json', 'issue', '--name', 'q', '--scopes', 'a'], {
-      encoding: 'utf8',
-      env: { ...process.env, API_KEY_PREFIX: 'envp' },
-    });
+    const env = spawnSync(
+      process.execPath,
+      [main, '-d', dataSourceFile, '--json', 'issue', '--name', 'q', '--scopes', 'a'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, API_KEY_PREFIX: 'envp' },
+      },
+    );
     expect(JSON.parse(env.stdout).key).toMatch(/^envp_/);
   });
 
   it('exits 5 when the database is unavailable', () => {
     const unreachable = join(dir, 'unreachable.mjs');
-    writeFileSync(unreachable, `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: '/nonexistent/dir/keys.sqlite' });\n`);
+    writeFileSync(
+      unreachable,
+      `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: '/nonexistent/dir/keys.sqlite' });\n`,
+    );
     const result = spawnSync(process.execPath, [main, '-d', unreachable, 'list'], { encoding: 'utf8' });
     expect(result.status).toBe(5);
     expect(result.stderr).toContain('database unavailable');
     const noTable = join(dir, 'no-table.mjs');
-    writeFileSync(noTable, `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ':memory:' });\n`);
+    writeFileSync(
+      noTable,
+      `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ':memory:' });\n`,
+    );
     expect(spawnSync(process.execPath, [main, '-d', noTable, 'list'], { encoding: 'utf8' }).status).toBe(5);
   });
 });

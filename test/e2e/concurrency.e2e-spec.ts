@@ -46,14 +46,19 @@ describe(`concurrency on ${testDatabase()}`, () => {
     expect(rows).toHaveLength(2);
     const live = await keys(a).findBy({ ownerId: 'rotations', revokedAt: IsNull(), replacedById: IsNull() });
     expect(live.map((row) => row.id)).toEqual([won[0].record.id]);
-    expect(rows.find((row) => row.id === record.id)).toMatchObject({ replacedById: won[0].record.id, revokedReason: 'rotated' });
+    expect(rows.find((row) => row.id === record.id)).toMatchObject({
+      replacedById: won[0].record.id,
+      revokedReason: 'rotated',
+    });
     expect((await a.service.verify(key)).valid).toBe(false);
     expect((await a.service.verify(won[0].key)).valid).toBe(true);
   });
 
   it('of concurrent rotations through two apps exactly one wins', async () => {
     const { record } = await a.service.issue({ name: 'two-apps', ownerId: 'cross-rotations' });
-    const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).service.rotate(record.id)));
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).service.rotate(record.id)),
+    );
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     for (const r of results) {
       if (r.status === 'fulfilled') continue;

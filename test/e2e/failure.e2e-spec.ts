@@ -39,7 +39,11 @@ describe('when the database is gone', () => {
       const res = await http().get('/orders').set('X-API-Key', key);
       expect(res.status).toBe(503);
       expect(res.headers['retry-after']).toBe('5');
-      expect(res.body).toEqual({ statusCode: 503, message: 'Authentication is temporarily unavailable', error: 'Service Unavailable' });
+      expect(res.body).toEqual({
+        statusCode: 503,
+        message: 'Authentication is temporarily unavailable',
+        error: 'Service Unavailable',
+      });
     }
     // Malformed keys are still refused without the database.
     await http().get('/orders').set('X-API-Key', 'garbage').expect(401);

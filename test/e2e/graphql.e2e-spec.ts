@@ -51,7 +51,13 @@ describe('ApiKeyGuard on GraphQL resolvers (Apollo, code first)', () => {
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ ...testDataSourceOptions(), autoLoadEntities: true, synchronize: true, dropSchema: true, retryAttempts: 0 }),
+        TypeOrmModule.forRoot({
+          ...testDataSourceOptions(),
+          autoLoadEntities: true,
+          synchronize: true,
+          dropSchema: true,
+          retryAttempts: 0,
+        }),
         ApiKeyModule.forRoot({}),
         GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
       ],
@@ -94,7 +100,9 @@ describe('ApiKeyGuard on GraphQL resolvers (Apollo, code first)', () => {
       message: 'Insufficient scope',
       extensions: { code: 'FORBIDDEN', originalError: { statusCode: 403 } },
     });
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="orders:write"');
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="orders:write"',
+    );
   });
 
   it('lets @Public() fields through without a key', async () => {

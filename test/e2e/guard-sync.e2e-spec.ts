@@ -75,7 +75,9 @@ describe(`ApiKeyGuard answers ${synchronous ? 'synchronously' : 'with a promise'
   it('malformed and missing keys are refused at once, with no statement, on every database', () => {
     const before = t.queries.queries.length;
     expect(thrownStatus(() => guard.canActivate(contextFor({}).context))).toBe(401);
-    expect(thrownStatus(() => guard.canActivate(contextFor({ authorization: `Bearer ${key.slice(0, -1)}x` }).context))).toBe(401);
+    expect(
+      thrownStatus(() => guard.canActivate(contextFor({ authorization: `Bearer ${key.slice(0, -1)}x` }).context)),
+    ).toBe(401);
     expect(t.queries.queries.length - before).toBe(0);
   });
 
@@ -100,7 +102,9 @@ describe(`ApiKeyGuard answers ${synchronous ? 'synchronously' : 'with a promise'
     const first = guard.canActivate(contextFor({ 'x-api-key': once }).context);
     expect(first).toBeInstanceOf(Promise);
     await expect(first).resolves.toBe(true);
-    await expect(Promise.resolve().then(() => guard.canActivate(contextFor({ 'x-api-key': once }).context))).rejects.toMatchObject({
+    await expect(
+      Promise.resolve().then(() => guard.canActivate(contextFor({ 'x-api-key': once }).context)),
+    ).rejects.toMatchObject({
       status: 401,
     });
   });
@@ -111,7 +115,10 @@ describe(`ApiKeyGuard with the lookup cache on ${testDatabase()}`, () => {
   let guard: ApiKeyGuard;
 
   beforeAll(async () => {
-    t = await createTestApp({ controllers: [SyncController], options: { cache: { ttlMs: 60_000, invalidation: 'local' } } });
+    t = await createTestApp({
+      controllers: [SyncController],
+      options: { cache: { ttlMs: 60_000, invalidation: 'local' } },
+    });
     guard = t.app.get(ApiKeyGuard);
   });
 

@@ -54,10 +54,14 @@ describe('ApiKeyGuard over HTTP', () => {
   });
 
   it('runs exactly one SQL statement per verified request', async () => {
-    const statements = await t.queries.during(() => http().get('/orders').set('Authorization', `Bearer ${reader.key}`).expect(200));
+    const statements = await t.queries.during(() =>
+      http().get('/orders').set('Authorization', `Bearer ${reader.key}`).expect(200),
+    );
     expect(statements).toHaveLength(1);
     // By hash: `= ?` on SQLite; on PostgreSQL / MariaDB the batched forms `= ANY($1)` / `IN (?)`.
-    expect(statements[0]).toMatch(/^SELECT .* FROM (\S+\.)?[`"]api_keys[`"] .*WHERE .*[`"]hash[`"] (= \?|= ANY\(\$1\)|IN \(\?\))$/);
+    expect(statements[0]).toMatch(
+      /^SELECT .* FROM (\S+\.)?[`"]api_keys[`"] .*WHERE .*[`"]hash[`"] (= \?|= ANY\(\$1\)|IN \(\?\))$/,
+    );
   });
 
   it('answers a request without credentials with a bare challenge', async () => {
@@ -70,7 +74,9 @@ describe('ApiKeyGuard over HTTP', () => {
     const revoked = await issue(['orders:read']);
     await t.service.revoke(revoked.record.id, 'test');
     const expired = await issue(['orders:read'], { expiresAt: new Date(Date.now() + 60_000) });
-    await t.dataSource.getRepository('ApiKeyEntity').update({ id: expired.record.id }, { expiresAt: new Date(Date.now() - 1000) });
+    await t.dataSource
+      .getRepository('ApiKeyEntity')
+      .update({ id: expired.record.id }, { expiresAt: new Date(Date.now() - 1000) });
     const valid = reader.key;
     const badChecksum = valid.slice(0, -1) + (valid.endsWith('A') ? 'B' : 'A');
     const cases: [string, string, number][] = [
@@ -88,7 +94,11 @@ describe('ApiKeyGuard over HTTP', () => {
       const statements = await t.queries.during(async () => {
         res = await http().get('/orders').set('Authorization', `Bearer ${key}`);
       });
-      expect({ label, status: res.status, queries: statements.length }).toEqual({ label, status: 401, queries: expectedQueries });
+      expect({ label, status: res.status, queries: statements.length }).toEqual({
+        label,
+        status: 401,
+        queries: expectedQueries,
+      });
       expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_token"');
       bodies.add(JSON.stringify(res.body));
     }
@@ -102,7 +112,9 @@ describe('ApiKeyGuard over HTTP', () => {
 
   it('answers a missing scope with 403 insufficient_scope naming the scope', async () => {
     const res = await http().post('/orders').set('Authorization', `Bearer ${reader.key}`).expect(403);
-    expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="orders:read orders:write"');
+    expect(res.headers['www-authenticate']).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="orders:read orders:write"',
+    );
     expect(res.body).toEqual({ statusCode: 403, message: 'Insufficient scope', error: 'Forbidden' });
   });
 
@@ -127,7 +139,11 @@ describe('ApiKeyGuard over HTTP', () => {
 
   it('rejects two different keys with 400 invalid_request', async () => {
     const other = await issue(['orders:read']);
-    const res = await http().get('/orders').set('Authorization', `Bearer ${reader.key}`).set('X-API-Key', other.key).expect(400);
+    const res = await http()
+      .get('/orders')
+      .set('Authorization', `Bearer ${reader.key}`)
+      .set('X-API-Key', other.key)
+      .expect(400);
     expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="invalid_request"');
     expect(res.body.message).toBe('Send one API key, not two different ones');
   });
@@ -178,7 +194,9 @@ describe('ApiKeyGuard over HTTP', () => {
   });
 
   it('stores no plaintext key: no column of any row authenticates', async () => {
-    const rows: Record<string, unknown>[] = await t.dataSource.query(`SELECT * FROM ${t.dataSource.driver.escape('api_keys')}`);
+    const rows: Record<string, unknown>[] = await t.dataSource.query(
+      `SELECT * FROM ${t.dataSource.driver.escape('api_keys')}`,
+    );
     expect(rows.length).toBeGreaterThanOrEqual(issued.length);
     const dump = JSON.stringify(rows);
     for (const key of issued) expect(dump).not.toContain(key);

@@ -26,7 +26,10 @@ describe('hostile input over HTTP', () => {
   const http = () => request(t.app.getHttpServer());
 
   /** GET /orders (needs `orders:read`) with these headers, counting SQL statements. */
-  async function get(headers: Record<string, string>, path = '/orders'): Promise<{ res: request.Response; sql: string[] }> {
+  async function get(
+    headers: Record<string, string>,
+    path = '/orders',
+  ): Promise<{ res: request.Response; sql: string[] }> {
     let res!: request.Response;
     const sql = await t.queries.during(async () => {
       let req = http().get(path);
@@ -60,14 +63,23 @@ describe('hostile input over HTTP', () => {
             resolve();
           });
           const lines = Buffer.isBuffer(headerLines) ? headerLines : Buffer.from(headerLines, 'latin1');
-          socket.end(Buffer.concat([Buffer.from(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n`), lines, Buffer.from('\r\n')]));
+          socket.end(
+            Buffer.concat([
+              Buffer.from(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n`),
+              lines,
+              Buffer.from('\r\n'),
+            ]),
+          );
         }),
     );
     const [head, body = ''] = text.split('\r\n\r\n');
     const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0);
     // Header names lower-cased: Express and Fastify spell them differently.
     const headers = Object.fromEntries(
-      head.split('\r\n').slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+      head
+        .split('\r\n')
+        .slice(1)
+        .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
     );
     statuses.push(status);
     return { status, head, headers, body, sql };
@@ -108,7 +120,11 @@ describe('hostile input over HTTP', () => {
   describe('oversized credentials', () => {
     it('refuses an 8 KB credential with 401 and no SQL, in either header', async () => {
       const big = `sk_${'A'.repeat(8 * 1024)}`;
-      const cases: Record<string, string>[] = [{ 'X-API-Key': big }, { Authorization: `Bearer ${big}` }, { 'X-API-Key': `${valid.key}${'A'.repeat(8 * 1024)}` }];
+      const cases: Record<string, string>[] = [
+        { 'X-API-Key': big },
+        { Authorization: `Bearer ${big}` },
+        { 'X-API-Key': `${valid.key}${'A'.repeat(8 * 1024)}` },
+      ];
       for (const headers of cases) {
         const { res, sql } = await get(headers);
         expectInvalidToken(res, sql);
@@ -126,7 +142,10 @@ describe('hostile input over HTTP', () => {
     it('a 15 KB run of spaces inside a credential is refused (and trimmed in linear time)', async () => {
       // Before the fix in credential-extractor.ts the trim regex was quadratic here (~125 ms
       // of blocked event loop per request); test/unit/credential-extractor.property.spec.ts times it.
-      const cases: Record<string, string>[] = [{ Authorization: `Bearer a${' '.repeat(15_000)}b` }, { 'X-API-Key': `a${' '.repeat(15_000)}b` }];
+      const cases: Record<string, string>[] = [
+        { Authorization: `Bearer a${' '.repeat(15_000)}b` },
+        { 'X-API-Key': `a${' '.repeat(15_000)}b` },
+      ];
       for (const headers of cases) {
         const { res, sql } = await get(headers);
         expectInvalidToken(res, sql);
@@ -136,7 +155,11 @@ describe('hostile input over HTTP', () => {
 
   describe('bytes supertest cannot send (raw socket)', () => {
     it('NUL and other control bytes in a header are rejected by Node with 400 before the app', async () => {
-      for (const lines of [`X-API-Key: ${valid.key}\0\r\n`, `Authorization: Bearer ${valid.key.slice(0, 10)}\0${valid.key.slice(10)}\r\n`, `X-API-Key: \x01\x7f\r\n`]) {
+      for (const lines of [
+        `X-API-Key: ${valid.key}\0\r\n`,
+        `Authorization: Bearer ${valid.key.slice(0, 10)}\0${valid.key.slice(10)}\r\n`,
+        `X-API-Key: \x01\x7f\r\n`,
+      ]) {
         const { status, sql } = await raw(lines);
         expect({ status, sql: sql.length }).toEqual({ status: 400, sql: 0 });
       }
@@ -152,7 +175,11 @@ describe('hostile input over HTTP', () => {
       ];
       for (const lines of cases) {
         const { status, headers, sql } = await raw(lines);
-        expect({ status, sql: sql.length, challenge: headers['www-authenticate'] }).toEqual({ status: 401, sql: 0, challenge: INVALID_TOKEN });
+        expect({ status, sql: sql.length, challenge: headers['www-authenticate'] }).toEqual({
+          status: 401,
+          sql: 0,
+          challenge: INVALID_TOKEN,
+        });
       }
     });
 
@@ -160,7 +187,10 @@ describe('hostile input over HTTP', () => {
       // Node joins repeated X-API-Key lines into "k1, k2" in req.headers; the guard reads
       // req.headersDistinct, where any repetition is a conflict: 400 invalid_request.
       const other = generateApiKey({ prefix: 'sk' });
-      for (const lines of [`X-API-Key: ${valid.key}\r\nX-API-Key: ${other}\r\n`, `X-API-Key: ${valid.key}\r\nX-API-Key: ${valid.key}\r\n`]) {
+      for (const lines of [
+        `X-API-Key: ${valid.key}\r\nX-API-Key: ${other}\r\n`,
+        `X-API-Key: ${valid.key}\r\nX-API-Key: ${valid.key}\r\n`,
+      ]) {
         const { status, headers, sql } = await raw(lines);
         expect({ status, sql: sql.length }).toEqual({ status: 400, sql: 0 });
         expect(headers['www-authenticate']).toContain('error="invalid_request"');
@@ -196,7 +226,10 @@ describe('hostile input over HTTP', () => {
         `${valid.key.slice(0, -6)}' OR hash LIKE '%`,
       ];
       for (const payload of payloads) {
-        for (const headers of [{ 'X-API-Key': payload }, { Authorization: `Bearer ${payload}` }] as Record<string, string>[]) {
+        for (const headers of [{ 'X-API-Key': payload }, { Authorization: `Bearer ${payload}` }] as Record<
+          string,
+          string
+        >[]) {
           const { res, sql } = await get(headers);
           expectInvalidToken(res, sql);
         }
@@ -207,9 +240,17 @@ describe('hostile input over HTTP', () => {
 
     it('a key in the query string, a cookie or the body is never accepted (bare 401, no SQL)', async () => {
       const q = encodeURIComponent(valid.key);
-      for (const path of [`/orders?api_key=${q}`, `/orders?access_token=${q}&x-api-key=${q}`, `/orders?authorization=Bearer%20${q}`]) {
+      for (const path of [
+        `/orders?api_key=${q}`,
+        `/orders?access_token=${q}&x-api-key=${q}`,
+        `/orders?authorization=Bearer%20${q}`,
+      ]) {
         const { res, sql } = await get({}, path);
-        expect({ status: res.status, challenge: res.headers['www-authenticate'], sql: sql.length }).toEqual({ status: 401, challenge: BARE, sql: 0 });
+        expect({ status: res.status, challenge: res.headers['www-authenticate'], sql: sql.length }).toEqual({
+          status: 401,
+          challenge: BARE,
+          sql: 0,
+        });
       }
       const { res: cookie, sql: cookieSql } = await get({ Cookie: `api_key=${valid.key}; x-api-key=${valid.key}` });
       expect({ status: cookie.status, sql: cookieSql.length }).toEqual({ status: 401, sql: 0 });
@@ -224,7 +265,9 @@ describe('hostile input over HTTP', () => {
     it('a key with a valid checksum that was never issued: 401, after exactly one lookup', async () => {
       const { res, sql } = await get({ 'X-API-Key': generateApiKey({ prefix: 'sk' }) });
       expectInvalidToken(res, sql, 1);
-      const { res: short, sql: shortSql } = await get({ 'X-API-Key': generateApiKey({ prefix: 'sk', entropyBits: 128 }) });
+      const { res: short, sql: shortSql } = await get({
+        'X-API-Key': generateApiKey({ prefix: 'sk', entropyBits: 128 }),
+      });
       expectInvalidToken(short, shortSql, 1);
     });
 
@@ -272,7 +315,11 @@ describe('hostile input over HTTP', () => {
 
     it('another scheme in Authorization is no credential; X-API-Key still counts', async () => {
       const { res, sql } = await get({ Authorization: 'Basic dXNlcjpwYXNz' });
-      expect({ status: res.status, challenge: res.headers['www-authenticate'], sql: sql.length }).toEqual({ status: 401, challenge: BARE, sql: 0 });
+      expect({ status: res.status, challenge: res.headers['www-authenticate'], sql: sql.length }).toEqual({
+        status: 401,
+        challenge: BARE,
+        sql: 0,
+      });
       const both = await get({ Authorization: 'Basic dXNlcjpwYXNz', 'X-API-Key': valid.key });
       expect(both.res.status).toBe(200);
     });
@@ -340,14 +387,22 @@ describe('hostile input over HTTP', () => {
     );
     const seen = new Set<number>();
     await fc.assert(
-      fc.asyncProperty(fc.option(value, { nil: undefined }), fc.option(value, { nil: undefined }), async (authorization, apiKey) => {
-        const headers: Record<string, string> = {};
-        if (authorization !== undefined) headers.Authorization = authorization;
-        if (apiKey !== undefined) headers['X-API-Key'] = apiKey;
-        const { res, sql } = await get(headers);
-        seen.add(res.status);
-        expect({ headers, status: [400, 401].includes(res.status), sql: sql.length }).toEqual({ headers, status: true, sql: 0 });
-      }),
+      fc.asyncProperty(
+        fc.option(value, { nil: undefined }),
+        fc.option(value, { nil: undefined }),
+        async (authorization, apiKey) => {
+          const headers: Record<string, string> = {};
+          if (authorization !== undefined) headers.Authorization = authorization;
+          if (apiKey !== undefined) headers['X-API-Key'] = apiKey;
+          const { res, sql } = await get(headers);
+          seen.add(res.status);
+          expect({ headers, status: [400, 401].includes(res.status), sql: sql.length }).toEqual({
+            headers,
+            status: true,
+            sql: 0,
+          });
+        },
+      ),
       { numRuns: 300, seed: 42 },
     );
     expect([...seen].sort()).toEqual([400, 401]);

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { ApiKeyRemoteModule, createIntrospectionController, generateApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
+import {
+  ApiKeyRemoteModule,
+  createIntrospectionController,
+  generateApiKey,
+  type IssuedApiKey,
+} from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createPlatformApp } from '../support/http-platform.js';
 import { LogCapture } from '../support/log-capture.js';
@@ -12,10 +17,15 @@ const CACHE_TTL_MS = 200;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** App B: no database, keys checked by A's introspection endpoint. */
-async function createRemoteApp(introspectionUrl: string, introspectionKey: string): Promise<{ app: INestApplication; logs: LogCapture }> {
+async function createRemoteApp(
+  introspectionUrl: string,
+  introspectionKey: string,
+): Promise<{ app: INestApplication; logs: LogCapture }> {
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({
-    imports: [ApiKeyRemoteModule.forRoot({ introspectionUrl, introspectionKey, cacheTtlMs: CACHE_TTL_MS, timeoutMs: 1000 })],
+    imports: [
+      ApiKeyRemoteModule.forRoot({ introspectionUrl, introspectionKey, cacheTtlMs: CACHE_TTL_MS, timeoutMs: 1000 }),
+    ],
     controllers: [OrdersController],
   }).compile();
   return { app: await createPlatformApp(moduleRef, { logger: logs }), logs };
@@ -34,7 +44,8 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
       .set('Authorization', `Bearer ${caller}`)
       .type('form')
       .send(token === undefined ? {} : { token, token_type_hint: 'access_token' });
-  const issue = (scopes: string[], extra: Record<string, unknown> = {}) => store.service.issue({ name: 'client key', scopes, ...extra });
+  const issue = (scopes: string[], extra: Record<string, unknown> = {}) =>
+    store.service.issue({ name: 'client key', scopes, ...extra });
 
   beforeAll(async () => {
     store = await createTestApp({ controllers: [createIntrospectionController()] });
@@ -68,7 +79,11 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
 
     it('takes a JSON body too, and omits sub and exp when the key has none', async () => {
       const key = await issue(['orders:read']);
-      const res = await a().post('/oauth/introspect').set('Authorization', `Bearer ${introspector.key}`).send({ token: key.key }).expect(200);
+      const res = await a()
+        .post('/oauth/introspect')
+        .set('Authorization', `Bearer ${introspector.key}`)
+        .send({ token: key.key })
+        .expect(200);
       expect(res.body).toEqual({
         active: true,
         scope: 'orders:read',
@@ -82,7 +97,9 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
       const revoked = await issue(['orders:read']);
       await store.service.revoke(revoked.record.id);
       const expired = await issue(['orders:read'], { expiresAt: new Date(Date.now() + 60_000) });
-      await store.dataSource.getRepository('ApiKeyEntity').update({ id: expired.record.id }, { expiresAt: new Date(Date.now() - 1000) });
+      await store.dataSource
+        .getRepository('ApiKeyEntity')
+        .update({ id: expired.record.id }, { expiresAt: new Date(Date.now() - 1000) });
       const exhausted = await issue(['orders:read'], { maxUses: 1 });
       expect((await store.service.verify(exhausted.key)).valid).toBe(true); // spends the only use
       for (const token of [generateApiKey({ prefix: 'sk' }), 'not-a-key', revoked.key, expired.key, exhausted.key]) {
@@ -131,7 +148,9 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
     it('answers 403 on a missing scope and 401 on unknown, malformed and revoked keys', async () => {
       const reader = await issue(['orders:read']);
       const res = await b().post('/orders').set('Authorization', `Bearer ${reader.key}`).expect(403);
-      expect(res.headers['www-authenticate']).toBe('Bearer realm="api", error="insufficient_scope", scope="orders:read orders:write"');
+      expect(res.headers['www-authenticate']).toBe(
+        'Bearer realm="api", error="insufficient_scope", scope="orders:read orders:write"',
+      );
       const revoked = await issue(['orders:read']);
       await store.service.revoke(revoked.record.id);
       for (const token of [generateApiKey({ prefix: 'sk' }), 'sk_malformed', revoked.key]) {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity, ApiKeyEventEntity, ApiKeyModule, ApiKeyService, apiKeyEntityFor, apiKeyEventEntityFor } from 'nestjs-opaque-keys';
+import {
+  ApiKeyEntity,
+  ApiKeyEventEntity,
+  ApiKeyModule,
+  ApiKeyService,
+  apiKeyEntityFor,
+  apiKeyEventEntityFor,
+} from 'nestjs-opaque-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/migrations/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
@@ -16,13 +23,24 @@ const database = DRIVER[testDatabase()];
 /** A naming strategy as hosts use them (typeorm-naming-strategies): snake_case columns. */
 class SnakeNamingStrategy extends DefaultNamingStrategy {
   override columnName(propertyName: string, customName: string | undefined, prefixes: string[]): string {
-    return customName ?? [...prefixes, propertyName].join('_').replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase();
+    return (
+      customName ??
+      [...prefixes, propertyName]
+        .join('_')
+        .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+        .toLowerCase()
+    );
   }
 }
 
 /** A DataSource on this file's emptied schema, with nothing synchronized. */
 async function emptyDataSource(options: Partial<DataSourceOptions>): Promise<DataSource> {
-  const dataSource = new DataSource({ ...testDataSourceOptions(), dropSchema: true, synchronize: false, ...options } as DataSourceOptions);
+  const dataSource = new DataSource({
+    ...testDataSourceOptions(),
+    dropSchema: true,
+    synchronize: false,
+    ...options,
+  } as DataSourceOptions);
   return dataSource.initialize();
 }
 
@@ -43,11 +61,17 @@ async function hasTable(dataSource: DataSource, table: string): Promise<boolean>
 
 describe(`shipped migrations (${database})`, () => {
   it('create exactly the table the entity describes, and revert drops it', async () => {
-    const dataSource = await emptyDataSource({ entities: [ApiKeyEntity, ApiKeyEventEntity], migrations: apiKeyMigrations(database) });
+    const dataSource = await emptyDataSource({
+      entities: [ApiKeyEntity, ApiKeyEventEntity],
+      migrations: apiKeyMigrations(database),
+    });
     try {
       expect(await hasTable(dataSource, 'api_keys')).toBe(false);
       const ran = await dataSource.runMigrations();
-      expect(ran.map((migration) => migration.name)).toEqual(['CreateApiKeys1795478400000', 'AddKeyPolicies1795564800000']);
+      expect(ran.map((migration) => migration.name)).toEqual([
+        'CreateApiKeys1795478400000',
+        'AddKeyPolicies1795564800000',
+      ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
       // Nothing left for synchronize to do: same columns, types, nullability, keys and indexes.
@@ -84,11 +108,16 @@ describe(`shipped migrations (${database})`, () => {
     });
     try {
       const ran = await dataSource.runMigrations();
-      expect(ran.map((migration) => migration.name)).toEqual(['CreateApiKeys_service_keys1795478400000', 'AddKeyPolicies_service_keys1795564800000']);
+      expect(ran.map((migration) => migration.name)).toEqual([
+        'CreateApiKeys_service_keys1795478400000',
+        'AddKeyPolicies_service_keys1795564800000',
+      ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
       expect(await pendingSchemaChanges(dataSource)).toEqual([]);
-      const rows = await dataSource.query(`SELECT ${dataSource.driver.escape('owner_id')} FROM ${dataSource.driver.escape('service_keys')}`);
+      const rows = await dataSource.query(
+        `SELECT ${dataSource.driver.escape('owner_id')} FROM ${dataSource.driver.escape('service_keys')}`,
+      );
       expect(rows).toEqual([]);
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
@@ -117,9 +146,17 @@ describe(`shipped migrations (${database})`, () => {
     await app.init();
     try {
       const service = app.get(ApiKeyService);
-      const { key, record } = await service.issue({ name: 'migrated', ownerId: 'Team-1', scopes: ['orders:read'], metadata: { plan: 'pro' } });
+      const { key, record } = await service.issue({
+        name: 'migrated',
+        ownerId: 'Team-1',
+        scopes: ['orders:read'],
+        metadata: { plan: 'pro' },
+      });
       await service.issue({ name: 'other', ownerId: 'team-1' });
-      expect(await service.verify(key)).toMatchObject({ valid: true, principal: { id: record.id, metadata: { plan: 'pro' } } });
+      expect(await service.verify(key)).toMatchObject({
+        valid: true,
+        principal: { id: record.id, metadata: { plan: 'pro' } },
+      });
       // MySQL / MariaDB compare case-insensitively by default; the migration's collation does not.
       expect((await service.list({ ownerId: 'Team-1' })).items.map((item) => item.name)).toEqual(['migrated']);
       expect((await service.list({ ownerId: 'team-1' })).items.map((item) => item.name)).toEqual(['other']);
@@ -134,7 +171,9 @@ describe(`shipped migrations (${database})`, () => {
   it('are offered for the supported drivers only', () => {
     expect(apiKeyMigrations('mysql')).toEqual(apiKeyMigrations('mariadb'));
     expect(apiKeyMigrations('sqlite')).toEqual(apiKeyMigrations('better-sqlite3'));
-    expect(apiKeyMigrations('postgres', { tableName: 'a_keys' })).toEqual(apiKeyMigrations('postgres', { tableName: 'a_keys' }));
+    expect(apiKeyMigrations('postgres', { tableName: 'a_keys' })).toEqual(
+      apiKeyMigrations('postgres', { tableName: 'a_keys' }),
+    );
     expect(() => apiKeyMigrations('mssql' as never)).toThrow(/ships migrations for postgres, mysql, mariadb/);
     expect(() => apiKeyMigrations('postgres', { tableName: 'bad name' })).toThrow(/invalid table name/);
   });

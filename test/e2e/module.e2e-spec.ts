@@ -3,7 +3,14 @@ import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
-import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
+import {
+  ApiKeyGuard,
+  ApiKeyModule,
+  ApiKeyService,
+  CurrentApiKey,
+  Scopes,
+  type ApiKeyModuleOptions,
+} from 'nestjs-opaque-keys';
 import type { DataSource } from 'typeorm';
 import { GlobalController, OrdersController } from '../support/controllers.js';
 import { testDataSourceOptions } from '../support/database.js';
@@ -22,14 +29,19 @@ describe('ApiKeyModule configuration', () => {
     const { key, record } = await t.service.issue({ name: 'g' });
     await request(t.app.getHttpServer()).get('/global/health').expect(200, { status: 'ok' });
     await request(t.app.getHttpServer()).get('/global/private').expect(401);
-    await request(t.app.getHttpServer()).get('/global/private').set('Authorization', `Bearer ${key}`).expect(200, { id: record.id });
+    await request(t.app.getHttpServer())
+      .get('/global/private')
+      .set('Authorization', `Bearer ${key}`)
+      .expect(200, { id: record.id });
   });
 
   it('verifies, counts and charges a request once when bound globally and with @UseGuards', async () => {
     const t: TestApp = await createTestApp({ controllers: [OrdersController], extras: { globalGuard: true } });
     apps.push(t);
     const { key, record } = await t.service.issue({ name: 'twice', scopes: ['orders:read'], maxUses: 5 });
-    const statements = await t.queries.during(() => request(t.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(200));
+    const statements = await t.queries.during(() =>
+      request(t.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(200),
+    );
     expect(statements.filter((sql) => sql.startsWith('SELECT'))).toHaveLength(1);
     expect(statements.filter((sql) => sql.startsWith('UPDATE'))).toHaveLength(1);
     expect((await t.service.get(record.id)).remainingUses).toBe(4);
@@ -46,7 +58,13 @@ describe('ApiKeyModule configuration', () => {
   it('takes prefix, header, realm and Retry-After from forRootAsync with injected config', async () => {
     @Injectable()
     class KeyConfig {
-      readonly options: ApiKeyModuleOptions = { prefix: 'acme_live', header: 'X-Acme-Key', bearer: false, realm: 'acme', entropyBits: 128 };
+      readonly options: ApiKeyModuleOptions = {
+        prefix: 'acme_live',
+        header: 'X-Acme-Key',
+        bearer: false,
+        realm: 'acme',
+        entropyBits: 128,
+      };
     }
     @Module({ providers: [KeyConfig], exports: [KeyConfig] })
     class ConfigModule {}
@@ -61,7 +79,13 @@ describe('ApiKeyModule configuration', () => {
     }
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({ ...testDataSourceOptions(), autoLoadEntities: true, synchronize: true, dropSchema: true, retryAttempts: 0 }),
+        TypeOrmModule.forRoot({
+          ...testDataSourceOptions(),
+          autoLoadEntities: true,
+          synchronize: true,
+          dropSchema: true,
+          retryAttempts: 0,
+        }),
         ApiKeyModule.forRootAsync({
           imports: [ConfigModule],
           inject: [KeyConfig],

@@ -23,7 +23,11 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
 
   beforeAll(async () => {
     perRoute = await createTestApp({ controllers: [OrdersController, RefundsController] });
-    global = await createTestApp({ controllers: [GlobalController], extras: { globalGuard: true }, options: { header: 'X-Acme-Key' } });
+    global = await createTestApp({
+      controllers: [GlobalController],
+      extras: { globalGuard: true },
+      options: { header: 'X-Acme-Key' },
+    });
     doc = documentOf(perRoute);
   });
 
@@ -44,7 +48,10 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
     expect(list.security).toEqual(BOTH(['orders:read']));
     expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['401', '403']));
     expect(list.responses['403']).toMatchObject({ description: expect.stringContaining('orders:read') });
-    expect((list as unknown as Record<string, unknown>)['x-api-key-scopes']).toEqual({ allOf: ['orders:read'], anyOf: [] });
+    expect((list as unknown as Record<string, unknown>)['x-api-key-scopes']).toEqual({
+      allOf: ['orders:read'],
+      anyOf: [],
+    });
     expect(doc.paths['/orders'].post!.security).toEqual(BOTH(['orders:read', 'orders:write']));
   });
 
@@ -52,8 +59,13 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
     expect(doc.paths['/refunds'].post!.security).toEqual(BOTH(['billing', 'orders:refund']));
     const either = doc.paths['/orders/either'].get!;
     expect(either.security).toEqual(BOTH([]));
-    expect((either as unknown as Record<string, unknown>)['x-api-key-scopes']).toEqual({ allOf: [], anyOf: [['orders:read', 'orders:admin']] });
-    expect(either.responses['403']).toMatchObject({ description: expect.stringContaining('one of orders:read, orders:admin') });
+    expect((either as unknown as Record<string, unknown>)['x-api-key-scopes']).toEqual({
+      allOf: [],
+      anyOf: [['orders:read', 'orders:admin']],
+    });
+    expect(either.responses['403']).toMatchObject({
+      description: expect.stringContaining('one of orders:read, orders:admin'),
+    });
   });
 
   it('gives guarded routes without scopes a 401 but no 403', () => {
@@ -85,7 +97,8 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) {
           if (entry.name !== 'swagger') walk(path);
-        } else if (path.endsWith('.ts') && /from '@nestjs\/swagger/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+        } else if (path.endsWith('.ts') && /from '@nestjs\/swagger/.test(readFileSync(path, 'utf8')))
+          offenders.push(path);
       }
     };
     walk('lib');
@@ -102,7 +115,9 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
       await request(app.getHttpServer()).get('/docs').expect(200).expect('content-type', /html/);
       const sample: OpenAPIObject = (await request(app.getHttpServer()).get('/docs-json').expect(200)).body;
       expect(Object.keys(sample.components?.securitySchemes ?? {})).toEqual(['apiKeyBearer', 'apiKeyHeader']);
-      const scoped = Object.values(sample.paths).flatMap((item) => Object.values(item)).filter((op: any) => op?.security);
+      const scoped = Object.values(sample.paths)
+        .flatMap((item) => Object.values(item))
+        .filter((op: any) => op?.security);
       expect(scoped.length).toBeGreaterThan(3);
       expect(JSON.stringify(scoped.map((op: any) => op.security))).toContain('orders:read');
       expect(sample.paths['/health']?.get?.security).toBeUndefined();

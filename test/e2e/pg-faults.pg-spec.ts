@@ -40,7 +40,10 @@ class FaultProxy {
     const server = createServer((client) => {
       this.connections++;
       const upstream = connect(this.targetPort, this.host);
-      for (const [a, b] of [[client, upstream], [upstream, client]] as const) {
+      for (const [a, b] of [
+        [client, upstream],
+        [upstream, client],
+      ] as const) {
         this.sockets.add(a);
         a.on('error', () => b.destroy());
         a.on('close', () => {
@@ -97,7 +100,9 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
     return new Promise((resolve, reject) => {
       const req = httpRequest({ host: '127.0.0.1', port, path, agent, headers: { 'x-api-key': apiKey } }, (res) => {
         res.resume();
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'] as string | undefined }),
+        );
       });
       req.on('error', reject);
       req.end();
@@ -105,7 +110,11 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
   }
 
   /** `count` requests, `concurrency` at a time. */
-  async function burst(count: number, concurrency = 8, apiKey = key.key): Promise<{ status: number; retryAfter?: string }[]> {
+  async function burst(
+    count: number,
+    concurrency = 8,
+    apiKey = key.key,
+  ): Promise<{ status: number; retryAfter?: string }[]> {
     const results: { status: number; retryAfter?: string }[] = [];
     let next = 0;
     await Promise.all(
@@ -127,7 +136,8 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       const { status } = await get(key.key);
       if (status === 200) return tally(before);
       before.push(status);
-      if (Date.now() > deadline) throw new Error(`no recovery within ${timeoutMs} ms: ${JSON.stringify(tally(before))}`);
+      if (Date.now() > deadline)
+        throw new Error(`no recovery within ${timeoutMs} ms: ${JSON.stringify(tally(before))}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
@@ -145,8 +155,12 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
 
   /** Installs a trigger that fails (or sleeps) on INSERT or UPDATE of the key table. */
   async function inject(event: 'INSERT' | 'UPDATE', body: string): Promise<void> {
-    await sql(`CREATE OR REPLACE FUNCTION ${schema}.inject_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} END $$`);
-    await sql(`CREATE TRIGGER inject_fault BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${schema}.inject_fault()`);
+    await sql(
+      `CREATE OR REPLACE FUNCTION ${schema}.inject_fault() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${body} END $$`,
+    );
+    await sql(
+      `CREATE TRIGGER inject_fault BEFORE ${event} ON ${table} FOR EACH ROW EXECUTE FUNCTION ${schema}.inject_fault()`,
+    );
   }
 
   async function clearFault(): Promise<void> {
@@ -155,7 +169,9 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
 
   beforeAll(async () => {
     if (testDatabase() !== 'postgres') {
-      throw new Error(`the PostgreSQL fault suite needs DB_TYPE=postgres (got ${testDatabase()}): run it with npm run test:faults`);
+      throw new Error(
+        `the PostgreSQL fault suite needs DB_TYPE=postgres (got ${testDatabase()}): run it with npm run test:faults`,
+      );
     }
     // Straight to the server, for fault injection. Unreachable = this suite fails.
     const upstream = new URL(serverUrl());
@@ -165,7 +181,10 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
     // The app's own role, owner of this worker's schema, so the server can lock it (and only it) out.
     schema = ident(workerSchema());
     role = `apikeys_fault_${process.pid}`;
-    [{ owner: schemaOwner }] = await sql<{ owner: string }>(`SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = $1`, [workerSchema()]);
+    [{ owner: schemaOwner }] = await sql<{ owner: string }>(
+      `SELECT nspowner::regrole::text AS owner FROM pg_namespace WHERE nspname = $1`,
+      [workerSchema()],
+    );
     await sql(`DROP ROLE IF EXISTS ${role}`);
     await sql(`CREATE ROLE ${role} LOGIN`);
     await sql(`ALTER SCHEMA ${schema} OWNER TO ${role}`);
@@ -182,7 +201,9 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
     // Make sure the faults below reach the app: it must talk through the proxy, as the role.
     const [{ user }] = await t.dataSource.query(`SELECT current_user AS "user"`);
     if (t.dataSource.options.type !== 'postgres' || user !== role || proxy.connections === 0) {
-      throw new Error(`the test app does not connect through the fault proxy as ${role} (user ${user}): has test/support/database.ts stopped reading APIKEYS_TEST_DB_URL?`);
+      throw new Error(
+        `the test app does not connect through the fault proxy as ${role} (user ${user}): has test/support/database.ts stopped reading APIKEYS_TEST_DB_URL?`,
+      );
     }
     await t.app.listen(0, '127.0.0.1');
     port = (t.app.getHttpServer().address() as AddressInfo).port;
@@ -231,8 +252,10 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       const beforeRecovery = await untilRecovered();
       const after = tally((await burst(100)).map((r) => r.status));
 
-      console.log(`[pg-faults] network outage: before ${JSON.stringify(before)}, during ${JSON.stringify(duringTally)}, ` +
-        `until recovery ${JSON.stringify(beforeRecovery)}, after ${JSON.stringify(after)}`);
+      console.log(
+        `[pg-faults] network outage: before ${JSON.stringify(before)}, during ${JSON.stringify(duringTally)}, ` +
+          `until recovery ${JSON.stringify(beforeRecovery)}, after ${JSON.stringify(after)}`,
+      );
       expect(duringTally).toEqual({ 503: 300 });
       expect(during.every((r) => r.retryAfter === '7')).toBe(true);
       expect(malformed.status).toBe(401);
@@ -258,8 +281,10 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       const beforeRecovery = await untilRecovered();
       const after = tally((await burst(100)).map((r) => r.status));
 
-      console.log(`[pg-faults] server refusal: ${terminated} backend(s) terminated, during (${outageMs} ms) ${JSON.stringify(duringTally)}, ` +
-        `until recovery ${JSON.stringify(beforeRecovery)}, after ${JSON.stringify(after)}`);
+      console.log(
+        `[pg-faults] server refusal: ${terminated} backend(s) terminated, during (${outageMs} ms) ${JSON.stringify(duringTally)}, ` +
+          `until recovery ${JSON.stringify(beforeRecovery)}, after ${JSON.stringify(after)}`,
+      );
       expect(Number(terminated)).toBeGreaterThan(0);
       expect(duringTally).toEqual({ 503: 300 });
       expect(during.every((r) => r.retryAfter === '7')).toBe(true);
@@ -277,7 +302,9 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       await inject('INSERT', `RAISE EXCEPTION 'injected fault: insert refused';`);
       try {
         await expect(t.service.rotate(old.record.id)).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
-        await expect(t.service.rotate(old.record.id, { gracePeriodMs: 60_000 })).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
+        await expect(t.service.rotate(old.record.id, { gracePeriodMs: 60_000 })).rejects.toBeInstanceOf(
+          ApiKeyStoreUnavailableError,
+        );
       } finally {
         await clearFault();
       }
@@ -300,7 +327,10 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
         rotation.catch(() => undefined);
         // Wait until the app's transaction is inside the successor INSERT (the claim UPDATE is done).
         for (let i = 0; ; i++) {
-          const busy = await sql(`SELECT pid FROM pg_stat_activity WHERE usename = $1 AND query LIKE 'INSERT%' AND state = 'active'`, [role]);
+          const busy = await sql(
+            `SELECT pid FROM pg_stat_activity WHERE usename = $1 AND query LIKE 'INSERT%' AND state = 'active'`,
+            [role],
+          );
           if (busy.length > 0) break;
           if (i > 200) throw new Error('the rotation never reached its INSERT');
           await new Promise((resolve) => setTimeout(resolve, 10));
@@ -312,7 +342,9 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
         await clearFault();
       }
       // The server rolls the orphaned transaction back once it notices the client is gone.
-      await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND state <> 'idle'`, [role]);
+      await sql(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND state <> 'idle'`, [
+        role,
+      ]);
       const row = await keyRow(old.record.id);
       expect(row).toMatchObject({ replacedById: null, revokedAt: null, expiresAt: null });
       expect(await sql(`SELECT id FROM ${table} WHERE name = 'cut me' AND id <> $1`, [old.record.id])).toEqual([]);
@@ -324,7 +356,9 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       const rowsBefore = await sql(`SELECT id FROM ${table}`);
       await inject('INSERT', `RAISE EXCEPTION 'injected fault: insert refused';`);
       try {
-        await expect(t.service.issue({ name: 'never stored', scopes: ['orders:read'] })).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
+        await expect(t.service.issue({ name: 'never stored', scopes: ['orders:read'] })).rejects.toBeInstanceOf(
+          ApiKeyStoreUnavailableError,
+        );
       } finally {
         await clearFault();
       }
@@ -336,12 +370,18 @@ describe('PostgreSQL faults (npm run test:faults)', () => {
       const target = await t.service.issue({ name: 'keep me', scopes: ['orders:read'] });
       await inject('UPDATE', `RAISE EXCEPTION 'injected fault: update refused';`);
       try {
-        await expect(t.service.revoke(target.record.id, 'should not stick')).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
+        await expect(t.service.revoke(target.record.id, 'should not stick')).rejects.toBeInstanceOf(
+          ApiKeyStoreUnavailableError,
+        );
         await expect(t.service.updateScopes(target.record.id, [])).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
       } finally {
         await clearFault();
       }
-      expect(await keyRow(target.record.id)).toMatchObject({ revokedAt: null, revokedReason: null, scopes: '["orders:read"]' });
+      expect(await keyRow(target.record.id)).toMatchObject({
+        revokedAt: null,
+        revokedReason: null,
+        scopes: '["orders:read"]',
+      });
       expect((await get(target.key)).status).toBe(200);
       await t.service.revoke(target.record.id);
       expect((await get(target.key)).status).toBe(401);

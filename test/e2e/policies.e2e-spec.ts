@@ -28,7 +28,9 @@ describe('expiry policy', () => {
     );
     expect(await repo.count()).toBe(before);
     const ok = await t.service.issue({ name: 'ok', expiresAt: new Date(Date.now() + 89 * DAY) });
-    await expect(t.service.rotate(ok.record.id, { expiresAt: new Date(Date.now() + 100 * DAY) })).rejects.toBeInstanceOf(ApiKeyValidationError);
+    await expect(
+      t.service.rotate(ok.record.id, { expiresAt: new Date(Date.now() + 100 * DAY) }),
+    ).rejects.toBeInstanceOf(ApiKeyValidationError);
     expect((await t.service.get(ok.record.id)).replacedById).toBeNull();
   });
 
@@ -81,9 +83,14 @@ describe('environments in the prefix', () => {
     const test = await t.service.issue({ name: 'rot', environment: 'test' });
     const rotated = await t.service.rotate(test.record.id);
     expect(rotated.key.startsWith('sk_test_')).toBe(true);
-    await expect(t.service.issue({ name: 'x', environment: 'prod' })).rejects.toThrow(/environment must be one of live, test/);
+    await expect(t.service.issue({ name: 'x', environment: 'prod' })).rejects.toThrow(
+      /environment must be one of live, test/,
+    );
     const statements = await t.queries.during(() =>
-      request(t.app.getHttpServer()).get('/orders').set('X-API-Key', generateApiKey({ prefix: 'sk' })).expect(401),
+      request(t.app.getHttpServer())
+        .get('/orders')
+        .set('X-API-Key', generateApiKey({ prefix: 'sk' }))
+        .expect(401),
     );
     expect(statements).toHaveLength(0);
   });
@@ -110,11 +117,19 @@ describe('leaked keys', () => {
     const leaked = await t.service.issue({ name: 'leaked', scopes: ['orders:read'] });
     const http = () => request(t.app.getHttpServer());
     await http().get('/orders').set('X-API-Key', leaked.key).expect(200);
-    await http().post('/api-keys/leaks').set('X-API-Key', leaked.key).send([{ token: 'x' }]).expect(403);
+    await http()
+      .post('/api-keys/leaks')
+      .set('X-API-Key', leaked.key)
+      .send([{ token: 'x' }])
+      .expect(403);
     const res = await http()
       .post('/api-keys/leaks')
       .set('X-API-Key', reporter.key)
-      .send([{ token: leaked.key, url: 'https://example.test/commit/1' }, { token: generateApiKey({ prefix: 'sk' }) }, { token: 'nope' }])
+      .send([
+        { token: leaked.key, url: 'https://example.test/commit/1' },
+        { token: generateApiKey({ prefix: 'sk' }) },
+        { token: 'nope' },
+      ])
       .expect(200);
     expect(res.body).toEqual({ results: [{ status: 'revoked' }, { status: 'unknown' }, { status: 'unknown' }] });
     expect(JSON.stringify(res.body)).not.toContain(leaked.key);

@@ -25,13 +25,25 @@ describe('per-key rate limits', () => {
   });
 
   it('answers over-limit requests with 429, Retry-After and RateLimit headers', async () => {
-    const { key } = await t.service.issue({ name: 'limited', scopes: ['orders:read'], rateLimit: { limit: 3, windowMs: 10_000 } });
+    const { key } = await t.service.issue({
+      name: 'limited',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 3, windowMs: 10_000 },
+    });
     const first = await http().get('/orders').set('X-API-Key', key).expect(200);
-    expect(first.headers).toMatchObject({ 'ratelimit-limit': '3', 'ratelimit-remaining': '2', 'ratelimit-policy': '3;w=10' });
+    expect(first.headers).toMatchObject({
+      'ratelimit-limit': '3',
+      'ratelimit-remaining': '2',
+      'ratelimit-policy': '3;w=10',
+    });
     await http().get('/orders').set('X-API-Key', key).expect(200);
     await http().get('/orders').set('X-API-Key', key).expect(200);
     const refused = await http().get('/orders').set('X-API-Key', key).expect(429);
-    expect(refused.body).toEqual({ statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' });
+    expect(refused.body).toEqual({
+      statusCode: 429,
+      message: 'Too many requests for this API key',
+      error: 'Too Many Requests',
+    });
     expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(10);
     expect(refused.headers['ratelimit-remaining']).toBe('0');
@@ -47,7 +59,11 @@ describe('per-key rate limits', () => {
   });
 
   it('lets the window reset under steady traffic', async () => {
-    const { key } = await t.service.issue({ name: 'steady', scopes: ['orders:read'], rateLimit: { limit: 4, windowMs: 400 } });
+    const { key } = await t.service.issue({
+      name: 'steady',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 4, windowMs: 400 },
+    });
     const started = Date.now();
     const passes: number[] = [];
     while (Date.now() - started < 1500) {
@@ -61,11 +77,17 @@ describe('per-key rate limits', () => {
     // are the responses', not the server's counting instants).
     expect(passes.length).toBeGreaterThanOrEqual(10);
     expect(passes.filter((at) => at >= 1000).length).toBeGreaterThan(0);
-    for (const at of passes) expect(passes.filter((other) => other >= at && other < at + 300).length).toBeLessThanOrEqual(4);
+    for (const at of passes)
+      expect(passes.filter((other) => other >= at && other < at + 300).length).toBeLessThanOrEqual(4);
   });
 
   it('spends no use and writes nothing on a rate-limited request', async () => {
-    const { key, record } = await t.service.issue({ name: 'uses', scopes: ['orders:read'], maxUses: 10, rateLimit: { limit: 1, windowMs: 10_000 } });
+    const { key, record } = await t.service.issue({
+      name: 'uses',
+      scopes: ['orders:read'],
+      maxUses: 10,
+      rateLimit: { limit: 1, windowMs: 10_000 },
+    });
     await http().get('/orders').set('X-API-Key', key).expect(200);
     const statements = await t.queries.during(() => http().get('/orders').set('X-API-Key', key).expect(429));
     expect(statements).toHaveLength(1);
@@ -77,7 +99,9 @@ describe('per-key rate limits', () => {
     const rotated = await t.service.rotate(record.id);
     expect(rotated.record).toMatchObject({ rateLimitMax: 7, rateLimitWindowMs: 1000 });
     for (const bad of [{ limit: 0, windowMs: 1000 }, { limit: 1, windowMs: 0 }, { limit: 1.5, windowMs: 10 }, 'fast']) {
-      await expect(t.service.issue({ name: 'bad', rateLimit: bad as never })).rejects.toBeInstanceOf(ApiKeyValidationError);
+      await expect(t.service.issue({ name: 'bad', rateLimit: bad as never })).rejects.toBeInstanceOf(
+        ApiKeyValidationError,
+      );
     }
   });
 });
@@ -93,7 +117,10 @@ describe('rate-limit storage', () => {
         return { totalHits: 1, timeToExpire: 5, isBlocked: false, timeToBlockExpire: 0 };
       },
     };
-    const t = await createTestApp({ controllers: [OrdersController], options: { rateLimit: { limit: 5, windowMs: 5000 }, rateLimitStorage: storage } });
+    const t = await createTestApp({
+      controllers: [OrdersController],
+      options: { rateLimit: { limit: 5, windowMs: 5000 }, rateLimitStorage: storage },
+    });
     try {
       const { key, record } = await t.service.issue({ name: 's', scopes: ['orders:read'] });
       await request(t.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(200);

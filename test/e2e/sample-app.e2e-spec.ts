@@ -88,7 +88,12 @@ describe('sample app', () => {
       expect(printed).toContain(`curl -H "Authorization: Bearer ${admin}" http://localhost:3000/orders`);
       const page = (await http().get('/keys').set(bearer(admin)).expect(200)).body;
       expect(page.total).toBe(1);
-      expect(page.items[0]).toMatchObject({ name: 'bootstrap admin', scopes: ['keys:admin', 'orders:*'], ownerId: null, revokedAt: null });
+      expect(page.items[0]).toMatchObject({
+        name: 'bootstrap admin',
+        scopes: ['keys:admin', 'orders:*'],
+        ownerId: null,
+        revokedAt: null,
+      });
       expect(logs.lines.join('\n')).toContain(`issued bootstrap admin key ${page.items[0].id}`);
     });
   });
@@ -127,11 +132,15 @@ describe('sample app', () => {
       expect(res.body).toMatchObject({ statusCode: 403, message: 'Insufficient scope' });
     });
 
-    it('POST /orders with orders:write creates an order for the caller\'s owner', async () => {
+    it("POST /orders with orders:write creates an order for the caller's owner", async () => {
       const writer = await issue({ name: 'writer', scopes: ['orders:write'], ownerId: 'initech' });
       const reader = await issue({ name: 'reader', scopes: ['orders:read'], ownerId: 'initech' });
       await http().post('/orders').set(bearer(reader.key)).send({ item: 'stapler', quantity: 1 }).expect(403);
-      const res = await http().post('/orders').set(bearer(writer.key)).send({ item: 'stapler', quantity: 3 }).expect(201);
+      const res = await http()
+        .post('/orders')
+        .set(bearer(writer.key))
+        .send({ item: 'stapler', quantity: 3 })
+        .expect(201);
       expect(res.body).toMatchObject({ ownerId: 'initech', item: 'stapler', quantity: 3 });
       expect(res.body.id).toMatch(/^[0-9a-f-]{36}$/);
       const listed = (await http().get('/orders').set(bearer(reader.key)).expect(200)).body;
@@ -147,7 +156,11 @@ describe('sample app', () => {
         [{ item: 'x', quantity: 1, price: 9 }, 'property price should not exist'],
       ];
       for (const [body, message] of cases) {
-        const res = await http().post('/orders').set(bearer(admin)).send(body as object).expect(400);
+        const res = await http()
+          .post('/orders')
+          .set(bearer(admin))
+          .send(body as object)
+          .expect(400);
         expect(res.body.message).toContain(message);
       }
       expect((await http().get('/orders').set(bearer(admin)).expect(200)).body).toEqual([]);
@@ -164,7 +177,13 @@ describe('sample app', () => {
 
     it('POST /keys issues a working key and shows it this once', async () => {
       const expiresAt = new Date(Date.now() + 86_400_000).toISOString();
-      const body = { name: 'billing export', scopes: ['orders:read'], ownerId: 'acme', expiresAt, metadata: { plan: 'pro' } };
+      const body = {
+        name: 'billing export',
+        scopes: ['orders:read'],
+        ownerId: 'acme',
+        expiresAt,
+        metadata: { plan: 'pro' },
+      };
       const { key, record } = await issue(body);
       expect(key).toMatch(KEY);
       expect(record).toMatchObject({ ...body, hint: key.slice(0, 12), revokedAt: null, replacedById: null });
@@ -185,12 +204,16 @@ describe('sample app', () => {
       for (const key of plaintexts) expect(res.text).not.toContain(key);
       const page = (await http().get('/keys?limit=2&offset=1').set(bearer(admin)).expect(200)).body;
       expect(page).toMatchObject({ total: plaintexts.size, limit: 2, offset: 1 });
-      expect(page.items.map((k: { id: string }) => k.id)).toEqual(res.body.items.slice(1, 3).map((k: { id: string }) => k.id));
+      expect(page.items.map((k: { id: string }) => k.id)).toEqual(
+        res.body.items.slice(1, 3).map((k: { id: string }) => k.id),
+      );
       const acme = (await http().get('/keys?ownerId=acme').set(bearer(admin)).expect(200)).body;
       expect(acme.items.length).toBeGreaterThan(0);
       expect(acme.items.every((k: { ownerId: string }) => k.ownerId === 'acme')).toBe(true);
       const bad = await http().get('/keys?limit=500&sort=name').set(bearer(admin)).expect(400);
-      expect(bad.body.message).toEqual(expect.arrayContaining(['limit must not be greater than 100', 'property sort should not exist']));
+      expect(bad.body.message).toEqual(
+        expect.arrayContaining(['limit must not be greater than 100', 'property sort should not exist']),
+      );
     });
 
     it('rotate without grace: the old key is refused at once, the successor works', async () => {
@@ -198,19 +221,36 @@ describe('sample app', () => {
       const res = await http().post(`/keys/${old.record.id}/rotate`).set(bearer(admin)).send({}).expect(201);
       plaintexts.add(res.body.key);
       expect(res.body.key).toMatch(KEY);
-      expect(res.body.record).toMatchObject({ name: 'svc', scopes: ['orders:read'], ownerId: 'acme', metadata: { team: 'ops' } });
-      expect(res.body.previous).toMatchObject({ id: old.record.id, replacedById: res.body.record.id, revokedReason: 'rotated' });
+      expect(res.body.record).toMatchObject({
+        name: 'svc',
+        scopes: ['orders:read'],
+        ownerId: 'acme',
+        metadata: { team: 'ops' },
+      });
+      expect(res.body.previous).toMatchObject({
+        id: old.record.id,
+        replacedById: res.body.record.id,
+        revokedReason: 'rotated',
+      });
       const refused = await http().get('/orders').set(bearer(old.key)).expect(401);
       expect(refused.headers['www-authenticate']).toContain('error="invalid_token"');
       await http().get('/orders').set(bearer(res.body.key)).expect(200);
       const again = await http().post(`/keys/${old.record.id}/rotate`).set(bearer(admin)).expect(409);
-      expect(again.body).toEqual({ statusCode: 409, error: 'Conflict', message: `API key ${old.record.id} is already rotated` });
+      expect(again.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        message: `API key ${old.record.id} is already rotated`,
+      });
     });
 
     it('rotate with a grace period: both keys work until it ends', async () => {
       const old = await issue({ name: 'svc', scopes: ['orders:read'] });
       const before = Date.now();
-      const res = await http().post(`/keys/${old.record.id}/rotate`).set(bearer(admin)).send({ gracePeriodSeconds: 3600 }).expect(201);
+      const res = await http()
+        .post(`/keys/${old.record.id}/rotate`)
+        .set(bearer(admin))
+        .send({ gracePeriodSeconds: 3600 })
+        .expect(201);
       plaintexts.add(res.body.key);
       expect(res.body.previous.revokedAt).toBeNull();
       expect(Date.parse(res.body.previous.expiresAt)).toBeGreaterThanOrEqual(before + 3_600_000);
@@ -223,19 +263,31 @@ describe('sample app', () => {
     it('revoke: the next request with the key is 401; revoking twice is 409', async () => {
       const { key, record } = await issue({ name: 'leaky', scopes: ['orders:read'] });
       await http().get('/orders').set(bearer(key)).expect(200);
-      const res = await http().post(`/keys/${record.id}/revoke`).set(bearer(admin)).send({ reason: 'leaked in a CI log' }).expect(200);
+      const res = await http()
+        .post(`/keys/${record.id}/revoke`)
+        .set(bearer(admin))
+        .send({ reason: 'leaked in a CI log' })
+        .expect(200);
       expect(res.body).toMatchObject({ id: record.id, revokedReason: 'leaked in a CI log' });
       expect(Date.parse(res.body.revokedAt)).not.toBeNaN();
       const refused = await http().get('/orders').set(bearer(key)).expect(401);
       expect(refused.body).toMatchObject({ statusCode: 401, message: 'Invalid API key' });
       const twice = await http().post(`/keys/${record.id}/revoke`).set(bearer(admin)).expect(409);
-      expect(twice.body).toEqual({ statusCode: 409, error: 'Conflict', message: `API key ${record.id} is already revoked` });
+      expect(twice.body).toEqual({
+        statusCode: 409,
+        error: 'Conflict',
+        message: `API key ${record.id} is already revoked`,
+      });
     });
 
     it('PUT /keys/:id/scopes takes effect on the next request', async () => {
       const { key, record } = await issue({ name: 'changing', scopes: ['orders:read'] });
       await http().get('/orders').set(bearer(key)).expect(200);
-      const res = await http().put(`/keys/${record.id}/scopes`).set(bearer(admin)).send({ scopes: ['orders:write'] }).expect(200);
+      const res = await http()
+        .put(`/keys/${record.id}/scopes`)
+        .set(bearer(admin))
+        .send({ scopes: ['orders:write'] })
+        .expect(200);
       expect(res.body).toMatchObject({ id: record.id, scopes: ['orders:write'] });
       await http().get('/orders').set(bearer(key)).expect(403);
       await http().post('/orders').set(bearer(key)).send({ item: 'pen', quantity: 10 }).expect(201);
@@ -247,7 +299,9 @@ describe('sample app', () => {
       expect((await http().get(`/keys/${id}`).set(bearer(admin)).expect(404)).body).toEqual(notFound);
       expect((await http().post(`/keys/${id}/rotate`).set(bearer(admin)).expect(404)).body).toEqual(notFound);
       expect((await http().post(`/keys/${id}/revoke`).set(bearer(admin)).expect(404)).body).toEqual(notFound);
-      expect((await http().put(`/keys/${id}/scopes`).set(bearer(admin)).send({ scopes: [] }).expect(404)).body).toEqual(notFound);
+      expect((await http().put(`/keys/${id}/scopes`).set(bearer(admin)).send({ scopes: [] }).expect(404)).body).toEqual(
+        notFound,
+      );
       const malformed = await http().get('/keys/not-a-uuid').set(bearer(admin)).expect(400);
       expect(malformed.body.message).toMatch(/uuid is expected/);
     });
@@ -260,19 +314,42 @@ describe('sample app', () => {
         ['post', '/keys', { name: 'x', scopes: [], role: 'root' }, 'property role should not exist'],
         ['post', '/keys', { name: 'x', scopes: ['orders read'] }, 'scopes contains an invalid scope "orders read"'],
         ['post', '/keys', { name: 'x', scopes: tooMany }, 'scopes must contain no more than 100 elements'],
-        ['post', '/keys', { name: 'x', scopes: [], expiresAt: new Date(Date.now() - 60_000).toISOString() }, 'expiresAt must be in the future'],
-        ['post', '/keys', { name: 'x', scopes: [], expiresAt: 'next tuesday' }, 'expiresAt must be an ISO 8601 date-time'],
+        [
+          'post',
+          '/keys',
+          { name: 'x', scopes: [], expiresAt: new Date(Date.now() - 60_000).toISOString() },
+          'expiresAt must be in the future',
+        ],
+        [
+          'post',
+          '/keys',
+          { name: 'x', scopes: [], expiresAt: 'next tuesday' },
+          'expiresAt must be an ISO 8601 date-time',
+        ],
         ['post', '/keys', { name: '', scopes: [] }, 'name should not be empty'],
         ['post', '/keys', { name: 'x' }, 'scopes must be an array'],
         // Checked by the library, mapped to 400 by ApiKeyExceptionFilter.
-        ['post', '/keys', { name: 'x', scopes: [], metadata: { blob: 'x'.repeat(5000) } }, 'metadata must be at most 4096 bytes of JSON'],
-        ['put', `/keys/${record.id}/scopes`, { scopes: ['orders read'] }, 'scopes contains an invalid scope "orders read"'],
+        [
+          'post',
+          '/keys',
+          { name: 'x', scopes: [], metadata: { blob: 'x'.repeat(5000) } },
+          'metadata must be at most 4096 bytes of JSON',
+        ],
+        [
+          'put',
+          `/keys/${record.id}/scopes`,
+          { scopes: ['orders read'] },
+          'scopes contains an invalid scope "orders read"',
+        ],
         ['put', `/keys/${record.id}/scopes`, { scopes: tooMany }, 'scopes must contain no more than 100 elements'],
         ['post', `/keys/${record.id}/rotate`, { gracePeriodSeconds: -1 }, 'gracePeriodSeconds must not be less than 0'],
         ['post', `/keys/${record.id}/revoke`, { reason: 'x', force: true }, 'property force should not exist'],
       ];
       for (const [method, path, body, message] of cases) {
-        const res = await (method === 'put' ? http().put(path) : http().post(path)).set(bearer(admin)).send(body).expect(400);
+        const res = await (method === 'put' ? http().put(path) : http().post(path))
+          .set(bearer(admin))
+          .send(body)
+          .expect(400);
         expect({ path, body: res.body }).toMatchObject({ path, body: { statusCode: 400, error: 'Bad Request' } });
         expect([res.body.message].flat().join('\n')).toContain(message);
       }
@@ -302,7 +379,9 @@ describe('sample app', () => {
 
       const sandbox = (await http().get('/orders').set(bearer(test.key)).expect(200)).body;
       expect(sandbox).toEqual([expect.objectContaining({ ownerId: 'acme', item: 'sandbox widget', sandbox: true })]);
-      const created = (await http().post('/orders').set(bearer(test.key)).send({ item: 'test anvil', quantity: 2 }).expect(201)).body;
+      const created = (
+        await http().post('/orders').set(bearer(test.key)).send({ item: 'test anvil', quantity: 2 }).expect(201)
+      ).body;
       expect(created).toMatchObject({ ownerId: 'acme', item: 'test anvil', quantity: 2, sandbox: true });
       const after = (await http().get('/orders').set(bearer(test.key)).expect(200)).body;
       expect(after.map((o: { item: string }) => o.item)).toEqual(['sandbox widget', 'test anvil']);
@@ -314,7 +393,11 @@ describe('sample app', () => {
 
     it('refuses an unknown environment with 400 and issues nothing', async () => {
       const count = await keyCount();
-      const res = await http().post('/keys').set(bearer(admin)).send({ name: 'x', scopes: [], environment: 'prod' }).expect(400);
+      const res = await http()
+        .post('/keys')
+        .set(bearer(admin))
+        .send({ name: 'x', scopes: [], environment: 'prod' })
+        .expect(400);
       expect(res.body.message).toEqual(['environment must be one of the following values: live, test']);
       expect(await keyCount()).toBe(count);
     });
@@ -328,7 +411,9 @@ describe('sample app', () => {
       expect(Date.parse(record.expiresAt)).toBeLessThan(Date.now() + 90 * DAY + 1000);
       const bootstrap = (await http().get(`/keys/${adminId}`).set(bearer(admin)).expect(200)).body;
       expect(Date.parse(bootstrap.expiresAt) - Date.parse(bootstrap.createdAt)).toBe(90 * DAY);
-      expect(printed).toContain(`It expires on ${bootstrap.expiresAt}; renew it before then with POST /keys/self/rotate.`);
+      expect(printed).toContain(
+        `It expires on ${bootstrap.expiresAt}; renew it before then with POST /keys/self/rotate.`,
+      );
     });
 
     it('accepts an expiry within 365 days', async () => {
@@ -337,18 +422,31 @@ describe('sample app', () => {
       expect(record.expiresAt).toBe(expiresAt);
     });
 
-    it('refuses a longer one with 400 and the library\'s message, and issues nothing', async () => {
+    it("refuses a longer one with 400 and the library's message, and issues nothing", async () => {
       const count = await keyCount();
       const expiresAt = new Date(Date.now() + 400 * DAY).toISOString();
-      const res = await http().post('/keys').set(bearer(admin)).send({ name: 'forever-ish', scopes: [], expiresAt }).expect(400);
-      expect(res.body).toEqual({ statusCode: 400, error: 'Bad Request', message: `expiresAt is beyond the maximum lifetime of ${365 * DAY} ms` });
+      const res = await http()
+        .post('/keys')
+        .set(bearer(admin))
+        .send({ name: 'forever-ish', scopes: [], expiresAt })
+        .expect(400);
+      expect(res.body).toEqual({
+        statusCode: 400,
+        error: 'Bad Request',
+        message: `expiresAt is beyond the maximum lifetime of ${365 * DAY} ms`,
+      });
       expect(await keyCount()).toBe(count);
     });
   });
 
   describe('usage limits (maxUses) and the single-use download', () => {
     it('a single-use key downloads the report once, then gets the same 401 as any invalid key', async () => {
-      const { key, record } = await issue({ name: 'report link', scopes: ['downloads:read'], ownerId: 'acme', maxUses: 1 });
+      const { key, record } = await issue({
+        name: 'report link',
+        scopes: ['downloads:read'],
+        ownerId: 'acme',
+        maxUses: 1,
+      });
       expect(record.remainingUses).toBe(1);
       const res = await http().get('/downloads/report').set(bearer(key)).expect(200);
       expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
@@ -364,7 +462,12 @@ describe('sample app', () => {
     });
 
     it('counts every passed request, on any route, and spends no use on a 403', async () => {
-      const { key, record } = await issue({ name: 'three uses', scopes: ['orders:read'], ownerId: 'globex', maxUses: 3 });
+      const { key, record } = await issue({
+        name: 'three uses',
+        scopes: ['orders:read'],
+        ownerId: 'globex',
+        maxUses: 3,
+      });
       await http().get('/downloads/report').set(bearer(key)).expect(403);
       await http().get('/orders').set(bearer(key)).expect(200);
       await http().get('/orders').set(bearer(key)).expect(200);
@@ -376,7 +479,13 @@ describe('sample app', () => {
     it('needs downloads:read, and gives test keys a sandbox report', async () => {
       const res = await http().get('/downloads/report').set(bearer(admin)).expect(403);
       expect(res.headers['www-authenticate']).toContain('scope="downloads:read"');
-      const test = await issue({ name: 'test link', scopes: ['downloads:read'], ownerId: 'globex', environment: 'test', maxUses: 1 });
+      const test = await issue({
+        name: 'test link',
+        scopes: ['downloads:read'],
+        ownerId: 'globex',
+        environment: 'test',
+        maxUses: 1,
+      });
       const report = await http().get('/downloads/report').set(bearer(test.key)).expect(200);
       expect(report.text).toContain('"sandbox widget"');
       expect(report.text).not.toContain('hammock');
@@ -398,13 +507,26 @@ describe('sample app', () => {
 
   describe('per-key rate limits (default 600 a minute)', () => {
     it('holds a key to its own limit: 429 with Retry-After and RateLimit headers', async () => {
-      const { key, record } = await issue({ name: 'throttled', scopes: ['orders:read'], ownerId: 'acme', rateLimit: { limit: 2, windowMs: 60_000 } });
+      const { key, record } = await issue({
+        name: 'throttled',
+        scopes: ['orders:read'],
+        ownerId: 'acme',
+        rateLimit: { limit: 2, windowMs: 60_000 },
+      });
       expect(record).toMatchObject({ rateLimitMax: 2, rateLimitWindowMs: 60_000 });
       const first = await http().get('/orders').set(bearer(key)).expect(200);
-      expect(first.headers).toMatchObject({ 'ratelimit-policy': '2;w=60', 'ratelimit-limit': '2', 'ratelimit-remaining': '1' });
+      expect(first.headers).toMatchObject({
+        'ratelimit-policy': '2;w=60',
+        'ratelimit-limit': '2',
+        'ratelimit-remaining': '1',
+      });
       await http().get('/orders').set(bearer(key)).expect(200);
       const refused = await http().get('/orders').set(bearer(key)).expect(429);
-      expect(refused.body).toEqual({ statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' });
+      expect(refused.body).toEqual({
+        statusCode: 429,
+        message: 'Too many requests for this API key',
+        error: 'Too Many Requests',
+      });
       expect(Number(refused.headers['retry-after'])).toBeGreaterThanOrEqual(1);
       expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
       expect(refused.headers).toMatchObject({ 'ratelimit-limit': '2', 'ratelimit-remaining': '0' });
@@ -432,17 +554,28 @@ describe('sample app', () => {
         ['fast', 'rateLimit must be an object'],
       ];
       for (const [rateLimit, message] of cases) {
-        const res = await http().post('/keys').set(bearer(admin)).send({ name: 'x', scopes: [], rateLimit }).expect(400);
-        expect({ rateLimit, message: [res.body.message].flat() }).toEqual({ rateLimit, message: expect.arrayContaining([message]) });
+        const res = await http()
+          .post('/keys')
+          .set(bearer(admin))
+          .send({ name: 'x', scopes: [], rateLimit })
+          .expect(400);
+        expect({ rateLimit, message: [res.body.message].flat() }).toEqual({
+          rateLimit,
+          message: expect.arrayContaining([message]),
+        });
       }
       expect(await keyCount()).toBe(count);
     });
   });
 
   describe('audit log: GET /keys/:id/events', () => {
-    it('lists a key\'s events newest first, with the acting key as actor and no secret', async () => {
+    it("lists a key's events newest first, with the acting key as actor and no secret", async () => {
       const { key, record } = await issue({ name: 'audited', scopes: ['orders:read'], ownerId: 'audit-co' });
-      await http().put(`/keys/${record.id}/scopes`).set(bearer(admin)).send({ scopes: ['orders:write'] }).expect(200);
+      await http()
+        .put(`/keys/${record.id}/scopes`)
+        .set(bearer(admin))
+        .send({ scopes: ['orders:write'] })
+        .expect(200);
       await http().post(`/keys/${record.id}/revoke`).set(bearer(admin)).send({ reason: 'audit demo' }).expect(200);
       const res = await http().get(`/keys/${record.id}/events`).set(bearer(admin)).expect(200);
       expect(res.body).toMatchObject({ total: 3, limit: 50, offset: 0 });
@@ -451,12 +584,21 @@ describe('sample app', () => {
         ['scopes_changed', `key:${adminId}`],
         ['issued', `key:${adminId}`],
       ]);
-      expect(res.body.items[0]).toMatchObject({ keyId: record.id, ownerId: 'audit-co', details: { reason: 'audit demo' } });
+      expect(res.body.items[0]).toMatchObject({
+        keyId: record.id,
+        ownerId: 'audit-co',
+        details: { reason: 'audit demo' },
+      });
       expect(res.body.items[1].details).toEqual({ scopes: ['orders:write'] });
       expect(res.body.items[2].details).toMatchObject({ scopes: ['orders:read'], maxUses: null, rateLimit: null });
       expect(res.text).not.toContain(key);
       const page = (await http().get(`/keys/${record.id}/events?limit=1&offset=1`).set(bearer(admin)).expect(200)).body;
-      expect(page).toMatchObject({ total: 3, limit: 1, offset: 1, items: [expect.objectContaining({ type: 'scopes_changed' })] });
+      expect(page).toMatchObject({
+        total: 3,
+        limit: 1,
+        offset: 1,
+        items: [expect.objectContaining({ type: 'scopes_changed' })],
+      });
     });
 
     it('records the bootstrap key\'s issue with actor "bootstrap"', async () => {
@@ -469,15 +611,26 @@ describe('sample app', () => {
       const denied = await http().get(`/keys/${reader.record.id}/events`).set(bearer(reader.key)).expect(403);
       expect(denied.headers['www-authenticate']).toContain('scope="keys:admin"');
       const id = randomUUID();
-      expect((await http().get(`/keys/${id}/events`).set(bearer(admin)).expect(404)).body.message).toBe(`API key ${id} not found`);
+      expect((await http().get(`/keys/${id}/events`).set(bearer(admin)).expect(404)).body.message).toBe(
+        `API key ${id} not found`,
+      );
       const bad = await http().get(`/keys/${reader.record.id}/events?limit=0&type=x`).set(bearer(admin)).expect(400);
-      expect(bad.body.message).toEqual(expect.arrayContaining(['limit must not be less than 1', 'property type should not exist']));
+      expect(bad.body.message).toEqual(
+        expect.arrayContaining(['limit must not be less than 1', 'property type should not exist']),
+      );
     });
   });
 
   describe('self-service rotation: POST /keys/self/rotate', () => {
     it('lets any key rotate itself; the successor keeps its settings, the old key stops at once', async () => {
-      const old = await issue({ name: 'self', scopes: ['orders:read'], ownerId: 'acme', environment: 'test', maxUses: 100, rateLimit: { limit: 50, windowMs: 60_000 } });
+      const old = await issue({
+        name: 'self',
+        scopes: ['orders:read'],
+        ownerId: 'acme',
+        environment: 'test',
+        maxUses: 100,
+        rateLimit: { limit: 50, windowMs: 60_000 },
+      });
       const res = await http().post('/keys/self/rotate').set('X-API-Key', old.key).send({}).expect(201);
       plaintexts.add(res.body.key);
       expect(res.body.key).toMatch(TEST_KEY);
@@ -489,16 +642,26 @@ describe('sample app', () => {
         remainingUses: 99, // the rotation request itself passed the guard and spent one
         rateLimitMax: 50,
       });
-      expect(res.body.previous).toMatchObject({ id: old.record.id, replacedById: res.body.record.id, revokedReason: 'rotated' });
+      expect(res.body.previous).toMatchObject({
+        id: old.record.id,
+        replacedById: res.body.record.id,
+        revokedReason: 'rotated',
+      });
       await http().get('/orders').set(bearer(old.key)).expect(401);
       await http().get('/orders').set(bearer(res.body.key)).expect(200);
       const events = (await http().get(`/keys/${old.record.id}/events`).set(bearer(admin)).expect(200)).body.items;
-      expect(events[0]).toMatchObject({ type: 'rotated', actor: `key:${old.record.id}`, details: { successorId: res.body.record.id } });
+      expect(events[0]).toMatchObject({
+        type: 'rotated',
+        actor: `key:${old.record.id}`,
+        details: { successorId: res.body.record.id },
+      });
     });
 
     it('revokes the whole family when a rotated-away key (still in its grace period) is rotated again: 409', async () => {
       const first = await issue({ name: 'family', scopes: ['orders:read'], ownerId: 'acme' });
-      const second = (await http().post('/keys/self/rotate').set(bearer(first.key)).send({ gracePeriodSeconds: 300 }).expect(201)).body;
+      const second = (
+        await http().post('/keys/self/rotate').set(bearer(first.key)).send({ gracePeriodSeconds: 300 }).expect(201)
+      ).body;
       plaintexts.add(second.key);
       await http().get('/orders').set(bearer(first.key)).expect(200); // grace period
       await http().get('/orders').set(bearer(second.key)).expect(200);
@@ -511,13 +674,20 @@ describe('sample app', () => {
       });
       for (const key of [first.key, second.key]) await http().get('/orders').set(bearer(key)).expect(401);
       for (const id of [first.record.id, second.record.id]) {
-        expect((await http().get(`/keys/${id}`).set(bearer(admin)).expect(200)).body.revokedReason).toBe('reuse_detected');
+        expect((await http().get(`/keys/${id}`).set(bearer(admin)).expect(200)).body.revokedReason).toBe(
+          'reuse_detected',
+        );
       }
       const events = (await http().get(`/keys/${first.record.id}/events`).set(bearer(admin)).expect(200)).body.items;
-      expect(events[0]).toMatchObject({ type: 'reuse_detected', details: { familyId: first.record.id, revokedKeys: 2 } });
-      expect((await http().get('/keys?ownerId=acme&limit=100').set(bearer(admin)).expect(200)).body.items.some(
-        (k: { familyId: string; revokedAt: string | null }) => k.familyId === first.record.id && k.revokedAt === null,
-      )).toBe(false);
+      expect(events[0]).toMatchObject({
+        type: 'reuse_detected',
+        details: { familyId: first.record.id, revokedKeys: 2 },
+      });
+      expect(
+        (await http().get('/keys?ownerId=acme&limit=100').set(bearer(admin)).expect(200)).body.items.some(
+          (k: { familyId: string; revokedAt: string | null }) => k.familyId === first.record.id && k.revokedAt === null,
+        ),
+      ).toBe(false);
     });
 
     it('is behind the guard: no key 401, a dead key 401, bad bodies 400 with nothing rotated', async () => {
@@ -541,18 +711,30 @@ describe('sample app', () => {
     it('takes secret-scanning reports from a dedicated keys:leaks key, not from the admin key', async () => {
       const scanner = await issue({ name: 'github secret scanning', scopes: ['keys:leaks'] });
       const leaked = await issue({ name: 'pasted in a gist', scopes: ['orders:read'], ownerId: 'acme' });
-      const denied = await http().post('/api-keys/leaks').set(bearer(admin)).send([{ token: leaked.key }]).expect(403);
+      const denied = await http()
+        .post('/api-keys/leaks')
+        .set(bearer(admin))
+        .send([{ token: leaked.key }])
+        .expect(403);
       expect(denied.headers['www-authenticate']).toContain('scope="keys:leaks"');
       await http().get('/orders').set(bearer(leaked.key)).expect(200);
       const res = await http()
         .post('/api-keys/leaks')
         .set(bearer(scanner.key))
-        .send([{ token: leaked.key, url: 'https://gist.example/1' }, { token: leaked.key }, { token: 'sk_live_not_a_key' }])
+        .send([
+          { token: leaked.key, url: 'https://gist.example/1' },
+          { token: leaked.key },
+          { token: 'sk_live_not_a_key' },
+        ])
         .expect(200);
-      expect(res.body).toEqual({ results: [{ status: 'revoked' }, { status: 'already_revoked' }, { status: 'unknown' }] });
+      expect(res.body).toEqual({
+        results: [{ status: 'revoked' }, { status: 'already_revoked' }, { status: 'unknown' }],
+      });
       expect(res.text).not.toContain(leaked.key);
       await http().get('/orders').set(bearer(leaked.key)).expect(401);
-      expect((await http().get(`/keys/${leaked.record.id}`).set(bearer(admin)).expect(200)).body.revokedReason).toBe('reported by secret scanning');
+      expect((await http().get(`/keys/${leaked.record.id}`).set(bearer(admin)).expect(200)).body.revokedReason).toBe(
+        'reported by secret scanning',
+      );
     });
 
     it('answers malformed reports with 400 and revokes nothing', async () => {
@@ -562,14 +744,28 @@ describe('sample app', () => {
         const res = await http().post('/api-keys/leaks').set(bearer(scanner.key)).send(body).expect(400);
         expect(res.body.message).toMatch(/report/);
       }
-      expect((await http().get(`/keys/${bystander.record.id}`).set(bearer(admin)).expect(200)).body.revokedAt).toBeNull();
+      expect(
+        (await http().get(`/keys/${bystander.record.id}`).set(bearer(admin)).expect(200)).body.revokedAt,
+      ).toBeNull();
     });
 
     it('introspects keys (RFC 7662) for a dedicated keys:introspect key, spending no use', async () => {
       const service = await issue({ name: 'orders service', scopes: ['keys:introspect'] });
-      const client = await issue({ name: 'client', scopes: ['orders:read', 'orders:write'], ownerId: 'acme', environment: 'test', maxUses: 5, rateLimit: { limit: 10, windowMs: 60_000 } });
+      const client = await issue({
+        name: 'client',
+        scopes: ['orders:read', 'orders:write'],
+        ownerId: 'acme',
+        environment: 'test',
+        maxUses: 5,
+        rateLimit: { limit: 10, windowMs: 60_000 },
+      });
       await http().post('/oauth/introspect').set(bearer(admin)).type('form').send({ token: client.key }).expect(403);
-      const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token: client.key }).expect(200);
+      const res = await http()
+        .post('/oauth/introspect')
+        .set(bearer(service.key))
+        .type('form')
+        .send({ token: client.key })
+        .expect(200);
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual({
         active: true,
@@ -578,9 +774,19 @@ describe('sample app', () => {
         sub: 'acme',
         exp: Math.floor(Date.parse(client.record.expiresAt) / 1000),
         token_type: 'api_key',
-        ext: { name: 'client', environment: 'test', metadata: null, remaining_uses: 5, rate_limit: { limit: 10, window_ms: 60_000 } },
+        ext: {
+          name: 'client',
+          environment: 'test',
+          metadata: null,
+          remaining_uses: 5,
+          rate_limit: { limit: 10, window_ms: 60_000 },
+        },
       });
-      const json = await http().post('/oauth/introspect').set(bearer(service.key)).send({ token: client.key }).expect(200);
+      const json = await http()
+        .post('/oauth/introspect')
+        .set(bearer(service.key))
+        .send({ token: client.key })
+        .expect(200);
       expect(json.body.ext.remaining_uses).toBe(5);
       expect((await http().get(`/keys/${client.record.id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(5);
     });
@@ -590,7 +796,12 @@ describe('sample app', () => {
       const revoked = await issue({ name: 'gone', scopes: [] });
       await http().post(`/keys/${revoked.record.id}/revoke`).set(bearer(admin)).send({}).expect(200);
       for (const token of [revoked.key, 'sk_live_not_a_key', 'hello']) {
-        const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token }).expect(200);
+        const res = await http()
+          .post('/oauth/introspect')
+          .set(bearer(service.key))
+          .type('form')
+          .send({ token })
+          .expect(200);
         expect(res.body).toEqual({ active: false });
       }
       const missing = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({}).expect(400);
@@ -600,9 +811,19 @@ describe('sample app', () => {
 
   // With `globalGuard: true` the library's own controllers are guarded twice (globally and by
   // their @UseGuards): the guard verifies, counts and charges a request once, then only checks scopes.
-  it('a call to the library\'s controllers costs the calling key one use and one rate-limit hit', async () => {
-    const service = await issue({ name: 'metered service', scopes: ['keys:introspect'], maxUses: 100, rateLimit: { limit: 100, windowMs: 60_000 } });
-    const res = await http().post('/oauth/introspect').set(bearer(service.key)).type('form').send({ token: admin }).expect(200);
+  it("a call to the library's controllers costs the calling key one use and one rate-limit hit", async () => {
+    const service = await issue({
+      name: 'metered service',
+      scopes: ['keys:introspect'],
+      maxUses: 100,
+      rateLimit: { limit: 100, windowMs: 60_000 },
+    });
+    const res = await http()
+      .post('/oauth/introspect')
+      .set(bearer(service.key))
+      .type('form')
+      .send({ token: admin })
+      .expect(200);
     expect(res.body.active).toBe(true);
     expect((await http().get(`/keys/${service.record.id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(99);
     expect(res.headers['ratelimit-remaining']).toBe('99');

@@ -28,7 +28,13 @@ describe('ApiKeyService', () => {
         metadata: { env: 'prod' },
       });
       expect(key).toMatch(/^sk_[0-9A-Za-z]{49}$/);
-      expect(record).toMatchObject({ name: 'ci deploy', ownerId: 'u1', scopes: ['deploy:*'], metadata: { env: 'prod' }, hint: key.slice(0, 7) });
+      expect(record).toMatchObject({
+        name: 'ci deploy',
+        ownerId: 'u1',
+        scopes: ['deploy:*'],
+        metadata: { env: 'prod' },
+        hint: key.slice(0, 7),
+      });
       expect(record.expiresAt?.getTime()).toBe(expiresAt.getTime());
       expect(record).not.toHaveProperty('hash');
       expect(JSON.stringify(record)).not.toContain(key);
@@ -63,10 +69,23 @@ describe('ApiKeyService', () => {
       const { key, record } = await t.service.issue({ name: 'v', scopes: ['a'] });
       await expect(t.service.verify(key)).resolves.toEqual({
         valid: true,
-        principal: { id: record.id, name: 'v', ownerId: null, scopes: ['a'], metadata: null, expiresAt: null, environment: null, remainingUses: null, rateLimit: null },
+        principal: {
+          id: record.id,
+          name: 'v',
+          ownerId: null,
+          scopes: ['a'],
+          metadata: null,
+          expiresAt: null,
+          environment: null,
+          remainingUses: null,
+          rateLimit: null,
+        },
       });
       await expect(t.service.verify('garbage')).resolves.toEqual({ valid: false, reason: 'malformed' });
-      await expect(t.service.verify(generateApiKey({ prefix: 'sk' }))).resolves.toEqual({ valid: false, reason: 'unknown' });
+      await expect(t.service.verify(generateApiKey({ prefix: 'sk' }))).resolves.toEqual({
+        valid: false,
+        reason: 'unknown',
+      });
       await t.service.revoke(record.id);
       await expect(t.service.verify(key)).resolves.toEqual({ valid: false, reason: 'revoked', keyId: record.id });
     });
@@ -77,8 +96,18 @@ describe('ApiKeyService', () => {
       const old = await t.service.issue({ name: 'svc', ownerId: 'o', scopes: ['x:read'], metadata: { a: 1 } });
       const rotated = await t.service.rotate(old.record.id);
       expect(rotated.key).not.toBe(old.key);
-      expect(rotated.record).toMatchObject({ name: 'svc', ownerId: 'o', scopes: ['x:read'], metadata: { a: 1 }, revokedAt: null });
-      expect(rotated.previous).toMatchObject({ id: old.record.id, replacedById: rotated.record.id, revokedReason: 'rotated' });
+      expect(rotated.record).toMatchObject({
+        name: 'svc',
+        ownerId: 'o',
+        scopes: ['x:read'],
+        metadata: { a: 1 },
+        revokedAt: null,
+      });
+      expect(rotated.previous).toMatchObject({
+        id: old.record.id,
+        replacedById: rotated.record.id,
+        revokedReason: 'rotated',
+      });
       const stored = await t.service.get(old.record.id);
       expect(stored.revokedAt).toBeInstanceOf(Date);
       expect(stored.replacedById).toBe(rotated.record.id);
@@ -107,7 +136,9 @@ describe('ApiKeyService', () => {
       const b = await t.service.issue({ name: 'b' });
       await t.service.revoke(b.record.id);
       await expect(t.service.rotate(b.record.id)).rejects.toBeInstanceOf(ApiKeyStateError);
-      await expect(t.service.rotate('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(ApiKeyNotFoundError);
+      await expect(t.service.rotate('00000000-0000-4000-8000-000000000000')).rejects.toBeInstanceOf(
+        ApiKeyNotFoundError,
+      );
       await expect(t.service.rotate(a.record.id, { gracePeriodMs: -5 })).rejects.toBeInstanceOf(ApiKeyValidationError);
     });
 

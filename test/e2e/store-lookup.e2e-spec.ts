@@ -25,7 +25,10 @@ async function openDataSource(queries: QueryCounter, extra: { subscribers?: Func
   return dataSource.initialize();
 }
 
-async function insertKey(dataSource: DataSource, fields: Record<string, unknown> = {}): Promise<{ id: string; hash: string }> {
+async function insertKey(
+  dataSource: DataSource,
+  fields: Record<string, unknown> = {},
+): Promise<{ id: string; hash: string }> {
   const hash = hashApiKey(generateApiKey({ prefix: 'sk' }));
   const id = randomUUID();
   await dataSource.getRepository(entity).insert({
@@ -64,7 +67,8 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     expect(statements).toHaveLength(1);
     expect(statements[0]).toMatch(/^SELECT .*store_spec_keys.* WHERE .*hash.* (= \?|= ANY\(\$1\)|IN \(\?\))$/);
     // Only what the decision needs: no hint, no timestamps of the lifecycle.
-    for (const column of ['hint', 'createdAt', 'lastUsedAt', 'revokedReason', 'replacedById']) expect(row).not.toHaveProperty(column);
+    for (const column of ['hint', 'createdAt', 'lastUsedAt', 'revokedReason', 'replacedById'])
+      expect(row).not.toHaveProperty(column);
     expect(row).toMatchObject({
       id,
       name: 'store spec',
@@ -78,7 +82,9 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
   });
 
   it('answers null for an unknown hash, also in one statement', async () => {
-    const statements = await queries.during(async () => expect(await store.findByHash(hashApiKey('sk_unknown'))).toBeNull());
+    const statements = await queries.during(async () =>
+      expect(await store.findByHash(hashApiKey('sk_unknown'))).toBeNull(),
+    );
     expect(statements).toHaveLength(1);
   });
 
@@ -102,7 +108,9 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     expect((await store.findByHash(hash))!.revokedAt).toBeNull();
     const revokedAt = new Date('2030-01-01T00:00:00.000Z');
     await dataSource.getRepository(entity).update({ id }, { revokedAt });
-    const statements = await queries.during(async () => expect((await store.findByHash(hash))!.revokedAt).toEqual(revokedAt));
+    const statements = await queries.during(async () =>
+      expect((await store.findByHash(hash))!.revokedAt).toEqual(revokedAt),
+    );
     expect(statements).toHaveLength(1);
   });
 
@@ -110,10 +118,14 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     const keys = await Promise.all([insertKey(dataSource), insertKey(dataSource), insertKey(dataSource)]);
     let rows: unknown[] = [];
     const statements = await queries.during(async () => {
-      rows = await Promise.all([...keys, ...keys, { hash: hashApiKey('sk_unknown') }].map((k) => store.findByHash(k.hash)));
+      rows = await Promise.all(
+        [...keys, ...keys, { hash: hashApiKey('sk_unknown') }].map((k) => store.findByHash(k.hash)),
+      );
     });
     expect(statements).toHaveLength(batched ? 1 : 3 + 1);
-    expect(rows.map((row) => (row as { id?: string } | null)?.id ?? null)).toEqual([...keys, ...keys].map((k): string | null => k.id).concat([null]));
+    expect(rows.map((row) => (row as { id?: string } | null)?.id ?? null)).toEqual(
+      [...keys, ...keys].map((k): string | null => k.id).concat([null]),
+    );
   });
 
   it('fails closed with ApiKeyStoreUnavailableError, logs the failure, and recovers after a reconnect', async () => {
@@ -125,7 +137,9 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     // The prepared statement belonged to the old connection(s): it is prepared again on the new ones.
     await dataSource.initialize();
     const again = await insertKey(dataSource);
-    const statements = await queries.during(async () => expect(await store.findByHash(again.hash)).toMatchObject({ id: again.id }));
+    const statements = await queries.during(async () =>
+      expect(await store.findByHash(again.hash)).toMatchObject({ id: again.id }),
+    );
     expect(statements).toHaveLength(1);
   });
 });
@@ -145,7 +159,9 @@ describe(`TypeOrmApiKeyStore with query subscribers on ${testDatabase()}`, () =>
       const { id, hash } = await insertKey(dataSource);
       const store = new TypeOrmApiKeyStore(dataSource, entity);
       seen.length = 0;
-      const statements = await queries.during(async () => expect(await store.findByHash(hash)).toMatchObject({ id, hash }));
+      const statements = await queries.during(async () =>
+        expect(await store.findByHash(hash)).toMatchObject({ id, hash }),
+      );
       expect(statements).toHaveLength(1);
       expect(seen).toEqual(statements);
     } finally {

@@ -88,12 +88,20 @@ describe.each([
    * statuses of the requests finished before the change was called, of those
    * overlapping it, and of those that started after it resolved.
    */
-  async function streamAround(path: string, apiKey: string, change: () => Promise<unknown>, warmupMs = 400, afterMs = 600) {
+  async function streamAround(
+    path: string,
+    apiKey: string,
+    change: () => Promise<unknown>,
+    warmupMs = 400,
+    afterMs = 600,
+  ) {
     const samples: Sample[] = [];
     const pending: Promise<void>[] = [];
     const timer = setInterval(() => {
       const start = performance.now();
-      pending.push(get(portB, path, apiKey).then((status) => void samples.push({ start, end: performance.now(), status })));
+      pending.push(
+        get(portB, path, apiKey).then((status) => void samples.push({ start, end: performance.now(), status })),
+      );
     }, 4);
     await new Promise((resolve) => setTimeout(resolve, warmupMs));
     const called = performance.now();
@@ -102,7 +110,8 @@ describe.each([
     await new Promise((resolve) => setTimeout(resolve, afterMs));
     clearInterval(timer);
     await Promise.all(pending);
-    const count = (list: Sample[]) => list.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s.status]: (acc[s.status] ?? 0) + 1 }), {});
+    const count = (list: Sample[]) =>
+      list.reduce<Record<number, number>>((acc, s) => ({ ...acc, [s.status]: (acc[s.status] ?? 0) + 1 }), {});
     return {
       before: count(samples.filter((s) => s.end < called)),
       overlapping: count(samples.filter((s) => s.end >= called && s.start <= resolved)),
@@ -113,7 +122,9 @@ describe.each([
 
   beforeAll(async () => {
     if (testDatabase() !== 'postgres') {
-      throw new Error(`the two-instance suite needs DB_TYPE=postgres (got ${testDatabase()}): run it with npm run test:faults`);
+      throw new Error(
+        `the two-instance suite needs DB_TYPE=postgres (got ${testDatabase()}): run it with npm run test:faults`,
+      );
     }
     a = await createTestApp({ controllers: [OrdersController] });
     if (delayMs === 0) {
@@ -138,7 +149,10 @@ describe.each([
       // B must really be behind the proxy: one round trip takes at least the delay.
       const started = performance.now();
       await b.dataSource.query('SELECT 1');
-      if (performance.now() - started < delayMs) throw new Error('instance B is not behind the latency proxy: has test/support/database.ts stopped reading APIKEYS_TEST_DB_URL?');
+      if (performance.now() - started < delayMs)
+        throw new Error(
+          'instance B is not behind the latency proxy: has test/support/database.ts stopped reading APIKEYS_TEST_DB_URL?',
+        );
     }
     await b.app.listen(0, '127.0.0.1');
     portB = (b.app.getHttpServer().address() as AddressInfo).port;
@@ -173,7 +187,9 @@ describe.each([
 
   it('scope removal through A: no request to B that starts after updateScopes resolved passes', async () => {
     const key: IssuedApiKey = await a.service.issue({ name: 'narrowed', scopes: ['orders:read', 'orders:write'] });
-    const result = await streamAround('/orders', key.key, () => a.service.updateScopes(key.record.id, ['orders:write']));
+    const result = await streamAround('/orders', key.key, () =>
+      a.service.updateScopes(key.record.id, ['orders:write']),
+    );
     console.log(`[two-instances, ${_label}] scope removal: ${JSON.stringify(result)}`);
     expect(result.before[200]).toBeGreaterThan(0);
     expect(result.after[200] ?? 0).toBe(0);

@@ -24,7 +24,14 @@ describe('usage limits', () => {
 
   it('gives exactly as many passes as uses under 200 concurrent requests', async () => {
     const { key, record } = await t.service.issue({ name: 'burst', scopes: ['orders:read'], maxUses: 50 });
-    const statuses = await Promise.all(Array.from({ length: 200 }, () => http().get('/orders').set('X-API-Key', key).then((r) => r.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 200 }, () =>
+        http()
+          .get('/orders')
+          .set('X-API-Key', key)
+          .then((r) => r.status),
+      ),
+    );
     expect(statuses.filter((s) => s === 200)).toHaveLength(50);
     expect(statuses.filter((s) => s === 401)).toHaveLength(150);
     expect((await t.service.get(record.id)).remainingUses).toBe(0);
@@ -43,7 +50,9 @@ describe('usage limits', () => {
     expect(statements).toHaveLength(2);
     expect(statements[1]).toMatch(/^UPDATE .*remainingUses.* - 1/);
     const unlimited = await t.service.issue({ name: 'unlimited', scopes: ['orders:read'] });
-    expect(await t.queries.during(() => http().get('/orders').set('X-API-Key', unlimited.key).expect(200))).toHaveLength(1);
+    expect(
+      await t.queries.during(() => http().get('/orders').set('X-API-Key', unlimited.key).expect(200)),
+    ).toHaveLength(1);
   });
 
   it('counts uses in verify() too, and validates maxUses', async () => {
@@ -51,7 +60,9 @@ describe('usage limits', () => {
     expect((await t.service.verify(key)).valid).toBe(true);
     await expect(t.service.verify(key)).resolves.toMatchObject({ valid: false, reason: 'exhausted' });
     for (const bad of [0, -1, 1.5, '3']) {
-      await expect(t.service.issue({ name: 'bad', maxUses: bad as never })).rejects.toBeInstanceOf(ApiKeyValidationError);
+      await expect(t.service.issue({ name: 'bad', maxUses: bad as never })).rejects.toBeInstanceOf(
+        ApiKeyValidationError,
+      );
     }
   });
 });
@@ -65,7 +76,12 @@ describe('audit log', () => {
   afterAll(() => t.close());
 
   it('records every change with its actor, in the same transaction, without secrets', async () => {
-    const { key, record } = await t.service.issue({ name: 'audited', ownerId: 'team-a', scopes: ['a'], actor: 'alice' });
+    const { key, record } = await t.service.issue({
+      name: 'audited',
+      ownerId: 'team-a',
+      scopes: ['a'],
+      actor: 'alice',
+    });
     await t.service.updateScopes(record.id, ['a', 'b'], { actor: 'bob' });
     const rotated = await t.service.rotate(record.id, { actor: 'carol' });
     await t.service.revoke(rotated.record.id, 'done', { actor: 'dave' });
@@ -79,8 +95,15 @@ describe('audit log', () => {
     expect(old.items[0].details).toEqual({ successorId: rotated.record.id, gracePeriodMs: 0 });
     const byOwner = await t.service.listEvents({ ownerId: 'team-a' });
     expect(byOwner.total).toBe(5);
-    expect(byOwner.items[0]).toMatchObject({ keyId: rotated.record.id, type: 'revoked', actor: 'dave', details: { reason: 'done' } });
-    const dump = JSON.stringify(await t.dataSource.query('SELECT * FROM ' + t.dataSource.driver.escape('api_key_events')));
+    expect(byOwner.items[0]).toMatchObject({
+      keyId: rotated.record.id,
+      type: 'revoked',
+      actor: 'dave',
+      details: { reason: 'done' },
+    });
+    const dump = JSON.stringify(
+      await t.dataSource.query('SELECT * FROM ' + t.dataSource.driver.escape('api_key_events')),
+    );
     expect(dump).not.toContain(key);
     expect(dump).not.toContain(rotated.key);
   });
@@ -97,18 +120,25 @@ describe('audit log', () => {
     const quiet = await createTestApp({ controllers: [OrdersController], options: { auditUseIntervalMs: 60_000 } });
     try {
       const audit = quiet.app.get(ApiKeyAuditLog);
-      const { key, record } = await quiet.service.issue({ name: 'attacked', ownerId: 'team-c', scopes: ['orders:read'] });
+      const { key, record } = await quiet.service.issue({
+        name: 'attacked',
+        ownerId: 'team-c',
+        scopes: ['orders:read'],
+      });
       await quiet.service.revoke(record.id);
       const attack = () =>
         quiet.queries.during(async () => {
-          for (let i = 0; i < 30; i++) await request(quiet.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(401);
+          for (let i = 0; i < 30; i++)
+            await request(quiet.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(401);
         });
       expect((await attack()).filter((sql) => !sql.startsWith('SELECT'))).toEqual([]);
       const flushed = await quiet.queries.during(() => audit.flush());
       expect(flushed.filter((sql) => sql.startsWith('INSERT'))).toHaveLength(1);
       // Within the same interval, further refused uses write nothing more.
       await attack();
-      expect((await quiet.queries.during(() => audit.flush())).filter((sql) => sql.startsWith('INSERT'))).toHaveLength(0);
+      expect((await quiet.queries.during(() => audit.flush())).filter((sql) => sql.startsWith('INSERT'))).toHaveLength(
+        0,
+      );
       const uses = (await quiet.service.listEvents({ keyId: record.id })).items.filter((e) => e.type === 'revoked_use');
       expect(uses).toHaveLength(1);
       expect(uses[0]).toMatchObject({ ownerId: 'team-c', actor: 'guard' });
@@ -156,9 +186,13 @@ describe('rotation families', () => {
     const reuse = await t.service.rotateByKey(first.key).catch((error: unknown) => error);
     expect(reuse).toBeInstanceOf(ApiKeyStateError);
     expect(reuse).toMatchObject({ name: 'ApiKeyReuseDetectedError', familyId: first.record.id, revokedKeys: 2 });
-    for (const key of [first.key, second.key, third.key]) await expect(t.service.verify(key)).resolves.toMatchObject({ valid: false, reason: 'revoked' });
+    for (const key of [first.key, second.key, third.key])
+      await expect(t.service.verify(key)).resolves.toMatchObject({ valid: false, reason: 'revoked' });
     const events = await t.service.listEvents({ keyId: first.record.id });
-    expect(events.items[0]).toMatchObject({ type: 'reuse_detected', details: { familyId: first.record.id, revokedKeys: 2 } });
+    expect(events.items[0]).toMatchObject({
+      type: 'reuse_detected',
+      details: { familyId: first.record.id, revokedKeys: 2 },
+    });
     expect((await t.service.get(third.record.id)).revokedReason).toBe('reuse_detected');
   });
 

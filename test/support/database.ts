@@ -82,7 +82,7 @@ function runVariable(name: string): string {
   if (!value) {
     throw new Error(
       `DB_TYPE=${testDatabase()} but ${name} is not set: run the suites through jest.config.js, ` +
-        'whose globalSetup checks the server and creates this run\'s schemas (npm run test:postgres / test:mariadb)',
+        "whose globalSetup checks the server and creates this run's schemas (npm run test:postgres / test:mariadb)",
     );
   }
   return value;

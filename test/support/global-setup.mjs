@@ -24,7 +24,15 @@ export const URL_VARIABLE = 'APIKEYS_TEST_DB_URL';
 const PRODUCT = { postgres: 'PostgreSQL', mariadb: 'MariaDB' };
 const DEFAULT_PORT = { postgres: 5432, mariadb: 3306 };
 /** Error codes that mean "nobody answered", as opposed to "someone answered no". */
-const UNREACHABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET']);
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNRESET',
+]);
 const CONNECT_TIMEOUT_MS = 5000;
 
 /**
@@ -83,7 +91,10 @@ async function connectPostgres(url) {
       for (const name of names) await client.query(`CREATE SCHEMA ${client.escapeIdentifier(name)}`);
     },
     async dropByPrefix(prefix) {
-      const { rows } = await client.query('SELECT nspname AS name FROM pg_namespace WHERE left(nspname, length($1)) = $1', [prefix]);
+      const { rows } = await client.query(
+        'SELECT nspname AS name FROM pg_namespace WHERE left(nspname, length($1)) = $1',
+        [prefix],
+      );
       for (const { name } of rows) await client.query(`DROP SCHEMA IF EXISTS ${client.escapeIdentifier(name)} CASCADE`);
       return rows.map((row) => row.name);
     },
@@ -103,7 +114,10 @@ async function connectMariaDb(url) {
     async create(names) {
       // utf8mb4 whatever the server's default; the collation is the usual default (case-insensitive),
       // so that the suites see what a `synchronize`d production table sees.
-      for (const name of names) await connection.query(`CREATE DATABASE ${connection.escapeId(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`);
+      for (const name of names)
+        await connection.query(
+          `CREATE DATABASE ${connection.escapeId(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`,
+        );
     },
     async dropByPrefix(prefix) {
       const [rows] = await connection.query(

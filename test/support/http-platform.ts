@@ -23,7 +23,9 @@ export async function createPlatformApp(
   platform: HttpPlatform = httpPlatform(),
 ): Promise<INestApplication> {
   const app: INestApplication =
-    platform === 'fastify' ? moduleRef.createNestApplication(new FastifyAdapter(), options) : moduleRef.createNestApplication(options);
+    platform === 'fastify'
+      ? moduleRef.createNestApplication(new FastifyAdapter(), options)
+      : moduleRef.createNestApplication(options);
   await app.init();
   if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;

@@ -115,7 +115,10 @@ export class LeakGuard {
     const guard = this;
     for (const method of ['logQuery', 'logQuerySlow'] as const) {
       const original = QueryCounter.prototype[method] as (...args: unknown[]) => void;
-      (QueryCounter.prototype as unknown as Record<string, unknown>)[method] = function (this: QueryCounter, ...args: unknown[]) {
+      (QueryCounter.prototype as unknown as Record<string, unknown>)[method] = function (
+        this: QueryCounter,
+        ...args: unknown[]
+      ) {
         const parameters = method === 'logQuery' ? args[1] : args[2];
         if (parameters !== undefined) guard.sqlParameters.push(textOf(parameters));
         return original.apply(this, args);
@@ -131,13 +134,27 @@ export class LeakGuard {
 
   /** Everything captured so far, as searchable sources. */
   sources(): CapturedSource[] {
-    const consoleBuffer = (globalThis.console as { getBuffer?: () => { message: string; origin: string }[] | undefined }).getBuffer?.() ?? [];
+    const consoleBuffer =
+      (globalThis.console as { getBuffer?: () => { message: string; origin: string }[] | undefined }).getBuffer?.() ??
+      [];
     return [
       { name: 'stdout', chunks: this.streams.stdout, joiner: '' },
       { name: 'stderr', chunks: this.streams.stderr, joiner: '' },
-      { name: 'console', chunks: consoleBuffer.filter((entry) => !BOOTSTRAP_PRINT_SITE.test(entry.origin)).map((entry) => entry.message), joiner: '\n' },
-      { name: 'Nest logger (LogCapture)', chunks: [...this.logCaptures].flatMap((capture) => capture.lines), joiner: '\n' },
-      { name: 'SQL statements (QueryCounter)', chunks: [...this.queryCounters].flatMap((counter) => counter.queries), joiner: '\n' },
+      {
+        name: 'console',
+        chunks: consoleBuffer.filter((entry) => !BOOTSTRAP_PRINT_SITE.test(entry.origin)).map((entry) => entry.message),
+        joiner: '\n',
+      },
+      {
+        name: 'Nest logger (LogCapture)',
+        chunks: [...this.logCaptures].flatMap((capture) => capture.lines),
+        joiner: '\n',
+      },
+      {
+        name: 'SQL statements (QueryCounter)',
+        chunks: [...this.queryCounters].flatMap((counter) => counter.queries),
+        joiner: '\n',
+      },
       { name: 'SQL parameters', chunks: this.sqlParameters, joiner: '\n' },
     ];
   }

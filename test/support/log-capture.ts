@@ -5,7 +5,17 @@ export class LogCapture implements LoggerService {
   readonly lines: string[] = [];
 
   private keep(level: string, message: unknown, rest: unknown[]): void {
-    this.lines.push([level, message, ...rest].map((part) => (part instanceof Error ? `${part.message} ${part.stack}` : typeof part === 'string' ? part : JSON.stringify(part))).join(' '));
+    this.lines.push(
+      [level, message, ...rest]
+        .map((part) =>
+          part instanceof Error
+            ? `${part.message} ${part.stack}`
+            : typeof part === 'string'
+              ? part
+              : JSON.stringify(part),
+        )
+        .join(' '),
+    );
   }
   log(message: unknown, ...rest: unknown[]): void {
     this.keep('log', message, rest);

@@ -35,7 +35,13 @@ export class ThrottlerStorageProcess implements RateLimitStorage {
     return new ThrottlerStorageProcess(child);
   }
 
-  increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<IncrementResult> {
+  increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<IncrementResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

@@ -71,12 +71,32 @@ function referenceExtract(headers: Record<string, HeaderValue>, sources: Credent
 
 const ows = fc.string({ unit: fc.constantFrom(' ', '\t'), maxLength: 4 });
 const key = fc.constantFrom('sk_AAAA', 'sk_BBBB', '', 'k');
-const nastyChar = fc.constantFrom(' ', '\t', '\u00a0', '\u3000', '\r', '\n', '\0', ',', '"', 'b', 'B', 'e', 'r', 'a', 'sk_', '\ud800', '\udfff');
+const nastyChar = fc.constantFrom(
+  ' ',
+  '\t',
+  '\u00a0',
+  '\u3000',
+  '\r',
+  '\n',
+  '\0',
+  ',',
+  '"',
+  'b',
+  'B',
+  'e',
+  'r',
+  'a',
+  'sk_',
+  '\ud800',
+  '\udfff',
+);
 /** Values that look like what attackers and broken clients send. */
 const headerValue: fc.Arbitrary<string> = fc.oneof(
   fc.string({ unit: 'binary' }),
   fc.string({ unit: nastyChar, maxLength: 30 }),
-  fc.tuple(ows, fc.constantFrom('Bearer', 'bearer', 'BEARER', 'BeArEr', 'Basic', 'Bearerx', 'Token'), ows, key, ows).map((parts) => parts.join('')),
+  fc
+    .tuple(ows, fc.constantFrom('Bearer', 'bearer', 'BEARER', 'BeArEr', 'Basic', 'Bearerx', 'Token'), ows, key, ows)
+    .map((parts) => parts.join('')),
   fc.tuple(ows, key, ows).map((parts) => parts.join('')),
 );
 const value: fc.Arbitrary<HeaderValue> = fc.oneof(
@@ -85,7 +105,18 @@ const value: fc.Arbitrary<HeaderValue> = fc.oneof(
   { weight: 1, arbitrary: fc.constant(undefined) },
 );
 const headerName = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('authorization', 'x-api-key', 'x-other-key', 'cookie', '__proto__', 'constructor', 'toString') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'authorization',
+      'x-api-key',
+      'x-other-key',
+      'cookie',
+      '__proto__',
+      'constructor',
+      'toString',
+    ),
+  },
   { weight: 1, arbitrary: fc.string() },
 );
 const headers = fc.dictionary(headerName, value, { maxKeys: 5, noNullPrototype: false });
@@ -111,7 +142,9 @@ describe('extractCredential (properties)', () => {
         const actual = extractCredential(map, from);
         const expected = referenceExtract(map, from);
         if (JSON.stringify(actual) !== JSON.stringify(expected)) {
-          throw new Error(`${JSON.stringify({ map, from })}: got ${JSON.stringify(actual)}, reference ${JSON.stringify(expected)}`);
+          throw new Error(
+            `${JSON.stringify({ map, from })}: got ${JSON.stringify(actual)}, reference ${JSON.stringify(expected)}`,
+          );
         }
       }),
       RUNS,
@@ -121,7 +154,8 @@ describe('extractCredential (properties)', () => {
   it('bearerToken agrees with the reference on arbitrary Authorization values', () => {
     fc.assert(
       fc.property(headerValue, (v) => {
-        if (bearerToken(v) !== referenceBearer(v)) throw new Error(`${JSON.stringify(v)}: ${bearerToken(v)} vs ${referenceBearer(v)}`);
+        if (bearerToken(v) !== referenceBearer(v))
+          throw new Error(`${JSON.stringify(v)}: ${bearerToken(v)} vs ${referenceBearer(v)}`);
       }),
       RUNS,
     );
@@ -132,7 +166,9 @@ describe('extractCredential (properties)', () => {
       fc.property(headers, sources, (map, from) => {
         const result = extractCredential(map, from);
         if (result.kind !== 'key') return;
-        const sent = Object.values(map).flat().filter((v): v is string => typeof v === 'string');
+        const sent = Object.values(map)
+          .flat()
+          .filter((v): v is string => typeof v === 'string');
         if (!sent.some((v) => v.includes(result.key))) throw new Error(`invented ${JSON.stringify(result.key)}`);
         if (result.key !== trimOws(result.key)) throw new Error(`untrimmed ${JSON.stringify(result.key)}`);
       }),
@@ -162,10 +198,22 @@ describe('extractCredential (properties)', () => {
   it('credentialHeaderLines picks the lines headersDistinct would hold for the credential headers, in order', () => {
     // Names as clients send them: any case of the two credential headers, and others around them.
     const name = fc.oneof(
-      fc.constantFrom('Authorization', 'authorization', 'AUTHORIZATION', 'X-API-Key', 'x-api-key', 'X-Api-Key', 'x-other-key', 'Host', 'Accept'),
+      fc.constantFrom(
+        'Authorization',
+        'authorization',
+        'AUTHORIZATION',
+        'X-API-Key',
+        'x-api-key',
+        'X-Api-Key',
+        'x-other-key',
+        'Host',
+        'Accept',
+      ),
       fc.stringMatching(/^[A-Za-z-]{1,16}$/),
     );
-    const rawHeaders = fc.array(fc.tuple(name, fc.string({ maxLength: 20 })), { maxLength: 12 }).map((pairs) => pairs.flat());
+    const rawHeaders = fc
+      .array(fc.tuple(name, fc.string({ maxLength: 20 })), { maxLength: 12 })
+      .map((pairs) => pairs.flat());
     fc.assert(
       fc.property(rawHeaders, sources, (raw, from) => {
         const names = credentialHeaderNames(from);

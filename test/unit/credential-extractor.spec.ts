@@ -27,13 +27,18 @@ describe('extractCredential', () => {
   });
 
   it('accepts the same key twice and rejects two different keys', () => {
-    expect(extractCredential({ authorization: 'Bearer k1', 'x-api-key': 'k1' }, both)).toEqual({ kind: 'key', key: 'k1' });
+    expect(extractCredential({ authorization: 'Bearer k1', 'x-api-key': 'k1' }, both)).toEqual({
+      kind: 'key',
+      key: 'k1',
+    });
     expect(extractCredential({ authorization: 'Bearer k1', 'x-api-key': 'k2' }, both)).toEqual({ kind: 'conflict' });
     expect(extractCredential({ 'x-api-key': ['k1', 'k2'] }, both)).toEqual({ kind: 'conflict' });
   });
 
   it('ignores disabled sources', () => {
-    expect(extractCredential({ authorization: 'Bearer k1' }, { bearer: false, header: 'x-api-key' })).toEqual({ kind: 'none' });
+    expect(extractCredential({ authorization: 'Bearer k1' }, { bearer: false, header: 'x-api-key' })).toEqual({
+      kind: 'none',
+    });
     expect(extractCredential({ 'x-api-key': 'k1' }, { bearer: true, header: false })).toEqual({ kind: 'none' });
   });
 });
@@ -42,6 +47,8 @@ describe('bearerChallenge', () => {
   it('builds RFC 6750 challenges', () => {
     expect(bearerChallenge('api')).toBe('Bearer realm="api"');
     expect(bearerChallenge('api', 'invalid_token')).toBe('Bearer realm="api", error="invalid_token"');
-    expect(bearerChallenge('api', 'insufficient_scope', 'a b')).toBe('Bearer realm="api", error="insufficient_scope", scope="a b"');
+    expect(bearerChallenge('api', 'insufficient_scope', 'a b')).toBe(
+      'Bearer realm="api", error="insufficient_scope", scope="a b"',
+    );
   });
 });

@@ -31,7 +31,7 @@ describe('requestOf / responseOf', () => {
     expect(responseOf(contextOf('graphql', [{}, {}, { req: expressReq }, {}]))).toBe(res);
   });
 
-  it("reads Mercurius contexts: reply and reply.request", () => {
+  it('reads Mercurius contexts: reply and reply.request', () => {
     const reply = { request: req, header() {} };
     const context = contextOf('graphql', [{}, {}, { app: {}, reply }, {}]);
     expect(requestOf(context)).toBe(req);

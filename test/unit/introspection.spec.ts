@@ -45,22 +45,41 @@ describe('RFC 7662 answers', () => {
   it('omits sub and exp when absent, and carries use and rate limits in ext', () => {
     const answer = toIntrospectionResponse({
       valid: true,
-      principal: { ...principal, ownerId: null, expiresAt: null, remainingUses: 3, rateLimit: { limit: 10, windowMs: 1000 } },
+      principal: {
+        ...principal,
+        ownerId: null,
+        expiresAt: null,
+        remainingUses: 3,
+        rateLimit: { limit: 10, windowMs: 1000 },
+      },
     });
     expect(answer).not.toHaveProperty('sub');
     expect(answer).not.toHaveProperty('exp');
     expect(answer).toMatchObject({ ext: { remaining_uses: 3, rate_limit: { limit: 10, window_ms: 1000 } } });
     const back = fromIntrospectionResponse(answer);
-    expect(back).toMatchObject({ valid: true, principal: { ownerId: null, expiresAt: null, remainingUses: 3, rateLimit: { limit: 10, windowMs: 1000 } } });
+    expect(back).toMatchObject({
+      valid: true,
+      principal: { ownerId: null, expiresAt: null, remainingUses: 3, rateLimit: { limit: 10, windowMs: 1000 } },
+    });
   });
 
-  it.each(['malformed', 'unknown', 'revoked', 'expired', 'exhausted'] as const)('gives a %s key { active: false } and nothing more', (reason) => {
-    expect(toIntrospectionResponse({ valid: false, reason, keyId: principal.id })).toEqual({ active: false });
-  });
+  it.each(['malformed', 'unknown', 'revoked', 'expired', 'exhausted'] as const)(
+    'gives a %s key { active: false } and nothing more',
+    (reason) => {
+      expect(toIntrospectionResponse({ valid: false, reason, keyId: principal.id })).toEqual({ active: false });
+    },
+  );
 
   it('reads inactive answers as unknown and rejects answers that are not RFC 7662', () => {
     expect(fromIntrospectionResponse({ active: false, extra: 1 })).toEqual({ valid: false, reason: 'unknown' });
-    for (const body of [null, 'active', {}, { active: 'true' }, { active: true }, { active: true, client_id: 'x', scope: 5 }]) {
+    for (const body of [
+      null,
+      'active',
+      {},
+      { active: 'true' },
+      { active: true },
+      { active: true, client_id: 'x', scope: 5 },
+    ]) {
       expect(fromIntrospectionResponse(body)).toBeUndefined();
     }
   });
@@ -68,10 +87,16 @@ describe('RFC 7662 answers', () => {
 
 describe('RemoteApiKeyVerifier', () => {
   const key = generateApiKey({ prefix: 'sk' });
-  const active = () => new Response(JSON.stringify(toIntrospectionResponse({ valid: true, principal })), { status: 200 });
+  const active = () =>
+    new Response(JSON.stringify(toIntrospectionResponse({ valid: true, principal })), { status: 200 });
 
   function verifierWith(fetch: ApiKeyRemoteModuleOptions['fetch'], extra: Partial<ApiKeyRemoteModuleOptions> = {}) {
-    const remote = new ResolvedRemoteOptions({ introspectionUrl: 'http://keys.test/oauth/introspect', introspectionKey: 'sk_service', fetch, ...extra });
+    const remote = new ResolvedRemoteOptions({
+      introspectionUrl: 'http://keys.test/oauth/introspect',
+      introspectionKey: 'sk_service',
+      fetch,
+      ...extra,
+    });
     return new RemoteApiKeyVerifier(new ResolvedApiKeyOptions({ prefix: 'sk' }), remote);
   }
 
@@ -85,11 +110,16 @@ describe('RemoteApiKeyVerifier', () => {
     const [url, init] = fetch.mock.calls[0];
     expect(url).toBe('http://keys.test/oauth/introspect');
     expect(init.method).toBe('POST');
-    expect(init.headers).toMatchObject({ authorization: 'Bearer sk_service', 'content-type': 'application/x-www-form-urlencoded' });
+    expect(init.headers).toMatchObject({
+      authorization: 'Bearer sk_service',
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(new URLSearchParams(init.body as string).get('token')).toBe(key);
-    expect(JSON.stringify((verifier as unknown as { cache: { entries: Map<string, unknown> } }).cache.entries.keys().next().value)).toBe(
-      JSON.stringify(hashApiKey(key)),
-    );
+    expect(
+      JSON.stringify(
+        (verifier as unknown as { cache: { entries: Map<string, unknown> } }).cache.entries.keys().next().value,
+      ),
+    ).toBe(JSON.stringify(hashApiKey(key)));
     await verifier.verify(key, now + 1001);
     expect(fetch).toHaveBeenCalledTimes(2);
   });
@@ -97,7 +127,11 @@ describe('RemoteApiKeyVerifier', () => {
   it('refuses malformed keys and other prefixes without a call', async () => {
     const fetch = jest.fn(async () => active());
     const verifier = verifierWith(fetch);
-    for (const token of ['nope', generateApiKey({ prefix: 'pk' }), key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')]) {
+    for (const token of [
+      'nope',
+      generateApiKey({ prefix: 'pk' }),
+      key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'),
+    ]) {
       expect(await verifier.verify(token)).toEqual({ valid: false, reason: 'malformed' });
     }
     expect(fetch).not.toHaveBeenCalled();
@@ -135,7 +169,9 @@ describe('RemoteApiKeyVerifier', () => {
 
   it('gives up after timeoutMs', async () => {
     const hang = (_url: string, init: RequestInit) =>
-      new Promise<Response>((_resolve, reject) => init.signal!.addEventListener('abort', () => reject(init.signal!.reason)));
+      new Promise<Response>((_resolve, reject) =>
+        init.signal!.addEventListener('abort', () => reject(init.signal!.reason)),
+      );
     const verifier = verifierWith(hang, { timeoutMs: 50 });
     const started = Date.now();
     await expect(verifier.verify(key)).rejects.toBeInstanceOf(ApiKeyStoreUnavailableError);
@@ -151,8 +187,12 @@ describe('RemoteApiKeyVerifier', () => {
   it('checks its options', () => {
     expect(() => new ResolvedRemoteOptions({ introspectionUrl: '/relative', introspectionKey: 'k' })).toThrow();
     expect(() => new ResolvedRemoteOptions({ introspectionUrl: 'ftp://x/', introspectionKey: 'k' })).toThrow(/http/);
-    expect(() => new ResolvedRemoteOptions({ introspectionUrl: 'http://x/', introspectionKey: '' })).toThrow(/introspectionKey/);
-    expect(() => new ResolvedRemoteOptions({ introspectionUrl: 'http://x/', introspectionKey: 'k', timeoutMs: 0 })).toThrow(/timeoutMs/);
+    expect(() => new ResolvedRemoteOptions({ introspectionUrl: 'http://x/', introspectionKey: '' })).toThrow(
+      /introspectionKey/,
+    );
+    expect(
+      () => new ResolvedRemoteOptions({ introspectionUrl: 'http://x/', introspectionKey: 'k', timeoutMs: 0 }),
+    ).toThrow(/timeoutMs/);
     expect(new ResolvedRemoteOptions({ introspectionUrl: 'http://x/', introspectionKey: 'k' })).toMatchObject({
       cacheTtlMs: 5000,
       cacheMaxEntries: 10000,

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey, type ApiKeyFormatFailure } from 'nestjs-opaque-keys';
+import {
+  ApiKeyFormatError,
+  apiKeyPattern,
+  generateApiKey,
+  parseApiKey,
+  type ApiKeyFormatFailure,
+} from 'nestjs-opaque-keys';
 import { BASE62_ALPHABET } from '../../lib/key/base62.js';
 import { bodyLengthFor, checksumOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
 
@@ -31,11 +37,13 @@ function outcome(input: unknown, prefix?: string): string {
   try {
     parsed = parseApiKey(input, prefix);
   } catch (error) {
-    if (!(error instanceof ApiKeyFormatError)) throw new Error(`parseApiKey threw a non-format error: ${String(error)}`);
+    if (!(error instanceof ApiKeyFormatError))
+      throw new Error(`parseApiKey threw a non-format error: ${String(error)}`);
     if (!REASONS.includes(error.reason)) throw new Error(`unknown reason ${String(error.reason)}`);
     return error.reason;
   }
-  if (`${parsed.prefix}_${parsed.body}${parsed.checksum}` !== input) throw new Error(`parsed parts do not rebuild ${String(input)}`);
+  if (`${parsed.prefix}_${parsed.body}${parsed.checksum}` !== input)
+    throw new Error(`parsed parts do not rebuild ${String(input)}`);
   return 'ok';
 }
 
@@ -56,18 +64,33 @@ const validPrefix = fc
 const entropyBits = fc.integer({ min: 128, max: 512 });
 
 /** A well-formed key built from fast-check's own randomness (so it is reproducible from the seed). */
-const validKey = fc
-  .tuple(validPrefix, entropyBits)
-  .chain(([prefix, bits]) =>
-    fc.string({ unit: base62Char, minLength: bodyLengthFor(bits), maxLength: bodyLengthFor(bits) }).map((body) => {
-      const head = `${prefix}_${body}`;
-      return { prefix, key: head + checksumOf(head) };
-    }),
-  );
+const validKey = fc.tuple(validPrefix, entropyBits).chain(([prefix, bits]) =>
+  fc.string({ unit: base62Char, minLength: bodyLengthFor(bits), maxLength: bodyLengthFor(bits) }).map((body) => {
+    const head = `${prefix}_${body}`;
+    return { prefix, key: head + checksumOf(head) };
+  }),
+);
 
 /** Characters that stress the parser: NUL, controls, `_`, base62, Latin-1, lone surrogates, astral. */
 const hostileChar = fc.oneof(
-  fc.constantFrom('\0', '\t', '\n', '\r', ' ', '_', '-', '=', '\u00a0', '\u00e9', '\ud800', '\udfff', '\ufeff', '\u{1f511}', "'", '%'),
+  fc.constantFrom(
+    '\0',
+    '\t',
+    '\n',
+    '\r',
+    ' ',
+    '_',
+    '-',
+    '=',
+    '\u00a0',
+    '\u00e9',
+    '\ud800',
+    '\udfff',
+    '\ufeff',
+    '\u{1f511}',
+    "'",
+    '%',
+  ),
   base62Char,
 );
 
@@ -88,13 +111,31 @@ const anyString = fc.oneof(
 /** Non-strings, including ones whose coercion would throw. */
 const nonString = fc.oneof(
   fc
-    .anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withNullPrototype: true })
+    .anything({
+      withBigInt: true,
+      withDate: true,
+      withMap: true,
+      withSet: true,
+      withTypedArray: true,
+      withNullPrototype: true,
+    })
     .filter((value) => typeof value !== 'string'),
   fc.constantFrom<unknown>(
     Symbol('key'),
     () => 'sk_x',
-    new Proxy({}, { get: () => { throw new Error('trap'); } }),
-    { toString: () => { throw new Error('toString'); } },
+    new Proxy(
+      {},
+      {
+        get: () => {
+          throw new Error('trap');
+        },
+      },
+    ),
+    {
+      toString: () => {
+        throw new Error('toString');
+      },
+    },
     Buffer.from('sk_abc'),
     new String('sk_abc'),
   ),
@@ -179,7 +220,12 @@ describe('parseApiKey (properties)', () => {
 
   describe('any single-character change of a valid key is rejected', () => {
     // Any character at all, a character of the key's own alphabet, or `_`.
-    const replacement = fc.oneof(base62Char, fc.constant('_'), hostileChar, fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }));
+    const replacement = fc.oneof(
+      base62Char,
+      fc.constant('_'),
+      hostileChar,
+      fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+    );
 
     it('substitution', () => {
       fc.assert(
@@ -187,7 +233,11 @@ describe('parseApiKey (properties)', () => {
           const i = at % key.length;
           fc.pre(key[i] !== c);
           const mutated = key.slice(0, i) + c + key.slice(i + 1);
-          check(outcome(mutated) !== 'ok' && outcome(mutated, prefix) !== 'ok', true, `accepted ${JSON.stringify(mutated)}`);
+          check(
+            outcome(mutated) !== 'ok' && outcome(mutated, prefix) !== 'ok',
+            true,
+            `accepted ${JSON.stringify(mutated)}`,
+          );
         }),
         RUNS,
       );
@@ -198,7 +248,11 @@ describe('parseApiKey (properties)', () => {
         fc.property(validKey, fc.nat(), replacement, ({ prefix, key }, at, c) => {
           const i = at % (key.length + 1);
           const mutated = key.slice(0, i) + c + key.slice(i);
-          check(outcome(mutated) !== 'ok' && outcome(mutated, prefix) !== 'ok', true, `accepted ${JSON.stringify(mutated)}`);
+          check(
+            outcome(mutated) !== 'ok' && outcome(mutated, prefix) !== 'ok',
+            true,
+            `accepted ${JSON.stringify(mutated)}`,
+          );
         }),
         RUNS,
       );
@@ -209,7 +263,11 @@ describe('parseApiKey (properties)', () => {
         fc.property(validKey, fc.nat(), ({ prefix, key }, at) => {
           const i = at % key.length;
           const mutated = key.slice(0, i) + key.slice(i + 1);
-          check(outcome(mutated) !== 'ok' && outcome(mutated, prefix) !== 'ok', true, `accepted ${JSON.stringify(mutated)}`);
+          check(
+            outcome(mutated) !== 'ok' && outcome(mutated, prefix) !== 'ok',
+            true,
+            `accepted ${JSON.stringify(mutated)}`,
+          );
         }),
         RUNS,
       );

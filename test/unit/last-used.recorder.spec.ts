@@ -21,7 +21,10 @@ class FakeStore implements ApiKeyStore {
 
 function recorder(intervalMs = 1000) {
   const store = new FakeStore();
-  return { store, recorder: new LastUsedRecorder(new ResolvedApiKeyOptions({ lastUsedIntervalMs: intervalMs }), store) };
+  return {
+    store,
+    recorder: new LastUsedRecorder(new ResolvedApiKeyOptions({ lastUsedIntervalMs: intervalMs }), store),
+  };
 }
 
 describe('LastUsedRecorder', () => {

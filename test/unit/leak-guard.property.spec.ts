@@ -50,7 +50,8 @@ describe('findLeaks (properties)', () => {
       fc.property(key, text, fc.array(text, { maxLength: 4 }), (k, noise, lines) => {
         const nearMiss = k.slice(0, -1); // one character short
         const chunks = [...lines, noise, nearMiss].filter((line) => !line.includes(k));
-        if (findLeaks([k], [{ name: 'log', chunks, joiner: '\n' }]).length !== 0) throw new Error(`false positive for ${k}`);
+        if (findLeaks([k], [{ name: 'log', chunks, joiner: '\n' }]).length !== 0)
+          throw new Error(`false positive for ${k}`);
       }),
       RUNS,
     );
@@ -88,7 +89,10 @@ describe('the installed leak guard', () => {
         process.stderr.write(Buffer.from(`oops ${leaked}\n`));
       });
       new Logger('LeakTest').warn(`presented ${leaked}`);
-      const sources = leakGuard.leaks().filter((leak) => leak.hint === `${leaked.slice(0, 7)}...`).map((leak) => leak.source);
+      const sources = leakGuard
+        .leaks()
+        .filter((leak) => leak.hint === `${leaked.slice(0, 7)}...`)
+        .map((leak) => leak.source);
       expect(sources).toEqual(expect.arrayContaining(['stdout', 'stderr', 'Nest logger (LogCapture)']));
     } finally {
       leakGuard.forget(leaked);

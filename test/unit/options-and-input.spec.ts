@@ -59,13 +59,15 @@ describe('input validation', () => {
 
   it('validates names', () => {
     expect(input.validateName('billing')).toBe('billing');
-    for (const bad of ['', '   ', 'x'.repeat(101), 5, undefined]) expect(() => input.validateName(bad)).toThrow(ApiKeyValidationError);
+    for (const bad of ['', '   ', 'x'.repeat(101), 5, undefined])
+      expect(() => input.validateName(bad)).toThrow(ApiKeyValidationError);
   });
 
   it('validates owner ids', () => {
     expect(input.validateOwnerId(undefined)).toBeNull();
     expect(input.validateOwnerId('team-1')).toBe('team-1');
-    for (const bad of ['', 'x'.repeat(256), 12, 'team-1 ', ' team-1']) expect(() => input.validateOwnerId(bad)).toThrow(ApiKeyValidationError);
+    for (const bad of ['', 'x'.repeat(256), 12, 'team-1 ', ' team-1'])
+      expect(() => input.validateOwnerId(bad)).toThrow(ApiKeyValidationError);
   });
 
   it('validates expiry dates', () => {

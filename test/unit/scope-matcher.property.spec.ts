@@ -38,7 +38,23 @@ function referenceMatch(requirement: ScopeRequirement, grants: readonly string[]
 // --- arbitraries: few, look-alike segments, so that near misses are frequent ---
 
 const segment = fc.oneof(
-  { weight: 4, arbitrary: fc.constantFrom('orders', 'ordersx', 'order', 'o', 'read', 'write', 'refund', 'a', 'a.b', 'a-b', 'x_y', 'ORDERS') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom(
+      'orders',
+      'ordersx',
+      'order',
+      'o',
+      'read',
+      'write',
+      'refund',
+      'a',
+      'a.b',
+      'a-b',
+      'x_y',
+      'ORDERS',
+    ),
+  },
   { weight: 1, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.-]{1,6}$/) },
 );
 /** A required scope: what `@Scopes()` accepts (no wildcard). */
@@ -72,7 +88,11 @@ describe('scope matching (properties, against a reference model)', () => {
   it('grantCovers agrees with the reference on random pairs', () => {
     fc.assert(
       fc.property(grantedScope, requiredScope, (granted, required) => {
-        check(grantCovers(granted, required), referenceCovers(granted, required), () => `${granted} covers ${required}`);
+        check(
+          grantCovers(granted, required),
+          referenceCovers(granted, required),
+          () => `${granted} covers ${required}`,
+        );
       }),
       RUNS,
     );
@@ -80,13 +100,19 @@ describe('scope matching (properties, against a reference model)', () => {
 
   it('grantCovers agrees with the reference when the requirement sits right next to the grant', () => {
     // The interesting cases: the required scope extends, shortens or edits the grant.
-    const nearPair = fc.tuple(requiredScope, fc.constantFrom('', ':read', 'x', 'x:read', ':*'), fc.boolean()).map(([base, tail, wildcard]) => ({
-      granted: wildcard ? `${base}:*` : base,
-      required: base + tail,
-    }));
+    const nearPair = fc
+      .tuple(requiredScope, fc.constantFrom('', ':read', 'x', 'x:read', ':*'), fc.boolean())
+      .map(([base, tail, wildcard]) => ({
+        granted: wildcard ? `${base}:*` : base,
+        required: base + tail,
+      }));
     fc.assert(
       fc.property(nearPair, ({ granted, required }) => {
-        check(grantCovers(granted, required), referenceCovers(granted, required), () => `${granted} covers ${required}`);
+        check(
+          grantCovers(granted, required),
+          referenceCovers(granted, required),
+          () => `${granted} covers ${required}`,
+        );
       }),
       RUNS,
     );
@@ -95,7 +121,9 @@ describe('scope matching (properties, against a reference model)', () => {
   it('matchScopes (all-of and any-of groups) agrees with the reference on random scope sets', () => {
     fc.assert(
       fc.property(requirement, grants, (required, granted) => {
-        check(matchScopes(required, granted), referenceMatch(required, granted), () => JSON.stringify({ required, granted }));
+        check(matchScopes(required, granted), referenceMatch(required, granted), () =>
+          JSON.stringify({ required, granted }),
+        );
       }),
       RUNS,
     );
@@ -103,13 +131,18 @@ describe('scope matching (properties, against a reference model)', () => {
 
   it('wildcards stop at segment boundaries: `p:*` never grants `px:...` nor `p` itself', () => {
     fc.assert(
-      fc.property(requiredScope, fc.stringMatching(/^[A-Za-z0-9_.-]{1,4}$/), fc.option(requiredScope, { nil: undefined }), (p, x, rest) => {
-        const lookalike = rest === undefined ? `${p}${x}` : `${p}${x}:${rest}`;
-        check(grantCovers(`${p}:*`, lookalike), false, () => `${p}:* covers ${lookalike}`);
-        check(grantCovers(`${p}:*`, p), false, () => `${p}:* covers ${p}`);
-        check(matchScopes({ allOf: [lookalike], anyOf: [] }, [`${p}:*`]), false, () => `match ${lookalike}`);
-        check(grantCovers(`${p}:*`, `${p}:${x}`), true, () => `${p}:* misses ${p}:${x}`);
-      }),
+      fc.property(
+        requiredScope,
+        fc.stringMatching(/^[A-Za-z0-9_.-]{1,4}$/),
+        fc.option(requiredScope, { nil: undefined }),
+        (p, x, rest) => {
+          const lookalike = rest === undefined ? `${p}${x}` : `${p}${x}:${rest}`;
+          check(grantCovers(`${p}:*`, lookalike), false, () => `${p}:* covers ${lookalike}`);
+          check(grantCovers(`${p}:*`, p), false, () => `${p}:* covers ${p}`);
+          check(matchScopes({ allOf: [lookalike], anyOf: [] }, [`${p}:*`]), false, () => `match ${lookalike}`);
+          check(grantCovers(`${p}:*`, `${p}:${x}`), true, () => `${p}:* misses ${p}:${x}`);
+        },
+      ),
       RUNS,
     );
     expect(grantCovers('orders:*', 'ordersx:read')).toBe(false);
@@ -129,7 +162,8 @@ describe('scope matching (properties, against a reference model)', () => {
   it('is monotonic: more grants never turn a pass into a failure', () => {
     fc.assert(
       fc.property(requirement, grants, grants, (required, granted, more) => {
-        if (matchScopes(required, granted)) check(matchScopes(required, [...granted, ...more]), true, () => JSON.stringify({ required, granted, more }));
+        if (matchScopes(required, granted))
+          check(matchScopes(required, [...granted, ...more]), true, () => JSON.stringify({ required, granted, more }));
       }),
       RUNS,
     );
@@ -139,10 +173,8 @@ describe('scope matching (properties, against a reference model)', () => {
     fc.assert(
       fc.property(requirement, requirement, grants, (onClass, onHandler, granted) => {
         const merged = mergeRequirements(onClass, onHandler);
-        check(
-          matchScopes(merged, granted),
-          matchScopes(onClass, granted) && matchScopes(onHandler, granted),
-          () => JSON.stringify({ onClass, onHandler, granted }),
+        check(matchScopes(merged, granted), matchScopes(onClass, granted) && matchScopes(onHandler, granted), () =>
+          JSON.stringify({ onClass, onHandler, granted }),
         );
       }),
       RUNS,

@@ -1,6 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiKeyValidationError, grantCovers, isValidScope, matchScopes } from 'nestjs-opaque-keys';
-import { describeRequirement, mergeRequirements, normalizeScopes, NO_SCOPES_REQUIRED } from '../../lib/policies/scope-matcher.js';
+import {
+  describeRequirement,
+  mergeRequirements,
+  normalizeScopes,
+  NO_SCOPES_REQUIRED,
+} from '../../lib/policies/scope-matcher.js';
 
 describe('grantCovers', () => {
   it.each([
@@ -41,7 +46,10 @@ describe('matchScopes', () => {
 
 describe('requirements', () => {
   it('merges class and handler requirements so both apply', () => {
-    const merged = mergeRequirements({ allOf: ['admin'], anyOf: [] }, { allOf: ['orders:refund', 'admin'], anyOf: [['x', 'y']] });
+    const merged = mergeRequirements(
+      { allOf: ['admin'], anyOf: [] },
+      { allOf: ['orders:refund', 'admin'], anyOf: [['x', 'y']] },
+    );
     expect(merged).toEqual({ allOf: ['admin', 'orders:refund'], anyOf: [['x', 'y']] });
     expect(mergeRequirements(undefined, undefined)).toBe(NO_SCOPES_REQUIRED);
     expect(describeRequirement(merged)).toBe('admin orders:refund x y');
@@ -50,11 +58,24 @@ describe('requirements', () => {
 
 describe('scope validation', () => {
   it('accepts segments, trailing wildcards and *', () => {
-    for (const ok of ['orders', 'orders:read', 'orders:*', '*', 'a.b-c_d:e', 'x:y:z:*']) expect(isValidScope(ok)).toBe(true);
+    for (const ok of ['orders', 'orders:read', 'orders:*', '*', 'a.b-c_d:e', 'x:y:z:*'])
+      expect(isValidScope(ok)).toBe(true);
   });
 
   it('rejects spaces, inner wildcards, empty segments and oversize scopes', () => {
-    for (const bad of ['', 'orders read', 'orders:*:read', 'orders*', ':read', 'orders:', 'a::b', '*:x', 'x'.repeat(129), 7, null]) {
+    for (const bad of [
+      '',
+      'orders read',
+      'orders:*:read',
+      'orders*',
+      ':read',
+      'orders:',
+      'a::b',
+      '*:x',
+      'x'.repeat(129),
+      7,
+      null,
+    ]) {
       expect(isValidScope(bad)).toBe(false);
     }
   });

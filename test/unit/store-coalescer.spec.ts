@@ -44,7 +44,9 @@ describe('LookupCoalescer', () => {
   it('keeps different keys apart', async () => {
     const coalescer = new LookupCoalescer<string, string>();
     const loaded: string[] = [];
-    const results = await Promise.all(['a', 'b', 'a', 'c', 'b'].map((k) => coalescer.run(k, async () => (loaded.push(k), k.toUpperCase()))));
+    const results = await Promise.all(
+      ['a', 'b', 'a', 'c', 'b'].map((k) => coalescer.run(k, async () => (loaded.push(k), k.toUpperCase()))),
+    );
     expect(results).toEqual(['A', 'B', 'A', 'C', 'B']);
     expect(loaded.sort()).toEqual(['a', 'b', 'c']);
   });

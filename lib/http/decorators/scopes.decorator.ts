@@ -5,7 +5,9 @@ function requireScopes(decorator: string, scopes: string[]): void {
   if (scopes.length === 0) throw new TypeError(`@${decorator}() needs at least one scope`);
   for (const scope of scopes) {
     if (!isValidScope(scope) || scope.includes('*')) {
-      throw new TypeError(`@${decorator}(): ${JSON.stringify(scope)} is not a valid required scope (wildcards are for grants)`);
+      throw new TypeError(
+        `@${decorator}(): ${JSON.stringify(scope)} is not a valid required scope (wildcards are for grants)`,
+      );
     }
   }
 }

@@ -22,7 +22,10 @@ class ApiKeyCliModule {}
  * synchronize, no migrations), then closes it.
  * @throws CliError (database unavailable) when the database cannot be reached
  */
-export async function withApiKeyService<T>(connection: CliConnection, work: (service: ApiKeyService) => Promise<T>): Promise<T> {
+export async function withApiKeyService<T>(
+  connection: CliConnection,
+  work: (service: ApiKeyService) => Promise<T>,
+): Promise<T> {
   let app: INestApplicationContext;
   try {
     app = await NestFactory.createApplicationContext(

@@ -21,19 +21,24 @@ export interface CliStreams {
 }
 
 function scopesOf(value: string): string[] {
-  return value.split(',').map((scope) => scope.trim()).filter(Boolean);
+  return value
+    .split(',')
+    .map((scope) => scope.trim())
+    .filter(Boolean);
 }
 
 function dateOf(value: string | undefined): Date | undefined {
   if (value === undefined) return undefined;
   const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw new CliError(`--expires-at must be an ISO 8601 date; got ${JSON.stringify(value)}`, ExitCode.validation);
+  if (Number.isNaN(date.getTime()))
+    throw new CliError(`--expires-at must be an ISO 8601 date; got ${JSON.stringify(value)}`, ExitCode.validation);
   return date;
 }
 
 function integerOf(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new CliError(`--${name} must be a non-negative integer; got ${JSON.stringify(value)}`, ExitCode.validation);
+  if (!/^\d+$/.test(value))
+    throw new CliError(`--${name} must be a non-negative integer; got ${JSON.stringify(value)}`, ExitCode.validation);
   return Number(value);
 }
 
@@ -45,7 +50,11 @@ function integerOf(name: string, value: string | undefined): number | undefined 
 export function createProgram(streams: CliStreams): Command {
   const program = new Command('nestjs-opaque-keys')
     .description('Manage API keys in the database of a Nest app that uses nestjs-opaque-keys.')
-    .requiredOption('-d, --data-source <file>', 'module exporting the TypeORM DataSource (default export or "dataSource")', process.env.API_KEYS_DATA_SOURCE)
+    .requiredOption(
+      '-d, --data-source <file>',
+      'module exporting the TypeORM DataSource (default export or "dataSource")',
+      process.env.API_KEYS_DATA_SOURCE,
+    )
     .option('--prefix <prefix>', 'key prefix for new keys (env API_KEY_PREFIX, default sk)', process.env.API_KEY_PREFIX)
     .option('--table <name>', 'table holding the keys (env API_KEY_TABLE, default api_keys)', process.env.API_KEY_TABLE)
     .option('--json', 'print JSON for scripts instead of tables')
@@ -76,8 +85,17 @@ export function createProgram(streams: CliStreams): Command {
     .option('--expires-at <iso-date>', 'expiry, e.g. 2030-01-01T00:00:00Z')
     .action(
       action(async (service, out, opts) => {
-        const issued = await service.issue({ name: opts.name, scopes: scopesOf(opts.scopes), ownerId: opts.owner, expiresAt: dateOf(opts.expiresAt) });
-        emit(out, issued, () => `${recordDetails(issued.record)}\n\nKey (shown only this once, store it now):\n${issued.key}`);
+        const issued = await service.issue({
+          name: opts.name,
+          scopes: scopesOf(opts.scopes),
+          ownerId: opts.owner,
+          expiresAt: dateOf(opts.expiresAt),
+        });
+        emit(
+          out,
+          issued,
+          () => `${recordDetails(issued.record)}\n\nKey (shown only this once, store it now):\n${issued.key}`,
+        );
       }),
     );
 
@@ -89,18 +107,28 @@ export function createProgram(streams: CliStreams): Command {
     .option('--offset <n>', 'rows to skip', '0')
     .action(
       action(async (service, out, opts) => {
-        const page = await service.list({ ownerId: opts.owner, limit: integerOf('limit', opts.limit), offset: integerOf('offset', opts.offset) });
-        emit(out, page, () => `${recordsTable(page.items)}\n\n${page.items.length} of ${page.total} key(s), offset ${page.offset}`);
+        const page = await service.list({
+          ownerId: opts.owner,
+          limit: integerOf('limit', opts.limit),
+          offset: integerOf('offset', opts.offset),
+        });
+        emit(
+          out,
+          page,
+          () => `${recordsTable(page.items)}\n\n${page.items.length} of ${page.total} key(s), offset ${page.offset}`,
+        );
       }),
     );
 
   program
     .command('show <id>')
     .description('show one key')
-    .action(action(async (service, out, id: string) => {
-      const record = await service.get(id);
-      emit(out, record, () => recordDetails(record));
-    }));
+    .action(
+      action(async (service, out, id: string) => {
+        const record = await service.get(id);
+        emit(out, record, () => recordDetails(record));
+      }),
+    );
 
   program
     .command('rotate <id>')
@@ -108,8 +136,15 @@ export function createProgram(streams: CliStreams): Command {
     .option('--grace-seconds <n>', 'keep the old key valid this long (default: revoke it now)', '0')
     .action(
       action(async (service, out, id: string, opts) => {
-        const rotated = await service.rotate(id, { gracePeriodMs: integerOf('grace-seconds', opts.graceSeconds)! * 1000 });
-        emit(out, rotated, () => `${recordDetails(rotated.record)}\n\nReplaces ${rotated.previous.id}.\nKey (shown only this once, store it now):\n${rotated.key}`);
+        const rotated = await service.rotate(id, {
+          gracePeriodMs: integerOf('grace-seconds', opts.graceSeconds)! * 1000,
+        });
+        emit(
+          out,
+          rotated,
+          () =>
+            `${recordDetails(rotated.record)}\n\nReplaces ${rotated.previous.id}.\nKey (shown only this once, store it now):\n${rotated.key}`,
+        );
       }),
     );
 
@@ -117,19 +152,23 @@ export function createProgram(streams: CliStreams): Command {
     .command('revoke <id>')
     .description('revoke a key now')
     .option('--reason <text>', 'why, kept with the key')
-    .action(action(async (service, out, id: string, opts) => {
-      const record = await service.revoke(id, opts.reason);
-      emit(out, record, () => recordDetails(record));
-    }));
+    .action(
+      action(async (service, out, id: string, opts) => {
+        const record = await service.revoke(id, opts.reason);
+        emit(out, record, () => recordDetails(record));
+      }),
+    );
 
   program
     .command('update-scopes <id>')
     .description("replace a key's scopes; the next request sees them")
     .requiredOption('--scopes <a,b>', 'comma-separated scopes (may be empty: "")')
-    .action(action(async (service, out, id: string, opts) => {
-      const record = await service.updateScopes(id, scopesOf(opts.scopes));
-      emit(out, record, () => recordDetails(record));
-    }));
+    .action(
+      action(async (service, out, id: string, opts) => {
+        const record = await service.updateScopes(id, scopesOf(opts.scopes));
+        emit(out, record, () => recordDetails(record));
+      }),
+    );
 
   return program;
 }
@@ -141,7 +180,9 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0
+        ? ExitCode.ok
+        : ExitCode.usage;
     }
     const message =
       error instanceof ApiKeyStoreUnavailableError

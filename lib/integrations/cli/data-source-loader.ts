@@ -21,7 +21,10 @@ export async function loadDataSourceOptions(file: string): Promise<DataSourceOpt
   const candidate = exported.dataSource ?? exported.default?.dataSource ?? exported.default;
   const options = candidate?.options ?? candidate;
   if (!options || typeof options !== 'object' || typeof options.type !== 'string') {
-    throw new CliError(`--data-source ${file} must export a TypeORM DataSource as default or as "dataSource"`, ExitCode.usage);
+    throw new CliError(
+      `--data-source ${file} must export a TypeORM DataSource as default or as "dataSource"`,
+      ExitCode.usage,
+    );
   }
   return options as DataSourceOptions;
 }

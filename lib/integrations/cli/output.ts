@@ -21,7 +21,11 @@ export function statusOf(record: ApiKeyRecord, now = Date.now()): string {
 /** Left-aligned columns, two spaces apart, with a header row. */
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => row[i].length)));
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -30,7 +34,16 @@ export function recordsTable(records: ApiKeyRecord[]): string {
   const headers = ['ID', 'NAME', 'OWNER', 'HINT', 'SCOPES', 'STATUS', 'EXPIRES', 'LAST USED'];
   return table(
     headers,
-    records.map((r) => [r.id, r.name, r.ownerId ?? '-', r.hint, r.scopes.join(',') || '-', statusOf(r), iso(r.expiresAt), iso(r.lastUsedAt)]),
+    records.map((r) => [
+      r.id,
+      r.name,
+      r.ownerId ?? '-',
+      r.hint,
+      r.scopes.join(',') || '-',
+      statusOf(r),
+      iso(r.expiresAt),
+      iso(r.lastUsedAt),
+    ]),
   );
 }
 
@@ -45,7 +58,10 @@ export function recordDetails(record: ApiKeyRecord): string {
     ['status', statusOf(record)],
     ['created', iso(record.createdAt)],
     ['expires', iso(record.expiresAt)],
-    ['revoked', record.revokedAt ? `${iso(record.revokedAt)}${record.revokedReason ? ` (${record.revokedReason})` : ''}` : '-'],
+    [
+      'revoked',
+      record.revokedAt ? `${iso(record.revokedAt)}${record.revokedReason ? ` (${record.revokedReason})` : ''}` : '-',
+    ],
     ['replaced by', record.replacedById ?? '-'],
     ['last used', iso(record.lastUsedAt)],
     ['metadata', record.metadata ? JSON.stringify(record.metadata) : '-'],

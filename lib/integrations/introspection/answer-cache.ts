@@ -26,7 +26,12 @@ export class AnswerCache<V> {
    * The cached answer for `key`, or the one `load` gives (then cached for the
    * TTL, or until `expiresAt(value)` if that comes first).
    */
-  get(key: string, load: () => Promise<V>, expiresAt?: (value: V) => number | undefined, now: number = Date.now()): Promise<V> {
+  get(
+    key: string,
+    load: () => Promise<V>,
+    expiresAt?: (value: V) => number | undefined,
+    now: number = Date.now(),
+  ): Promise<V> {
     const hit = this.entries.get(key);
     if (hit && hit.expiresAt > now) return hit.value;
     if (hit) this.entries.delete(key);

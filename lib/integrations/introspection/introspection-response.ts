@@ -83,7 +83,8 @@ export function fromIntrospectionResponse(body: unknown): ApiKeyVerification | u
     name: typeof ext.name === 'string' ? ext.name : '',
     ownerId: typeof answer.sub === 'string' ? answer.sub : null,
     scopes: typeof answer.scope === 'string' ? answer.scope.split(' ').filter(Boolean) : [],
-    metadata: typeof ext.metadata === 'object' && ext.metadata !== null ? (ext.metadata as Record<string, unknown>) : null,
+    metadata:
+      typeof ext.metadata === 'object' && ext.metadata !== null ? (ext.metadata as Record<string, unknown>) : null,
     expiresAt: typeof answer.exp === 'number' && Number.isFinite(answer.exp) ? new Date(answer.exp * 1000) : null,
     environment: typeof ext.environment === 'string' ? ext.environment : null,
     remainingUses: typeof ext.remaining_uses === 'number' ? ext.remaining_uses : null,
@@ -93,7 +94,10 @@ export function fromIntrospectionResponse(body: unknown): ApiKeyVerification | u
 }
 
 function rateLimitOf(value: unknown): ApiKeyPrincipal['rateLimit'] {
-  const { limit, window_ms: windowMs } = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const { limit, window_ms: windowMs } = (typeof value === 'object' && value !== null ? value : {}) as Record<
+    string,
+    unknown
+  >;
   const positive = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
   return positive(limit) && positive(windowMs) ? { limit, windowMs } : null;
 }

@@ -1,4 +1,14 @@
-import { BadRequestException, Body, Controller, Header, HttpCode, Post, UseFilters, UseGuards, type Type } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Header,
+  HttpCode,
+  Post,
+  UseFilters,
+  UseGuards,
+  type Type,
+} from '@nestjs/common';
 import { ApiKeyExceptionFilter } from '../../http/api-key.exception-filter.js';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
@@ -37,7 +47,10 @@ function tokenOf(body: unknown): string {
  * @Module({ controllers: [createIntrospectionController({ scope: 'keys:introspect' })] })
  * export class AppModule {}
  */
-export function createIntrospectionController({ path = 'oauth/introspect', scope = 'keys:introspect' }: IntrospectionOptions = {}): Type {
+export function createIntrospectionController({
+  path = 'oauth/introspect',
+  scope = 'keys:introspect',
+}: IntrospectionOptions = {}): Type {
   @Controller(path)
   @UseGuards(ApiKeyGuard)
   @UseFilters(ApiKeyExceptionFilter)

@@ -58,7 +58,12 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
       throw error;
     }
     // 2. The cached answer, or one call to the key store.
-    const verification = await this.cache.get(hashApiKey(key as string), () => this.introspect(key as string), expiryOf, now);
+    const verification = await this.cache.get(
+      hashApiKey(key as string),
+      () => this.introspect(key as string),
+      expiryOf,
+      now,
+    );
     // 3. A key may expire while its answer is cached.
     const expiresAt = expiryOf(verification);
     if (verification.valid && expiresAt !== undefined && expiresAt <= now) {
@@ -100,7 +105,8 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
       throw new ApiKeyStoreUnavailableError({ cause: error });
     }
     const verification = fromIntrospectionResponse(body);
-    if (!verification) throw new ApiKeyStoreUnavailableError({ cause: new Error('introspection answer is not an RFC 7662 response') });
+    if (!verification)
+      throw new ApiKeyStoreUnavailableError({ cause: new Error('introspection answer is not an RFC 7662 response') });
     return verification;
   }
 }

@@ -12,15 +12,16 @@ export interface ApiKeyRemoteModuleExtras {
 }
 
 /** @internal Built by Nest's ConfigurableModuleBuilder: `forRoot` / `forRootAsync`. */
-export const {
-  ConfigurableModuleClass: RemoteModuleClass,
-  MODULE_OPTIONS_TOKEN: REMOTE_MODULE_OPTIONS,
-} = new ConfigurableModuleBuilder<ApiKeyRemoteModuleOptions>({ moduleName: 'ApiKeyRemote' })
-  .setClassMethodName('forRoot')
-  .setFactoryMethodName('createApiKeyRemoteOptions')
-  .setExtras<ApiKeyRemoteModuleExtras>({ isGlobal: true, globalGuard: false }, (definition, extras) => ({
-    ...definition,
-    global: extras.isGlobal ?? true,
-    providers: [...(definition.providers ?? []), ...(extras.globalGuard ? [{ provide: APP_GUARD, useExisting: ApiKeyGuard }] : [])],
-  }))
-  .build();
+export const { ConfigurableModuleClass: RemoteModuleClass, MODULE_OPTIONS_TOKEN: REMOTE_MODULE_OPTIONS } =
+  new ConfigurableModuleBuilder<ApiKeyRemoteModuleOptions>({ moduleName: 'ApiKeyRemote' })
+    .setClassMethodName('forRoot')
+    .setFactoryMethodName('createApiKeyRemoteOptions')
+    .setExtras<ApiKeyRemoteModuleExtras>({ isGlobal: true, globalGuard: false }, (definition, extras) => ({
+      ...definition,
+      global: extras.isGlobal ?? true,
+      providers: [
+        ...(definition.providers ?? []),
+        ...(extras.globalGuard ? [{ provide: APP_GUARD, useExisting: ApiKeyGuard }] : []),
+      ],
+    }))
+    .build();

@@ -6,7 +6,11 @@ import { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
 import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
 import { REMOTE_MODULE_OPTIONS, RemoteModuleClass } from './remote.module-definition.js';
-import { REMOTE_INTROSPECTION_OPTIONS, ResolvedRemoteOptions, type ApiKeyRemoteModuleOptions } from './remote.options.js';
+import {
+  REMOTE_INTROSPECTION_OPTIONS,
+  ResolvedRemoteOptions,
+  type ApiKeyRemoteModuleOptions,
+} from './remote.options.js';
 import { RemoteApiKeyVerifier } from './remote-verifier.js';
 
 /** `lastUsedAt` is the key store's business: requests served here note nothing. */

@@ -15,11 +15,10 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  * Rate limits are counted in this service's storage: a key's own limit comes
  * with the introspection answer, `rateLimit` is this service's default.
  */
-export interface ApiKeyRemoteModuleOptions
-  extends Pick<
-    ApiKeyModuleOptions,
-    'prefix' | 'environments' | 'bearer' | 'header' | 'realm' | 'retryAfterSeconds' | 'rateLimit' | 'rateLimitStorage'
-  > {
+export interface ApiKeyRemoteModuleOptions extends Pick<
+  ApiKeyModuleOptions,
+  'prefix' | 'environments' | 'bearer' | 'header' | 'realm' | 'retryAfterSeconds' | 'rateLimit' | 'rateLimitStorage'
+> {
   /** Absolute URL of the key store's introspection endpoint, e.g. `https://keys.internal/oauth/introspect`. */
   introspectionUrl: string;
   /** This service's own key, holding the endpoint's scope (default `keys:introspect`). Sent as `Authorization: Bearer`. */
@@ -45,7 +44,8 @@ export class ResolvedRemoteOptions {
 
   constructor(options: ApiKeyRemoteModuleOptions) {
     const url = new URL(options?.introspectionUrl); // throws on a relative or malformed URL
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError('introspectionUrl must be an http(s) URL');
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new TypeError('introspectionUrl must be an http(s) URL');
     if (typeof options.introspectionKey !== 'string' || options.introspectionKey.length === 0) {
       throw new TypeError('introspectionKey is required: this service authenticates to the key store with its own key');
     }

@@ -1,5 +1,11 @@
 import type { INestApplicationContext } from '@nestjs/common';
-import { ApiExtension, ApiForbiddenResponse, ApiSecurity, ApiUnauthorizedResponse, type OpenAPIObject } from '@nestjs/swagger';
+import {
+  ApiExtension,
+  ApiForbiddenResponse,
+  ApiSecurity,
+  ApiUnauthorizedResponse,
+  type OpenAPIObject,
+} from '@nestjs/swagger';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import type { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ScopeRequirement } from '../../policies/scope-matcher.js';
@@ -21,8 +27,19 @@ const marked = new WeakSet<object>();
 function schemesOf(options: ResolvedApiKeyOptions, names: Required<ApiKeyOpenApiOptions>): SecuritySchemes {
   const format = `An API key such as \`${options.prefix}_<random base62><checksum>\`.`;
   const schemes: SecuritySchemes = {};
-  if (options.bearer) schemes[names.bearerSchemeName] = { type: 'http', scheme: 'bearer', description: `${format} Sent as \`Authorization: Bearer <key>\`.` };
-  if (options.header) schemes[names.headerSchemeName] = { type: 'apiKey', in: 'header', name: options.header, description: `${format} Sent in the \`${options.header}\` header.` };
+  if (options.bearer)
+    schemes[names.bearerSchemeName] = {
+      type: 'http',
+      scheme: 'bearer',
+      description: `${format} Sent as \`Authorization: Bearer <key>\`.`,
+    };
+  if (options.header)
+    schemes[names.headerSchemeName] = {
+      type: 'apiKey',
+      in: 'header',
+      name: options.header,
+      description: `${format} Sent in the \`${options.header}\` header.`,
+    };
   return schemes;
 }
 
@@ -40,11 +57,20 @@ function mark(route: GuardedRoute, schemes: string[]): void {
   const apply = (decorator: MethodDecorator) => decorator(controller.prototype, methodName, descriptor);
   // Either scheme authenticates (alternatives); the scopes are the route's all-of requirement.
   for (const scheme of schemes) apply(ApiSecurity(scheme, [...requirement.allOf]));
-  apply(ApiUnauthorizedResponse({ description: 'Missing, invalid, revoked or expired API key (`WWW-Authenticate: Bearer`).' }));
+  apply(
+    ApiUnauthorizedResponse({
+      description: 'Missing, invalid, revoked or expired API key (`WWW-Authenticate: Bearer`).',
+    }),
+  );
   const scoped = requirement.allOf.length > 0 || requirement.anyOf.length > 0;
   if (scoped) {
     apply(ApiForbiddenResponse({ description: `The key lacks a required scope: ${describeScopes(requirement)}.` }));
-    apply(ApiExtension('x-api-key-scopes', { allOf: [...requirement.allOf], anyOf: requirement.anyOf.map((group) => [...group]) }));
+    apply(
+      ApiExtension('x-api-key-scopes', {
+        allOf: [...requirement.allOf],
+        anyOf: requirement.anyOf.map((group) => [...group]),
+      }),
+    );
   }
 }
 

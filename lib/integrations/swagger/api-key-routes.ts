@@ -32,7 +32,8 @@ function usesGuard(target: object): boolean {
 function hasGlobalGuard(modules: ModulesContainer): boolean {
   for (const module of modules.values()) {
     for (const [token, wrapper] of module.providers) {
-      if (typeof token === 'string' && token.startsWith(APP_GUARD) && wrapper.instance instanceof ApiKeyGuard) return true;
+      if (typeof token === 'string' && token.startsWith(APP_GUARD) && wrapper.instance instanceof ApiKeyGuard)
+        return true;
     }
   }
   return false;
@@ -68,9 +69,13 @@ export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] 
       seen.add(controller);
       for (const methodName of routeMethodNames(controller)) {
         const handler = controller.prototype[methodName];
-        const isPublic = Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller);
+        const isPublic =
+          Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller);
         if (isPublic || !(global || usesGuard(controller) || usesGuard(handler))) continue;
-        const requirement = mergeRequirements(Reflect.getMetadata(SCOPES_METADATA, controller), Reflect.getMetadata(SCOPES_METADATA, handler));
+        const requirement = mergeRequirements(
+          Reflect.getMetadata(SCOPES_METADATA, controller),
+          Reflect.getMetadata(SCOPES_METADATA, handler),
+        );
         routes.push({ controller, methodName, handler, requirement });
       }
     }

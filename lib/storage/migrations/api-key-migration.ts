@@ -64,15 +64,16 @@ export abstract class CreateApiKeysMigration implements MigrationInterface {
   protected names(queryRunner: QueryRunner): ApiKeyTableNames {
     const { driver, namingStrategy } = queryRunner.connection;
     const escape = (name: string) => driver.escape(name);
-    const raw = Object.fromEntries(PROPERTIES.map((property) => [property, namingStrategy.columnName(property, undefined, [])])) as Record<
-      (typeof PROPERTIES)[number],
-      string
-    >;
+    const raw = Object.fromEntries(
+      PROPERTIES.map((property) => [property, namingStrategy.columnName(property, undefined, [])]),
+    ) as Record<(typeof PROPERTIES)[number], string>;
     const table = namingStrategy.tableName(apiKeyEntityFor(this.tableName).name, this.tableName);
     const schema = driver.options.type === 'postgres' ? (driver.options as { schema?: string }).schema : undefined;
     return {
       table: schema ? `${escape(schema)}.${escape(table)}` : escape(table),
-      column: Object.fromEntries(PROPERTIES.map((property) => [property, escape(raw[property])])) as ApiKeyTableNames['column'],
+      column: Object.fromEntries(
+        PROPERTIES.map((property) => [property, escape(raw[property])]),
+      ) as ApiKeyTableNames['column'],
       primaryKey: escape(namingStrategy.primaryKeyName(table, [raw.id])),
       hashIndex: escape(namingStrategy.indexName(table, [raw.hash])),
       ownerIndex: escape(namingStrategy.indexName(table, [raw.ownerId])),

@@ -49,7 +49,10 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   const key = `${base.name}:${tableName}`;
   let migration = named.get(key);
   if (!migration) {
-    const name = base.prototype instanceof AddKeyPoliciesMigration ? AddKeyPoliciesMigration.nameFor(tableName) : CreateApiKeysMigration.nameFor(tableName);
+    const name =
+      base.prototype instanceof AddKeyPoliciesMigration
+        ? AddKeyPoliciesMigration.nameFor(tableName)
+        : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;
@@ -72,10 +75,15 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
  *   migrationsRun: true,
  * });
  */
-export function apiKeyMigrations(database: ApiKeyMigrationDatabase, { tableName = DEFAULT_API_KEY_TABLE }: ApiKeyMigrationsOptions = {}): ApiKeyMigrationClass[] {
+export function apiKeyMigrations(
+  database: ApiKeyMigrationDatabase,
+  { tableName = DEFAULT_API_KEY_TABLE }: ApiKeyMigrationsOptions = {},
+): ApiKeyMigrationClass[] {
   const migrations = BY_DATABASE[database];
   if (!migrations) {
-    throw new TypeError(`nestjs-opaque-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`);
+    throw new TypeError(
+      `nestjs-opaque-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`,
+    );
   }
   if (tableName === DEFAULT_API_KEY_TABLE) return [...migrations];
   apiKeyEntityFor(tableName); // validates the name

@@ -46,7 +46,9 @@ export abstract class AddKeyPoliciesMigration implements MigrationInterface {
     const n = this.names(queryRunner);
     await queryRunner.query(`DROP TABLE ${n.events}`);
     const isMysql = ['mysql', 'mariadb'].includes(queryRunner.connection.driver.options.type);
-    await queryRunner.query(isMysql ? `DROP INDEX ${n.familyIndex} ON ${n.keys}` : `DROP INDEX ${this.qualify(queryRunner, n.familyIndex)}`);
+    await queryRunner.query(
+      isMysql ? `DROP INDEX ${n.familyIndex} ON ${n.keys}` : `DROP INDEX ${this.qualify(queryRunner, n.familyIndex)}`,
+    );
     for (const column of [n.rateLimitWindowMs, n.rateLimitMax, n.remainingUses]) {
       await queryRunner.query(`ALTER TABLE ${n.keys} DROP COLUMN ${column}`);
     }
@@ -66,7 +68,10 @@ export abstract class AddKeyPoliciesMigration implements MigrationInterface {
     const column = (property: string) => namingStrategy.columnName(property, undefined, []);
     const keys = namingStrategy.tableName(apiKeyEntityFor(this.tableName).name, this.tableName);
     const eventsTable = apiKeyEventEntityFor(this.tableName);
-    const events = namingStrategy.tableName(eventsTable.name, `${this.tableName === DEFAULT_API_KEY_TABLE ? 'api_key' : this.tableName}_events`);
+    const events = namingStrategy.tableName(
+      eventsTable.name,
+      `${this.tableName === DEFAULT_API_KEY_TABLE ? 'api_key' : this.tableName}_events`,
+    );
     return {
       keys: this.qualify(queryRunner, escape(keys)),
       familyId: escape(column('familyId')),
