@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Injectable, UnauthorizedException, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource, type Repository } from 'typeorm';
-import type { ApiKeyColumns } from '../lib/storage/api-key.entity.js';
+import type { ApiKeyColumns } from '../lib/storage/index.js';
 import { SCOPE } from './config.js';
 
 function bearer(context: ExecutionContext): { request: Record<string, any>; token: string } {

@@ -10,9 +10,9 @@
 import 'reflect-metadata';
 import { readFileSync } from 'node:fs';
 import { DataSource } from 'typeorm';
-import { apiKeyEntityFor } from '../lib/storage/api-key.entity.js';
-import { TypeOrmApiKeyStore } from '../lib/storage/api-key.store.js';
-import { hashApiKey } from '../lib/key/key-hash.js';
+import { apiKeyEntityFor } from '../lib/storage/index.js';
+import { TypeOrmApiKeyStore } from '../lib/storage/index.js';
+import { hashApiKey } from '../lib/key/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
 import { DATA_DIR, dataSourceOptions, tableFor, type BenchDatabase } from './config.js';
 import { median } from './report.js';

@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
-import { apiKeyEntityFor } from '../lib/storage/api-key.entity.js';
-import { generateApiKey, hintOf, parseApiKey } from '../lib/key/key-format.js';
-import { hashApiKey } from '../lib/key/key-hash.js';
+import { apiKeyEntityFor } from '../lib/storage/index.js';
+import { generateApiKey, hintOf, parseApiKey } from '../lib/key/index.js';
+import { hashApiKey } from '../lib/key/index.js';
 import {
   DATA_DIR,
   JWT_SECRET,

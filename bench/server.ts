@@ -26,7 +26,7 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { API_KEY_ENTITY, API_KEY_STORE } from '../lib/api-key.constants.js';
-import { apiKeyEntityFor, type ApiKeyColumns } from '../lib/storage/api-key.entity.js';
+import { apiKeyEntityFor, type ApiKeyColumns } from '../lib/storage/index.js';
 import { ApiKeyGuard, ApiKeyModule, Scopes } from '../lib/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
 import { JWT_SECRET, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';

@@ -2,7 +2,7 @@
 // Only change: it also reads the hot columns added since (remainingUses), which today's guard needs.
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from '../../lib/api-key.errors.js';
-import type { ApiKeyColumns } from '../../lib/storage/api-key.entity.js';
+import type { ApiKeyColumns } from '../../lib/storage/index.js';
 
 /** The columns the hot path reads: everything needed to decide, nothing more. */
 type StoredApiKey = Pick<

@@ -10,7 +10,7 @@ import {
   ApiKeyStateError,
   ApiKeyValidationError,
 } from '../api-key.errors.js';
-import * as input from './api-key.input.js';
+import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-key.record.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';

@@ -5,7 +5,7 @@ import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
-import * as input from './api-key.input.js';
+import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
 import {

@@ -1,5 +1,5 @@
 import { ApiKeyValidationError } from '../api-key.errors.js';
-import { validateExpiry } from '../lifecycle/api-key.input.js';
+import { validateExpiry } from './api-key.input.js';
 
 /** The lifetime limits of the module options. */
 export interface ExpiryPolicy {

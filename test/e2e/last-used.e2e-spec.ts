@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { LastUsedRecorder } from '../../lib/verification/last-used.recorder.js';
+import { LastUsedRecorder } from '../../lib/verification/index.js';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp } from '../support/test-app.js';
 

@@ -10,7 +10,7 @@ import {
   apiKeyEventEntityFor,
 } from 'nestjs-opaque-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
-import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/migrations/index.js';
+import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
 
 const DRIVER: Record<ReturnType<typeof testDatabase>, ApiKeyMigrationDatabase> = {

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { apiKeyEntityFor, ApiKeyStoreUnavailableError, generateApiKey, hashApiKey } from 'nestjs-opaque-keys';
 import { DataSource, EventSubscriber, type EntitySubscriberInterface } from 'typeorm';
-import { TypeOrmApiKeyStore } from '../../lib/storage/api-key.store.js';
+import { TypeOrmApiKeyStore } from '../../lib/storage/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
 import { QueryCounter } from '../support/query-counter.js';
 import { createTestApp } from '../support/test-app.js';
@@ -12,7 +12,10 @@ const entity = apiKeyEntityFor('store_spec_keys');
 const batched = testDatabase() !== 'sqlite';
 
 /** A fresh DataSource on this worker's database with every statement counted. */
-async function openDataSource(queries: QueryCounter, extra: { subscribers?: Function[] } = {}): Promise<DataSource> {
+async function openDataSource(
+  queries: QueryCounter,
+  extra: { subscribers?: (new () => object)[] } = {},
+): Promise<DataSource> {
   const dataSource = new DataSource({
     ...testDataSourceOptions(),
     entities: [entity],

@@ -7,7 +7,7 @@ import {
   extractCredential,
   type CredentialSources,
   type ExtractedCredential,
-} from '../../lib/http/credential-extractor.js';
+} from '../../lib/http/index.js';
 
 /**
  * The credential extractor on arbitrary header maps: it never throws, and it

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { bearerToken, extractCredential } from '../../lib/http/credential-extractor.js';
-import { bearerChallenge } from '../../lib/http/www-authenticate.js';
+import { bearerToken, extractCredential } from '../../lib/http/index.js';
+import { bearerChallenge } from '../../lib/http/index.js';
 
 const both = { bearer: true, header: 'x-api-key' as const };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
-import { requestOf, responseOf } from '../../lib/http/execution-request.js';
+import { requestOf, responseOf } from '../../lib/http/index.js';
 
 /** A minimal ExecutionContext of the given type over the given handler arguments. */
 function contextOf(type: string, args: unknown[]): ExecutionContext {

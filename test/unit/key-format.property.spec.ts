@@ -7,8 +7,8 @@ import {
   parseApiKey,
   type ApiKeyFormatFailure,
 } from 'nestjs-opaque-keys';
-import { BASE62_ALPHABET } from '../../lib/key/base62.js';
-import { bodyLengthFor, checksumOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
+import { BASE62_ALPHABET } from '../../lib/key/index.js';
+import { bodyLengthFor, checksumOf, MAX_KEY_LENGTH } from '../../lib/key/index.js';
 
 /**
  * Property-based tests of the key format. Every property runs 10,000 times

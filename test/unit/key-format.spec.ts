@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { crc32 } from 'node:zlib';
 import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey } from 'nestjs-opaque-keys';
-import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/key/base62.js';
-import { bodyLengthFor, checksumOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/key-format.js';
+import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/key/index.js';
+import { bodyLengthFor, checksumOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/index.js';
 
 function reasonOf(input: unknown, prefix?: string): string {
   try {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
-import type { ApiKeyStore } from '../../lib/storage/api-key.store.js';
-import { LastUsedRecorder } from '../../lib/verification/last-used.recorder.js';
+import type { ApiKeyStore } from '../../lib/storage/index.js';
+import { LastUsedRecorder } from '../../lib/verification/index.js';
 
 /** A store fake recording markUsed calls (pure logic under test: the batching). */
 class FakeStore implements ApiKeyStore {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LookupBatcher } from '../../lib/storage/lookup-batcher.js';
+import { LookupBatcher } from '../../lib/storage/index.js';
 
 /** A batch loader that records every batch and answers `value-<key>` for keys not starting with "missing". */
 function recordingLoader() {

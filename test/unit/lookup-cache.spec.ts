@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
-import type { ApiKeyStore, StoredApiKey } from '../../lib/storage/api-key.store.js';
-import { CachedApiKeyStore } from '../../lib/cache/cached-api-key.store.js';
-import { dispatchInvalidation, encodeInvalidation, invalidationChannel } from '../../lib/cache/invalidation-bus.js';
-import { LookupCache } from '../../lib/cache/lookup-cache.js';
-import { resolveCacheOptions } from '../../lib/cache/cache.options.js';
+import type { ApiKeyStore, StoredApiKey } from '../../lib/storage/index.js';
+import { CachedApiKeyStore } from '../../lib/cache/index.js';
+import { dispatchInvalidation, encodeInvalidation, invalidationChannel } from '../../lib/cache/index.js';
+import { LookupCache } from '../../lib/cache/index.js';
+import { resolveCacheOptions } from '../../lib/cache/index.js';
 
 /** A promise with its settle functions exposed. */
 function deferred<T>() {

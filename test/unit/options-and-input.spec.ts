@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiKeyValidationError } from 'nestjs-opaque-keys';
-import * as input from '../../lib/lifecycle/api-key.input.js';
+import * as input from '../../lib/policies/index.js';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
 
 describe('ResolvedApiKeyOptions', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { grantCovers, isValidScope, matchScopes, type ScopeRequirement } from 'nestjs-opaque-keys';
-import { mergeRequirements } from '../../lib/policies/scope-matcher.js';
+import { mergeRequirements } from '../../lib/policies/index.js';
 
 /**
  * The scope matcher against an independent reference model, on random scope

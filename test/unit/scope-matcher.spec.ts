@@ -5,7 +5,7 @@ import {
   mergeRequirements,
   normalizeScopes,
   NO_SCOPES_REQUIRED,
-} from '../../lib/policies/scope-matcher.js';
+} from '../../lib/policies/index.js';
 
 describe('grantCovers', () => {
   it.each([

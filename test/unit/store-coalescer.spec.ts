@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LookupCoalescer } from '../../lib/storage/lookup-coalescer.js';
+import { LookupCoalescer } from '../../lib/storage/index.js';
 
 /** A promise with its settle functions exposed. */
 function deferred<T>() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { timeOrderedId } from '../../lib/storage/time-ordered-id.js';
+import { timeOrderedId } from '../../lib/storage/index.js';
 
 describe('timeOrderedId', () => {
   it('makes RFC 9562 version 7 UUIDs', () => {

@@ -1,0 +1,5 @@
+/**
+ * RFC 7662 introspection: the endpoint, and the remote verifier and module for services without the key database.
+ * @module
+ */
+export * from './remote.options.js';

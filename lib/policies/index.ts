@@ -1,0 +1,6 @@
+/**
+ * Pure rules: scope matching, expiry, rate-limit rules and argument validation. No Nest, no TypeORM, no I/O.
+ * @module
+ */
+export * from './scope-matcher.js';
+export * from './api-key.input.js';

@@ -1,0 +1,6 @@
+/**
+ * Verification: the verifier (one read per key), the rate limiter, the use counter and the
+ * write-behind recorders of last use and refused uses.
+ * @module
+ */
+export * from './last-used.recorder.js';
