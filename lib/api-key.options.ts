@@ -1,4 +1,5 @@
-import { assertValidPrefix, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key/key-format.js';
+import { KeyTagger, type KeyTagOptions } from './key/key-tag.js';
+import { assertValidPrefix, bodyLengthFor, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key/key-format.js';
 import {
   resolveCacheOptions,
   type ApiKeyCacheOptions,
@@ -56,6 +57,13 @@ export interface ApiKeyModuleOptions {
    * reads the database.
    */
   cache?: ApiKeyCacheOptions;
+  /**
+   * A keyed tag in every new key (HMAC-SHA-256 under a server secret, versioned),
+   * so forged keys are refused before any database access. Keys issued before
+   * it was turned on keep working while `acceptUntagged` is `true` (the default).
+   * Default: none (forged keys with a valid checksum cost one indexed read).
+   */
+  keyTag?: KeyTagOptions;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -88,11 +96,14 @@ export class ResolvedApiKeyOptions {
   readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
+  /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
+  readonly keyTagger: KeyTagger | undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
   constructor(options: ApiKeyModuleOptions = {}) {
-    const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+    // The tag's secrets stay inside the KeyTagger, off this object.
+    const defined = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'keyTag'));
     Object.assign(this, defined);
     assertValidPrefix(this.prefix);
     if (!Number.isInteger(this.entropyBits) || this.entropyBits < MIN_ENTROPY_BITS) {
@@ -136,5 +147,7 @@ export class ResolvedApiKeyOptions {
       throw new TypeError((error as Error).message);
     }
     this.cache = resolveCacheOptions(options.cache);
+    this.keyTagger =
+      options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
   }
 }

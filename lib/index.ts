@@ -46,6 +46,7 @@ export {
   type GenerateApiKeyOptions,
 } from './key/key-format.js';
 export { hashApiKey } from './key/key-hash.js';
+export { KEY_TAG_LENGTH, type KeyTagOptions } from './key/key-tag.js';
 export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './policies/scope-matcher.js';
 export type { ApiKeyStore, StoredApiKey } from './storage/api-key.store.js';
 export type { ApiKeyCacheOptions, ApiKeyCacheInvalidation } from './cache/cache.options.js';

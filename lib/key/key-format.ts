@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { ApiKeyFormatError } from '../api-key.errors.js';
 import { BITS_PER_BASE62_CHAR, encodeBase62, randomBase62 } from './base62.js';
+import type { KeyTagger } from './key-tag.js';
 
 /** Length of the base62 CRC32 checksum at the end of every key (62^6 > 2^32). */
 export const CHECKSUM_LENGTH = 6;
@@ -33,6 +34,8 @@ export interface GenerateApiKeyOptions {
   prefix: string;
   /** Entropy of the body in bits; at least 128. Default 256. */
   entropyBits?: number;
+  /** Appends a keyed tag to `<prefix>_<random>` before the checksum (the `keyTag` option's {@link KeyTagger.tag}). */
+  tag?: (head: string) => string;
 }
 
 /** Number of base62 characters needed to carry `bits` bits of entropy. */
@@ -68,7 +71,8 @@ export function generateApiKey(options: GenerateApiKeyOptions): string {
   if (!Number.isInteger(bits) || bits < MIN_ENTROPY_BITS) {
     throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}; got ${bits}`);
   }
-  const head = `${options.prefix}_${randomBase62(bodyLengthFor(bits))}`;
+  const random = `${options.prefix}_${randomBase62(bodyLengthFor(bits))}`;
+  const head = options.tag ? random + options.tag(random) : random;
   if (head.length + CHECKSUM_LENGTH > MAX_KEY_LENGTH) {
     throw new TypeError(`prefix and entropyBits give keys longer than ${MAX_KEY_LENGTH} characters`);
   }

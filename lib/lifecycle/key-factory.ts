@@ -4,6 +4,7 @@ import { ApiKeyValidationError } from '../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { generateApiKey, hintOf, parseApiKey } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
+import type { KeyTagger } from '../key/key-tag.js';
 
 /** The fields a new key row takes from its caller. */
 export type NewKeyFields = Pick<
@@ -35,9 +36,11 @@ export function prefixOfHint(hint: string): string {
  */
 export function createKey(
   fields: NewKeyFields,
-  options: { prefix: string; entropyBits: number; now: number; familyId?: string | null },
+  options: { prefix: string; entropyBits: number; now: number; familyId?: string | null; keyTagger?: KeyTagger },
 ): { key: string; row: ApiKeyColumns } {
-  const key = generateApiKey({ prefix: options.prefix, entropyBits: options.entropyBits });
+  const tagger = options.keyTagger;
+  const tag = tagger && ((head: string) => tagger.tag(head));
+  const key = generateApiKey({ prefix: options.prefix, entropyBits: options.entropyBits, tag });
   const id = randomUUID();
   const row: ApiKeyColumns = {
     id,

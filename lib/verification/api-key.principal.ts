@@ -17,8 +17,11 @@ export interface ApiKeyPrincipal {
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
 }
 
-/** Why a presented key was refused. Logged with the key id, never the key. */
-export type ApiKeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
+/**
+ * Why a presented key was refused. Logged with the key id, never the key.
+ * `forged`: the keyed tag (`keyTag` option) is wrong, or missing while untagged keys are refused.
+ */
+export type ApiKeyRejection = 'malformed' | 'forged' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
 
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =

@@ -5,13 +5,14 @@ import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
 import { ApiKeyFormatError } from '../api-key.errors.js';
-import { parseApiKey } from '../key/key-format.js';
+import { parseApiKey, type ParsedApiKey } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
 const UNKNOWN: ApiKeyVerification = Object.freeze({ valid: false, reason: 'unknown' });
+const FORGED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'forged' });
 
 /**
  * Decides whether a presented key is valid right now: parse and checksum (no
@@ -34,14 +35,17 @@ export class ApiKeyVerifier {
    *   cannot answer: a caller must fail closed, and must not treat it as an invalid key.
    */
   verify(key: unknown, now: number = Date.now()): MaybePromise<ApiKeyVerification> {
-    let environment: string | null | undefined;
+    let parsed: ParsedApiKey;
     try {
-      environment = this.options.prefixes.get(parseApiKey(key).prefix);
+      parsed = parseApiKey(key);
     } catch (error) {
       if (error instanceof ApiKeyFormatError) return MALFORMED;
       throw error;
     }
+    const environment = this.options.prefixes.get(parsed.prefix);
     if (environment === undefined) return MALFORMED; // another prefix: not ours
+    // The keyed tag, if on: a key not issued here is refused with no I/O.
+    if (this.options.keyTagger && !this.options.keyTagger.accepts(parsed.prefix, parsed.body)) return FORGED;
     const hash = hashApiKey(key as string);
     return thenApply(this.store.findByHash(hash), (row) => this.judge(row, hash, environment, now));
   }

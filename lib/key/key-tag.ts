@@ -1,0 +1,126 @@
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { BASE62_ALPHABET, encodeBase62 } from './base62.js';
+
+/** Characters the keyed tag adds at the end of a key's body: one version character and seven of HMAC. */
+export const KEY_TAG_LENGTH = 8;
+/** The shortest tag secret accepted, in bytes. */
+export const MIN_KEY_TAG_SECRET_BYTES = 32;
+
+const MAC_LENGTH = KEY_TAG_LENGTH - 1;
+// 62^7 is about 2^41.7: a forged key passes with odds of 1 in 3.5 * 10^12.
+const MAC_MODULUS = 62 ** MAC_LENGTH;
+
+/**
+ * The optional keyed tag (module option `keyTag`): a few characters of
+ * HMAC-SHA-256 under a server secret inside every new key, so keys that were
+ * not issued here are refused before any database access.
+ * @example
+ * ApiKeyModule.forRoot({
+ *   keyTag: { secrets: { '1': process.env.KEY_TAG_SECRET_1! }, current: '1' },
+ * })
+ */
+export interface KeyTagOptions {
+  /**
+   * Secrets by version: one base62 character each (`'1'`, `'2'`, ...), at least
+   * 32 bytes each (a string is taken as UTF-8). Every listed version is
+   * accepted; remove one to stop accepting the tags it made.
+   */
+  secrets: Readonly<Record<string, string | Buffer | KeyObject>>;
+  /** The version new keys are tagged with. */
+  current: string;
+  /**
+   * Whether keys without a tag (issued before the tag was turned on) still go
+   * to the database. Default `true`; set `false` once every such key has been
+   * rotated, and every forged key is then refused with no I/O.
+   */
+  acceptUntagged?: boolean;
+}
+
+/** What {@link KeyTagger.check} finds in a key's body. */
+export type KeyTagVerdict = 'tagged' | 'untagged' | 'forged';
+
+/**
+ * Makes and checks keyed tags. Pure: no I/O, no Nest. A tagged body is the
+ * random part (of the configured length) followed by the version character and
+ * the MAC of `<prefix>_<random><version>`; any other body length is untagged.
+ * A stolen secret forges nothing: the database still decides; it only lets
+ * forged keys reach the database again, as without a tag.
+ */
+export class KeyTagger {
+  /** Whether untagged keys still go to the database. */
+  readonly acceptUntagged: boolean;
+  private readonly keys = new Map<string, KeyObject>();
+  private readonly current: string;
+
+  /**
+   * @param randomLength the length of the random part of a tagged body (the
+   *   module's `entropyBits` in base62 characters)
+   */
+  constructor(
+    options: KeyTagOptions,
+    private readonly randomLength: number,
+  ) {
+    if (typeof options !== 'object' || options === null || typeof options.secrets !== 'object') {
+      throw new TypeError("keyTag must be { secrets: { '1': '<32+ byte secret>' }, current: '1' }");
+    }
+    for (const [version, secret] of Object.entries(options.secrets)) {
+      if (version.length !== 1 || !BASE62_ALPHABET.includes(version)) {
+        throw new TypeError(`keyTag secret versions are one letter or digit; got ${JSON.stringify(version)}`);
+      }
+      this.keys.set(version, toKeyObject(secret, version));
+    }
+    if (!this.keys.has(options.current)) {
+      throw new TypeError(`keyTag.current (${JSON.stringify(options.current)}) must be one of the keyTag.secrets versions`);
+    }
+    if (options.acceptUntagged !== undefined && typeof options.acceptUntagged !== 'boolean') {
+      throw new TypeError('keyTag.acceptUntagged must be a boolean');
+    }
+    this.current = options.current;
+    this.acceptUntagged = options.acceptUntagged ?? true;
+  }
+
+  /** The tag to append to `<prefix>_<random>`, with the current secret. */
+  tag(head: string): string {
+    return this.current + this.mac(this.keys.get(this.current)!, head + this.current);
+  }
+
+  /**
+   * Whether a presented key may go on to the database: it carries a valid tag,
+   * or none while `acceptUntagged` is on.
+   */
+  accepts(prefix: string, body: string): boolean {
+    const verdict = this.check(prefix, body);
+    return verdict === 'tagged' || (verdict === 'untagged' && this.acceptUntagged);
+  }
+
+  /**
+   * Whether `body` (the part between the prefix's `_` and the checksum)
+   * carries a valid tag, none (any other length than a tagged body's), or a
+   * wrong one. Constant time in the MAC.
+   */
+  check(prefix: string, body: string): KeyTagVerdict {
+    const randomLength = this.randomLength;
+    if (body.length !== randomLength + KEY_TAG_LENGTH) return 'untagged';
+    const version = body[randomLength];
+    const key = this.keys.get(version);
+    const expected = this.mac(key ?? this.keys.get(this.current)!, `${prefix}_${body.slice(0, randomLength + 1)}`);
+    const equal = timingSafeEqual(Buffer.from(expected), Buffer.from(body.slice(randomLength + 1)));
+    return key && equal ? 'tagged' : 'forged';
+  }
+
+  private mac(key: KeyObject, data: string): string {
+    const digest = createHmac('sha256', key).update(data).digest();
+    return encodeBase62(digest.readUIntBE(0, 6) % MAC_MODULUS, MAC_LENGTH);
+  }
+}
+
+function toKeyObject(secret: string | Buffer | KeyObject, version: string): KeyObject {
+  const key =
+    typeof secret === 'string' || Buffer.isBuffer(secret)
+      ? createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret)
+      : secret;
+  if (key?.type !== 'secret' || (key.symmetricKeySize ?? 0) < MIN_KEY_TAG_SECRET_BYTES) {
+    throw new TypeError(`keyTag secret ${version} must be at least ${MIN_KEY_TAG_SECRET_BYTES} bytes`);
+  }
+  return key;
+}
