@@ -1,7 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { ApiKeyFormatError } from '../api-key.errors.js';
 import { BITS_PER_BASE62_CHAR, encodeBase62, randomBase62 } from './base62.js';
-import type { KeyTagger } from './key-tag.js';
 
 /** Length of the base62 CRC32 checksum at the end of every key (62^6 > 2^32). */
 export const CHECKSUM_LENGTH = 6;
@@ -34,7 +33,7 @@ export interface GenerateApiKeyOptions {
   prefix: string;
   /** Entropy of the body in bits; at least 128. Default 256. */
   entropyBits?: number;
-  /** Appends a keyed tag to `<prefix>_<random>` before the checksum (the `keyTag` option's {@link KeyTagger.tag}). */
+  /** Appends a keyed tag to `<prefix>_<random>` before the checksum (the `keyTag` option's tagger). */
   tag?: (head: string) => string;
 }
 

@@ -70,7 +70,9 @@ export class KeyTagger {
       this.keys.set(version, toKeyObject(secret, version));
     }
     if (!this.keys.has(options.current)) {
-      throw new TypeError(`keyTag.current (${JSON.stringify(options.current)}) must be one of the keyTag.secrets versions`);
+      throw new TypeError(
+        `keyTag.current (${JSON.stringify(options.current)}) must be one of the keyTag.secrets versions`,
+      );
     }
     if (options.acceptUntagged !== undefined && typeof options.acceptUntagged !== 'boolean') {
       throw new TypeError('keyTag.acceptUntagged must be a boolean');

@@ -109,8 +109,13 @@ export class ApiKeyRotation {
         rateLimitMax: old.rateLimitMax,
         rateLimitWindowMs: old.rateLimitWindowMs,
       },
-      { prefix: prefixOfHint(old.hint), entropyBits: this.options.entropyBits,
-        keyTagger: this.options.keyTagger, now, familyId: old.familyId ?? old.id },
+      {
+        prefix: prefixOfHint(old.hint),
+        entropyBits: this.options.entropyBits,
+        keyTagger: this.options.keyTagger,
+        now,
+        familyId: old.familyId ?? old.id,
+      },
     );
     const change: Partial<ApiKeyColumns> =
       grace > 0

@@ -71,8 +71,12 @@ export class ApiKeyService {
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     };
     const prefix = prefixFor(this.options, request.environment);
-    const { key, row } = createKey(fields, { prefix, entropyBits: this.options.entropyBits,
-        keyTagger: this.options.keyTagger, now });
+    const { key, row } = createKey(fields, {
+      prefix,
+      entropyBits: this.options.entropyBits,
+      keyTagger: this.options.keyTagger,
+      now,
+    });
     await this.unitOfWork.run(async (em) => {
       await em.insert(this.entity, row as never);
       const details = {
