@@ -16,6 +16,8 @@ export default {
   testPathIgnorePatterns: [
     '/node_modules/',
     ...(serverDatabase ? ['/test/e2e/cli\\.e2e-spec\\.ts$', '/test/e2e/failure\\.e2e-spec\\.ts$'] : []),
+    // TypeORM replication needs a server database (better-sqlite3 has none).
+    ...(serverDatabase ? [] : ['/test/e2e/replication\\.e2e-spec\\.ts$']),
   ],
   extensionsToTreatAsEsm: ['.ts'],
   transform: {

@@ -46,8 +46,15 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
       ) =>
         cache
           ? // The cached store coalesces its own misses (see CachedApiKeyStore).
-            new CachedApiKeyStore(new TypeOrmApiKeyStore(dataSource, keyEntity), cache, options.coalesceLookups)
-          : new TypeOrmApiKeyStore(dataSource, keyEntity, { coalesce: options.coalesceLookups }),
+            new CachedApiKeyStore(
+              new TypeOrmApiKeyStore(dataSource, keyEntity, { readFrom: options.readFrom }),
+              cache,
+              options.coalesceLookups,
+            )
+          : new TypeOrmApiKeyStore(dataSource, keyEntity, {
+              coalesce: options.coalesceLookups,
+              readFrom: options.readFrom,
+            }),
       inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_CACHE],
     },
   ];

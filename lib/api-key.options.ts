@@ -64,6 +64,13 @@ export interface ApiKeyModuleOptions {
    * Default: none (forged keys with a valid checksum cost one indexed read).
    */
   keyTag?: KeyTagOptions;
+  /**
+   * Where the guard's read goes on a DataSource with TypeORM `replication`:
+   * `'primary'` (default: revocation is seen on the next request) or
+   * `'replica'` (opt-in: a revoked key passes for as long as the replica lags).
+   * Without replication there is one database and this changes nothing.
+   */
+  readFrom?: 'primary' | 'replica';
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -96,6 +103,7 @@ export class ResolvedApiKeyOptions {
   readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
+  readonly readFrom: 'primary' | 'replica' = 'primary';
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
@@ -147,6 +155,9 @@ export class ResolvedApiKeyOptions {
       throw new TypeError((error as Error).message);
     }
     this.cache = resolveCacheOptions(options.cache);
+    if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
+      throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
+    }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
   }

@@ -1,7 +1,7 @@
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { mysqlLookup, postgresLookup, type RawRow } from './batched-lookup.js';
+import { mysqlLookup, postgresLookup, type RawRow, type ReadFrom } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
 import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 import { runLogged } from './statement-log.js';
@@ -72,13 +72,18 @@ function unavailable(cause: unknown): never {
  *   connection. On both, the lookups that start in one turn of the event loop
  *   go out as one statement (`hash = ANY($1)` / `hash IN (...)`), sent after
  *   each of them was asked for (lib/batched-lookup.ts);
- * - any other driver, or a DataSource with subscribers: `DataSource.query`.
+ * - any other driver, or a DataSource with subscribers: a TypeORM query runner.
+ *
+ * With TypeORM `replication`, every lookup runs on the primary, so "revoked on
+ * the next request" holds; `readFrom: 'replica'` reads a replica instead
+ * (opt-in: as stale as its replication lag).
  *
  * Every statement is reported to the DataSource's logger, as `DataSource.query`
  * would. No query builder and no entity hydration per request.
  */
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
+  private readonly readFrom: ReadFrom;
   private columns?: ColumnMetadata[];
   /**
    * With `coalesce`, concurrent lookups of one hash share the statement in
@@ -93,8 +98,9 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
-    options: { coalesce?: boolean } = {},
+    options: { coalesce?: boolean; readFrom?: ReadFrom } = {},
   ) {
+    this.readFrom = options.readFrom ?? 'primary';
     if (options.coalesce) this.inFlight = new LookupCoalescer();
   }
 
@@ -134,17 +140,25 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     const sql = lookupSql('k.hash = :hash', { hash: '' });
 
     // Query subscribers expect to see every statement through a query runner.
-    if (this.dataSource.subscribers.length > 0) return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
+    const query: Lookup = async (hash) => {
+      const runner = this.dataSource.createQueryRunner(this.readFrom === 'replica' ? 'slave' : 'master');
+      try {
+        return (await runner.query(sql, [hash]))[0];
+      } finally {
+        await runner.release();
+      }
+    };
+    if (this.dataSource.subscribers.length > 0) return query;
     switch (this.dataSource.options.type) {
       case 'better-sqlite3':
         return this.betterSqlite3Lookup(sql);
       case 'postgres':
-        return postgresLookup(this.dataSource, lookupSql);
+        return postgresLookup(this.dataSource, lookupSql, this.readFrom);
       case 'mysql':
       case 'mariadb':
-        return mysqlLookup(this.dataSource, lookupSql);
+        return mysqlLookup(this.dataSource, lookupSql, this.readFrom);
       default:
-        return async (hash) => (await this.dataSource.query(sql, [hash]))[0];
+        return query;
     }
   }
 

@@ -14,11 +14,14 @@ import { ApiKeyError, ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 export class ApiKeyUnitOfWork {
   private serial: Promise<unknown> = Promise.resolve();
   private readonly serialize: boolean;
+  /** TypeORM `replication`: reads outside transactions would go to a replica unless sent to the primary. */
+  private readonly replicated: boolean;
   /** Callbacks to run once each open transaction has ended, by its EntityManager. */
   private readonly pending = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(@Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource) {
     this.serialize = dataSource.options.type.includes('sqlite');
+    this.replicated = Boolean((dataSource.options as { replication?: unknown }).replication);
   }
 
   /** Pessimistic row locks where the driver has them (not on SQLite, whose writes are serialized anyway). */
@@ -42,7 +45,7 @@ export class ApiKeyUnitOfWork {
   run<T>(work: (em: EntityManager) => Promise<T>, transactional = false): Promise<T> {
     const attempt = async () => {
       try {
-        return transactional ? await this.transaction(work) : await work(this.dataSource.manager);
+        return transactional ? await this.transaction(work) : await this.onPrimary(work);
       } catch (error) {
         if (error instanceof ApiKeyError) throw error;
         throw new ApiKeyStoreUnavailableError({ cause: error });
@@ -52,6 +55,20 @@ export class ApiKeyUnitOfWork {
     const result = this.serial.then(attempt, attempt);
     this.serial = result.catch(() => undefined);
     return result;
+  }
+
+  /**
+   * Runs `work` outside a transaction, on the primary: with replication, a
+   * read right after a change (the record `revoke` returns) must see it.
+   */
+  private async onPrimary<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    if (!this.replicated) return work(this.dataSource.manager);
+    const runner = this.dataSource.createQueryRunner('master');
+    try {
+      return await work(runner.manager);
+    } finally {
+      await runner.release();
+    }
   }
 
   private async transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {

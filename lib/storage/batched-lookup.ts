@@ -10,14 +10,22 @@ export type LookupSql = (where: string, parameters: Record<string, unknown>) => 
 /** Looks one hash up as part of a batch: the raw row, or `undefined`. */
 export type BatchedLookup = (hash: string) => Promise<RawRow | undefined>;
 
+/**
+ * Where the hot-path read goes on a DataSource with `replication`: the primary
+ * (default: a request never sees a state older than its arrival), or a replica
+ * (opt-in: as stale as the replica's lag).
+ */
+export type ReadFrom = 'primary' | 'replica';
+
 /** Borrows a pooled connection through a TypeORM query runner, runs one logged statement on it, and gives it back. */
 async function onPooledConnection(
   dataSource: DataSource,
+  readFrom: ReadFrom,
   sql: string,
   parameters: unknown[],
   execute: (connection: any) => Promise<RawRow[]>,
 ): Promise<RawRow[]> {
-  const runner = dataSource.createQueryRunner('master');
+  const runner = dataSource.createQueryRunner(readFrom === 'replica' ? 'slave' : 'master');
   try {
     const connection = await runner.connect();
     return await runLogged(dataSource, sql, parameters, runner, () => execute(connection));
@@ -38,13 +46,14 @@ function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>): Batched
  * PostgreSQL (pg): `WHERE hash = ANY($1)` as one named statement, parsed and
  * planned once per pooled connection, whatever the batch size.
  */
-export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql): BatchedLookup {
+export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql, readFrom: ReadFrom): BatchedLookup {
   const sql = lookupSql('k.hash = ANY(:hashes)', { hashes: [] });
   // The name is derived from the text: one name never meets two texts on a connection.
   const name = `nestjs_opaque_keys_${hashApiKey(sql).slice(0, 16)}`;
   return batched((hashes) =>
     onPooledConnection(
       dataSource,
+      readFrom,
       sql,
       [hashes],
       async (client) => (await client.query({ name, text: sql, values: [hashes] })).rows,
@@ -58,7 +67,7 @@ export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql): Ba
  * power of two (padded with a repeated hash), so a connection prepares at most
  * seven texts.
  */
-export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql): BatchedLookup {
+export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql, readFrom: ReadFrom): BatchedLookup {
   const texts = new Map<number, string>();
   return batched((hashes) => {
     const size = 2 ** Math.ceil(Math.log2(hashes.length));
@@ -68,6 +77,7 @@ export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql): Batch
     const text = sql;
     return onPooledConnection(
       dataSource,
+      readFrom,
       text,
       values,
       async (connection) => (await connection.promise().execute(text, values))[0],
