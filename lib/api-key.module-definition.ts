@@ -47,13 +47,17 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
         cache
           ? // The cached store coalesces its own misses (see CachedApiKeyStore).
             new CachedApiKeyStore(
-              new TypeOrmApiKeyStore(dataSource, keyEntity, { readFrom: options.readFrom }),
+              new TypeOrmApiKeyStore(dataSource, keyEntity, {
+                readFrom: options.readFrom,
+                batch: options.batchLookups,
+              }),
               cache,
               options.coalesceLookups,
             )
           : new TypeOrmApiKeyStore(dataSource, keyEntity, {
               coalesce: options.coalesceLookups,
               readFrom: options.readFrom,
+              batch: options.batchLookups,
             }),
       inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_CACHE],
     },

@@ -71,6 +71,15 @@ export interface ApiKeyModuleOptions {
    * Without replication there is one database and this changes nothing.
    */
   readFrom?: 'primary' | 'replica';
+  /**
+   * Send the guard's lookups that start in one turn of the event loop as one
+   * statement (`hash = ANY($1)` / `hash IN (...)`), after each of them was
+   * asked for, so no request sees a state older than its arrival. Default:
+   * on PostgreSQL and MySQL/MariaDB, not on better-sqlite3 (where each
+   * request's read answers synchronously). With `false` every request runs
+   * its own statement.
+   */
+  batchLookups?: boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -104,6 +113,7 @@ export class ResolvedApiKeyOptions {
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
+  readonly batchLookups: boolean | undefined = undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
@@ -155,6 +165,9 @@ export class ResolvedApiKeyOptions {
       throw new TypeError((error as Error).message);
     }
     this.cache = resolveCacheOptions(options.cache);
+    if (this.batchLookups !== undefined && typeof this.batchLookups !== 'boolean') {
+      throw new TypeError('batchLookups must be a boolean');
+    }
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
       throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
     }

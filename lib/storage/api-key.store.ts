@@ -1,7 +1,7 @@
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { mysqlLookup, postgresLookup, type RawRow, type ReadFrom } from './batched-lookup.js';
+import { mysqlLookup, postgresLookup, sqliteLookup, type RawRow, type ReadFrom } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
 import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 import { runLogged } from './statement-log.js';
@@ -84,6 +84,8 @@ function unavailable(cause: unknown): never {
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
   private readonly readFrom: ReadFrom;
+  /** Batch the lookups of one event-loop turn; `undefined`: on PostgreSQL and MySQL, not on SQLite. */
+  private readonly batch: boolean | undefined;
   private columns?: ColumnMetadata[];
   /**
    * With `coalesce`, concurrent lookups of one hash share the statement in
@@ -98,9 +100,10 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
-    options: { coalesce?: boolean; readFrom?: ReadFrom } = {},
+    options: { coalesce?: boolean; readFrom?: ReadFrom; batch?: boolean } = {},
   ) {
     this.readFrom = options.readFrom ?? 'primary';
+    this.batch = options.batch;
     if (options.coalesce) this.inFlight = new LookupCoalescer();
   }
 
@@ -151,12 +154,12 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     if (this.dataSource.subscribers.length > 0) return query;
     switch (this.dataSource.options.type) {
       case 'better-sqlite3':
-        return this.betterSqlite3Lookup(sql);
+        return this.batch === true ? sqliteLookup(this.dataSource, lookupSql) : this.betterSqlite3Lookup(sql);
       case 'postgres':
-        return postgresLookup(this.dataSource, lookupSql, this.readFrom);
+        return this.batch !== false ? postgresLookup(this.dataSource, lookupSql, this.readFrom) : query;
       case 'mysql':
       case 'mariadb':
-        return mysqlLookup(this.dataSource, lookupSql, this.readFrom);
+        return this.batch !== false ? mysqlLookup(this.dataSource, lookupSql, this.readFrom) : query;
       default:
         return query;
     }

@@ -84,3 +84,29 @@ export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql, readFr
     );
   });
 }
+
+/**
+ * better-sqlite3: `WHERE hash IN (?, ...)`, the batch run synchronously when it
+ * is sent (one statement, and one pass through SQLite's code, pages and WAL
+ * read lock for every lookup of the turn); prepared once per list length
+ * (rounded up to a power of two, as for MySQL) on TypeORM's one connection,
+ * and prepared again if it reconnects.
+ */
+export function sqliteLookup(dataSource: DataSource, lookupSql: LookupSql): BatchedLookup {
+  type Statement = { database: unknown; all(...params: unknown[]): RawRow[] };
+  const statements = new Map<number, Statement>();
+  const texts = new Map<number, string>();
+  return batched(async (hashes) => {
+    const size = 2 ** Math.ceil(Math.log2(hashes.length));
+    const values = [...hashes, ...Array<string>(size - hashes.length).fill(hashes[0])];
+    let sql = texts.get(size);
+    if (!sql) texts.set(size, (sql = lookupSql('k.hash IN (:...hashes)', { hashes: values })));
+    const text = sql;
+    return runLogged(dataSource, text, values, undefined, () => {
+      const connection = (dataSource.driver as { databaseConnection?: any }).databaseConnection;
+      let statement = statements.get(size);
+      if (statement?.database !== connection) statements.set(size, (statement = connection.prepare(text) as Statement));
+      return statement!.all(...values);
+    });
+  });
+}

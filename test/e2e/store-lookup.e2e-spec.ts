@@ -173,6 +173,29 @@ describe(`TypeOrmApiKeyStore with query subscribers on ${testDatabase()}`, () =>
   });
 });
 
+describe.each([true, false])(`the batchLookups option on ${testDatabase()}: %s`, (batchLookups) => {
+  it(`${batchLookups ? 'sends a burst of different keys as one statement' : 'runs one statement per verification'}, each row to its own caller`, async () => {
+    const t = await createTestApp({ options: { batchLookups } });
+    try {
+      const issued = await Promise.all(['a', 'b', 'c'].map((name) => t.service.issue({ name, scopes: ['a:b'] })));
+      let results: Awaited<ReturnType<typeof t.service.verify>>[] = [];
+      const burst = await t.queries.during(async () => {
+        results = await Promise.all([...issued, ...issued].map(({ key }) => t.service.verify(key)));
+      });
+      expect(burst).toHaveLength(batchLookups ? 1 : 6);
+      expect(results.map((r) => (r.valid ? r.principal.id : null))).toEqual(
+        [...issued, ...issued].map(({ record }) => record.id),
+      );
+      // A change committed before the next burst is seen by every lookup in it.
+      await t.service.revoke(issued[0].record.id);
+      const after = await Promise.all(issued.map(({ key }) => t.service.verify(key)));
+      expect(after.map((r) => r.valid)).toEqual([false, true, true]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe(`verification bursts through ApiKeyService.verify on ${testDatabase()}`, () => {
   it(`by default ${batched ? 'sends a burst as one batch, after every lookup in it was asked for' : 'runs one statement per verification'}, so each sees the row as it is now`, async () => {
     const t = await createTestApp();
