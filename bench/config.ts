@@ -59,6 +59,8 @@ export interface Variant {
   readonly size?: TableSize;
   /** With the optional lookup cache (`cache: { ttlMs: 5000 }`; LISTEN/NOTIFY on PostgreSQL). */
   readonly cache?: boolean;
+  /** With `batchLookups: true` (SQLite: the lookups of one event-loop turn as one IN (...) statement). */
+  readonly batch?: boolean;
   /** Only in the full run. */
   readonly fullOnly?: boolean;
   /** Only with `--baseline` (the v0.1 store, for before/after comparisons). */
@@ -92,6 +94,14 @@ export const VARIANTS: readonly Variant[] = [
     db: 'postgres',
     size: '1m',
     fullOnly: true,
+  },
+  {
+    id: 'lib-sqlite-1k-batched',
+    label: 'nestjs-opaque-keys, SQLite, 1k keys, batched lookups',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1k',
+    batch: true,
   },
   {
     id: 'lib-sqlite-1k-cache',

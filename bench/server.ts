@@ -103,6 +103,7 @@ function appModule(variant: Variant): DynamicModule {
           prefix: PREFIX,
           tableName: tableFor(variant.size!),
           cache: variant.cache ? { ttlMs: 5_000 } : undefined,
+          batchLookups: variant.batch,
         }),
       );
       guard = ApiKeyGuard;
