@@ -1,11 +1,9 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import type { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyEventColumns, ApiKeyEventType } from '../storage/api-key-event.entity.js';
 import { ApiKeyStoreUnavailableError, ApiKeyValidationError } from '../api-key.errors.js';
-import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import type { ApiKeyInvalidation } from '../cache/invalidation-bus.js';
 import { IntervalBatcher } from '../verification/interval-batcher.js';
 import { timeOrderedId } from '../storage/time-ordered-id.js';
 
@@ -29,19 +27,6 @@ export interface ListApiKeyEventsQuery {
 
 type RefusedUse = { ownerId: string | null; type: ApiKeyEventType };
 
-/** Events that change no cached row: a new key (unknown keys are never cached) and refused uses. */
-const UNCHANGING: ReadonlySet<ApiKeyEventType> = new Set(['issued', 'revoked_use', 'expired_use', 'exhausted_use']);
-
-/**
- * The cached rows an event batch makes stale: its keys, or every row when a
- * whole rotation family was revoked (the event names one key of the family).
- */
-function invalidationOf(events: readonly ApiKeyEventInput[]): ApiKeyInvalidation | undefined {
-  if (events.some((event) => event.type === 'reuse_detected')) return { all: true };
-  const ids = events.filter((event) => !UNCHANGING.has(event.type)).map((event) => event.keyId);
-  return ids.length > 0 ? { ids } : undefined;
-}
-
 /**
  * The audit log (`api_key_events`). Lifecycle changes are written by the
  * service in the same transaction as the change; refused uses of revoked,
@@ -57,7 +42,6 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_EVENT_ENTITY) private readonly entity: typeof ApiKeyEventColumns,
     @Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions,
-    @Optional() private readonly cache?: ApiKeyCacheInvalidator,
   ) {
     this.refused = new IntervalBatcher<RefusedUse>(
       options.auditUseIntervalMs,
@@ -72,10 +56,9 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
   }
 
   /**
-   * Writes events with `em` (the caller's transaction). Every change to a key
-   * writes its event here, so this is also where the lookup cache (the
-   * `cache` option) learns of the change: the keys' cached rows are
-   * invalidated when the transaction ends, on every instance.
+   * Writes events with `em` (the caller's transaction). Only writes: the
+   * lookup cache learns of a change from the change itself
+   * (`ApiKeyCacheInvalidator.changed`), never from its event.
    */
   async write(em: EntityManager, events: ApiKeyEventInput[], now: number = Date.now()): Promise<void> {
     if (events.length === 0) return;
@@ -89,8 +72,6 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
       details: event.details ?? null,
     }));
     await em.insert(this.entity, rows as never);
-    const change = this.cache && invalidationOf(events);
-    if (change) await this.cache!.changed(em, change);
   }
 
   /** Notes a refused use of a known key (no I/O now; batched). */

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import {
@@ -35,6 +36,7 @@ export class ApiKeyRotation {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly unitOfWork: ApiKeyUnitOfWork,
     private readonly audit: ApiKeyAuditLog,
+    private readonly cache: ApiKeyCacheInvalidator,
   ) {}
 
   /** Rotates by id (an operator's action). A rotated or revoked key is an {@link ApiKeyStateError}. */
@@ -124,6 +126,8 @@ export class ApiKeyRotation {
     );
     if (claimed.affected !== 1) throw new ApiKeyStateError(old.id, 'rotated');
     await em.insert(this.entity, row as never);
+    // The old key's cached row is stale (revoked, or its expiry shortened); the successor is new, so never cached.
+    await this.cache.changed(em, { ids: [old.id] });
     await this.audit.write(
       em,
       [
@@ -141,7 +145,7 @@ export class ApiKeyRotation {
     return { key, record: toRecord(row), previous: toRecord({ ...old, ...change }) };
   }
 
-  /** Revokes every live key of the family and records the reuse. */
+  /** Revokes every live key of the family, invalidates the cache and records the reuse. */
   private async revokeFamily(
     em: EntityManager,
     old: ApiKeyColumns,
@@ -153,6 +157,8 @@ export class ApiKeyRotation {
       revokedAt: new Date(now),
       revokedReason: 'reuse_detected',
     } as never);
+    // Which cached rows belong to the family is not known here: drop them all.
+    await this.cache.changed(em, { all: true });
     await this.audit.write(
       em,
       [

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, LessThan, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
@@ -43,9 +44,10 @@ export interface ActorOption {
 
 /**
  * Issues, rotates, revokes and lists API keys. Every change is one
- * transaction with its audit event (`api_key_events`), guarded by conditional
- * statements, so concurrent calls never leave two live successors or a
- * half-revoked key. Plaintext keys leave only through `issue` and `rotate`, once.
+ * transaction with its audit event (`api_key_events`) and its invalidation of
+ * the lookup cache, guarded by conditional statements, so concurrent calls
+ * never leave two live successors or a half-revoked key. Plaintext keys leave
+ * only through `issue` and `rotate`, once.
  */
 @Injectable()
 export class ApiKeyService {
@@ -56,6 +58,7 @@ export class ApiKeyService {
     private readonly verifier: ApiKeyVerifier,
     private readonly rotation: ApiKeyRotation,
     private readonly audit: ApiKeyAuditLog,
+    private readonly cache: ApiKeyCacheInvalidator,
   ) {}
 
   /** Creates a key. The plaintext is in the result and nowhere else. */
@@ -72,6 +75,7 @@ export class ApiKeyService {
     };
     const prefix = prefixFor(this.options, request.environment);
     const { key, row } = createKey(fields, { prefix, entropyBits: this.options.entropyBits, now });
+    // A new key changes no cached row: unknown keys are never cached.
     await this.unitOfWork.run(async (em) => {
       await em.insert(this.entity, row as never);
       const details = {
@@ -215,7 +219,7 @@ export class ApiKeyService {
     return result.valid ? this.verifier.consumeUse(result.principal) : result;
   }
 
-  /** One conditional UPDATE on a non-revoked key with its event, in one transaction; then the fresh record. */
+  /** One conditional UPDATE on a non-revoked key with its cache invalidation and event, in one transaction; then the fresh record. */
   private async updateLive(
     id: string,
     change: Partial<ApiKeyColumns>,
@@ -232,6 +236,7 @@ export class ApiKeyService {
       if (!row) throw new ApiKeyNotFoundError(id);
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
+      await this.cache.changed(em, { ids: [id] });
       await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details }]);
       return true;
     }, true);
