@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
 import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
@@ -8,6 +7,7 @@ import { ApiKeyFormatError } from '../api-key.errors.js';
 import { parseApiKey } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
+import { RefusedUseRecorder } from './refused-use.recorder.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
@@ -24,7 +24,7 @@ export class ApiKeyVerifier {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
     private readonly usage: ApiKeyUsageCounter,
-    private readonly audit: ApiKeyAuditLog,
+    private readonly refusedUses: RefusedUseRecorder,
   ) {}
 
   /**
@@ -68,12 +68,12 @@ export class ApiKeyVerifier {
     return this.refuse(principal, 'exhausted');
   }
 
-  /** A refusal of a known key, noted (batched) in the audit log. */
+  /** A refusal of a known key, noted for the events table (write-behind, batched). */
   private refuse(
     row: { id: string; ownerId: string | null },
     reason: 'revoked' | 'expired' | 'exhausted',
   ): ApiKeyVerification {
-    this.audit.noteRefusedUse(row.id, row.ownerId, `${reason}_use`);
+    this.refusedUses.note(row.id, row.ownerId, `${reason}_use`);
     return { valid: false, reason, keyId: row.id };
   }
 }
