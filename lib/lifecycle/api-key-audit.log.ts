@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY } from '../api-key.constants.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
-import { ApiKeyStoreUnavailableError, ApiKeyValidationError } from '../api-key.errors.js';
+import { asStoreUnavailable, ApiKeyValidationError } from '../api-key.errors.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 
 export type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';
@@ -59,7 +59,7 @@ export class ApiKeyAuditLog {
       ]);
       return { items, total };
     } catch (cause) {
-      throw new ApiKeyStoreUnavailableError({ cause });
+      throw asStoreUnavailable(cause);
     }
   }
 }

@@ -1,5 +1,5 @@
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
-import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+import { asStoreUnavailable } from '../api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
 import { mysqlLookup, postgresLookup, type RawRow } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
@@ -57,7 +57,7 @@ type ColumnMetadata = EntityMetadata['columns'][number];
 type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
 
 function unavailable(cause: unknown): never {
-  throw new ApiKeyStoreUnavailableError({ cause });
+  throw asStoreUnavailable(cause);
 }
 
 /**
@@ -105,11 +105,10 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
 
   async markUsed(ids: readonly string[], at: Date): Promise<void> {
     if (ids.length === 0) return;
-    try {
-      await this.dataSource.getRepository(this.entity).update({ id: In([...ids]) }, { lastUsedAt: at });
-    } catch (cause) {
-      throw new ApiKeyStoreUnavailableError({ cause });
-    }
+    await this.dataSource
+      .getRepository(this.entity)
+      .update({ id: In([...ids]) }, { lastUsedAt: at })
+      .catch(unavailable);
   }
 
   /** Runs the lookup; any driver failure, thrown or rejected, becomes an ApiKeyStoreUnavailableError. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
-import { ApiKeyFormatError, ApiKeyStoreUnavailableError } from '../../api-key.errors.js';
+import { ApiKeyFormatError, asStoreUnavailable } from '../../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from '../../verification/api-key.principal.js';
 import type { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
@@ -102,11 +102,10 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
       }
       body = await response.json();
     } catch (error) {
-      throw new ApiKeyStoreUnavailableError({ cause: error });
+      throw asStoreUnavailable(error);
     }
     const verification = fromIntrospectionResponse(body);
-    if (!verification)
-      throw new ApiKeyStoreUnavailableError({ cause: new Error('introspection answer is not an RFC 7662 response') });
+    if (!verification) throw asStoreUnavailable(new Error('introspection answer is not an RFC 7662 response'));
     return verification;
   }
 }
