@@ -101,6 +101,23 @@ export function parseApiKey(input: unknown, expectedPrefix?: string): ParsedApiK
 }
 
 /**
+ * Whether a presented key is one of ours, and of which environment: the
+ * environment its prefix maps to in `prefixes` (`null` for a prefix without
+ * one), or `undefined` when the key is malformed, fails its checksum or
+ * carries another prefix. No I/O; the one place that answers "is this our key?".
+ * @example
+ * environmentOf(presented, new Map([['sk_live', 'live'], ['sk_test', 'test']])); // 'live', 'test' or undefined
+ */
+export function environmentOf(key: unknown, prefixes: ReadonlyMap<string, string | null>): string | null | undefined {
+  try {
+    return prefixes.get(parseApiKey(key).prefix);
+  } catch (error) {
+    if (error instanceof ApiKeyFormatError) return undefined;
+    throw error;
+  }
+}
+
+/**
  * A regular expression that finds keys with the given prefix in text, for
  * secret scanners (GitHub secret scanning, gitleaks, trufflehog). Candidates
  * still need {@link parseApiKey} to confirm the checksum.

@@ -5,7 +5,6 @@ import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import {
-  ApiKeyFormatError,
   ApiKeyNotFoundError,
   ApiKeyReuseDetectedError,
   ApiKeyStateError,
@@ -17,7 +16,7 @@ import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-ke
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, prefixOfHint } from './key-factory.js';
-import { parseApiKey } from '../key/key-format.js';
+import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 
 type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyReuseDetectedError };
@@ -52,13 +51,8 @@ export class ApiKeyRotation {
    * {@link ApiKeyReuseDetectedError} (an {@link ApiKeyStateError}) thrown.
    */
   async rotateByKey(key: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
-    try {
-      if (!this.options.prefixes.has(parseApiKey(key).prefix)) throw new ApiKeyFormatError('wrong_prefix');
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError)
-        throw new ApiKeyValidationError('the presented key is not a key of this service');
-      throw error;
-    }
+    if (environmentOf(key, this.options.prefixes) === undefined)
+      throw new ApiKeyValidationError('the presented key is not a key of this service');
     return this.rotateWhere({ hash: hashApiKey(key) }, 'presented key', options, true);
   }
 

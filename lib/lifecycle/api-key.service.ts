@@ -5,7 +5,7 @@ import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
+import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
@@ -26,7 +26,7 @@ import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, prefixFor, validateMaxUses } from './key-factory.js';
-import { parseApiKey } from '../key/key-format.js';
+import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
@@ -135,12 +135,7 @@ export class ApiKeyService {
    * keys, revealing nothing else.
    */
   async revokeByKey(key: string, reason = 'leaked', { actor }: ActorOption = {}): Promise<LeakedKeyResult> {
-    try {
-      if (!this.options.prefixes.has(parseApiKey(key).prefix)) return { status: 'unknown' };
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError) return { status: 'unknown' };
-      throw error;
-    }
+    if (environmentOf(key, this.options.prefixes) === undefined) return { status: 'unknown' };
     const row = await this.unitOfWork.run((em) =>
       em.findOne(this.entity, { where: { hash: hashApiKey(key) }, select: { id: true } }),
     );

@@ -3,8 +3,7 @@ import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
-import { ApiKeyFormatError } from '../api-key.errors.js';
-import { parseApiKey } from '../key/key-format.js';
+import { environmentOf } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { RefusedUseRecorder } from './refused-use.recorder.js';
@@ -34,14 +33,8 @@ export class ApiKeyVerifier {
    *   cannot answer: a caller must fail closed, and must not treat it as an invalid key.
    */
   verify(key: unknown, now: number = Date.now()): MaybePromise<ApiKeyVerification> {
-    let environment: string | null | undefined;
-    try {
-      environment = this.options.prefixes.get(parseApiKey(key).prefix);
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError) return MALFORMED;
-      throw error;
-    }
-    if (environment === undefined) return MALFORMED; // another prefix: not ours
+    const environment = environmentOf(key, this.options.prefixes);
+    if (environment === undefined) return MALFORMED; // malformed, or another prefix: not ours
     const hash = hashApiKey(key as string);
     return thenApply(this.store.findByHash(hash), (row) => this.judge(row, hash, environment, now));
   }
