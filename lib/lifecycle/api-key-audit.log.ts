@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY } from '../api-key.constants.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
-import { asStoreUnavailable, ApiKeyValidationError } from '../api-key.errors.js';
+import { asStoreUnavailable } from '../api-key.errors.js';
+import { validateEventsQuery } from '../policies/api-key.input.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 
 export type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';
@@ -36,14 +37,7 @@ export class ApiKeyAuditLog {
 
   /** Events of a key and/or an owner, newest first. */
   async list(query: ListApiKeyEventsQuery): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
-    const limit = query.limit ?? 50;
-    const offset = query.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-      throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new ApiKeyValidationError('offset must be a non-negative integer');
-    if (query.keyId === undefined && query.ownerId === undefined)
-      throw new ApiKeyValidationError('give keyId or ownerId');
+    const { limit, offset } = validateEventsQuery(query);
     const where: FindOptionsWhere<ApiKeyEventColumns> = {};
     if (query.keyId !== undefined) where.keyId = query.keyId;
     if (query.ownerId !== undefined) where.ownerId = query.ownerId;

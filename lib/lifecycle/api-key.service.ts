@@ -5,7 +5,7 @@ import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
+import { ApiKeyNotFoundError, ApiKeyStateError } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
@@ -25,7 +25,7 @@ import { ApiKeyRotation } from './api-key.rotation.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
-import { createKey, prefixFor, validateMaxUses } from './key-factory.js';
+import { createKey, prefixFor } from './key-factory.js';
 import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
@@ -70,7 +70,7 @@ export class ApiKeyService {
       scopes: normalizeScopes(request.scopes ?? []),
       metadata: input.validateMetadata(request.metadata),
       expiresAt: resolveExpiry(request.expiresAt, now, this.options),
-      remainingUses: validateMaxUses(request.maxUses),
+      remainingUses: input.validateMaxUses(request.maxUses),
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     };
     const prefix = prefixFor(this.options, request.environment);
@@ -114,11 +114,9 @@ export class ApiKeyService {
   /** Revokes a key now (also ending a rotation grace period). Revoking twice is an error. */
   async revoke(id: string, reason?: string, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
     input.validateId(id);
-    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 255)) {
-      throw new ApiKeyValidationError('reason must be a string of at most 255 characters');
-    }
-    return this.updateLive(id, { revokedAt: new Date(), revokedReason: reason ?? null }, 'revoked', actor, {
-      reason: reason ?? null,
+    const checked = input.validateReason(reason);
+    return this.updateLive(id, { revokedAt: new Date(), revokedReason: checked }, 'revoked', actor, {
+      reason: checked,
     });
   }
 
@@ -154,9 +152,7 @@ export class ApiKeyService {
    * stay in the table, for audit. Their events stay. Returns how many keys went.
    */
   async purge(before: Date): Promise<number> {
-    if (!(before instanceof Date) || Number.isNaN(before.getTime()) || before.getTime() > Date.now()) {
-      throw new ApiKeyValidationError('before must be a valid Date, not in the future');
-    }
+    input.validatePurgeBefore(before, Date.now());
     const deleted = await this.unitOfWork.run((em) =>
       em.delete(this.entity, [{ expiresAt: LessThan(before) }, { revokedAt: LessThan(before) }]),
     );
@@ -173,12 +169,7 @@ export class ApiKeyService {
 
   /** A page of keys, newest first, optionally of one owner. */
   async list(query: ListApiKeysQuery = {}): Promise<ApiKeyPage> {
-    const limit = query.limit ?? 50;
-    const offset = query.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-      throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new ApiKeyValidationError('offset must be a non-negative integer');
+    const { limit, offset } = input.validatePage(query);
     const where: FindOptionsWhere<ApiKeyColumns> = {};
     if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
     if (query.includeRevoked === false) where.revokedAt = IsNull();
