@@ -6,23 +6,12 @@ import { LookupCoalescer } from './lookup-coalescer.js';
 import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 import { runLogged } from './statement-log.js';
 
-/** The columns the hot path reads: everything needed to decide, nothing more. */
-export type StoredApiKey = Pick<
-  ApiKeyColumns,
-  | 'id'
-  | 'name'
-  | 'ownerId'
-  | 'scopes'
-  | 'metadata'
-  | 'expiresAt'
-  | 'revokedAt'
-  | 'remainingUses'
-  | 'rateLimitMax'
-  | 'rateLimitWindowMs'
-  | 'hash'
->;
-
-const HOT_COLUMNS = [
+/**
+ * The columns the hot path reads: everything needed to decide, nothing more.
+ * The one list: the lookup's SELECT, its hydration, the cached copy and
+ * {@link StoredApiKey} all derive from it. `id` comes first.
+ */
+export const HOT_COLUMNS = [
   'id',
   'name',
   'ownerId',
@@ -34,7 +23,10 @@ const HOT_COLUMNS = [
   'rateLimitMax',
   'rateLimitWindowMs',
   'hash',
-] as const;
+] as const satisfies readonly (keyof ApiKeyColumns)[];
+
+/** A row as the hot path reads it: the {@link HOT_COLUMNS} of a key. */
+export type StoredApiKey = Pick<ApiKeyColumns, (typeof HOT_COLUMNS)[number]>;
 
 /**
  * What the guard needs from storage. One implementation ships (TypeORM);
