@@ -41,7 +41,7 @@ function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>): Batched
 export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql): BatchedLookup {
   const sql = lookupSql('k.hash = ANY(:hashes)', { hashes: [] });
   // The name is derived from the text: one name never meets two texts on a connection.
-  const name = `nestjs_api_keys_${hashApiKey(sql).slice(0, 16)}`;
+  const name = `nestjs_opaque_keys_${hashApiKey(sql).slice(0, 16)}`;
   return batched((hashes) =>
     onPooledConnection(
       dataSource,
