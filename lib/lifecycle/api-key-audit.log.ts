@@ -8,7 +8,7 @@ import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-ev
 
 export type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 
-/** Query of {@link ApiKeyAuditLog.list}: by key, by owner, or both. */
+/** Query of `ApiKeyService.listEvents`: by key, by owner, or both. */
 export interface ListApiKeyEventsQuery {
   keyId?: string;
   ownerId?: string;

@@ -72,11 +72,6 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
     return { valid: true, principal };
   }
 
-  /** Forgets every cached answer (e.g. after an incident). */
-  clearCache(): void {
-    this.cache.clear();
-  }
-
   private async introspect(key: string): Promise<ApiKeyVerification> {
     let body: unknown;
     try {
