@@ -4,7 +4,9 @@
  * - code outside lib/ (tests, sample app, benchmarks) imports the library through lib/index.ts,
  *   a root file of lib/ (the shared vocabulary) or a folder's entry (lib/<folder>/index.ts), never an inner file;
  * - the pure folders (lib/key, lib/policies) import neither Nest nor TypeORM, nor the rest of the library
- *   but the root errors.
+ *   but the root errors;
+ * - the request path (lib/verification, lib/http) imports nothing of the write side (lib/lifecycle), and
+ *   lib/verification nothing of the cache (the cache wraps the store from outside, in the module definition).
  * Inside lib/, folders import each other's files by name (no barrels inside the library, so no barrel cycles).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -27,6 +29,20 @@ module.exports = {
         pathNot: ['^lib/(key|policies)/', '^lib/api-key\\.errors\\.ts$'],
         dependencyTypesNot: ['core'],
       },
+    },
+    {
+      name: 'request-path-reads-only',
+      comment: 'lib/verification and lib/http (the request path) must not import lib/lifecycle (the write side).',
+      severity: 'error',
+      from: { path: '^lib/(verification|http)/' },
+      to: { path: '^lib/lifecycle/' },
+    },
+    {
+      name: 'verification-without-cache',
+      comment: 'lib/verification must not import lib/cache: it sees the store interface, cached or not.',
+      severity: 'error',
+      from: { path: '^lib/verification/' },
+      to: { path: '^lib/cache/' },
     },
   ],
   options: {

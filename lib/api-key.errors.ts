@@ -67,3 +67,20 @@ export class ApiKeyStoreUnavailableError extends ApiKeyError {
     super('API key store unavailable', options);
   }
 }
+
+/**
+ * The one mapping of a failure from below (a database driver, a rate-limit
+ * storage, an introspection endpoint) to what callers see: this library's own
+ * errors pass through unchanged, anything else becomes an
+ * {@link ApiKeyStoreUnavailableError} with the failure as its `cause`, so
+ * callers fail closed (503), never with a pass or a 401.
+ * @example
+ * try {
+ *   await dataSource.query(sql);
+ * } catch (error) {
+ *   throw asStoreUnavailable(error);
+ * }
+ */
+export function asStoreUnavailable(cause: unknown): ApiKeyError {
+  return cause instanceof ApiKeyError ? cause : new ApiKeyStoreUnavailableError({ cause });
+}

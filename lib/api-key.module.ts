@@ -12,6 +12,7 @@ import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
 import { ApiKeyUsageCounter } from './verification/usage-counter.js';
 import { ApiKeyVerifier } from './verification/api-key.verifier.js';
 import { LastUsedRecorder } from './verification/last-used.recorder.js';
+import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -41,6 +42,7 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,
+    RefusedUseRecorder,
     ApiKeyGuard,
     ApiKeyService,
   ],

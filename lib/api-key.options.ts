@@ -1,5 +1,6 @@
 import { KeyTagger, type KeyTagOptions } from './key/key-tag.js';
-import { assertValidPrefix, bodyLengthFor, DEFAULT_ENTROPY_BITS, MIN_ENTROPY_BITS } from './key/key-format.js';
+import { assertValidPrefix, bodyLengthFor, DEFAULT_ENTROPY_BITS } from './key/key-format.js';
+import { validateEntropyBits } from './policies/api-key.input.js';
 import {
   resolveCacheOptions,
   type ApiKeyCacheOptions,
@@ -124,9 +125,7 @@ export class ResolvedApiKeyOptions {
     const defined = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'keyTag'));
     Object.assign(this, defined);
     assertValidPrefix(this.prefix);
-    if (!Number.isInteger(this.entropyBits) || this.entropyBits < MIN_ENTROPY_BITS) {
-      throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}`);
-    }
+    validateEntropyBits(this.entropyBits);
     if (this.header !== false && !/^[A-Za-z0-9-]+$/.test(this.header)) {
       throw new TypeError(`header must be a header name or false; got ${JSON.stringify(this.header)}`);
     }

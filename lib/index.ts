@@ -12,7 +12,7 @@ export {
   DEFAULT_API_KEY_EVENTS_TABLE,
   type ApiKeyEventType,
 } from './storage/api-key-event.entity.js';
-export { ApiKeyAuditLog, type ListApiKeyEventsQuery, type ApiKeyEventInput } from './lifecycle/api-key-audit.log.js';
+export type { ListApiKeyEventsQuery } from './lifecycle/api-key-audit.log.js';
 export type { ActorOption } from './lifecycle/api-key.service.js';
 export type { ApiKeyModuleOptions, ApiKeyModuleExtras } from './api-key.options.js';
 export type { ApiKeyPrincipal, ApiKeyRejection, ApiKeyVerification } from './verification/api-key.principal.js';
@@ -47,8 +47,7 @@ export {
 } from './key/key-format.js';
 export { hashApiKey } from './key/key-hash.js';
 export { KEY_TAG_LENGTH, type KeyTagOptions } from './key/key-tag.js';
-export { matchScopes, grantCovers, isValidScope, type ScopeRequirement } from './policies/scope-matcher.js';
-export type { ApiKeyStore, StoredApiKey } from './storage/api-key.store.js';
+export { matchScopes, isValidScope } from './policies/scope-matcher.js';
 export type { ApiKeyCacheOptions, ApiKeyCacheInvalidation } from './cache/cache.options.js';
 export { DEFAULT_CACHE_TTL_MS, DEFAULT_CACHE_MAX_ENTRIES } from './cache/cache.options.js';
 export { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
@@ -57,7 +56,6 @@ export type {
   ApiKeyInvalidationBus,
   ApiKeyInvalidationHandlers,
 } from './cache/invalidation-bus.js';
-export { PostgresInvalidationBus, type PostgresInvalidationBusOptions } from './cache/postgres-invalidation.bus.js';
 export {
   redisInvalidationBus,
   type RedisInvalidationBusOptions,
@@ -69,7 +67,6 @@ export {
   MAX_LEAK_REPORT_KEYS,
   type LeakReportOptions,
 } from './integrations/leak-report.controller.js';
-export { resolveExpiry, type ExpiryPolicy } from './policies/expiry-policy.js';
 export {
   createIntrospectionController,
   type IntrospectionOptions,
@@ -87,13 +84,7 @@ export { RemoteApiKeyVerifier } from './integrations/introspection/remote-verifi
 export { ApiKeyRemoteModule } from './integrations/introspection/remote.module.js';
 export type { ApiKeyRemoteModuleExtras } from './integrations/introspection/remote.module-definition.js';
 export type { ApiKeyRemoteModuleOptions, FetchFunction } from './integrations/introspection/remote.options.js';
-export { ApiKeyRateLimiter } from './verification/rate-limiter.js';
-export {
-  validateRateLimit,
-  type RateLimit,
-  type RateLimitStorage,
-  type RateLimitDecision,
-} from './policies/rate-limit.js';
+export type { RateLimit, RateLimitStorage } from './policies/rate-limit.js';
 export {
   apiKeyMigrations,
   type ApiKeyMigrationDatabase,

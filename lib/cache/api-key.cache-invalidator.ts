@@ -15,13 +15,14 @@ import type { LookupCache } from './lookup-cache.js';
 import { PostgresInvalidationBus } from './postgres-invalidation.bus.js';
 
 /**
- * Keeps the lookup cache (the `cache` option) in step with changes. The
- * service's changes call {@link changed} inside their transaction (through the
- * audit log, which every change writes to): the bus is told (PostgreSQL NOTIFY
+ * Keeps the lookup cache (the `cache` option) in step with changes. Every
+ * change of the service and of rotation calls {@link changed} itself, inside
+ * its transaction, after its statements: the bus is told (PostgreSQL NOTIFY
  * in that transaction, other buses after commit) and this instance's entries
  * are dropped once the transaction has ended. It also subscribes to the bus on
  * start-up and closes it on shutdown. Without the `cache` option it does
- * nothing and runs no statement.
+ * nothing and runs no statement. Applications use it only for {@link caching},
+ * e.g. in a health check.
  */
 @Injectable()
 export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
@@ -59,7 +60,13 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
     return this.bus;
   }
 
-  /** Whether cached rows are being served right now (`false` without a cache, or while the bus is down). */
+  /**
+   * Whether cached rows are being served right now: `false` without a cache,
+   * and while the bus is not listening (every request then reads live). A
+   * diagnostic for health checks and metrics.
+   * @example
+   * app.get(ApiKeyCacheInvalidator).caching; // true once the bus listens
+   */
   get caching(): boolean {
     return this.cache?.active ?? false;
   }

@@ -1,4 +1,4 @@
-import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
+import { HOT_COLUMNS, type ApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
 import { LookupCache } from './lookup-cache.js';
 import { LookupCoalescer } from '../storage/lookup-coalescer.js';
 import { thenApply, type MaybePromise } from '../verification/maybe-promise.js';
@@ -49,13 +49,17 @@ export class CachedApiKeyStore implements ApiKeyStore {
   }
 }
 
-/** A copy a caller may change without touching the cached row. */
+/** A copy of one column's value: dates and arrays (of strings: scopes) copied, objects (metadata) cloned. */
+function copyOfValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return new Date(value.getTime());
+  if (Array.isArray(value)) return [...value];
+  return structuredClone(value);
+}
+
+/** A copy a caller may change without touching the cached row: every hot column, copied. */
 function copyOf(row: StoredApiKey): StoredApiKey {
-  return {
-    ...row,
-    scopes: [...row.scopes],
-    metadata: row.metadata === null || row.metadata === undefined ? row.metadata : structuredClone(row.metadata),
-    expiresAt: row.expiresAt && new Date(row.expiresAt.getTime()),
-    revokedAt: row.revokedAt && new Date(row.revokedAt.getTime()),
-  };
+  const copy: Record<string, unknown> = {};
+  for (const column of HOT_COLUMNS) copy[column] = copyOfValue(row[column]);
+  return copy as StoredApiKey;
 }

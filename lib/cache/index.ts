@@ -7,3 +7,4 @@ export * from './cache.options.js';
 export * from './cached-api-key.store.js';
 export * from './invalidation-bus.js';
 export * from './lookup-cache.js';
+export * from './postgres-invalidation.bus.js';

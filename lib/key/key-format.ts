@@ -1,11 +1,12 @@
 import { crc32 } from 'node:zlib';
 import { ApiKeyFormatError } from '../api-key.errors.js';
+import { MIN_ENTROPY_BITS, validateEntropyBits } from '../policies/api-key.input.js';
 import { BITS_PER_BASE62_CHAR, encodeBase62, randomBase62 } from './base62.js';
+
+export { MIN_ENTROPY_BITS } from '../policies/api-key.input.js';
 
 /** Length of the base62 CRC32 checksum at the end of every key (62^6 > 2^32). */
 export const CHECKSUM_LENGTH = 6;
-/** The smallest entropy a key body may carry. */
-export const MIN_ENTROPY_BITS = 128;
 /** The default entropy of a key body: 256 bits, 43 base62 characters. */
 export const DEFAULT_ENTROPY_BITS = 256;
 /** The longest prefix accepted (letters, digits, single inner underscores). */
@@ -65,11 +66,8 @@ export function assertValidPrefix(prefix: string): void {
  * generateApiKey({ prefix: 'sk' }); // 'sk_3kTMd...Q0x1Zb' (52 chars)
  */
 export function generateApiKey(options: GenerateApiKeyOptions): string {
-  const bits = options.entropyBits ?? DEFAULT_ENTROPY_BITS;
   assertValidPrefix(options.prefix);
-  if (!Number.isInteger(bits) || bits < MIN_ENTROPY_BITS) {
-    throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}; got ${bits}`);
-  }
+  const bits = validateEntropyBits(options.entropyBits ?? DEFAULT_ENTROPY_BITS);
   const random = `${options.prefix}_${randomBase62(bodyLengthFor(bits))}`;
   const head = options.tag ? random + options.tag(random) : random;
   if (head.length + CHECKSUM_LENGTH > MAX_KEY_LENGTH) {
@@ -101,6 +99,23 @@ export function parseApiKey(input: unknown, expectedPrefix?: string): ParsedApiK
   const checksum = tail.slice(-CHECKSUM_LENGTH);
   if (checksumOf(`${prefix}_${body}`) !== checksum) throw new ApiKeyFormatError('bad_checksum');
   return { prefix, body, checksum };
+}
+
+/**
+ * Whether a presented key is one of ours, and of which environment: the
+ * environment its prefix maps to in `prefixes` (`null` for a prefix without
+ * one), or `undefined` when the key is malformed, fails its checksum or
+ * carries another prefix. No I/O; the one place that answers "is this our key?".
+ * @example
+ * environmentOf(presented, new Map([['sk_live', 'live'], ['sk_test', 'test']])); // 'live', 'test' or undefined
+ */
+export function environmentOf(key: unknown, prefixes: ReadonlyMap<string, string | null>): string | null | undefined {
+  try {
+    return prefixes.get(parseApiKey(key).prefix);
+  } catch (error) {
+    if (error instanceof ApiKeyFormatError) return undefined;
+    throw error;
+  }
 }
 
 /**

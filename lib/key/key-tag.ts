@@ -1,5 +1,6 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { BASE62_ALPHABET, encodeBase62 } from './base62.js';
+import { CHECKSUM_LENGTH } from './key-format.js';
 
 /** Characters the keyed tag adds at the end of a key's body: one version character and seven of HMAC. */
 export const KEY_TAG_LENGTH = 8;
@@ -93,6 +94,12 @@ export class KeyTagger {
   accepts(prefix: string, body: string): boolean {
     const verdict = this.check(prefix, body);
     return verdict === 'tagged' || (verdict === 'untagged' && this.acceptUntagged);
+  }
+
+  /** {@link accepts} for a whole key already checked by `parseApiKey` (or `environmentOf`). */
+  acceptsKey(key: string): boolean {
+    const split = key.lastIndexOf('_');
+    return this.accepts(key.slice(0, split), key.slice(split + 1, -CHECKSUM_LENGTH));
   }
 
   /**

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, type EntityManager, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import {
-  ApiKeyFormatError,
   ApiKeyNotFoundError,
   ApiKeyReuseDetectedError,
   ApiKeyStateError,
@@ -16,7 +16,7 @@ import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-ke
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, prefixOfHint } from './key-factory.js';
-import { parseApiKey } from '../key/key-format.js';
+import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 
 type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyReuseDetectedError };
@@ -35,6 +35,7 @@ export class ApiKeyRotation {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly unitOfWork: ApiKeyUnitOfWork,
     private readonly audit: ApiKeyAuditLog,
+    private readonly cache: ApiKeyCacheInvalidator,
   ) {}
 
   /** Rotates by id (an operator's action). A rotated or revoked key is an {@link ApiKeyStateError}. */
@@ -50,13 +51,8 @@ export class ApiKeyRotation {
    * {@link ApiKeyReuseDetectedError} (an {@link ApiKeyStateError}) thrown.
    */
   async rotateByKey(key: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
-    try {
-      if (!this.options.prefixes.has(parseApiKey(key).prefix)) throw new ApiKeyFormatError('wrong_prefix');
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError)
-        throw new ApiKeyValidationError('the presented key is not a key of this service');
-      throw error;
-    }
+    if (environmentOf(key, this.options.prefixes) === undefined)
+      throw new ApiKeyValidationError('the presented key is not a key of this service');
     return this.rotateWhere({ hash: hashApiKey(key) }, 'presented key', options, true);
   }
 
@@ -130,6 +126,8 @@ export class ApiKeyRotation {
     );
     if (claimed.affected !== 1) throw new ApiKeyStateError(old.id, 'rotated');
     await em.insert(this.entity, row as never);
+    // The old key's cached row is stale (revoked, or its expiry shortened); the successor is new, so never cached.
+    await this.cache.changed(em, { ids: [old.id] });
     await this.audit.write(
       em,
       [
@@ -147,7 +145,7 @@ export class ApiKeyRotation {
     return { key, record: toRecord(row), previous: toRecord({ ...old, ...change }) };
   }
 
-  /** Revokes every live key of the family and records the reuse. */
+  /** Revokes every live key of the family, invalidates the cache and records the reuse. */
   private async revokeFamily(
     em: EntityManager,
     old: ApiKeyColumns,
@@ -159,6 +157,8 @@ export class ApiKeyRotation {
       revokedAt: new Date(now),
       revokedReason: 'reuse_detected',
     } as never);
+    // Which cached rows belong to the family is not known here: drop them all.
+    await this.cache.changed(em, { all: true });
     await this.audit.write(
       em,
       [

@@ -1,10 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, LessThan, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyFormatError, ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
+import { ApiKeyNotFoundError, ApiKeyStateError } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
@@ -24,8 +25,8 @@ import { ApiKeyRotation } from './api-key.rotation.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
-import { createKey, prefixFor, validateMaxUses } from './key-factory.js';
-import { parseApiKey } from '../key/key-format.js';
+import { createKey, prefixFor } from './key-factory.js';
+import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
@@ -43,9 +44,10 @@ export interface ActorOption {
 
 /**
  * Issues, rotates, revokes and lists API keys. Every change is one
- * transaction with its audit event (`api_key_events`), guarded by conditional
- * statements, so concurrent calls never leave two live successors or a
- * half-revoked key. Plaintext keys leave only through `issue` and `rotate`, once.
+ * transaction with its audit event (`api_key_events`) and its invalidation of
+ * the lookup cache, guarded by conditional statements, so concurrent calls
+ * never leave two live successors or a half-revoked key. Plaintext keys leave
+ * only through `issue` and `rotate`, once.
  */
 @Injectable()
 export class ApiKeyService {
@@ -56,6 +58,7 @@ export class ApiKeyService {
     private readonly verifier: ApiKeyVerifier,
     private readonly rotation: ApiKeyRotation,
     private readonly audit: ApiKeyAuditLog,
+    private readonly cache: ApiKeyCacheInvalidator,
   ) {}
 
   /** Creates a key. The plaintext is in the result and nowhere else. */
@@ -67,7 +70,7 @@ export class ApiKeyService {
       scopes: normalizeScopes(request.scopes ?? []),
       metadata: input.validateMetadata(request.metadata),
       expiresAt: resolveExpiry(request.expiresAt, now, this.options),
-      remainingUses: validateMaxUses(request.maxUses),
+      remainingUses: input.validateMaxUses(request.maxUses),
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     };
     const prefix = prefixFor(this.options, request.environment);
@@ -77,6 +80,7 @@ export class ApiKeyService {
       keyTagger: this.options.keyTagger,
       now,
     });
+    // A new key changes no cached row: unknown keys are never cached.
     await this.unitOfWork.run(async (em) => {
       await em.insert(this.entity, row as never);
       const details = {
@@ -115,11 +119,9 @@ export class ApiKeyService {
   /** Revokes a key now (also ending a rotation grace period). Revoking twice is an error. */
   async revoke(id: string, reason?: string, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
     input.validateId(id);
-    if (reason !== undefined && (typeof reason !== 'string' || reason.length > 255)) {
-      throw new ApiKeyValidationError('reason must be a string of at most 255 characters');
-    }
-    return this.updateLive(id, { revokedAt: new Date(), revokedReason: reason ?? null }, 'revoked', actor, {
-      reason: reason ?? null,
+    const checked = input.validateReason(reason);
+    return this.updateLive(id, { revokedAt: new Date(), revokedReason: checked }, 'revoked', actor, {
+      reason: checked,
     });
   }
 
@@ -136,12 +138,7 @@ export class ApiKeyService {
    * keys, revealing nothing else.
    */
   async revokeByKey(key: string, reason = 'leaked', { actor }: ActorOption = {}): Promise<LeakedKeyResult> {
-    try {
-      if (!this.options.prefixes.has(parseApiKey(key).prefix)) return { status: 'unknown' };
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError) return { status: 'unknown' };
-      throw error;
-    }
+    if (environmentOf(key, this.options.prefixes) === undefined) return { status: 'unknown' };
     const row = await this.unitOfWork.run((em) =>
       em.findOne(this.entity, { where: { hash: hashApiKey(key) }, select: { id: true } }),
     );
@@ -160,9 +157,7 @@ export class ApiKeyService {
    * stay in the table, for audit. Their events stay. Returns how many keys went.
    */
   async purge(before: Date): Promise<number> {
-    if (!(before instanceof Date) || Number.isNaN(before.getTime()) || before.getTime() > Date.now()) {
-      throw new ApiKeyValidationError('before must be a valid Date, not in the future');
-    }
+    input.validatePurgeBefore(before, Date.now());
     const deleted = await this.unitOfWork.run((em) =>
       em.delete(this.entity, [{ expiresAt: LessThan(before) }, { revokedAt: LessThan(before) }]),
     );
@@ -179,12 +174,7 @@ export class ApiKeyService {
 
   /** A page of keys, newest first, optionally of one owner. */
   async list(query: ListApiKeysQuery = {}): Promise<ApiKeyPage> {
-    const limit = query.limit ?? 50;
-    const offset = query.offset ?? 0;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
-      throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
-    if (!Number.isInteger(offset) || offset < 0)
-      throw new ApiKeyValidationError('offset must be a non-negative integer');
+    const { limit, offset } = input.validatePage(query);
     const where: FindOptionsWhere<ApiKeyColumns> = {};
     if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
     if (query.includeRevoked === false) where.revokedAt = IsNull();
@@ -220,7 +210,7 @@ export class ApiKeyService {
     return result.valid ? this.verifier.consumeUse(result.principal) : result;
   }
 
-  /** One conditional UPDATE on a non-revoked key with its event, in one transaction; then the fresh record. */
+  /** One conditional UPDATE on a non-revoked key with its cache invalidation and event, in one transaction; then the fresh record. */
   private async updateLive(
     id: string,
     change: Partial<ApiKeyColumns>,
@@ -237,6 +227,7 @@ export class ApiKeyService {
       if (!row) throw new ApiKeyNotFoundError(id);
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
+      await this.cache.changed(em, { ids: [id] });
       await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details }]);
       return true;
     }, true);

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyValidationError } from '../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { generateApiKey, hintOf, parseApiKey } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import type { KeyTagger } from '../key/key-tag.js';
+import { validateEnvironment } from '../policies/api-key.input.js';
 
 /** The fields a new key row takes from its caller. */
 export type NewKeyFields = Pick<
@@ -14,14 +14,8 @@ export type NewKeyFields = Pick<
 
 /** The key prefix of an environment; the first configured one by default. */
 export function prefixFor(options: ResolvedApiKeyOptions, environment: unknown): string {
-  const { environments, prefix } = options;
-  if (environment === undefined) return environments.length ? `${prefix}_${environments[0]}` : prefix;
-  if (typeof environment !== 'string' || !environments.includes(environment)) {
-    throw new ApiKeyValidationError(
-      environments.length ? `environment must be one of ${environments.join(', ')}` : 'no environments are configured',
-    );
-  }
-  return `${prefix}_${environment}`;
+  const checked = validateEnvironment(environment, options.environments);
+  return checked === undefined ? options.prefix : `${options.prefix}_${checked}`;
 }
 
 /** The prefix a stored key was issued with, read from its hint (`sk_test_AbCd` gives `sk_test`). */
@@ -55,13 +49,4 @@ export function createKey(
     familyId: options.familyId ?? id,
   };
   return { key, row };
-}
-
-/** Checks a use limit: absent/null (unlimited) or a positive integer. */
-export function validateMaxUses(maxUses: unknown): number | null {
-  if (maxUses === undefined || maxUses === null) return null;
-  if (!Number.isInteger(maxUses) || (maxUses as number) < 1 || (maxUses as number) > 2_000_000_000) {
-    throw new ApiKeyValidationError('maxUses must be a positive integer');
-  }
-  return maxUses as number;
 }

@@ -69,3 +69,87 @@ export function validateId(id: unknown): string {
     throw new ApiKeyValidationError('id must be a key id');
   return id;
 }
+
+/** The smallest entropy a key body may carry, in bits. */
+export const MIN_ENTROPY_BITS = 128;
+/** Longest revocation reason. */
+export const MAX_REASON_LENGTH = 255;
+/** Largest page of a list. */
+export const MAX_PAGE_SIZE = 100;
+/** Page size of a list when none is given. */
+export const DEFAULT_PAGE_SIZE = 50;
+/** Largest use limit a key may be issued with. */
+export const MAX_USES = 2_000_000_000;
+
+/**
+ * Checks the entropy of key bodies (a configuration value, so a `TypeError`):
+ * an integer of at least {@link MIN_ENTROPY_BITS}.
+ */
+export function validateEntropyBits(bits: unknown): number {
+  if (!Number.isInteger(bits) || (bits as number) < MIN_ENTROPY_BITS) {
+    throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}; got ${JSON.stringify(bits)}`);
+  }
+  return bits as number;
+}
+
+/** Checks the paging of a list: `limit` 1-100 (default 50), `offset` 0 or more (default 0). */
+export function validatePage(query: { limit?: unknown; offset?: unknown }): { limit: number; offset: number } {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const offset = query.offset ?? 0;
+  if (!Number.isInteger(limit) || (limit as number) < 1 || (limit as number) > MAX_PAGE_SIZE)
+    throw new ApiKeyValidationError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}`);
+  if (!Number.isInteger(offset) || (offset as number) < 0)
+    throw new ApiKeyValidationError('offset must be a non-negative integer');
+  return { limit: limit as number, offset: offset as number };
+}
+
+/** Checks a revocation reason: absent (`null`), or a string of at most 255 characters. */
+export function validateReason(reason: unknown): string | null {
+  if (reason === undefined) return null;
+  if (typeof reason !== 'string' || reason.length > MAX_REASON_LENGTH) {
+    throw new ApiKeyValidationError(`reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
+  }
+  return reason;
+}
+
+/** Checks a use limit: absent/null (unlimited) or a positive integer. */
+export function validateMaxUses(maxUses: unknown): number | null {
+  if (maxUses === undefined || maxUses === null) return null;
+  if (!Number.isInteger(maxUses) || (maxUses as number) < 1 || (maxUses as number) > MAX_USES) {
+    throw new ApiKeyValidationError('maxUses must be a positive integer');
+  }
+  return maxUses as number;
+}
+
+/**
+ * Checks the environment a key is issued in: one of the configured
+ * `environments` (the first when absent), or absent when none are configured.
+ */
+export function validateEnvironment(environment: unknown, environments: readonly string[]): string | undefined {
+  if (environment === undefined) return environments[0];
+  if (typeof environment !== 'string' || !environments.includes(environment)) {
+    throw new ApiKeyValidationError(
+      environments.length ? `environment must be one of ${environments.join(', ')}` : 'no environments are configured',
+    );
+  }
+  return environment;
+}
+
+/** Checks the cut-off of a purge: a valid Date, not after `now`. */
+export function validatePurgeBefore(before: unknown, now: number): Date {
+  if (!(before instanceof Date) || Number.isNaN(before.getTime()) || before.getTime() > now) {
+    throw new ApiKeyValidationError('before must be a valid Date, not in the future');
+  }
+  return before;
+}
+
+/** Checks an events query: by key, by owner or both (one at least), with paging. */
+export function validateEventsQuery(query: { keyId?: unknown; ownerId?: unknown; limit?: unknown; offset?: unknown }): {
+  limit: number;
+  offset: number;
+} {
+  const page = validatePage(query);
+  if (query.keyId === undefined && query.ownerId === undefined)
+    throw new ApiKeyValidationError('give keyId or ownerId');
+  return page;
+}

@@ -1,28 +1,17 @@
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
-import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+import { asStoreUnavailable } from '../api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
 import { mysqlLookup, postgresLookup, sqliteLookup, type RawRow, type ReadFrom } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
 import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 import { runLogged } from './statement-log.js';
 
-/** The columns the hot path reads: everything needed to decide, nothing more. */
-export type StoredApiKey = Pick<
-  ApiKeyColumns,
-  | 'id'
-  | 'name'
-  | 'ownerId'
-  | 'scopes'
-  | 'metadata'
-  | 'expiresAt'
-  | 'revokedAt'
-  | 'remainingUses'
-  | 'rateLimitMax'
-  | 'rateLimitWindowMs'
-  | 'hash'
->;
-
-const HOT_COLUMNS = [
+/**
+ * The columns the hot path reads: everything needed to decide, nothing more.
+ * The one list: the lookup's SELECT, its hydration, the cached copy and
+ * {@link StoredApiKey} all derive from it. `id` comes first.
+ */
+export const HOT_COLUMNS = [
   'id',
   'name',
   'ownerId',
@@ -34,7 +23,10 @@ const HOT_COLUMNS = [
   'rateLimitMax',
   'rateLimitWindowMs',
   'hash',
-] as const;
+] as const satisfies readonly (keyof ApiKeyColumns)[];
+
+/** A row as the hot path reads it: the {@link HOT_COLUMNS} of a key. */
+export type StoredApiKey = Pick<ApiKeyColumns, (typeof HOT_COLUMNS)[number]>;
 
 /**
  * What the guard needs from storage. One implementation ships (TypeORM);
@@ -57,7 +49,7 @@ type ColumnMetadata = EntityMetadata['columns'][number];
 type Lookup = (hash: string) => MaybePromise<RawRow | undefined>;
 
 function unavailable(cause: unknown): never {
-  throw new ApiKeyStoreUnavailableError({ cause });
+  throw asStoreUnavailable(cause);
 }
 
 /**
@@ -114,11 +106,10 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
 
   async markUsed(ids: readonly string[], at: Date): Promise<void> {
     if (ids.length === 0) return;
-    try {
-      await this.dataSource.getRepository(this.entity).update({ id: In([...ids]) }, { lastUsedAt: at });
-    } catch (cause) {
-      throw new ApiKeyStoreUnavailableError({ cause });
-    }
+    await this.dataSource
+      .getRepository(this.entity)
+      .update({ id: In([...ids]) }, { lastUsedAt: at })
+      .catch(unavailable);
   }
 
   /** Runs the lookup; any driver failure, thrown or rejected, becomes an ApiKeyStoreUnavailableError. */

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { API_KEY_DATA_SOURCE } from '../api-key.constants.js';
-import { ApiKeyError, ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+import { asStoreUnavailable } from '../api-key.errors.js';
 
 /**
  * Runs the service's database work: in a transaction when asked, with driver
- * failures mapped to {@link ApiKeyStoreUnavailableError} and this library's
- * own errors let through. SQLite runs on one connection, so statements
+ * failures mapped to `ApiKeyStoreUnavailableError` and this library's
+ * own errors let through (`asStoreUnavailable`). SQLite runs on one connection, so statements
  * interleaved with an open transaction would join it: there, work runs one
  * piece at a time.
  */
@@ -47,8 +47,7 @@ export class ApiKeyUnitOfWork {
       try {
         return transactional ? await this.transaction(work) : await this.onPrimary(work);
       } catch (error) {
-        if (error instanceof ApiKeyError) throw error;
-        throw new ApiKeyStoreUnavailableError({ cause: error });
+        throw asStoreUnavailable(error);
       }
     };
     if (!this.serialize) return attempt();

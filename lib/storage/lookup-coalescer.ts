@@ -18,9 +18,4 @@ export class LookupCoalescer<K, V> {
     }
     return pending;
   }
-
-  /** How many lookups are in flight (for tests and diagnostics). */
-  get size(): number {
-    return this.inFlight.size;
-  }
 }

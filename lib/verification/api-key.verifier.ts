@@ -1,13 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
 import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
-import { ApiKeyFormatError } from '../api-key.errors.js';
-import { parseApiKey, type ParsedApiKey } from '../key/key-format.js';
+import { environmentOf } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
+import { RefusedUseRecorder } from './refused-use.recorder.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
@@ -25,7 +24,7 @@ export class ApiKeyVerifier {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
     private readonly usage: ApiKeyUsageCounter,
-    private readonly audit: ApiKeyAuditLog,
+    private readonly refusedUses: RefusedUseRecorder,
   ) {}
 
   /**
@@ -35,17 +34,10 @@ export class ApiKeyVerifier {
    *   cannot answer: a caller must fail closed, and must not treat it as an invalid key.
    */
   verify(key: unknown, now: number = Date.now()): MaybePromise<ApiKeyVerification> {
-    let parsed: ParsedApiKey;
-    try {
-      parsed = parseApiKey(key);
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError) return MALFORMED;
-      throw error;
-    }
-    const environment = this.options.prefixes.get(parsed.prefix);
-    if (environment === undefined) return MALFORMED; // another prefix: not ours
+    const environment = environmentOf(key, this.options.prefixes);
+    if (environment === undefined) return MALFORMED; // malformed, or another prefix: not ours
     // The keyed tag, if on: a key not issued here is refused with no I/O.
-    if (this.options.keyTagger && !this.options.keyTagger.accepts(parsed.prefix, parsed.body)) return FORGED;
+    if (this.options.keyTagger && !this.options.keyTagger.acceptsKey(key as string)) return FORGED;
     const hash = hashApiKey(key as string);
     return thenApply(this.store.findByHash(hash), (row) => this.judge(row, hash, environment, now));
   }
@@ -72,12 +64,12 @@ export class ApiKeyVerifier {
     return this.refuse(principal, 'exhausted');
   }
 
-  /** A refusal of a known key, noted (batched) in the audit log. */
+  /** A refusal of a known key, noted for the events table (write-behind, batched). */
   private refuse(
     row: { id: string; ownerId: string | null },
     reason: 'revoked' | 'expired' | 'exhausted',
   ): ApiKeyVerification {
-    this.audit.noteRefusedUse(row.id, row.ownerId, `${reason}_use`);
+    this.refusedUses.note(row.id, row.ownerId, `${reason}_use`);
     return { valid: false, reason, keyId: row.id };
   }
 }

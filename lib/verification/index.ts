@@ -4,3 +4,4 @@
  * @module
  */
 export * from './last-used.recorder.js';
+export * from './refused-use.recorder.js';

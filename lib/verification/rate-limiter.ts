@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
-import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+import { asStoreUnavailable } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal } from './api-key.principal.js';
 import type { RateLimit, RateLimitDecision, RateLimitStorage } from '../policies/rate-limit.js';
@@ -39,7 +39,7 @@ export class ApiKeyRateLimiter {
       record = await storage.increment(`api-key:${principal.id}`, rate.windowMs, rate.limit, 0, 'api-key');
     } catch (cause) {
       this.storage = this.configuredStorage(); // retry loading or reaching the storage next time
-      throw new ApiKeyStoreUnavailableError({ cause }); // fail closed: 503, never a pass
+      throw asStoreUnavailable(cause); // fail closed: 503, never a pass
     }
     const allowed = !record.isBlocked;
     return {

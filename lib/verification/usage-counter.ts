@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { MoreThan, type DataSource } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_ENTITY } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
+import { asStoreUnavailable } from '../api-key.errors.js';
 
 /**
  * Takes uses of keys that have a use limit, atomically: one conditional
@@ -32,7 +32,7 @@ export class ApiKeyUsageCounter {
         .execute();
       return result.affected === 1;
     } catch (cause) {
-      throw new ApiKeyStoreUnavailableError({ cause });
+      throw asStoreUnavailable(cause);
     }
   }
 

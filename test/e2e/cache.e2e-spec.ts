@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyCacheInvalidator, ApiKeyStateError, generateApiKey, PostgresInvalidationBus } from 'nestjs-opaque-keys';
+import { ApiKeyCacheInvalidator, ApiKeyStateError, generateApiKey } from 'nestjs-opaque-keys';
+import { PostgresInvalidationBus } from '../../lib/cache/index.js';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { crc32 } from 'node:zlib';
 import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey } from 'nestjs-opaque-keys';
 import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/key/index.js';
-import { bodyLengthFor, checksumOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/index.js';
+import { bodyLengthFor, checksumOf, environmentOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/index.js';
 
 function reasonOf(input: unknown, prefix?: string): string {
   try {
@@ -111,5 +111,32 @@ describe('apiKeyPattern', () => {
     const b = generateApiKey({ prefix: 'sk', entropyBits: 128 });
     const text = `token=${a}\nother: pk_${'A'.repeat(40)} and "${b}" end sk_short`;
     expect(text.match(apiKeyPattern('sk'))).toEqual([a, b]);
+  });
+});
+
+describe('environmentOf', () => {
+  const prefixes = new Map<string, string | null>([
+    ['sk_live', 'live'],
+    ['sk_test', 'test'],
+  ]);
+
+  it('names the environment of a well-formed key of ours', () => {
+    expect(environmentOf(generateApiKey({ prefix: 'sk_live' }), prefixes)).toBe('live');
+    expect(environmentOf(generateApiKey({ prefix: 'sk_test' }), prefixes)).toBe('test');
+    expect(environmentOf(generateApiKey({ prefix: 'sk' }), new Map([['sk', null]]))).toBeNull();
+  });
+
+  it('answers undefined, without throwing, for another prefix, a bad checksum or a non-key', () => {
+    const key = generateApiKey({ prefix: 'sk_live' });
+    const flipped = key.slice(0, -1) + (key.endsWith('a') ? 'b' : 'a');
+    for (const presented of [
+      generateApiKey({ prefix: 'pk_live' }),
+      generateApiKey({ prefix: 'sk' }),
+      flipped,
+      '',
+      42,
+      null,
+    ])
+      expect(environmentOf(presented, prefixes)).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApiKeyValidationError } from 'nestjs-opaque-keys';
+import { ApiKeyValidationError, generateApiKey } from 'nestjs-opaque-keys';
 import * as input from '../../lib/policies/index.js';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
 
@@ -97,5 +97,44 @@ describe('input validation', () => {
     for (const bad of [-1, Infinity, '10']) expect(() => input.validateGracePeriod(bad)).toThrow(ApiKeyValidationError);
     expect(() => input.validateId('')).toThrow(ApiKeyValidationError);
     expect(() => input.validateId('x'.repeat(37))).toThrow(ApiKeyValidationError);
+  });
+
+  it('validates entropy (a configuration TypeError), the same for the options and generateApiKey', () => {
+    expect(input.validateEntropyBits(128)).toBe(128);
+    for (const bad of [127, 128.5, '256', undefined]) expect(() => input.validateEntropyBits(bad)).toThrow(TypeError);
+    expect(() => new ResolvedApiKeyOptions({ entropyBits: 127 })).toThrow(
+      'entropyBits must be an integer >= 128; got 127',
+    );
+    expect(() => generateApiKey({ prefix: 'sk', entropyBits: 127 })).toThrow(
+      'entropyBits must be an integer >= 128; got 127',
+    );
+  });
+
+  it('validates pages, with their defaults', () => {
+    expect(input.validatePage({})).toEqual({ limit: 50, offset: 0 });
+    expect(input.validatePage({ limit: 100, offset: 7 })).toEqual({ limit: 100, offset: 7 });
+    for (const bad of [{ limit: 0 }, { limit: 101 }, { limit: 1.5 }, { offset: -1 }, { offset: '2' }])
+      expect(() => input.validatePage(bad)).toThrow(ApiKeyValidationError);
+    expect(() => input.validateEventsQuery({ limit: 10 })).toThrow(/keyId or ownerId/);
+    expect(input.validateEventsQuery({ ownerId: 'o' })).toEqual({ limit: 50, offset: 0 });
+  });
+
+  it('validates reasons, use limits, environments and purge cut-offs', () => {
+    expect(input.validateReason(undefined)).toBeNull();
+    expect(input.validateReason('leaked')).toBe('leaked');
+    for (const bad of [null, 5, 'x'.repeat(256)])
+      expect(() => input.validateReason(bad)).toThrow(ApiKeyValidationError);
+    expect(input.validateMaxUses(undefined)).toBeNull();
+    expect(input.validateMaxUses(3)).toBe(3);
+    for (const bad of [0, -1, 1.5, '3', 2_000_000_001])
+      expect(() => input.validateMaxUses(bad)).toThrow(ApiKeyValidationError);
+    expect(input.validateEnvironment(undefined, ['live', 'test'])).toBe('live');
+    expect(input.validateEnvironment('test', ['live', 'test'])).toBe('test');
+    expect(input.validateEnvironment(undefined, [])).toBeUndefined();
+    expect(() => input.validateEnvironment('prod', ['live'])).toThrow(/one of live/);
+    expect(() => input.validateEnvironment('live', [])).toThrow(/no environments/);
+    expect(input.validatePurgeBefore(new Date(now - 1), now).getTime()).toBe(now - 1);
+    for (const bad of [new Date(now + 60_000), new Date('nope'), now])
+      expect(() => input.validatePurgeBefore(bad, now)).toThrow(ApiKeyValidationError);
   });
 });

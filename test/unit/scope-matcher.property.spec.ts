@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { grantCovers, isValidScope, matchScopes, type ScopeRequirement } from 'nestjs-opaque-keys';
+import { isValidScope, matchScopes } from 'nestjs-opaque-keys';
+import { grantCovers, type ScopeRequirement } from '../../lib/policies/index.js';
 import { mergeRequirements } from '../../lib/policies/index.js';
 
 /**

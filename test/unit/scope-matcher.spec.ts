@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApiKeyValidationError, grantCovers, isValidScope, matchScopes } from 'nestjs-opaque-keys';
+import { ApiKeyValidationError, isValidScope, matchScopes } from 'nestjs-opaque-keys';
+import { grantCovers } from '../../lib/policies/index.js';
 import {
   describeRequirement,
   mergeRequirements,

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
-import { ApiKeyFormatError, ApiKeyStoreUnavailableError } from '../../api-key.errors.js';
+import { asStoreUnavailable } from '../../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from '../../verification/api-key.principal.js';
 import type { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
-import { parseApiKey } from '../../key/key-format.js';
+import { environmentOf } from '../../key/key-format.js';
 import { hashApiKey } from '../../key/key-hash.js';
 import { AnswerCache } from './answer-cache.js';
 import { fromIntrospectionResponse } from './introspection-response.js';
@@ -51,12 +51,7 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
    */
   async verify(key: unknown, now: number = Date.now()): Promise<ApiKeyVerification> {
     // 1. Format, checksum and prefix, with no I/O.
-    try {
-      if (!this.options.prefixes.has(parseApiKey(key).prefix)) return MALFORMED;
-    } catch (error) {
-      if (error instanceof ApiKeyFormatError) return MALFORMED;
-      throw error;
-    }
+    if (environmentOf(key, this.options.prefixes) === undefined) return MALFORMED;
     // 2. The cached answer, or one call to the key store.
     const verification = await this.cache.get(
       hashApiKey(key as string),
@@ -75,11 +70,6 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
   /** Pass-through: uses are counted by the key store, not by remote services. */
   async consumeUse(principal: ApiKeyPrincipal): Promise<ApiKeyVerification> {
     return { valid: true, principal };
-  }
-
-  /** Forgets every cached answer (e.g. after an incident). */
-  clearCache(): void {
-    this.cache.clear();
   }
 
   private async introspect(key: string): Promise<ApiKeyVerification> {
@@ -102,11 +92,10 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
       }
       body = await response.json();
     } catch (error) {
-      throw new ApiKeyStoreUnavailableError({ cause: error });
+      throw asStoreUnavailable(error);
     }
     const verification = fromIntrospectionResponse(body);
-    if (!verification)
-      throw new ApiKeyStoreUnavailableError({ cause: new Error('introspection answer is not an RFC 7662 response') });
+    if (!verification) throw asStoreUnavailable(new Error('introspection answer is not an RFC 7662 response'));
     return verification;
   }
 }
