@@ -91,3 +91,16 @@ export {
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
 } from './storage/migrations/index.js';
+// Secret scanning: GitHub's partner program (signed alerts).
+export {
+  createGitHubSecretScanningController,
+  GITHUB_SECRET_SCANNING_ACTOR,
+  MAX_GITHUB_ALERT_MATCHES,
+  type GitHubSecretScanningOptions,
+  type GitHubSecretScanningResult,
+} from './integrations/secret-scanning/github-secret-scanning.controller.js';
+export {
+  GITHUB_SECRET_SCANNING_KEYS_URL,
+  type GitHubPublicKeysOptions,
+  type PublicKeysFetch,
+} from './integrations/secret-scanning/github-public-keys.js';

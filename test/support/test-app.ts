@@ -33,6 +33,8 @@ export interface TestAppOptions {
   joinDatabase?: boolean;
   /** The HTTP platform. Default: env `HTTP_PLATFORM` (`express` or `fastify`), else `express`. */
   platform?: HttpPlatform;
+  /** Keep each request's raw body as `request.rawBody` (Nest's `rawBody: true`). */
+  rawBody?: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function createTestApp({
   sqliteFile,
   joinDatabase = false,
   platform = httpPlatform(),
+  rawBody = false,
 }: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
@@ -65,7 +68,7 @@ export async function createTestApp({
     ],
     controllers,
   }).compile();
-  const app = await createPlatformApp(moduleRef, { logger: logs }, platform);
+  const app = await createPlatformApp(moduleRef, { logger: logs, rawBody }, platform);
   const dataSource = app.get(DataSource);
   return {
     app,
