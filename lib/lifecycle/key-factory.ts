@@ -8,7 +8,17 @@ import { hashApiKey } from '../key/key-hash.js';
 /** The fields a new key row takes from its caller. */
 export type NewKeyFields = Pick<
   ApiKeyColumns,
-  'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs'
+  | 'name'
+  | 'ownerId'
+  | 'scopes'
+  | 'metadata'
+  | 'expiresAt'
+  | 'remainingUses'
+  | 'rateLimitMax'
+  | 'rateLimitWindowMs'
+  | 'refillAmount'
+  | 'refillIntervalMs'
+  | 'refilledAtMs'
 >;
 
 /** The key prefix of an environment; the first configured one by default. */
@@ -52,13 +62,4 @@ export function createKey(
     familyId: options.familyId ?? id,
   };
   return { key, row };
-}
-
-/** Checks a use limit: absent/null (unlimited) or a positive integer. */
-export function validateMaxUses(maxUses: unknown): number | null {
-  if (maxUses === undefined || maxUses === null) return null;
-  if (!Number.isInteger(maxUses) || (maxUses as number) < 1 || (maxUses as number) > 2_000_000_000) {
-    throw new ApiKeyValidationError('maxUses must be a positive integer');
-  }
-  return maxUses as number;
 }

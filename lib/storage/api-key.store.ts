@@ -20,6 +20,12 @@ export type StoredApiKey = Pick<
   | 'rateLimitMax'
   | 'rateLimitWindowMs'
   | 'hash'
+  // Credits: where the family's balance lives, and its refill.
+  | 'familyId'
+  | 'replacedById'
+  | 'refillAmount'
+  | 'refillIntervalMs'
+  | 'refilledAtMs'
 >;
 
 const HOT_COLUMNS = [
@@ -34,6 +40,12 @@ const HOT_COLUMNS = [
   'rateLimitMax',
   'rateLimitWindowMs',
   'hash',
+  // Credits: where the family's balance lives, and its refill.
+  'familyId',
+  'replacedById',
+  'refillAmount',
+  'refillIntervalMs',
+  'refilledAtMs',
 ] as const;
 
 /**
