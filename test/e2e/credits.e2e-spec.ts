@@ -243,3 +243,25 @@ describe('credits: the refill is computed in SQL from the row and the clock', ()
     expect((await t.service.get(record.id)).remainingUses).toBe(0);
   });
 });
+
+describe('credits with the lookup cache on', () => {
+  let t: TestApp;
+  const http = () => request(t.app.getHttpServer());
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [PingController], options: { cache: { ttlMs: 60_000 } } });
+  });
+  afterAll(() => t.close());
+
+  it('a cached row never grants more than the balance, and addCredits is seen on the next request', async () => {
+    const { key, record } = await t.service.issue({ name: 'cached', credits: { remaining: 2 } });
+    const lookups = (statements: string[]) => statements.filter((sql) => /^SELECT/i.test(sql.trim()));
+    await http().get('/ping').set('X-API-Key', key).expect(200); // cached now, with a balance of 2
+    await http().get('/ping').set('X-API-Key', key).expect(200);
+    const refused = await t.queries.during(() => http().get('/ping').set('X-API-Key', key).expect(401));
+    expect(lookups(refused)).toEqual([]); // the cached row said 2; the conditional UPDATE said no
+    await t.service.addCredits(record.id, 1);
+    const after = await t.queries.during(() => http().get('/ping').set('X-API-Key', key).expect(200));
+    expect(lookups(after)).toHaveLength(1); // the change dropped the cached row: read live again
+    await http().get('/ping').set('X-API-Key', key).expect(401);
+  });
+});
