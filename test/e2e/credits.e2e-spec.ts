@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import {
+  ApiKeyCredits,
   ApiKeyNotFoundError,
   ApiKeyStateError,
   ApiKeyValidationError,
@@ -179,6 +180,26 @@ describe('credits: per-route cost, refill, 429 vs 401', () => {
     await expect(t.service.issue({ name: 'bad', credits: { remaining: -1 } })).rejects.toBeInstanceOf(
       ApiKeyValidationError,
     );
+  });
+
+  it("ApiKeyCredits.configure sets a key's credit configuration inside the caller's transaction", async () => {
+    const credits = t.app.get(ApiKeyCredits);
+    const { key, record } = await t.service.issue({ name: 'configured later' });
+    const done = await t.dataSource.transaction((em) =>
+      credits.configure(em, record.id, { remaining: 0, refill: { amount: 1, intervalMs: 60_000 } }, 1_000),
+    );
+    expect(done).toEqual({
+      holderId: record.id,
+      columns: { remainingUses: 0, refillAmount: 1, refillIntervalMs: 60_000, refilledAtMs: 1_000 },
+    });
+    // The grid started at 1970 + 1 s: a refill is long due, so the first request passes and the second waits.
+    await http().get('/ping').set('X-API-Key', key).expect(200);
+    await http().get('/ping').set('X-API-Key', key).expect(429);
+    await t.dataSource.transaction((em) => credits.configure(em, record.id, null));
+    await http().get('/ping').set('X-API-Key', key).expect(200); // unlimited again
+    await expect(
+      t.dataSource.transaction((em) => credits.configure(em, record.id, { remaining: -1 })),
+    ).rejects.toBeInstanceOf(ApiKeyValidationError);
   });
 
   it('@Cost() refuses a cost that is not a whole number of credits at decoration time', () => {
