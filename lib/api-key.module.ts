@@ -6,6 +6,7 @@ import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
 import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
+import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
 import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
 import { ApiKeyService } from './lifecycle/api-key.service.js';
 import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
@@ -39,6 +40,7 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
     ApiKeyRotation,
+    ApiKeyCredits,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,
@@ -54,6 +56,7 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     LastUsedRecorder,
     ApiKeyGuard,
     ApiKeyService,
+    ApiKeyCredits,
     API_KEY_OPTIONS,
   ],
 })

@@ -104,3 +104,14 @@ export {
   type GitHubPublicKeysOptions,
   type PublicKeysFetch,
 } from './integrations/secret-scanning/github-public-keys.js';
+// Use limits and credits (refill, per-route cost), shared by a rotation family
+export { Cost, DEFAULT_ROUTE_COST } from './http/decorators/cost.decorator.js';
+export { ApiKeyCredits, creditColumns, type CreditColumns } from './lifecycle/api-key.credits.js';
+export { validateCredits } from './policies/api-key.input.js';
+export {
+  MAX_CREDITS,
+  MIN_REFILL_INTERVAL_MS,
+  MAX_REFILL_INTERVAL_MS,
+  type CreditsInput,
+  type CreditRefill,
+} from './policies/credits.js';

@@ -31,6 +31,7 @@ import {
   type ScopeRequirement,
 } from '../policies/scope-matcher.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
+import { routeCost } from './decorators/cost.decorator.js';
 
 /**
  * Requests this guard verified, and their principals; private, so a
@@ -44,6 +45,8 @@ interface RouteRule {
   readonly requirement: ScopeRequirement;
   /** The RFC 6750 `scope` attribute for this route's 403s. */
   readonly scope: string;
+  /** Credits a request spends from a key with credits (`@Cost`, default 1). */
+  readonly cost: number;
 }
 
 /**
@@ -55,7 +58,7 @@ interface RouteRule {
  * 4. Revoked, expired, unknown and malformed keys all get the same 401.
  * 5. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
  * 6. The key's rate limit is counted, if one applies: 429 with `Retry-After` and `RateLimit-*` headers.
- * 7. A key with a use limit spends one use (a conditional UPDATE); others cause no write.
+ * 7. A key with a use limit or credits spends the route's `@Cost` (one conditional UPDATE); others cause no write.
  * 8. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
@@ -147,9 +150,9 @@ export class ApiKeyGuard implements CanActivate {
     this.checkScopes(context, rule, principal);
 
     // Keys without rate or use limits need no more I/O: done now.
-    if (principal.remainingUses === null && this.rateLimiter.limitFor(principal) === null)
-      return this.attach(request, principal);
-    return this.admitLimited(context, request, principal);
+    const cost = principal.remainingUses === null ? 0 : rule.cost;
+    if (cost === 0 && this.rateLimiter.limitFor(principal) === null) return this.attach(request, principal);
+    return this.admitLimited(context, request, principal, cost);
   }
 
   /** Steps 7 to 9 for a key with a rate or use limit. */
@@ -157,6 +160,7 @@ export class ApiKeyGuard implements CanActivate {
     context: ExecutionContext,
     request: Record<string, any>,
     principal: ApiKeyPrincipal,
+    cost: number,
   ): Promise<boolean> {
     // 7. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
@@ -174,9 +178,14 @@ export class ApiKeyGuard implements CanActivate {
       }
     }
 
-    // 8. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
-    if (principal.remainingUses !== null) {
-      const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal));
+    // 8. A key with a use limit or credits spends the route's cost now (a conditional UPDATE); others write nothing.
+    // Out of credits: 429 until a refill comes, or the 401 of an exhausted key when none will.
+    if (cost > 0) {
+      const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal, cost));
+      if (!used.valid && used.retryAfterMs !== undefined) {
+        this.setHeader(context, 'Retry-After', String(Math.max(1, Math.ceil(used.retryAfterMs / 1000))));
+        throw new HttpException({ statusCode: 429, message: 'Out of credits', error: 'Too Many Requests' }, 429);
+      }
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
@@ -242,6 +251,7 @@ export class ApiKeyGuard implements CanActivate {
         ),
         requirement,
         scope: describeRequirement(requirement),
+        cost: routeCost(controller, handler),
       };
       byHandler.set(handler, rule);
     }

@@ -1,4 +1,5 @@
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import type { CreditsInput } from '../policies/credits.js';
 
 /** A stored key as the service returns it: every column but the hash. */
 export type ApiKeyRecord = Omit<ApiKeyColumns, 'hash'>;
@@ -24,8 +25,13 @@ export interface IssueApiKeyInput {
   metadata?: Record<string, unknown> | null;
   /** One of the module's `environments` (marked in the prefix: `sk_test_...`). Default the first. */
   environment?: string;
-  /** How many requests the key may pass (1 = single use). Default unlimited. */
+  /** How many requests the key may pass (1 = single use). Default unlimited. The same as `credits: { remaining: maxUses }`. */
   maxUses?: number | null;
+  /**
+   * Credits the key's requests spend (`@Cost(n)` per route, default 1), with an optional periodic refill,
+   * e.g. `{ remaining: 1000, refill: { amount: 1000, intervalMs: 86_400_000 } }`. Not with `maxUses`.
+   */
+  credits?: CreditsInput | null;
   /** The key's own rate limit, e.g. `{ limit: 100, windowMs: 60_000 }`. Default: the module's `rateLimit`, if any. */
   rateLimit?: { limit: number; windowMs: number } | null;
   /** Who issues it, for the audit log (a user id, "cli", ...). */
@@ -84,6 +90,9 @@ export const RECORD_COLUMNS = [
   'remainingUses',
   'rateLimitMax',
   'rateLimitWindowMs',
+  'refillAmount',
+  'refillIntervalMs',
+  'refilledAtMs',
 ] as const satisfies readonly (keyof ApiKeyRecord)[];
 
 /** Copies a row without its hash. */

@@ -19,6 +19,9 @@ import { createKey, prefixOfHint } from './key-factory.js';
 import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 
+/** A family's balance as it moves to a successor. */
+type Balance = Pick<ApiKeyColumns, 'remainingUses' | 'refilledAtMs'>;
+
 type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyReuseDetectedError };
 
 /**
@@ -104,6 +107,9 @@ export class ApiKeyRotation {
         remainingUses: old.remainingUses,
         rateLimitMax: old.rateLimitMax,
         rateLimitWindowMs: old.rateLimitWindowMs,
+        refillAmount: old.refillAmount,
+        refillIntervalMs: old.refillIntervalMs,
+        refilledAtMs: old.refilledAtMs,
       },
       {
         prefix: prefixOfHint(old.hint),
@@ -119,12 +125,10 @@ export class ApiKeyRotation {
         : { replacedById: row.id, revokedAt: new Date(now), revokedReason: 'rotated' };
     // The condition makes the claim atomic: a concurrent rotation or revocation
     // that got there first leaves nothing to update, and this one fails.
-    const claimed = await em.update(
-      this.entity,
-      { id: old.id, revokedAt: IsNull(), replacedById: IsNull() },
-      change as never,
-    );
-    if (claimed.affected !== 1) throw new ApiKeyStateError(old.id, 'rotated');
+    const balance = await this.claim(em, old, change);
+    // The family's balance moves to the successor (the old key, in its grace
+    // period, spends from there): one balance per family, never two.
+    Object.assign(row, balance);
     await em.insert(this.entity, row as never);
     // The old key's cached row is stale (revoked, or its expiry shortened); the successor is new, so never cached.
     await this.cache.changed(em, { ids: [old.id] });
@@ -142,7 +146,41 @@ export class ApiKeyRotation {
       ],
       now,
     );
-    return { key, record: toRecord(row), previous: toRecord({ ...old, ...change }) };
+    const previous = { ...old, ...change, ...(balance.remainingUses === null ? {} : { remainingUses: 0 }) };
+    return { key, record: toRecord(row), previous: toRecord(previous) };
+  }
+
+  /**
+   * Claims the old row (successor, revocation or grace expiry) and takes its
+   * balance: the claim also sets the old row's balance to 0, on the condition
+   * that it is still the one read. Requests spend without this transaction's
+   * lock on SQLite (one connection, statements interleave), so a spend that
+   * slipped in since the read makes the claim miss: then the balance is read
+   * again and the claim retried; it is never copied stale.
+   */
+  private async claim(em: EntityManager, old: ApiKeyColumns, change: Partial<ApiKeyColumns>): Promise<Balance> {
+    let balance: Balance = { remainingUses: old.remainingUses, refilledAtMs: old.refilledAtMs };
+    for (let attempt = 0; ; attempt++) {
+      const claimed = await em.update(
+        this.entity,
+        {
+          id: old.id,
+          revokedAt: IsNull(),
+          replacedById: IsNull(),
+          remainingUses: balance.remainingUses ?? IsNull(),
+          refilledAtMs: balance.refilledAtMs ?? IsNull(),
+        },
+        (balance.remainingUses === null ? change : { ...change, remainingUses: 0 }) as never,
+      );
+      if (claimed.affected === 1) return balance;
+      const fresh = await em.findOne(this.entity, {
+        where: { id: old.id },
+        select: { id: true, revokedAt: true, replacedById: true, remainingUses: true, refilledAtMs: true },
+      });
+      const moved = fresh && fresh.revokedAt === null && fresh.replacedById === null && attempt < 5;
+      if (!moved) throw new ApiKeyStateError(old.id, 'rotated');
+      balance = { remainingUses: fresh.remainingUses, refilledAtMs: fresh.refilledAtMs };
+    }
   }
 
   /** Revokes every live key of the family, invalidates the cache and records the reuse. */

@@ -27,6 +27,7 @@ import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, prefixFor } from './key-factory.js';
 import { environmentOf } from '../key/key-format.js';
+import { ApiKeyCredits, creditColumns } from './api-key.credits.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
@@ -59,18 +60,20 @@ export class ApiKeyService {
     private readonly rotation: ApiKeyRotation,
     private readonly audit: ApiKeyAuditLog,
     private readonly cache: ApiKeyCacheInvalidator,
+    private readonly credits: ApiKeyCredits,
   ) {}
 
   /** Creates a key. The plaintext is in the result and nowhere else. */
   async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
     const now = Date.now();
+    const credits = input.validateCredits(request.credits, request.maxUses);
     const fields = {
       name: input.validateName(request?.name),
       ownerId: input.validateOwnerId(request.ownerId),
       scopes: normalizeScopes(request.scopes ?? []),
       metadata: input.validateMetadata(request.metadata),
       expiresAt: resolveExpiry(request.expiresAt, now, this.options),
-      remainingUses: input.validateMaxUses(request.maxUses),
+      ...creditColumns(credits, now),
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     };
     const prefix = prefixFor(this.options, request.environment);
@@ -87,6 +90,7 @@ export class ApiKeyService {
         scopes: row.scopes,
         expiresAt: row.expiresAt,
         maxUses: row.remainingUses,
+        refill: credits?.refill ?? null,
         rateLimit: request.rateLimit ?? null,
       };
       await this.audit.write(
@@ -130,6 +134,31 @@ export class ApiKeyService {
     input.validateId(id);
     const normalized = normalizeScopes(scopes);
     return this.updateLive(id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized });
+  }
+
+  /**
+   * Adds credits to a key's balance (a billing integration's top-up): one
+   * transaction with a `credits_added` event and the cache invalidated. A
+   * rotation family has one balance, on its newest key: naming any key of the
+   * family adds there. Returns the record of the key holding the balance.
+   * @throws ApiKeyValidationError for a key without credits, or a bad amount
+   * @example
+   * await keys.addCredits(keyId, 1_000, { actor: 'billing' });
+   */
+  async addCredits(id: string, amount: number, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
+    return this.get(await this.credits.add(id, amount, actor));
+  }
+
+  /**
+   * Sets a key's balance to `remaining` (its refill, if any, stays): one
+   * transaction with a `credits_set` event and the cache invalidated. A key
+   * without credits gets a balance (no refill). Applies to the family's newest
+   * key, as {@link addCredits}.
+   * @example
+   * await keys.setCredits(keyId, 0, { actor: 'billing' }); // unpaid: out of credits now
+   */
+  async setCredits(id: string, remaining: number, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
+    return this.get(await this.credits.set(id, remaining, actor));
   }
 
   /**

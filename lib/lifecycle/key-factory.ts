@@ -9,7 +9,17 @@ import { validateEnvironment } from '../policies/api-key.input.js';
 /** The fields a new key row takes from its caller. */
 export type NewKeyFields = Pick<
   ApiKeyColumns,
-  'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs'
+  | 'name'
+  | 'ownerId'
+  | 'scopes'
+  | 'metadata'
+  | 'expiresAt'
+  | 'remainingUses'
+  | 'rateLimitMax'
+  | 'rateLimitWindowMs'
+  | 'refillAmount'
+  | 'refillIntervalMs'
+  | 'refilledAtMs'
 >;
 
 /** The key prefix of an environment; the first configured one by default. */

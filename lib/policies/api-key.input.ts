@@ -1,4 +1,5 @@
 import { ApiKeyValidationError } from '../api-key.errors.js';
+import { MAX_CREDITS, MAX_REFILL_INTERVAL_MS, MIN_REFILL_INTERVAL_MS, type CreditsInput } from './credits.js';
 
 /** Longest key name. */
 export const MAX_NAME_LENGTH = 100;
@@ -78,8 +79,6 @@ export const MAX_REASON_LENGTH = 255;
 export const MAX_PAGE_SIZE = 100;
 /** Page size of a list when none is given. */
 export const DEFAULT_PAGE_SIZE = 50;
-/** Largest use limit a key may be issued with. */
-export const MAX_USES = 2_000_000_000;
 
 /**
  * Checks the entropy of key bodies (a configuration value, so a `TypeError`):
@@ -110,15 +109,6 @@ export function validateReason(reason: unknown): string | null {
     throw new ApiKeyValidationError(`reason must be a string of at most ${MAX_REASON_LENGTH} characters`);
   }
   return reason;
-}
-
-/** Checks a use limit: absent/null (unlimited) or a positive integer. */
-export function validateMaxUses(maxUses: unknown): number | null {
-  if (maxUses === undefined || maxUses === null) return null;
-  if (!Number.isInteger(maxUses) || (maxUses as number) < 1 || (maxUses as number) > MAX_USES) {
-    throw new ApiKeyValidationError('maxUses must be a positive integer');
-  }
-  return maxUses as number;
 }
 
 /**
@@ -152,4 +142,48 @@ export function validateEventsQuery(query: { keyId?: unknown; ownerId?: unknown;
   if (query.keyId === undefined && query.ownerId === undefined)
     throw new ApiKeyValidationError('give keyId or ownerId');
   return page;
+}
+
+/** Checks a count of credits: an integer from `min` to 2e9. */
+export function validateCreditCount(value: unknown, what: string, min = 0): number {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > MAX_CREDITS) {
+    throw new ApiKeyValidationError(`${what} must be an integer from ${min} to ${MAX_CREDITS}`);
+  }
+  return value as number;
+}
+
+/**
+ * Checks `credits` (and `maxUses`, its no-refill shorthand; not both):
+ * `{ remaining, refill?: { amount, intervalMs } }`. `null` for a key without credits.
+ */
+export function validateCredits(credits: unknown, maxUses?: unknown): CreditsInput | null {
+  if (credits === undefined || credits === null) {
+    if (maxUses === undefined || maxUses === null) return null;
+    return { remaining: validateCreditCount(maxUses, 'maxUses', 1), refill: null };
+  }
+  if (maxUses !== undefined && maxUses !== null)
+    throw new ApiKeyValidationError('give credits or maxUses, not both (maxUses is credits without refill)');
+  if (typeof credits !== 'object' || Array.isArray(credits))
+    throw new ApiKeyValidationError('credits must be an object: { remaining, refill?: { amount, intervalMs } }');
+  const { remaining, refill, ...rest } = credits as Record<string, unknown>;
+  const unknown = Object.keys(rest);
+  if (unknown.length) throw new ApiKeyValidationError(`credits has unknown field(s): ${unknown.join(', ')}`);
+  const balance = validateCreditCount(remaining, 'credits.remaining');
+  if (refill === undefined || refill === null) return { remaining: balance, refill: null };
+  if (typeof refill !== 'object' || Array.isArray(refill))
+    throw new ApiKeyValidationError('credits.refill must be an object: { amount, intervalMs }');
+  const { amount, intervalMs, ...extra } = refill as Record<string, unknown>;
+  const unexpected = Object.keys(extra);
+  if (unexpected.length)
+    throw new ApiKeyValidationError(`credits.refill has unknown field(s): ${unexpected.join(', ')}`);
+  const interval = intervalMs as number;
+  if (!Number.isInteger(interval) || interval < MIN_REFILL_INTERVAL_MS || interval > MAX_REFILL_INTERVAL_MS) {
+    throw new ApiKeyValidationError(
+      `credits.refill.intervalMs must be an integer number of ms from ${MIN_REFILL_INTERVAL_MS} to ${MAX_REFILL_INTERVAL_MS}`,
+    );
+  }
+  return {
+    remaining: balance,
+    refill: { amount: validateCreditCount(amount, 'credits.refill.amount', 1), intervalMs: interval },
+  };
 }

@@ -10,7 +10,10 @@ export type ApiKeyEventType =
   | 'revoked_use'
   | 'expired_use'
   | 'exhausted_use'
-  | 'reuse_detected';
+  | 'reuse_detected'
+  // Credits: a billing integration's changes to a key's balance.
+  | 'credits_added'
+  | 'credits_set';
 
 /**
  * One audit-log row. Written in the same transaction as the change it

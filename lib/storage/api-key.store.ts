@@ -23,6 +23,12 @@ export const HOT_COLUMNS = [
   'rateLimitMax',
   'rateLimitWindowMs',
   'hash',
+  // Credits: where the family's balance lives, and its refill.
+  'familyId',
+  'replacedById',
+  'refillAmount',
+  'refillIntervalMs',
+  'refilledAtMs',
 ] as const satisfies readonly (keyof ApiKeyColumns)[];
 
 /** A row as the hot path reads it: the {@link HOT_COLUMNS} of a key. */

@@ -11,7 +11,10 @@ export interface ApiKeyPrincipal {
   readonly expiresAt: Date | null;
   /** The environment marked in the key's prefix (`live`, `test`...), or `null` without environments. */
   readonly environment: string | null;
-  /** Uses left before this request took one, or `null` for unlimited. */
+  /**
+   * Uses (credits) left before this request spent any, a due refill included, or `null` for unlimited.
+   * 0 for a key in its rotation grace period: its family's balance is on its successor.
+   */
   readonly remainingUses: number | null;
   /** The key's own rate limit, or `null` (the module default applies, if any). */
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
@@ -26,7 +29,13 @@ export type ApiKeyRejection = 'malformed' | 'forged' | 'unknown' | 'revoked' | '
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =
   | { readonly valid: true; readonly principal: ApiKeyPrincipal }
-  | { readonly valid: false; readonly reason: ApiKeyRejection; readonly keyId?: string };
+  | {
+      readonly valid: false;
+      readonly reason: ApiKeyRejection;
+      readonly keyId?: string;
+      /** Out of credits (`exhausted`) with a refill configured: ms until the next refill. */
+      readonly retryAfterMs?: number;
+    };
 
 /** The request property the guard sets. */
 export const API_KEY_REQUEST_PROPERTY = 'apiKey';

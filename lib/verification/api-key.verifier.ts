@@ -7,7 +7,11 @@ import { environmentOf } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { RefusedUseRecorder } from './refused-use.recorder.js';
-import { ApiKeyUsageCounter } from './usage-counter.js';
+import { ApiKeyUsageCounter, type CreditHolder } from './usage-counter.js';
+import { availableCredits, hasRefill, nextRefillAt, type CreditState } from '../policies/credits.js';
+
+/** Where a verified key's balance is, and its refill; kept off the public principal. */
+type KeyCredits = CreditHolder & CreditState;
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
 const UNKNOWN: ApiKeyVerification = Object.freeze({ valid: false, reason: 'unknown' });
@@ -20,6 +24,9 @@ const FORGED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'forged
  */
 @Injectable()
 export class ApiKeyVerifier {
+  /** The credit columns of principals this verifier made, for {@link consumeUse}. */
+  private readonly credits = new WeakMap<ApiKeyPrincipal, KeyCredits>();
+
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
@@ -49,32 +56,80 @@ export class ApiKeyVerifier {
     if (!row || !constantTimeEqual(row.hash, hash)) return UNKNOWN;
     if (row.revokedAt) return this.refuse(row, 'revoked');
     if (row.expiresAt && row.expiresAt.getTime() <= now) return this.refuse(row, 'expired');
-    if (row.remainingUses !== null && row.remainingUses <= 0) return this.refuse(row, 'exhausted');
-    return { valid: true, principal: toPrincipal(row, environment) };
+    if (row.remainingUses === null) return { valid: true, principal: toPrincipal(row, environment, null) };
+    // A key that holds its family's balance, with nothing left and no refill to
+    // come, is refused on the read (no write). A key in its rotation grace period
+    // spends from its successor, and one with a refill may be due one: both go on
+    // to the spend, which decides (and says when the next refill comes).
+    const refills = hasRefill(row);
+    const holdsBalance = row.replacedById === null;
+    if (holdsBalance && !refills && row.remainingUses <= 0) return this.refuse(row, 'exhausted');
+    const credits: KeyCredits = {
+      id: row.id,
+      familyId: row.familyId ?? row.id,
+      holdsBalance,
+      refills,
+      remainingUses: row.remainingUses,
+      refillAmount: row.refillAmount,
+      refillIntervalMs: row.refillIntervalMs,
+      refilledAtMs: row.refilledAtMs,
+    };
+    const principal = toPrincipal(row, environment, holdsBalance ? availableCredits(credits, now) : row.remainingUses);
+    this.credits.set(principal, credits);
+    return { valid: true, principal };
   }
 
   /**
-   * Takes one use of a key with a use limit (one conditional UPDATE); keys
-   * without a limit pass with no write. Call it last, once the request passed
-   * every other check, so a refused request never costs a use.
+   * Spends `cost` credits (default 1) of a key with a use limit or credits:
+   * one conditional UPDATE on the rotation family's balance, with a due refill
+   * applied in it; keys without a balance, and a `cost` of 0, pass with no
+   * write. Call it last, once the request passed every other check, so a
+   * refused request never costs a credit. Refused: `exhausted`, with
+   * `retryAfterMs` (time to the next refill) when a refill is configured.
    * @throws ApiKeyStoreUnavailableError
    */
-  async consumeUse(principal: ApiKeyPrincipal): Promise<ApiKeyVerification> {
-    if (principal.remainingUses === null || (await this.usage.take(principal.id))) return { valid: true, principal };
-    return this.refuse(principal, 'exhausted');
+  async consumeUse(principal: ApiKeyPrincipal, cost = 1, now: number = Date.now()): Promise<ApiKeyVerification> {
+    if (principal.remainingUses === null || cost === 0) return { valid: true, principal };
+    const credits = this.credits.get(principal) ?? legacyHolder(principal);
+    // The balance the key holds, read just now, is short: refused without a write.
+    if (credits.holdsBalance && availableCredits(credits, now) < cost)
+      return this.outOfCredits(principal, credits, now);
+    if (await this.usage.spend(credits, cost, now)) return { valid: true, principal };
+    return this.outOfCredits(principal, credits, now);
+  }
+
+  /** Out of credits: `exhausted`, and when a refill is configured, the time to the next one. */
+  private outOfCredits(principal: ApiKeyPrincipal, credits: KeyCredits, now: number): ApiKeyVerification {
+    const refused = this.refuse(principal, 'exhausted');
+    const next = nextRefillAt(credits, now);
+    return next === null ? refused : { ...refused, retryAfterMs: next - now };
   }
 
   /** A refusal of a known key, noted for the events table (write-behind, batched). */
   private refuse(
     row: { id: string; ownerId: string | null },
     reason: 'revoked' | 'expired' | 'exhausted',
-  ): ApiKeyVerification {
+  ): Extract<ApiKeyVerification, { valid: false }> {
     this.refusedUses.note(row.id, row.ownerId, `${reason}_use`);
     return { valid: false, reason, keyId: row.id };
   }
 }
 
-function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrincipal {
+/** The holder of a principal this verifier did not make: its own row, by id, with no refill. */
+function legacyHolder(principal: ApiKeyPrincipal): KeyCredits {
+  return {
+    id: principal.id,
+    familyId: principal.id,
+    holdsBalance: true,
+    refills: false,
+    remainingUses: principal.remainingUses,
+    refillAmount: null,
+    refillIntervalMs: null,
+    refilledAtMs: null,
+  };
+}
+
+function toPrincipal(row: StoredApiKey, environment: string | null, remainingUses: number | null): ApiKeyPrincipal {
   return {
     id: row.id,
     environment,
@@ -83,7 +138,7 @@ function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrinc
     scopes: row.scopes,
     metadata: row.metadata,
     expiresAt: row.expiresAt,
-    remainingUses: row.remainingUses,
+    remainingUses,
     rateLimit:
       row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
   };

@@ -71,6 +71,7 @@ describe(`shipped migrations (${database})`, () => {
       expect(ran.map((migration) => migration.name)).toEqual([
         'CreateApiKeys1795478400000',
         'AddKeyPolicies1795564800000',
+        'AddCredits1795651200000',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
@@ -88,7 +89,17 @@ describe(`shipped migrations (${database})`, () => {
         ]),
       );
       expect(await hasTable(dataSource, 'api_key_events')).toBe(true);
+      const credits = ['refillAmount', 'refillIntervalMs', 'refilledAtMs'];
+      expect(table!.columns.map((column) => column.name)).toEqual(expect.arrayContaining(credits));
 
+      // Reverting AddCredits drops its columns only; the schema diff then wants them back.
+      await dataSource.undoLastMigration();
+      const reverted = dataSource.createQueryRunner();
+      const before = await reverted.getTable('api_keys');
+      await reverted.release();
+      expect(before!.columns.map((column) => column.name)).not.toEqual(expect.arrayContaining([credits[0]]));
+      expect(before!.columns.map((column) => column.name)).toEqual(expect.arrayContaining(['remainingUses']));
+      expect((await pendingSchemaChanges(dataSource)).join('\n')).toMatch(/refillIntervalMs/);
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'api_key_events')).toBe(false);
       await dataSource.undoLastMigration();
@@ -111,6 +122,7 @@ describe(`shipped migrations (${database})`, () => {
       expect(ran.map((migration) => migration.name)).toEqual([
         'CreateApiKeys_service_keys1795478400000',
         'AddKeyPolicies_service_keys1795564800000',
+        'AddCredits_service_keys1795651200000',
       ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
@@ -119,6 +131,11 @@ describe(`shipped migrations (${database})`, () => {
         `SELECT ${dataSource.driver.escape('owner_id')} FROM ${dataSource.driver.escape('service_keys')}`,
       );
       expect(rows).toEqual([]);
+      const refills = await dataSource.query(
+        `SELECT ${dataSource.driver.escape('refill_interval_ms')} FROM ${dataSource.driver.escape('service_keys')}`,
+      );
+      expect(refills).toEqual([]);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'service_keys')).toBe(false);

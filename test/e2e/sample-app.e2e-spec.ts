@@ -657,6 +657,22 @@ describe('sample app', () => {
       });
     });
 
+    it('does not multiply a use limit: maxUses 3, self-rotated with a 300 s grace, passes 3 requests in all', async () => {
+      const old = await issue({ name: 'three uses', scopes: ['orders:read'], maxUses: 3 });
+      const rotated = await http()
+        .post('/keys/self/rotate')
+        .set(bearer(old.key))
+        .send({ gracePeriodSeconds: 300 })
+        .expect(201); // the rotation request itself spends one
+      plaintexts.add(rotated.body.key);
+      const statuses: number[] = [];
+      for (const key of [old.key, rotated.body.key, old.key, rotated.body.key])
+        statuses.push((await http().get('/orders').set(bearer(key))).status);
+      expect(statuses).toEqual([200, 200, 401, 401]);
+      for (const id of [old.record.id, rotated.body.record.id])
+        expect((await http().get(`/keys/${id}`).set(bearer(admin)).expect(200)).body.remainingUses).toBe(0);
+    });
+
     it('revokes the whole family when a rotated-away key (still in its grace period) is rotated again: 409', async () => {
       const first = await issue({ name: 'family', scopes: ['orders:read'], ownerId: 'acme' });
       const second = (

@@ -69,9 +69,10 @@ describe(`TypeOrmApiKeyStore.findByHash on ${testDatabase()}`, () => {
     const statements = await queries.during(async () => (row = await store.findByHash(hash)));
     expect(statements).toHaveLength(1);
     expect(statements[0]).toMatch(/^SELECT .*store_spec_keys.* WHERE .*hash.* (= \?|= ANY\(\$1\)|IN \(\?\))$/);
-    // Only what the decision needs: no hint, no timestamps of the lifecycle.
-    for (const column of ['hint', 'createdAt', 'lastUsedAt', 'revokedReason', 'replacedById'])
-      expect(row).not.toHaveProperty(column);
+    // Only what the decision needs: no hint, no timestamps of the lifecycle. (`replacedById`
+    // and `familyId` are read: they say where a rotation family's balance of credits is.)
+    for (const column of ['hint', 'createdAt', 'lastUsedAt', 'revokedReason']) expect(row).not.toHaveProperty(column);
+    expect(row).toHaveProperty('replacedById', null);
     expect(row).toMatchObject({
       id,
       name: 'store spec',

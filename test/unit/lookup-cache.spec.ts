@@ -26,6 +26,11 @@ function row(id: string, hash = `hash-${id}`, scopes = ['orders:read']): StoredA
     remainingUses: null,
     rateLimitMax: null,
     rateLimitWindowMs: null,
+    familyId: null,
+    replacedById: null,
+    refillAmount: null,
+    refillIntervalMs: null,
+    refilledAtMs: null,
   };
 }
 

@@ -15,6 +15,7 @@ describe('ResolvedApiKeyOptions', () => {
       lastUsedIntervalMs: 60_000,
       auditUseIntervalMs: 60_000,
       coalesceLookups: false,
+      readFrom: 'primary',
       rateLimit: undefined,
       rateLimitStorage: undefined,
       environments: [],
@@ -124,10 +125,11 @@ describe('input validation', () => {
     expect(input.validateReason('leaked')).toBe('leaked');
     for (const bad of [null, 5, 'x'.repeat(256)])
       expect(() => input.validateReason(bad)).toThrow(ApiKeyValidationError);
-    expect(input.validateMaxUses(undefined)).toBeNull();
-    expect(input.validateMaxUses(3)).toBe(3);
+    // maxUses is credits without refill.
+    expect(input.validateCredits(undefined, undefined)).toBeNull();
+    expect(input.validateCredits(undefined, 3)).toEqual({ remaining: 3, refill: null });
     for (const bad of [0, -1, 1.5, '3', 2_000_000_001])
-      expect(() => input.validateMaxUses(bad)).toThrow(ApiKeyValidationError);
+      expect(() => input.validateCredits(undefined, bad)).toThrow(ApiKeyValidationError);
     expect(input.validateEnvironment(undefined, ['live', 'test'])).toBe('live');
     expect(input.validateEnvironment('test', ['live', 'test'])).toBe('test');
     expect(input.validateEnvironment(undefined, [])).toBeUndefined();

@@ -8,6 +8,10 @@ import { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
 import { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
 import { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
 import { AddKeyPoliciesMigration } from './key-policies-migration.js';
+import { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
+import { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
+import { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
+import { AddCreditsMigration } from './credits-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -17,6 +21,10 @@ export { AddKeyPoliciesMigration } from './key-policies-migration.js';
 export { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
 export { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
 export { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
+export { AddCreditsMigration } from './credits-migration.js';
+export { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
+export { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
+export { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -34,12 +42,34 @@ export interface ApiKeyMigrationsOptions {
 type TableMigrationClass = new () => MigrationInterface & { readonly tableName: string; readonly name: string };
 
 /** The migrations of each database, in order. */
+// One migration a line, so that each later migration is a line of its own.
+// prettier-ignore
 const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
-  postgres: [CreateApiKeysPostgres1795478400000, AddKeyPoliciesPostgres1795564800000],
-  mysql: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000],
-  mariadb: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000],
-  'better-sqlite3': [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000],
-  sqlite: [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000],
+  postgres: [
+    CreateApiKeysPostgres1795478400000,
+    AddKeyPoliciesPostgres1795564800000,
+    AddCreditsPostgres1795651200000,
+  ],
+  mysql: [
+    CreateApiKeysMysql1795478400000,
+    AddKeyPoliciesMysql1795564800000,
+    AddCreditsMysql1795651200000,
+  ],
+  mariadb: [
+    CreateApiKeysMysql1795478400000,
+    AddKeyPoliciesMysql1795564800000,
+    AddCreditsMysql1795651200000,
+  ],
+  'better-sqlite3': [
+    CreateApiKeysSqlite1795478400000,
+    AddKeyPoliciesSqlite1795564800000,
+    AddCreditsSqlite1795651200000,
+  ],
+  sqlite: [
+    CreateApiKeysSqlite1795478400000,
+    AddKeyPoliciesSqlite1795564800000,
+    AddCreditsSqlite1795651200000,
+  ],
 };
 
 const named = new Map<string, ApiKeyMigrationClass>();
@@ -50,9 +80,11 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   let migration = named.get(key);
   if (!migration) {
     const name =
-      base.prototype instanceof AddKeyPoliciesMigration
-        ? AddKeyPoliciesMigration.nameFor(tableName)
-        : CreateApiKeysMigration.nameFor(tableName);
+      base.prototype instanceof AddCreditsMigration
+        ? AddCreditsMigration.nameFor(tableName)
+        : base.prototype instanceof AddKeyPoliciesMigration
+          ? AddKeyPoliciesMigration.nameFor(tableName)
+          : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;

@@ -1,0 +1,147 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { IsNull, type EntityManager } from 'typeorm';
+import { ApiKeyAuditLog } from './api-key-audit.log.js';
+import { API_KEY_ENTITY } from '../api-key.constants.js';
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
+import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
+import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import * as input from '../policies/api-key.input.js';
+import { MAX_CREDITS, type CreditsInput } from '../policies/credits.js';
+
+/** The credit columns of a row. */
+export type CreditColumns = Pick<ApiKeyColumns, 'remainingUses' | 'refillAmount' | 'refillIntervalMs' | 'refilledAtMs'>;
+
+/**
+ * The columns that store validated credits (`null`: no credits, unlimited).
+ * A refill's grid starts at `now`: the first refill falls due one interval later.
+ */
+export function creditColumns(credits: CreditsInput | null, now: number): CreditColumns {
+  return {
+    remainingUses: credits?.remaining ?? null,
+    refillAmount: credits?.refill?.amount ?? null,
+    refillIntervalMs: credits?.refill?.intervalMs ?? null,
+    refilledAtMs: credits?.refill ? now : null,
+  };
+}
+
+/** The live key that holds a family's balance: the one with no successor. */
+type Holder = Pick<ApiKeyColumns, 'id' | 'ownerId' | 'familyId' | 'replacedById' | 'revokedAt' | 'remainingUses'>;
+
+const HOLDER_SELECT = {
+  id: true,
+  ownerId: true,
+  familyId: true,
+  replacedById: true,
+  revokedAt: true,
+  remainingUses: true,
+} as const;
+
+/**
+ * Changes keys' credits. A rotation family has one balance, on its newest key
+ * (rotation moves it there), so every change here applies to that key, whichever
+ * key of the family is named. Each change is one transaction: the holder row
+ * locked, one conditional UPDATE, its audit event and the cache invalidation.
+ */
+@Injectable()
+export class ApiKeyCredits {
+  constructor(
+    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
+    private readonly unitOfWork: ApiKeyUnitOfWork,
+    private readonly audit: ApiKeyAuditLog,
+    private readonly invalidator: ApiKeyCacheInvalidator,
+  ) {}
+
+  /**
+   * Adds `amount` credits to the family's balance. Returns the id of the key
+   * that holds it. A key without credits is an {@link ApiKeyValidationError}.
+   */
+  add(id: string, amount: number, actor?: string): Promise<string> {
+    input.validateId(id);
+    const n = input.validateCreditCount(amount, 'amount', 1);
+    return this.change(id, actor, 'credits_added', { amount: n }, async (em, holder, remaining) => {
+      if (holder.remainingUses === null)
+        throw new ApiKeyValidationError(`API key ${id} has no credits to add to (give it some with setCredits)`);
+      return em
+        .createQueryBuilder()
+        .update(this.entity)
+        .set({ remainingUses: () => `${remaining} + :n` } as never)
+        .where({ id: holder.id, replacedById: IsNull(), revokedAt: IsNull() })
+        .andWhere(`${remaining} <= :max`, { n, max: MAX_CREDITS - n })
+        .execute();
+    });
+  }
+
+  /** Sets the family's balance to `remaining` (0 to 2e9); a key without credits gets a balance without refill. */
+  set(id: string, remaining: number, actor?: string): Promise<string> {
+    input.validateId(id);
+    const n = input.validateCreditCount(remaining, 'remaining');
+    return this.change(id, actor, 'credits_set', { remaining: n }, (em, holder) =>
+      em.update(this.entity, { id: holder.id, replacedById: IsNull(), revokedAt: IsNull() }, {
+        remainingUses: n,
+      } as never),
+    );
+  }
+
+  /**
+   * Sets the credit configuration (balance and refill, or `null` for none) of
+   * the family of key `id`, inside the caller's transaction `em`, for changes
+   * that write their own audit event (e.g. a key update). Validates `credits`
+   * as `issue` does. Returns the holder's id and the columns written; the
+   * caller invalidates the cache for that id (and `id`).
+   */
+  async configure(
+    em: EntityManager,
+    id: string,
+    credits: unknown,
+    now: number = Date.now(),
+  ): Promise<{ holderId: string; columns: CreditColumns }> {
+    const columns = creditColumns(input.validateCredits(credits), now);
+    const holder = await this.holderOf(em, id);
+    const result = await em.update(this.entity, { id: holder.id, replacedById: IsNull() }, columns as never);
+    if (result.affected !== 1) throw new ApiKeyStateError(id, 'rotated');
+    return { holderId: holder.id, columns };
+  }
+
+  /** The live key holding the balance of `id`'s family, locked. */
+  private async holderOf(em: EntityManager, id: string): Promise<Holder> {
+    const lock = this.unitOfWork.writeLock;
+    const row = await em.findOne(this.entity, { where: { id }, select: HOLDER_SELECT, lock });
+    if (!row) throw new ApiKeyNotFoundError(id);
+    const holder =
+      row.replacedById === null
+        ? row
+        : await em.findOne(this.entity, {
+            where: { familyId: row.familyId ?? row.id, replacedById: IsNull() },
+            select: HOLDER_SELECT,
+            lock,
+          });
+    if (!holder || holder.revokedAt) throw new ApiKeyStateError(id, 'revoked');
+    return holder;
+  }
+
+  private async change(
+    id: string,
+    actor: string | undefined,
+    type: 'credits_added' | 'credits_set',
+    details: Record<string, unknown>,
+    update: (em: EntityManager, holder: Holder, remaining: string) => Promise<{ affected?: number | null }>,
+  ): Promise<string> {
+    return this.unitOfWork.run(async (em) => {
+      const holder = await this.holderOf(em, id);
+      const column = em.connection.getMetadata(this.entity).findColumnWithPropertyName('remainingUses')!;
+      const result = await update(em, holder, em.connection.driver.escape(column.databaseName));
+      if (result.affected !== 1) {
+        // The holder is locked (SQLite: writes are serialized), so only the balance's bound can refuse.
+        throw type === 'credits_added'
+          ? new ApiKeyValidationError(`the balance of API key ${holder.id} would exceed ${MAX_CREDITS} credits`)
+          : new ApiKeyStateError(id, 'rotated');
+      }
+      const ids = [...new Set([holder.id, id])];
+      const named = holder.id === id ? details : { ...details, requestedFor: id };
+      await this.audit.write(em, [{ keyId: holder.id, ownerId: holder.ownerId, type, actor, details: named }]);
+      await this.invalidator.changed(em, { ids });
+      return holder.id;
+    }, true);
+  }
+}
