@@ -33,6 +33,8 @@ export interface TestAppOptions {
   joinDatabase?: boolean;
   /** The HTTP platform. Default: env `HTTP_PLATFORM` (`express` or `fastify`), else `express`. */
   platform?: HttpPlatform;
+  /** PostgreSQL / MariaDB only: connect to this server URL instead of the run's (e.g. through a test proxy). */
+  databaseUrl?: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function createTestApp({
   sqliteFile,
   joinDatabase = false,
   platform = httpPlatform(),
+  databaseUrl,
 }: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
@@ -54,6 +57,7 @@ export async function createTestApp({
     imports: [
       TypeOrmModule.forRoot({
         ...testDataSourceOptions({ sqliteFile }),
+        ...(databaseUrl ? { url: databaseUrl } : {}),
         autoLoadEntities: true,
         synchronize: !joinDatabase,
         dropSchema: !joinDatabase,
