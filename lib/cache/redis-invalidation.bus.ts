@@ -103,8 +103,9 @@ class RedisInvalidationBus implements ApiKeyInvalidationBus {
       ...heartbeat,
       probe: async () => {
         await subscriber.ping();
-        // A client that could not be reconnected answers again: listen again (the cache starts empty).
-        if (silent && !closed) void listen();
+        // A client that could not be reconnected from here answers again: listen again (the cache
+        // starts empty). One that could be listens again on its 'ready'.
+        if (silent && !closed && !subscriber.disconnect) void listen();
       },
       onMissed: (error) => {
         if (closed) return;
