@@ -5,7 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { ApiKeyCacheInvalidator, redisInvalidationBus, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
+import {
+  ApiKeyCacheInvalidator,
+  redisInvalidationBus,
+  type ApiKeyModuleOptions,
+  type RedisSubscriberLike,
+} from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';
 import { statusOf } from '../support/http-status.js';
@@ -74,10 +79,24 @@ describe('cache with a silent Redis subscriber (black-holed by a proxy): heartbe
   let a: TestApp;
   let b: TestApp;
   let portB: number;
+  /** C: its subscriber through a second proxy, and no disconnect(): it must recover once the proxy forwards again. */
+  let proxyC: TcpProxy;
+  let c: TestApp;
+  let portC: number;
 
-  async function instance(joinDatabase: boolean, subscriberUrl: string): Promise<TestApp> {
-    const [publisher, subscriber] = [await connectRedis(REDIS_URL), await connectRedis(subscriberUrl)];
-    clients.push(publisher, subscriber);
+  async function instance(joinDatabase: boolean, subscriberUrl: string, reconnectable = true): Promise<TestApp> {
+    const [publisher, client] = [await connectRedis(REDIS_URL), await connectRedis(subscriberUrl)];
+    clients.push(publisher, client);
+    // A client the bus cannot reconnect: only the subscriber shape, no disconnect().
+    const subscriber: RedisSubscriberLike = reconnectable
+      ? client
+      : {
+          subscribe: (name) => client.subscribe(name),
+          unsubscribe: (name) => client.unsubscribe(name),
+          ping: () => client.ping(),
+          on: (event: string, listener: (...args: any[]) => void) => client.on(event, listener),
+          removeListener: (event, listener) => client.removeListener(event, listener),
+        };
     const options: ApiKeyModuleOptions = {
       lastUsedIntervalMs: 0,
       cache: {
@@ -102,22 +121,30 @@ describe('cache with a silent Redis subscriber (black-holed by a proxy): heartbe
     b = await instance(true, `${proxied}`); // only B's subscriber goes through the proxy
     await b.app.listen(0, '127.0.0.1');
     portB = (b.app.getHttpServer().address() as AddressInfo).port;
+    proxyC = await TcpProxy.start(server.hostname, Number(server.port || 6379));
+    proxied.port = String(proxyC.listenPort);
+    c = await instance(true, `${proxied}`, false);
+    await c.app.listen(0, '127.0.0.1');
+    portC = (c.app.getHttpServer().address() as AddressInfo).port;
   });
 
   afterAll(async () => {
     agent.destroy();
+    await c?.close();
     await b?.close();
     await a?.close();
     for (const client of clients) client.disconnect();
     await proxy?.close();
+    await proxyC?.close();
     rmSync(dir, { recursive: true, force: true });
     if (process.env.APIKEYS_HEARTBEAT_OUT)
       writeFileSync(process.env.APIKEYS_HEARTBEAT_OUT, JSON.stringify(figures, null, 2));
   });
 
   const caching = () => b.app.get(ApiKeyCacheInvalidator).caching;
-  // Nest's logger is process-wide: every line reaches the capture of the app created last (B).
-  const warnings = () => b.logs.lines.filter((l) => l.startsWith('warn') && l.includes('subscriber silent'));
+  // Nest's logger is process-wide: every line reaches the capture of the app created last (C). One
+  // subscriber is silenced at a time, so the lines new since a trial began are that one's.
+  const warnings = () => c.logs.lines.filter((l) => l.startsWith('warn') && l.includes('subscriber silent'));
 
   async function warm() {
     expect(await waitFor(caching, 10_000)).toBeLessThan(Infinity);
@@ -211,5 +238,43 @@ describe('cache with a silent Redis subscriber (black-holed by a proxy): heartbe
     }
     expect(ms).toBeLessThan(1000);
     expect(caching()).toBe(true); // refused by the push, not by a suspension
+  });
+
+  it('a client the bus cannot reconnect (no disconnect()): suspended within the bound, then caching again once the proxy forwards again', async () => {
+    const cachingC = () => c.app.get(ApiKeyCacheInvalidator).caching;
+    expect(await waitFor(cachingC, 10_000)).toBeLessThan(Infinity);
+    const { key, record } = await a.service.issue({ name: 'redis-silent-c', scopes: ['orders:read'] });
+    expect(await statusOf(agent, portC, '/orders', key)).toBe(200);
+    expect(await c.queries.during(async () => expect(await statusOf(agent, portC, '/orders', key)).toBe(200))).toEqual(
+      [],
+    );
+    const warned = warnings().length;
+    expect(proxyC.blackhole('toClient')).toHaveLength(1);
+    const silencedAt = performance.now();
+    await a.service.revoke(record.id, 'while the subscriber is silent');
+    expect(await statusOf(agent, portC, '/orders', key)).toBe(200); // stale: the message is held by the proxy
+    expect(await waitFor(() => !cachingC(), BOUND_MS + MARGIN_MS)).toBeLessThan(Infinity);
+    expect(performance.now() - silencedAt).toBeLessThan(BOUND_MS + MARGIN_MS);
+    expect(await statusOf(agent, portC, '/orders', key)).toBe(401); // read live
+    expect(warnings().slice(warned)).toHaveLength(1);
+    // Still silent: it stays suspended, probing, with no further warning.
+    await new Promise((resolve) => setTimeout(resolve, 2 * BOUND_MS));
+    expect(cachingC()).toBe(false);
+    expect(warnings().slice(warned)).toHaveLength(1);
+    // The proxy forwards again (the same connection): the next answered PING subscribes again, the cache starts empty.
+    proxyC.restore();
+    expect(await waitFor(cachingC, BOUND_MS + MARGIN_MS)).toBeLessThan(Infinity);
+    const next = await a.service.issue({ name: 'redis-silent-c2', scopes: ['orders:read'] });
+    expect(await statusOf(agent, portC, '/orders', next.key)).toBe(200);
+    const called = performance.now();
+    await a.service.revoke(next.record.id, 'after the proxy forwards again');
+    let ms = Infinity;
+    while (performance.now() - called < 2000) {
+      if ((await statusOf(agent, portC, '/orders', next.key)) === 401) {
+        ms = performance.now() - called;
+        break;
+      }
+    }
+    expect(ms).toBeLessThan(1000);
   });
 });
