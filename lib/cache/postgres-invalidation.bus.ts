@@ -96,7 +96,13 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
     for (const heartbeat of this.heartbeats) heartbeat.stop();
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (!client) return;
+    // A silent server never answers the goodbye: give it a second, then drop the socket.
+    let timer: NodeJS.Timeout | undefined;
+    const ended = client.end().catch(() => undefined);
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 1000)));
+    if ((await Promise.race([ended, late])) === 'late') client.connection?.stream?.destroy();
+    clearTimeout(timer);
   }
 
   private async listen(
