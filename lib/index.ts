@@ -115,3 +115,7 @@ export {
   type CreditsInput,
   type CreditRefill,
 } from './policies/credits.js';
+
+// cache: liveness of the invalidation listener
+export type { ApiKeyListenerHeartbeat } from './cache/invalidation-bus.js';
+export { DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS, DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS } from './cache/cache.options.js';

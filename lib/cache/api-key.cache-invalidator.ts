@@ -81,13 +81,24 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const cache = this.cache;
+    let listened = false;
     const handlers: ApiKeyInvalidationHandlers = {
       invalidate: (ids) => cache.invalidate(ids),
       invalidateAll: () => cache.clear(),
-      reset: () => cache.reset(),
+      reset: () => {
+        if (listened && !cache.active)
+          this.logger.log('API key cache invalidation listening again; the cache starts empty');
+        listened = true;
+        cache.reset();
+      },
       suspend: () => cache.suspend(),
+      warn: (message) => this.logger.warn(message),
     };
-    await this.bus.subscribe(this.channel, handlers);
+    const { heartbeatIntervalMs, heartbeatTimeoutMs } = this.options.cache!;
+    await this.bus.subscribe(this.channel, handlers, {
+      intervalMs: heartbeatIntervalMs,
+      timeoutMs: heartbeatTimeoutMs,
+    });
     if (!cache.active) this.logger.warn('API key cache invalidation bus not listening yet: reading live until it is');
   }
 

@@ -17,6 +17,17 @@ export interface ApiKeyCacheOptions {
   maxEntries?: number;
   /** How other instances learn of changes. Default `'auto'`. */
   invalidation?: ApiKeyCacheInvalidation;
+  /**
+   * How often the bus's listening connection is probed (PostgreSQL `SELECT 1`,
+   * Redis `PING`), in ms from one answer to the next probe. Default 5000.
+   * A connection that stops answering (a proxy or load balancer that dropped
+   * it without closing it, a partition) suspends the cache within
+   * `heartbeatIntervalMs + heartbeatTimeoutMs`: that, not `ttlMs`, is the
+   * longest a missed invalidation can leave a row served.
+   */
+  heartbeatIntervalMs?: number;
+  /** How long a heartbeat probe may take before the connection counts as silent, in ms. Default 2000. */
+  heartbeatTimeoutMs?: number;
 }
 
 /** {@link ApiKeyCacheOptions} with defaults applied and values checked. */
@@ -24,12 +35,18 @@ export interface ResolvedApiKeyCacheOptions {
   readonly ttlMs: number;
   readonly maxEntries: number;
   readonly invalidation: ApiKeyCacheInvalidation;
+  readonly heartbeatIntervalMs: number;
+  readonly heartbeatTimeoutMs: number;
 }
 
 /** Default time to live of a cached row, in ms. */
 export const DEFAULT_CACHE_TTL_MS = 5000;
 /** Default bound of the cache, in rows. */
 export const DEFAULT_CACHE_MAX_ENTRIES = 10_000;
+/** Default time from one answered heartbeat of the invalidation listener to the next, in ms. */
+export const DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS = 5000;
+/** Default time a heartbeat of the invalidation listener may take, in ms. */
+export const DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS = 2000;
 
 /** Checks the `cache` option and applies its defaults. @throws TypeError naming the problem */
 export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): ResolvedApiKeyCacheOptions | undefined {
@@ -44,6 +61,14 @@ export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): Resolv
     throw new TypeError('cache.ttlMs must be a positive number of ms');
   if (!Number.isInteger(maxEntries) || maxEntries < 1)
     throw new TypeError('cache.maxEntries must be a positive integer');
+  const heartbeatIntervalMs = raw.heartbeatIntervalMs ?? DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS;
+  const heartbeatTimeoutMs = raw.heartbeatTimeoutMs ?? DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS;
+  if (!isDelay(heartbeatIntervalMs))
+    throw new TypeError(
+      'cache.heartbeatIntervalMs must be a positive integer number of ms (at most 2^31-1), e.g. 5000',
+    );
+  if (!isDelay(heartbeatTimeoutMs))
+    throw new TypeError('cache.heartbeatTimeoutMs must be a positive integer number of ms (at most 2^31-1), e.g. 2000');
   const isBus =
     typeof invalidation === 'object' &&
     invalidation !== null &&
@@ -56,5 +81,10 @@ export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): Resolv
       "cache.invalidation must be 'auto', 'postgres', 'local' or an ApiKeyInvalidationBus (e.g. redisInvalidationBus(...))",
     );
   }
-  return { ttlMs, maxEntries, invalidation };
+  return { ttlMs, maxEntries, invalidation, heartbeatIntervalMs, heartbeatTimeoutMs };
+}
+
+/** A delay `setTimeout` keeps as given: an integer from 1 to 2^31-1 ms (larger ones fire at once). */
+function isDelay(value: unknown): value is number {
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 2 ** 31 - 1;
 }

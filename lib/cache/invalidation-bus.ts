@@ -14,6 +14,21 @@ export interface ApiKeyInvalidationHandlers {
   reset(): void;
   /** The subscription is lost: drop every cached row and read live until the next {@link reset}. */
   suspend(): void;
+  /** Reports a problem of the transport (a message without secrets), logged as a warning. */
+  warn(message: string): void;
+}
+
+/**
+ * How a bus checks that its listening connection still answers (from the
+ * `cache` option's `heartbeatIntervalMs` / `heartbeatTimeoutMs`). A bus that
+ * cannot tell a silent connection from a quiet one would let the cache serve
+ * rows whose invalidation it never heard, until `ttlMs`.
+ */
+export interface ApiKeyListenerHeartbeat {
+  /** Time from one answered probe to the next, in ms. */
+  readonly intervalMs: number;
+  /** How long a probe may take before the listener counts as silent (suspend, warn, reconnect), in ms. */
+  readonly timeoutMs: number;
 }
 
 /**
@@ -34,9 +49,11 @@ export interface ApiKeyInvalidationBus {
   /**
    * Starts listening on `channel`. Calls `handlers.reset()` once listening;
    * until then the cache reads live. Should not throw when the transport is
-   * down: report `suspend()` and keep retrying instead.
+   * down: report `suspend()` and keep retrying instead. While listening, it
+   * should probe its connection as `heartbeat` says and call `suspend()` (then
+   * reconnect) when a probe goes unanswered.
    */
-  subscribe(channel: string, handlers: ApiKeyInvalidationHandlers): Promise<void>;
+  subscribe(channel: string, handlers: ApiKeyInvalidationHandlers, heartbeat?: ApiKeyListenerHeartbeat): Promise<void>;
   /** Stops listening and releases what {@link subscribe} opened. */
   close(): Promise<void>;
 }

@@ -5,7 +5,15 @@ import {
   type ApiKeyInvalidation,
   type ApiKeyInvalidationBus,
   type ApiKeyInvalidationHandlers,
+  type ApiKeyListenerHeartbeat,
 } from './invalidation-bus.js';
+import { DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS, DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS } from './cache.options.js';
+import { ListenerHeartbeat } from './listener-heartbeat.js';
+
+const DEFAULT_HEARTBEAT: ApiKeyListenerHeartbeat = {
+  intervalMs: DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS,
+  timeoutMs: DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS,
+};
 
 /** The part of a `pg` client the listener uses. */
 interface ListenerClient {
@@ -15,6 +23,8 @@ interface ListenerClient {
   on(event: 'notification', listener: (message: { channel: string; payload?: string }) => void): unknown;
   on(event: 'error' | 'end', listener: (error?: Error) => void): unknown;
   processID?: number;
+  /** pg's connection; its socket is destroyed when the server went silent (`end()` would wait for it). */
+  connection?: { stream?: { destroy(): void } };
 }
 
 /** Options of {@link PostgresInvalidationBus}. */
@@ -23,7 +33,9 @@ export interface PostgresInvalidationBusOptions {
   minBackoffMs?: number;
   /** Longest reconnection delay in ms. Default 5000. */
   maxBackoffMs?: number;
-  /** Told about connection failures (a message without secrets). */
+  /** Longest a connection attempt (connect and LISTEN) may take before it is dropped and retried, in ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Told about connection failures (a message without secrets), once per outage. */
   onError?: (message: string) => void;
 }
 
@@ -32,8 +44,11 @@ export interface PostgresInvalidationBusOptions {
  * `pg_notify` with the change's own transaction, so PostgreSQL delivers it
  * exactly when (and only if) the change commits. The listener is one
  * dedicated, long-lived `pg` client, built from the DataSource's own pool
- * options (same server, credentials, TLS), outside the pool. If it drops, the
- * cache is suspended (every request reads live) and it reconnects with
+ * options (same server, credentials, TLS), outside the pool. It runs
+ * `SELECT 1` on that client as the heartbeat says (`subscribe`'s third
+ * argument; by default every 5 s, answered within 2 s). If the client drops,
+ * or stops answering, the cache is suspended (every request reads live), one
+ * warning is logged, the connection is torn down and it reconnects with
  * backoff; once it listens again the cache starts empty.
  */
 export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
@@ -44,6 +59,9 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
   private backoffMs: number;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly heartbeats = new Set<ListenerHeartbeat>();
+  /** Whether an outage was reported and the listener has not listened since. */
+  private down = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -59,8 +77,12 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
   }
 
   /** Connects the listener (one attempt now; retries in the background if it fails). */
-  async subscribe(channel: string, handlers: ApiKeyInvalidationHandlers): Promise<void> {
-    await this.listen(channel, handlers);
+  async subscribe(
+    channel: string,
+    handlers: ApiKeyInvalidationHandlers,
+    heartbeat: ApiKeyListenerHeartbeat = DEFAULT_HEARTBEAT,
+  ): Promise<void> {
+    await this.listen(channel, handlers, heartbeat);
   }
 
   /** The backend process id of the listener connection, while connected (for diagnostics and tests). */
@@ -71,45 +93,80 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.timer);
+    for (const heartbeat of this.heartbeats) heartbeat.stop();
     const client = this.client;
     this.client = undefined;
-    await client?.end().catch(() => undefined);
+    if (!client) return;
+    // A silent server never answers the goodbye: give it a second, then drop the socket.
+    let timer: NodeJS.Timeout | undefined;
+    const ended = client.end().catch(() => undefined);
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 1000)));
+    if ((await Promise.race([ended, late])) === 'late') client.connection?.stream?.destroy();
+    clearTimeout(timer);
   }
 
-  private async listen(channel: string, handlers: ApiKeyInvalidationHandlers): Promise<void> {
+  private async listen(
+    channel: string,
+    handlers: ApiKeyInvalidationHandlers,
+    heartbeat: ApiKeyListenerHeartbeat,
+  ): Promise<void> {
     if (this.closed) return;
     let client: ListenerClient;
     try {
       client = this.createClient();
     } catch (error) {
       handlers.suspend();
-      this.options.onError?.(`cache invalidation listener cannot start: ${(error as Error).message}`);
-      return this.retry(channel, handlers);
+      this.reportDown(`cache invalidation listener cannot start: ${(error as Error).message}`);
+      return this.retry(channel, handlers, heartbeat);
     }
     let lost = false;
-    const onLost = (error?: Error) => {
+    const beat = new ListenerHeartbeat({
+      ...heartbeat,
+      probe: () => client.query('SELECT 1'),
+      // A silent server never closes the socket, and end() would wait for it.
+      onMissed: (error) => onLost(error, true),
+    });
+    const onLost = (error?: Error, silent = false) => {
       if (lost) return;
       lost = true;
+      beat.stop();
+      this.heartbeats.delete(beat);
       if (this.client === client) this.client = undefined;
+      if (silent) client.connection?.stream?.destroy();
       client.end().catch(() => undefined);
       if (this.closed) return;
       handlers.suspend();
-      this.options.onError?.(
-        `cache invalidation listener lost: ${error?.message ?? 'connection ended'}; reading live until it reconnects`,
+      this.reportDown(
+        `cache invalidation listener lost: ${error?.message ?? 'connection ended'}; ` +
+          'the cache reads live until it listens again',
       );
-      this.retry(channel, handlers);
+      this.retry(channel, handlers, heartbeat);
     };
     client.on('error', onLost);
     client.on('end', onLost);
     client.on('notification', (message) => {
       if (message.channel === channel) dispatchInvalidation(message.payload, handlers);
     });
+    const connectTimeoutMs = this.options.connectTimeoutMs ?? 5000;
+    let connectTimer: NodeJS.Timeout | undefined;
     try {
-      await client.connect();
-      await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      await Promise.race([
+        (async () => {
+          await client.connect();
+          await client.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+        })(),
+        new Promise<never>((_, reject) => {
+          connectTimer = setTimeout(
+            () => reject(new Error(`no connection and LISTEN within ${connectTimeoutMs} ms`)),
+            connectTimeoutMs,
+          );
+        }),
+      ]);
     } catch (error) {
-      onLost(error as Error);
+      onLost(error as Error, true);
       return;
+    } finally {
+      clearTimeout(connectTimer);
     }
     if (this.closed || lost) {
       await client.end().catch(() => undefined);
@@ -120,11 +177,21 @@ export class PostgresInvalidationBus implements ApiKeyInvalidationBus {
     // Listening now: every change committed from here on will be heard, and
     // every read that starts from here on sees the changes committed before.
     handlers.reset();
+    this.heartbeats.add(beat);
+    beat.start();
+    this.down = false;
   }
 
-  private retry(channel: string, handlers: ApiKeyInvalidationHandlers): void {
+  /** Reports the first failure of an outage; the attempts that follow stay quiet until it is over. */
+  private reportDown(message: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.options.onError?.(message);
+  }
+
+  private retry(channel: string, handlers: ApiKeyInvalidationHandlers, heartbeat: ApiKeyListenerHeartbeat): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.listen(channel, handlers), this.backoffMs);
+    this.timer = setTimeout(() => void this.listen(channel, handlers, heartbeat), this.backoffMs);
     this.timer.unref?.();
     this.backoffMs = Math.min(this.backoffMs * 2, this.maxBackoffMs);
   }

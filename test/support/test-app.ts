@@ -35,6 +35,8 @@ export interface TestAppOptions {
   platform?: HttpPlatform;
   /** Keep each request's raw body as `request.rawBody` (Nest's `rawBody: true`). */
   rawBody?: boolean;
+  /** PostgreSQL / MariaDB only: connect to this server URL instead of the run's (e.g. through a test proxy). */
+  databaseUrl?: string;
 }
 
 /**
@@ -50,6 +52,7 @@ export async function createTestApp({
   joinDatabase = false,
   platform = httpPlatform(),
   rawBody = false,
+  databaseUrl,
 }: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
@@ -57,6 +60,7 @@ export async function createTestApp({
     imports: [
       TypeOrmModule.forRoot({
         ...testDataSourceOptions({ sqliteFile }),
+        ...(databaseUrl ? { url: databaseUrl } : {}),
         autoLoadEntities: true,
         synchronize: !joinDatabase,
         dropSchema: !joinDatabase,

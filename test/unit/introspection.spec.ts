@@ -138,12 +138,34 @@ describe('RemoteApiKeyVerifier', () => {
   });
 
   it('shares one call between concurrent requests and keeps at most cacheMaxEntries answers', async () => {
-    const fetch = jest.fn(async () => new Response('{"active":false}'));
+    const fetch = jest.fn(async () => active());
     const verifier = verifierWith(fetch, { cacheMaxEntries: 3 });
     await Promise.all([verifier.verify(key), verifier.verify(key)]);
     expect(fetch).toHaveBeenCalledTimes(1);
     for (let i = 0; i < 10; i++) await verifier.verify(generateApiKey({ prefix: 'sk' }));
     expect((verifier as unknown as { cache: { size: number } }).cache.size).toBe(3);
+  });
+
+  it('shares one call for concurrent unknown keys, but keeps no inactive answer', async () => {
+    const fetch = jest.fn(async () => new Response('{"active":false}'));
+    const verifier = verifierWith(fetch, { cacheMaxEntries: 3 });
+    await Promise.all([verifier.verify(key), verifier.verify(key)]);
+    expect(fetch).toHaveBeenCalledTimes(1);
+    expect((verifier as unknown as { cache: { size: number } }).cache.size).toBe(0);
+    await verifier.verify(key);
+    expect(fetch).toHaveBeenCalledTimes(2);
+  });
+
+  it('an answer in flight when clearCache() runs is not kept', async () => {
+    let answer!: (response: Response) => void;
+    const fetch = jest.fn(() => new Promise<Response>((resolve) => (answer = resolve)));
+    const verifier = verifierWith(fetch);
+    const first = verifier.verify(key);
+    await Promise.resolve();
+    verifier.clearCache();
+    answer(active());
+    expect((await first).valid).toBe(true);
+    expect((verifier as unknown as { cache: { size: number } }).cache.size).toBe(0);
   });
 
   it('refuses a cached key once it expires', async () => {

@@ -189,6 +189,7 @@ describe('invalidation messages and options', () => {
       invalidateAll: () => void calls.push('all'),
       reset: () => void calls.push('reset'),
       suspend: () => void calls.push('suspend'),
+      warn: (message: string) => void calls.push(`warn:${message}`),
     };
   };
 
@@ -210,7 +211,21 @@ describe('invalidation messages and options', () => {
 
   it('validates the cache option with TypeErrors and applies defaults', () => {
     expect(resolveCacheOptions(undefined)).toBeUndefined();
-    expect(resolveCacheOptions({})).toEqual({ ttlMs: 5000, maxEntries: 10_000, invalidation: 'auto' });
+    expect(resolveCacheOptions({})).toEqual({
+      ttlMs: 5000,
+      maxEntries: 10_000,
+      invalidation: 'auto',
+      heartbeatIntervalMs: 5000,
+      heartbeatTimeoutMs: 2000,
+    });
+    expect(resolveCacheOptions({ heartbeatIntervalMs: 250, heartbeatTimeoutMs: 100 })).toMatchObject({
+      heartbeatIntervalMs: 250,
+      heartbeatTimeoutMs: 100,
+    });
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity, 2 ** 31, '5000' as never]) {
+      expect(() => resolveCacheOptions({ heartbeatIntervalMs: bad })).toThrow(/cache.heartbeatIntervalMs must be/);
+      expect(() => resolveCacheOptions({ heartbeatTimeoutMs: bad })).toThrow(/cache.heartbeatTimeoutMs must be/);
+    }
     expect(() => resolveCacheOptions({ ttlMs: 0 })).toThrow(TypeError);
     expect(() => resolveCacheOptions({ maxEntries: 1.5 })).toThrow('cache.maxEntries must be a positive integer');
     expect(() => resolveCacheOptions({ invalidation: 'redis' as never })).toThrow(/cache.invalidation must be/);

@@ -16,6 +16,9 @@ function expiryOf(verification: ApiKeyVerification): number | undefined {
   return verification.valid ? verification.principal.expiresAt?.getTime() : undefined;
 }
 
+/** Only active answers are kept: an unknown key leaves nothing behind and cannot evict a known one. */
+const KEEP_ACTIVE = { keep: (verification: ApiKeyVerification) => verification.valid, expiresAt: expiryOf };
+
 /**
  * Verifies keys against a remote key store's RFC 7662 introspection endpoint
  * (`createIntrospectionController`), for services without the key database.
@@ -23,9 +26,13 @@ function expiryOf(verification: ApiKeyVerification): number | undefined {
  * `ApiKeyRemoteModule` provides it in that class's place.
  *
  * - Malformed keys and other prefixes are refused locally, with no call.
- * - Answers are cached for `cacheTtlMs` (default 5 s; never past the key's
- *   expiry) under the key's SHA-256, never the key itself, with at most
+ * - Active answers are cached for `cacheTtlMs` (default 5 s; never past the
+ *   key's expiry) under the key's SHA-256, never the key itself, with at most
  *   `cacheMaxEntries` entries. A revocation shows here within the TTL.
+ * - Inactive answers (unknown, revoked, expired keys) are never cached:
+ *   forged keys, however many, cannot push a real key's answer out, and
+ *   leave nothing behind. Each one costs a call, as it would cost a lookup on
+ *   the key store itself; concurrent calls for one key share one call.
  * - A failed, timed out (`timeoutMs`, default 2 s), non-2xx or malformed
  *   answer throws `ApiKeyStoreUnavailableError`: the guard answers 503. It is
  *   never cached.
@@ -56,7 +63,7 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
     const verification = await this.cache.get(
       hashApiKey(key as string),
       () => this.introspect(key as string),
-      expiryOf,
+      KEEP_ACTIVE,
       now,
     );
     // 3. A key may expire while its answer is cached.

@@ -25,7 +25,7 @@ export interface ApiKeyRemoteModuleOptions extends Pick<
   introspectionKey: string;
   /** How long an answer is reused, in ms; also the longest a revocation can go unnoticed here. `0` turns caching off. Default 5000. */
   cacheTtlMs?: number;
-  /** Most answers kept; the oldest is dropped first. Default 10000. */
+  /** Most active answers kept; the oldest is dropped first. Inactive answers are never kept. Default 10000. */
   cacheMaxEntries?: number;
   /** Time allowed for one introspection call, in ms; beyond it the request gets 503. Default 2000. */
   timeoutMs?: number;
