@@ -10,3 +10,4 @@ export const API_KEY_EVENT_ENTITY = Symbol('nestjs-opaque-keys:event-entity');
 export const SCOPES_METADATA = 'nestjs-opaque-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
+export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';

@@ -12,6 +12,7 @@ import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
 import { ApiKeyUsageCounter } from './verification/usage-counter.js';
 import { ApiKeyVerifier } from './verification/api-key.verifier.js';
 import { LastUsedRecorder } from './verification/last-used.recorder.js';
+import { API_KEY_VERIFIER } from './verification/key-verifier.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -25,6 +26,10 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
  *   ],
  * })
  * export class AppModule {}
+ *
+ * A second key setup in the same app (its own prefix, table, header or DataSource) takes a
+ * `name`: it then exports only named tokens (`ApiKeyGuardFor(name)`, `@InjectApiKeyService(name)`),
+ * so neither setup can stand in for the other.
  */
 @Module({
   providers: [
@@ -40,19 +45,10 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
     ApiKeyRotation,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
+    { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifier },
     LastUsedRecorder,
     ApiKeyGuard,
     ApiKeyService,
-  ],
-  exports: [
-    ApiKeyCacheInvalidator,
-    ApiKeyAuditLog,
-    ApiKeyRateLimiter,
-    ApiKeyVerifier,
-    LastUsedRecorder,
-    ApiKeyGuard,
-    ApiKeyService,
-    API_KEY_OPTIONS,
   ],
 })
 export class ApiKeyModule extends ConfigurableModuleClass {}

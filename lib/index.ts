@@ -99,3 +99,8 @@ export {
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
 } from './storage/migrations/index.js';
+// Guard: several key setups, the verifier token, optional mode.
+export { ApiKeyGuardFor, InjectApiKeyService, getApiKeySetupToken } from './api-key.setups.js';
+export { API_KEY_VERIFIER, type KeyVerifier } from './verification/key-verifier.js';
+export { OptionalApiKey, apiKeyPrincipalOf } from './http/decorators/optional-api-key.decorator.js';
+export type { ExtractedCredential } from './http/credential-extractor.js';

@@ -17,8 +17,11 @@ export interface ApiKeyPrincipal {
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
 }
 
-/** Why a presented key was refused. Logged with the key id, never the key. */
-export type ApiKeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
+/**
+ * Why a presented key was refused. Logged with the key id, never the key.
+ * `prefix`: a well-formed key with a prefix that is not this setup's.
+ */
+export type ApiKeyRejection = 'malformed' | 'prefix' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
 
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =

@@ -11,6 +11,7 @@ import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
+const FOREIGN_PREFIX: ApiKeyVerification = Object.freeze({ valid: false, reason: 'prefix' });
 const UNKNOWN: ApiKeyVerification = Object.freeze({ valid: false, reason: 'unknown' });
 
 /**
@@ -41,7 +42,7 @@ export class ApiKeyVerifier {
       if (error instanceof ApiKeyFormatError) return MALFORMED;
       throw error;
     }
-    if (environment === undefined) return MALFORMED; // another prefix: not ours
+    if (environment === undefined) return FOREIGN_PREFIX; // another prefix: not ours
     const hash = hashApiKey(key as string);
     return thenApply(this.store.findByHash(hash), (row) => this.judge(row, hash, environment, now));
   }

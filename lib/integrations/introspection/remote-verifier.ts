@@ -11,6 +11,7 @@ import { fromIntrospectionResponse } from './introspection-response.js';
 import { REMOTE_INTROSPECTION_OPTIONS, ResolvedRemoteOptions } from './remote.options.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
+const FOREIGN_PREFIX: ApiKeyVerification = Object.freeze({ valid: false, reason: 'prefix' });
 
 function expiryOf(verification: ApiKeyVerification): number | undefined {
   return verification.valid ? verification.principal.expiresAt?.getTime() : undefined;
@@ -52,7 +53,7 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
   async verify(key: unknown, now: number = Date.now()): Promise<ApiKeyVerification> {
     // 1. Format, checksum and prefix, with no I/O.
     try {
-      if (!this.options.prefixes.has(parseApiKey(key).prefix)) return MALFORMED;
+      if (!this.options.prefixes.has(parseApiKey(key).prefix)) return FOREIGN_PREFIX;
     } catch (error) {
       if (error instanceof ApiKeyFormatError) return MALFORMED;
       throw error;
