@@ -100,6 +100,8 @@ export class ApiKeyGuard implements CanActivate {
 
     // 3. The credential.
     const credential = this.readCredential(context, request);
+    // A long-lived object (a socket, a message payload) carries no principal from an earlier operation.
+    if (!exchange) delete request[API_KEY_REQUEST_PROPERTY];
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
     }
@@ -257,7 +259,17 @@ export class ApiKeyGuard implements CanActivate {
     const headers = Array.isArray(rawHeaders)
       ? credentialHeaderLines(rawHeaders, this.headerNames)
       : (request.headersDistinct ?? request.headers ?? {});
+    return this.credentialFromHeaders(headers);
+  }
+
+  /** The credential in a record of header lines (lower-case names), as this setup reads them (Bearer, its header). */
+  protected credentialFromHeaders(headers: Record<string, string | string[] | undefined>): ExtractedCredential {
     return extractCredential(headers, this.options);
+  }
+
+  /** The lower-case names of the headers this setup reads a key from. */
+  protected get credentialHeaders(): readonly string[] {
+    return this.headerNames;
   }
 
   /** The request object (HTTP, or the request in a GraphQL context); override for other transports. */
