@@ -105,8 +105,10 @@ export class ApiKeyGuard implements CanActivate {
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
     }
-    if (credential.kind === 'none') {
-      if (rule.optional ?? this.options.optional) {
+    const optional = rule.optional ?? this.options.optional;
+    if (credential.kind === 'none' || (optional && !this.carriesOurPrefix(credential.key))) {
+      // On an optional route, a token without our prefix (a JWT in the same Bearer header) is not ours either.
+      if (optional) {
         // Not ours: the next guard or the handler decides; never a principal left from an earlier operation.
         delete request[API_KEY_REQUEST_PROPERTY];
         return true;
@@ -233,6 +235,13 @@ export class ApiKeyGuard implements CanActivate {
     this.log.note('error', `store:${kind}`, `key store unavailable: ${cause?.message ?? error.message}`);
     this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
     return this.reject(new ServiceUnavailableException('Authentication is temporarily unavailable'), context);
+  }
+
+  /** Whether a presented value starts with one of this setup's prefixes (no I/O; the parser judges the rest). */
+  private carriesOurPrefix(key: string): boolean {
+    if (typeof key !== 'string') return false;
+    for (const prefix of this.options.prefixes.keys()) if (key.startsWith(`${prefix}_`)) return true;
+    return false;
   }
 
   /** Debug line (aggregated) for a request whose key was sent where the guard never reads one. */
