@@ -4,8 +4,10 @@ import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
@@ -181,5 +183,21 @@ describe('WsApiKeyGuard with ws (real ws client)', () => {
       event: 'exception',
       data: { status: 'error', statusCode: 401, message: 'API key required' },
     });
+  });
+});
+
+describe('optional peers', () => {
+  it('keeps @nestjs/websockets and @nestjs/microservices out of every file but their entry points', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (entry.name !== 'websockets' && entry.name !== 'microservices') walk(path);
+        } else if (/from '@nestjs\/(websockets|microservices)/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+      }
+    };
+    walk(join(process.cwd(), 'lib'));
+    expect(offenders).toEqual([]);
   });
 });

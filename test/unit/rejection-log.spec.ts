@@ -12,8 +12,12 @@ function recorder() {
 }
 
 describe('RejectionLog', () => {
-  beforeEach(() => jest.useFakeTimers());
-  afterEach(() => jest.useRealTimers());
+  beforeEach(() => {
+    jest.useFakeTimers();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
 
   it('writes the first line of a bucket at once and one summary of its repeats per interval', () => {
     const { lines, logger } = recorder();

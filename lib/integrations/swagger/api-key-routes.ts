@@ -14,6 +14,8 @@ export interface GuardedRoute {
   readonly handler: (...args: unknown[]) => unknown;
   /** `@Scopes()` / `@AnyScope()` of the controller and the handler, merged as the guard merges them. */
   readonly requirement: ScopeRequirement;
+  /** `@OptionalApiKey()` on the handler or controller (`undefined`: the module's `optional` applies). */
+  readonly optional: boolean | undefined;
 }
 
 function usesGuard(target: Type | ((...args: unknown[]) => unknown)): boolean {
@@ -64,7 +66,7 @@ export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] 
         // The rule the guard applies to this route: one derivation for both.
         const rule = routeRuleOf(controller, handler);
         if (rule.isPublic || !(global || usesGuard(controller) || usesGuard(handler))) continue;
-        routes.push({ controller, methodName, handler, requirement: rule.requirement });
+        routes.push({ controller, methodName, handler, requirement: rule.requirement, optional: rule.optional });
       }
     }
   }
