@@ -108,11 +108,9 @@ export class ApiKeyGuard implements CanActivate {
     const optional = rule.optional ?? this.options.optional;
     if (credential.kind === 'none' || (optional && !this.carriesOurPrefix(credential.key))) {
       // On an optional route, a token without our prefix (a JWT in the same Bearer header) is not ours either.
-      if (optional) {
-        // Not ours: the next guard or the handler decides; never a principal left from an earlier operation.
-        delete request[API_KEY_REQUEST_PROPERTY];
-        return true;
-      }
+      // Not ours: the next guard or the handler decides (a principal left by an earlier operation on a
+      // long-lived object is already gone; one set in this exchange by another setup's guard stays).
+      if (optional) return true;
       this.noteUnread(request);
       throw this.fail(context, new UnauthorizedException('API key required'));
     }

@@ -33,7 +33,8 @@ function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
  * No TypeORM DataSource is needed. The key store outage gives 503.
  * Provides `RemoteApiKeyVerifier` under `API_KEY_VERIFIER` (the guard's
  * {@link KeyVerifier}, and as `ApiKeyVerifier` for hosts that inject that); `ApiKeyService` is not
- * available here. Do not import `ApiKeyModule` in the same app.
+ * available here. Next to an `ApiKeyModule` in the same app, give that module a `name`
+ * (its guard is then `ApiKeyGuardFor(name)`): each verifies for itself.
  * @example
  * @Module({
  *   imports: [
