@@ -25,7 +25,9 @@ import {
 } from 'nestjs-opaque-keys';
 import type { INestApplication } from '@nestjs/common';
 import { testDataSourceOptions } from '../support/database.js';
+import { OrdersController } from '../support/controllers.js';
 import { createPlatformApp } from '../support/http-platform.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /** The host's JWT guard, placed after ApiKeyGuard: a verified key is enough, else a valid JWT is required. */
 @Injectable()
@@ -135,5 +137,26 @@ describe('Optional API key: a route that takes either a JWT or an API key', () =
       message: 'API key required',
       error: 'Unauthorized',
     });
+  });
+});
+
+describe("The module's optional: true", () => {
+  let t: TestApp;
+
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [OrdersController], options: { optional: true } });
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('passes every guarded route without a key, and still refuses a bad key with the identical 401', async () => {
+    await request(t.app.getHttpServer()).get('/orders/owner').expect(200, {});
+    const res = await request(t.app.getHttpServer())
+      .get('/orders/owner')
+      .set('X-API-Key', generateApiKey({ prefix: 'sk' }))
+      .expect(401);
+    expect(res.body).toEqual({ statusCode: 401, message: 'Invalid API key', error: 'Unauthorized' });
   });
 });
