@@ -37,6 +37,8 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-opaque-keys$': '<rootDir>/lib/index.ts',
     '^nestjs-opaque-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
+    '^nestjs-opaque-keys/websockets$': '<rootDir>/lib/integrations/websockets/index.ts',
+    '^nestjs-opaque-keys/microservices$': '<rootDir>/lib/integrations/microservices/index.ts',
   },
   testTimeout: 30000,
   // Every suite: fail it if a plaintext key it issued shows up in its output or logs.

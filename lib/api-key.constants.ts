@@ -11,3 +11,4 @@ export const SCOPES_METADATA = 'nestjs-opaque-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
 export const COST_METADATA = 'nestjs-opaque-keys:cost';
+export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';

@@ -12,18 +12,54 @@ import {
 } from './api-key.constants.js';
 import { apiKeyEventEntityFor } from './storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './storage/api-key.entity.js';
+import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
+import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
+import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
+import { ApiKeyService } from './lifecycle/api-key.service.js';
+import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
+import { ApiKeyVerifier } from './verification/api-key.verifier.js';
+import { API_KEY_VERIFIER } from './verification/key-verifier.js';
+import { LastUsedRecorder } from './verification/last-used.recorder.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from './api-key.options.js';
 import { TypeOrmApiKeyStore, type StoredApiKey } from './storage/api-key.store.js';
 import { CachedApiKeyStore } from './cache/cached-api-key.store.js';
 import { LookupCache } from './cache/lookup-cache.js';
 
-const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource'>> & Pick<ApiKeyModuleExtras, 'dataSource'> = {
+const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name'>> &
+  Pick<ApiKeyModuleExtras, 'dataSource' | 'name'> = {
   isGlobal: true,
   globalGuard: false,
   dataSource: undefined,
   tableName: DEFAULT_API_KEY_TABLE,
+  name: undefined,
 };
+
+/** What an unnamed setup exports: the class tokens. */
+const DEFAULT_EXPORTS = [
+  ApiKeyCacheInvalidator,
+  ApiKeyAuditLog,
+  ApiKeyRateLimiter,
+  ApiKeyVerifier,
+  API_KEY_VERIFIER,
+  LastUsedRecorder,
+  ApiKeyGuard,
+  ApiKeyService,
+  ApiKeyCredits,
+  API_KEY_OPTIONS,
+];
+
+/**
+ * A named setup exports only its named tokens: another setup's module (or a
+ * global one) can then never be resolved in its place, nor it in theirs.
+ */
+function exportsFor(extras: ApiKeyModuleExtras): { providers: Provider[]; exports: (Provider | symbol | string)[] } {
+  if (extras.name === undefined) return { providers: [], exports: DEFAULT_EXPORTS };
+  assertValidSetupName(extras.name);
+  const providers = namedSetupProviders(extras.name);
+  return { providers, exports: providers.map((provider) => provider.provide) };
+}
 
 function providersFor(extras: ApiKeyModuleExtras): Provider[] {
   const entity = apiKeyEntityFor(extras.tableName);
@@ -73,8 +109,10 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
     .setFactoryMethodName('createApiKeyOptions')
     .setExtras<ApiKeyModuleExtras>(DEFAULT_EXTRAS, (definition, extras) => {
       const merged = { ...DEFAULT_EXTRAS, ...extras };
+      const shared = exportsFor(merged);
       return {
         ...definition,
+        exports: [...(definition.exports ?? []), ...shared.exports],
         global: merged.isGlobal,
         imports: [
           ...(definition.imports ?? []),
@@ -83,7 +121,7 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
             merged.dataSource,
           ),
         ],
-        providers: [...(definition.providers ?? []), ...providersFor(merged)],
+        providers: [...(definition.providers ?? []), ...providersFor(merged), ...shared.providers],
       };
     })
     .build();

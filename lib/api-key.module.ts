@@ -14,6 +14,7 @@ import { ApiKeyUsageCounter } from './verification/usage-counter.js';
 import { ApiKeyVerifier } from './verification/api-key.verifier.js';
 import { LastUsedRecorder } from './verification/last-used.recorder.js';
 import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
+import { API_KEY_VERIFIER } from './verification/key-verifier.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -27,6 +28,10 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
  *   ],
  * })
  * export class AppModule {}
+ *
+ * A second key setup in the same app (its own prefix, table, header or DataSource) takes a
+ * `name`: it then exports only named tokens (`ApiKeyGuardFor(name)`, `@InjectApiKeyService(name)`),
+ * so neither setup can stand in for the other.
  */
 @Module({
   providers: [
@@ -43,21 +48,11 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     ApiKeyCredits,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
+    { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifier },
     LastUsedRecorder,
     RefusedUseRecorder,
     ApiKeyGuard,
     ApiKeyService,
-  ],
-  exports: [
-    ApiKeyCacheInvalidator,
-    ApiKeyAuditLog,
-    ApiKeyRateLimiter,
-    ApiKeyVerifier,
-    LastUsedRecorder,
-    ApiKeyGuard,
-    ApiKeyService,
-    ApiKeyCredits,
-    API_KEY_OPTIONS,
   ],
 })
 export class ApiKeyModule extends ConfigurableModuleClass {}

@@ -81,6 +81,18 @@ export interface ApiKeyModuleOptions {
    * its own statement.
    */
   batchLookups?: boolean;
+  // Guard: optional mode and log aggregation.
+  /**
+   * Every guarded route is optional, as with `@OptionalApiKey()`: a request with no key passes
+   * without a principal (for the next guard or the handler); a key that is sent is still checked. Default `false`.
+   */
+  optional?: boolean;
+  /**
+   * The guard's rejection and store-failure lines are aggregated per key id and reason (one bucket
+   * for all unknown keys) over this many ms: the first line at once, then one summary with the count.
+   * `0` writes every line. Default 60000.
+   */
+  logIntervalMs?: number;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -93,6 +105,12 @@ export interface ApiKeyModuleExtras {
   dataSource?: string;
   /** The table holding the keys. Default `api_keys`. */
   tableName?: string;
+  /**
+   * Names a second (third...) key setup in one app: it then exports only
+   * `ApiKeyGuardFor(name)`'s and `@InjectApiKeyService(name)`'s tokens, never the
+   * class tokens of the unnamed setup. Default: none (the app's one setup).
+   */
+  name?: string;
 }
 
 /** Options after defaults are applied and values checked. */
@@ -117,6 +135,8 @@ export class ResolvedApiKeyOptions {
   readonly batchLookups: boolean | undefined = undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
+  readonly optional: boolean = false;
+  readonly logIntervalMs: number = 60_000;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -138,7 +158,7 @@ export class ResolvedApiKeyOptions {
     if (!Number.isInteger(this.retryAfterSeconds) || this.retryAfterSeconds < 0) {
       throw new TypeError('retryAfterSeconds must be a non-negative integer');
     }
-    for (const name of ['lastUsedIntervalMs', 'auditUseIntervalMs'] as const) {
+    for (const name of ['lastUsedIntervalMs', 'auditUseIntervalMs', 'logIntervalMs'] as const) {
       if (!Number.isFinite(this[name]) || this[name] < 0) throw new TypeError(`${name} must be a non-negative number`);
     }
     for (const name of ['defaultLifetimeMs', 'maxLifetimeMs'] as const) {
@@ -172,5 +192,6 @@ export class ResolvedApiKeyOptions {
     }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
+    if (typeof this.optional !== 'boolean') throw new TypeError('optional must be a boolean');
   }
 }

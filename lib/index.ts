@@ -119,3 +119,8 @@ export {
 // cache: liveness of the invalidation listener
 export type { ApiKeyListenerHeartbeat } from './cache/invalidation-bus.js';
 export { DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS, DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS } from './cache/cache.options.js';
+// Guard: several key setups, the verifier token, optional mode.
+export { ApiKeyGuardFor, InjectApiKeyService, getApiKeySetupToken } from './api-key.setups.js';
+export { API_KEY_VERIFIER, type KeyVerifier } from './verification/key-verifier.js';
+export { OptionalApiKey, apiKeyPrincipalOf } from './http/decorators/optional-api-key.decorator.js';
+export type { ExtractedCredential } from './http/credential-extractor.js';

@@ -1,5 +1,5 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   ApiKeyModule,
@@ -12,6 +12,7 @@ import { apiKeyOptions } from './config/api-keys.options.js';
 import { ConfigModule } from './config/config.module.js';
 import { databaseOptions } from './config/database.options.js';
 import { SampleAppConfig } from './config/sample-app.config.js';
+import { BodyParseErrorFilter } from './config/body-parse-error.filter.js';
 import { createValidationPipe } from './config/validation.pipe.js';
 import { DownloadsController } from './downloads/downloads.controller.js';
 import { HealthController } from './health/health.controller.js';
@@ -47,7 +48,13 @@ export interface AppModuleOptions {
     createLeakReportController({ scope: 'keys:leaks' }),
     createIntrospectionController({ scope: 'keys:introspect' }),
   ],
-  providers: [OrdersService, BootstrapAdminKey, { provide: APP_PIPE, useFactory: createValidationPipe }],
+  providers: [
+    OrdersService,
+    BootstrapAdminKey,
+    { provide: APP_PIPE, useFactory: createValidationPipe },
+    // Invalid JSON gets a fixed 400 that never echoes the body.
+    { provide: APP_FILTER, useClass: BodyParseErrorFilter },
+  ],
 })
 export class AppModule {
   static forRoot({ rateLimitStorage }: AppModuleOptions = {}): DynamicModule {

@@ -10,7 +10,7 @@ import {
   type CanActivate,
   type ExecutionContext,
 } from '@nestjs/common';
-import { API_KEY_OPTIONS, PUBLIC_METADATA, SCOPES_METADATA } from '../api-key.constants.js';
+import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import {
@@ -18,96 +18,100 @@ import {
   type ApiKeyPrincipal,
   type ApiKeyVerification,
 } from '../verification/api-key.principal.js';
-import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
-import { credentialHeaderLines, credentialHeaderNames, extractCredential } from './credential-extractor.js';
-import { requestOf, responseOf } from './execution-request.js';
+import { API_KEY_VERIFIER, type KeyVerifier } from '../verification/key-verifier.js';
+import {
+  credentialHeaderLines,
+  credentialHeaderNames,
+  extractCredential,
+  type ExtractedCredential,
+} from './credential-extractor.js';
+import { httpExchangeOf, requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
-import {
-  describeRequirement,
-  matchScopes,
-  mergeRequirements,
-  type ScopeRequirement,
-} from '../policies/scope-matcher.js';
+import { matchScopes } from '../policies/scope-matcher.js';
+import { RejectionLog } from './rejection-log.js';
+import { routeRuleOf, type RouteRule } from './route-rule.js';
+import { unreadCredential } from './unread-credential.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
-import { routeCost } from './decorators/cost.decorator.js';
 
 /**
- * Requests this guard verified, and their principals; private, so a
- * client-set property can never pass for one (and no property is added to
- * the request object for it).
+ * Verdicts given during one HTTP exchange (keyed by its in-flight response),
+ * per key setup (keyed by the setup's verifier): a guard bound both globally
+ * and with `@UseGuards` verifies, counts and charges a request once, while
+ * another setup (another ApiKeyModule, the remote module) verifies for
+ * itself, and a long-lived object (a WebSocket, a GraphQL subscription, an
+ * RPC channel) is never an exchange: every operation on it is judged anew.
+ * Private, so a client-set property can never pass for one.
  */
-const verifiedRequests = new WeakMap<object, ApiKeyPrincipal>();
-
-interface RouteRule {
-  readonly isPublic: boolean;
-  readonly requirement: ScopeRequirement;
-  /** The RFC 6750 `scope` attribute for this route's 403s. */
-  readonly scope: string;
-  /** Credits a request spends from a key with credits (`@Cost`, default 1). */
-  readonly cost: number;
-}
+const verdicts = new WeakMap<object, Map<KeyVerifier, ApiKeyPrincipal>>();
 
 /**
  * Authenticates requests by API key, live from the database on every request:
  *
  * 1. `@Public()` routes pass untouched.
- * 2. The key is read from `Authorization: Bearer` or `X-API-Key` (two different keys = 400).
- * 3. It is parsed and checksummed with no I/O, hashed, and looked up in one SQL statement.
- * 4. Revoked, expired, unknown and malformed keys all get the same 401.
- * 5. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
- * 6. The key's rate limit is counted, if one applies: 429 with `Retry-After` and `RateLimit-*` headers.
- * 7. A key with a use limit or credits spends the route's `@Cost` (one conditional UPDATE); others cause no write.
- * 8. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
+ * 2. A request this key setup already admitted in the same HTTP exchange is not looked up again: only scopes are checked.
+ * 3. The key is read from `Authorization: Bearer` or `X-API-Key` (two different keys = 400). No key: 401, or
+ *    a pass without a principal on an optional route (`@OptionalApiKey()` or the module's `optional`).
+ * 4. It is parsed and checksummed with no I/O, hashed, and looked up in one SQL statement.
+ * 5. Revoked, expired, unknown, malformed and foreign-prefix keys all get the same 401.
+ * 6. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
+ * 7. The key's rate limit is counted, if one applies: 429 with `Retry-After` and `RateLimit-*` headers.
+ * 8. A key with a use limit or credits spends the route's `@Cost` (one conditional UPDATE); others cause no write.
+ * 9. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
  *
  * If the database cannot answer, the request gets 503 with `Retry-After`, never a pass.
+ * Rejections and store failures are logged aggregated (one line per key and reason per `logIntervalMs`).
  * When the store answers synchronously (better-sqlite3, a cache hit) and no
  * rate or use limit applies, the guard returns a plain boolean: no promise
  * is made on the request path, and Nest's guard consumer awaits nothing.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
  * Works for GraphQL resolvers too (Apollo or Mercurius), with no GraphQL dependency.
- * Subclasses may override `getRequest`/`getResponse` for other transports.
+ * Subclasses may override `getRequest`/`getResponse`, `readCredential` and `reject` for other transports
+ * (see the `websockets` and `microservices` entry points).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger('ApiKeyGuard');
-  private readonly rules = new WeakMap<object, WeakMap<object, RouteRule>>();
   private readonly headerNames: readonly string[];
+  private readonly log: RejectionLog;
 
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    private readonly verifier: ApiKeyVerifier,
+    @Inject(API_KEY_VERIFIER) private readonly verifier: KeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
     private readonly rateLimiter: ApiKeyRateLimiter,
   ) {
     this.headerNames = credentialHeaderNames(options);
+    this.log = new RejectionLog(this.logger, options.logIntervalMs);
   }
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     // 1. Public routes skip everything.
-    const rule = this.ruleFor(context);
+    const rule = routeRuleOf(context.getClass(), context.getHandler());
     if (rule.isPublic) return true;
 
-    // 2. A request this guard already let through (bound both globally and with
-    // @UseGuards) is not looked up, counted or charged again: only scopes are checked.
+    // 2. This setup already admitted the request in this same HTTP exchange (bound both
+    // globally and with @UseGuards): not looked up, counted or charged again; scopes are checked.
     const request = this.getRequest(context);
-    const verified = verifiedRequests.get(request);
+    const exchange = httpExchangeOf(context, request, this.getResponse(context));
+    const verified = exchange && verdicts.get(exchange)?.get(this.verifier);
     if (verified) return this.checkScopes(context, rule, verified);
 
-    // 3. Extract the credential from the headers, every repeated line of them
-    // (Node keeps only the first Authorization in `headers`): two different keys
-    // there are a conflict too. From `rawHeaders` where there is one (Express,
-    // Fastify's raw request), which reads just the two headers concerned.
-    const rawHeaders = request.rawHeaders ?? request.raw?.rawHeaders;
-    const headers = Array.isArray(rawHeaders)
-      ? credentialHeaderLines(rawHeaders, this.headerNames)
-      : (request.headersDistinct ?? request.headers ?? {});
-    const credential = extractCredential(headers, this.options);
+    // 3. The credential.
+    const credential = this.readCredential(context, request);
+    // A long-lived object (a socket, a message payload) carries no principal from an earlier operation.
+    if (!exchange) delete request[API_KEY_REQUEST_PROPERTY];
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
     }
-    if (credential.kind === 'none') {
+    const optional = rule.optional ?? this.options.optional;
+    if (credential.kind === 'none' || (optional && !this.carriesOurPrefix(credential.key))) {
+      // On an optional route, a token without our prefix (a JWT in the same Bearer header) is not ours either.
+      // Not ours: the next guard or the handler decides (a principal left by an earlier operation on a
+      // long-lived object is already gone; one set in this exchange by another setup's guard stays).
+      if (optional) return true;
+      this.noteUnread(request);
       throw this.fail(context, new UnauthorizedException('API key required'));
     }
 
@@ -120,13 +124,13 @@ export class ApiKeyGuard implements CanActivate {
     }
     if (isPromise(verification)) {
       return verification.then(
-        (verdict) => this.admit(context, rule, request, verdict),
+        (verdict) => this.admit(context, rule, request, exchange, verdict),
         (error) => {
           throw this.storeFailure(context, error);
         },
       );
     }
-    return this.admit(context, rule, request, verification);
+    return this.admit(context, rule, request, exchange, verification);
   }
 
   /** Steps 5 to 9, once the row is read. Synchronous unless a rate or use limit applies. */
@@ -134,14 +138,17 @@ export class ApiKeyGuard implements CanActivate {
     context: ExecutionContext,
     rule: RouteRule,
     request: Record<string, any>,
+    exchange: object | undefined,
     verification: ApiKeyVerification,
   ): boolean | Promise<boolean> {
-    // 5. One answer for every invalid key; the reason goes to the log only.
+    // 5. One answer for every invalid key; the reason goes to the log only (aggregated).
     if (!verification.valid) {
-      // Revoked/expired keys point at a real, known key: worth a warning. Unknown and
-      // malformed ones are noise under a scan, so they stay at debug level.
-      if (verification.keyId) this.logger.warn(`rejected API key ${verification.keyId}: ${verification.reason}`);
-      else this.logger.debug(`rejected API key: ${verification.reason}`);
+      // Revoked/expired keys point at a real, known key: worth a warning. Unknown,
+      // malformed and foreign ones are noise under a scan: debug, one bucket per reason.
+      if (verification.keyId) {
+        const line = `rejected API key ${verification.keyId}: ${verification.reason}`;
+        this.log.note('warn', `${verification.keyId}:${verification.reason}`, line);
+      } else this.log.note('debug', verification.reason, `rejected API key: ${verification.reason}`);
       throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
@@ -151,14 +158,15 @@ export class ApiKeyGuard implements CanActivate {
 
     // Keys without rate or use limits need no more I/O: done now.
     const cost = principal.remainingUses === null ? 0 : rule.cost;
-    if (cost === 0 && this.rateLimiter.limitFor(principal) === null) return this.attach(request, principal);
-    return this.admitLimited(context, request, principal, cost);
+    if (cost === 0 && this.rateLimiter.limitFor(principal) === null) return this.attach(request, exchange, principal);
+    return this.admitLimited(context, request, exchange, principal, cost);
   }
 
   /** Steps 7 to 9 for a key with a rate or use limit. */
   private async admitLimited(
     context: ExecutionContext,
     request: Record<string, any>,
+    exchange: object | undefined,
     principal: ApiKeyPrincipal,
     cost: number,
   ): Promise<boolean> {
@@ -171,9 +179,12 @@ export class ApiKeyGuard implements CanActivate {
       this.setHeader(context, 'RateLimit-Reset', String(rate.resetSeconds));
       if (!rate.allowed) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
-        throw new HttpException(
-          { statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' },
-          429,
+        throw this.reject(
+          new HttpException(
+            { statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' },
+            429,
+          ),
+          context,
         );
       }
     }
@@ -184,18 +195,25 @@ export class ApiKeyGuard implements CanActivate {
       const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal, cost));
       if (!used.valid && used.retryAfterMs !== undefined) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, Math.ceil(used.retryAfterMs / 1000))));
-        throw new HttpException({ statusCode: 429, message: 'Out of credits', error: 'Too Many Requests' }, 429);
+        throw this.reject(
+          new HttpException({ statusCode: 429, message: 'Out of credits', error: 'Too Many Requests' }, 429),
+          context,
+        );
       }
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    return this.attach(request, principal);
+    return this.attach(request, exchange, principal);
   }
 
   /** 9. Attaches the principal; notes the use for the write-behind recorder. */
-  private attach(request: Record<string, any>, principal: ApiKeyPrincipal): true {
+  private attach(request: Record<string, any>, exchange: object | undefined, principal: ApiKeyPrincipal): true {
     request[API_KEY_REQUEST_PROPERTY] = principal;
-    verifiedRequests.set(request, principal);
+    if (exchange) {
+      let bySetup = verdicts.get(exchange);
+      if (!bySetup) verdicts.set(exchange, (bySetup = new Map()));
+      bySetup.set(this.verifier, principal);
+    }
     this.lastUsed.touch(principal.id);
     return true;
   }
@@ -219,9 +237,55 @@ export class ApiKeyGuard implements CanActivate {
   /** What to throw for an error of database work: a store failure is a 503 with `Retry-After`; anything else as it is. */
   private storeFailure(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ApiKeyStoreUnavailableError)) return error;
-    this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
+    const cause = error.cause as (Error & { code?: unknown }) | undefined;
+    const kind = typeof cause?.code === 'string' ? cause.code : (cause?.name ?? error.name);
+    this.log.note('error', `store:${kind}`, `key store unavailable: ${cause?.message ?? error.message}`);
     this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
-    return new ServiceUnavailableException('Authentication is temporarily unavailable');
+    return this.reject(new ServiceUnavailableException('Authentication is temporarily unavailable'), context);
+  }
+
+  /** Whether a presented value starts with one of this setup's prefixes (no I/O; the parser judges the rest). */
+  private carriesOurPrefix(key: string): boolean {
+    if (typeof key !== 'string') return false;
+    for (const prefix of this.options.prefixes.keys()) if (key.startsWith(`${prefix}_`)) return true;
+    return false;
+  }
+
+  /** Debug line (aggregated) for a request whose key was sent where the guard never reads one. */
+  private noteUnread(request: Record<string, any>): void {
+    const headers = request.headers ?? request.raw?.headers;
+    const url = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
+    const unread = unreadCredential(
+      headers?.authorization,
+      typeof url === 'string' ? url : undefined,
+      this.options.bearer,
+    );
+    if (unread) this.log.note('debug', unread.bucket, unread.message);
+  }
+
+  /**
+   * Reads the credential from the request's headers, every repeated line of them
+   * (Node keeps only the first Authorization in `headers`): two different keys
+   * there are a conflict too. From `rawHeaders` where there is one (Express,
+   * Fastify's raw request), which reads just the two headers concerned.
+   * Override for transports that carry the key elsewhere.
+   */
+  protected readCredential(_context: ExecutionContext, request: Record<string, any>): ExtractedCredential {
+    const rawHeaders = request.rawHeaders ?? request.raw?.rawHeaders;
+    const headers = Array.isArray(rawHeaders)
+      ? credentialHeaderLines(rawHeaders, this.headerNames)
+      : (request.headersDistinct ?? request.headers ?? {});
+    return this.credentialFromHeaders(headers);
+  }
+
+  /** The credential in a record of header lines (lower-case names), as this setup reads them (Bearer, its header). */
+  protected credentialFromHeaders(headers: Record<string, string | string[] | undefined>): ExtractedCredential {
+    return extractCredential(headers, this.options);
+  }
+
+  /** The lower-case names of the headers this setup reads a key from. */
+  protected get credentialHeaders(): readonly string[] {
+    return this.headerNames;
   }
 
   /** The request object (HTTP, or the request in a GraphQL context); override for other transports. */
@@ -234,38 +298,17 @@ export class ApiKeyGuard implements CanActivate {
     return responseOf(context);
   }
 
-  private ruleFor(context: ExecutionContext): RouteRule {
-    const controller = context.getClass();
-    const handler = context.getHandler();
-    let byHandler = this.rules.get(controller);
-    if (!byHandler) this.rules.set(controller, (byHandler = new WeakMap()));
-    let rule = byHandler.get(handler);
-    if (!rule) {
-      const requirement = mergeRequirements(
-        Reflect.getMetadata(SCOPES_METADATA, controller),
-        Reflect.getMetadata(SCOPES_METADATA, handler),
-      );
-      rule = {
-        isPublic: Boolean(
-          Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller),
-        ),
-        requirement,
-        scope: describeRequirement(requirement),
-        cost: routeCost(controller, handler),
-      };
-      byHandler.set(handler, rule);
-    }
-    return rule;
+  /**
+   * The error to throw for a refusal (401, 403, 400, 429, 503 as an `HttpException`).
+   * Override to answer in another transport's form (`WsException`, `RpcException`).
+   */
+  protected reject(exception: HttpException, _context: ExecutionContext): unknown {
+    return exception;
   }
 
-  private fail(
-    context: ExecutionContext,
-    exception: HttpException,
-    error?: BearerErrorCode,
-    scope?: string,
-  ): HttpException {
+  private fail(context: ExecutionContext, exception: HttpException, error?: BearerErrorCode, scope?: string): unknown {
     this.setHeader(context, 'WWW-Authenticate', bearerChallenge(this.options.realm, error, scope));
-    return exception;
+    return this.reject(exception, context);
   }
 
   private setHeader(context: ExecutionContext, name: string, value: string): void {

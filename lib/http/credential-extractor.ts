@@ -83,3 +83,16 @@ export function extractCredential(
   if (found.length === 2 && !constantTimeEqual(found[0], found[1])) return CONFLICT;
   return { kind: 'key', key: found[0] };
 }
+
+/**
+ * Adds a key found outside the headers (a WebSocket `auth` payload, a message
+ * field) to what the headers gave: the same key twice is one key, two
+ * different ones are a conflict (compared in constant time). A value that is
+ * not a string is still a key, for the parser to refuse.
+ */
+export function withCredential(found: ExtractedCredential, extra: unknown): ExtractedCredential {
+  if (extra === undefined || extra === null || found.kind === 'conflict') return found;
+  if (found.kind === 'none') return { kind: 'key', key: extra as string };
+  if (typeof extra !== 'string' || !constantTimeEqual(found.key, extra)) return CONFLICT;
+  return found;
+}

@@ -34,7 +34,32 @@ export function requestOf(context: ExecutionContext): Record<string, any> {
  * passes it), `reply` (Mercurius), or Express's `req.res`.
  */
 export function responseOf(context: ExecutionContext): Record<string, any> | undefined {
-  if (context.getType<string>() !== 'graphql') return context.switchToHttp().getResponse();
+  const type = context.getType<string>();
+  if (type === 'ws' || type === 'rpc') return undefined;
+  if (type !== 'graphql') return context.switchToHttp().getResponse();
   const gql = graphQLContext(context);
   return gql.res ?? gql.reply ?? gql.req?.res;
+}
+
+/**
+ * The identity of one HTTP exchange: the in-flight response (Node's
+ * `ServerResponse`, the raw one under a Fastify reply) that belongs to this
+ * request, or `undefined` when there is none: a WebSocket or RPC context, a
+ * GraphQL subscription, a WebSocket upgrade request reused for every
+ * operation, an ended response. Only an exchange may share a guard verdict
+ * between the guards that run for it.
+ */
+export function httpExchangeOf(
+  context: ExecutionContext,
+  request: Record<string, any>,
+  response: Record<string, any> | undefined,
+): object | undefined {
+  const type = context.getType<string>();
+  if (type !== 'http' && type !== 'graphql') return undefined;
+  if (type === 'graphql' && context.getArgs()[3]?.operation?.operation === 'subscription') return undefined;
+  const raw = response?.raw ?? response;
+  if (!raw || raw.writableEnded !== false) return undefined;
+  // Node's ServerResponse knows its request: it must be this one.
+  if (raw.req !== (request.raw ?? request)) return undefined;
+  return raw;
 }

@@ -6,3 +6,5 @@
 export * from './credential-extractor.js';
 export * from './execution-request.js';
 export * from './www-authenticate.js';
+export * from './rejection-log.js';
+export * from './unread-credential.js';

@@ -110,12 +110,30 @@ export function parseApiKey(input: unknown, expectedPrefix?: string): ParsedApiK
  * environmentOf(presented, new Map([['sk_live', 'live'], ['sk_test', 'test']])); // 'live', 'test' or undefined
  */
 export function environmentOf(key: unknown, prefixes: ReadonlyMap<string, string | null>): string | null | undefined {
+  const presented = judgePresentedKey(key, prefixes);
+  return presented.ours ? presented.environment : undefined;
+}
+
+/** What a presented key is to a setup: one of its keys (and the environment), or why not. */
+export type PresentedKey =
+  | { readonly ours: true; readonly environment: string | null }
+  | { readonly ours: false; readonly reason: 'malformed' | 'prefix' };
+
+/**
+ * Whether a presented key is well-formed (format, checksum) and carries one of
+ * `prefixes`, with no I/O: the one place that decides it, so the guard, the
+ * service and the remote verifier agree. {@link environmentOf} is its short form.
+ */
+export function judgePresentedKey(key: unknown, prefixes: ReadonlyMap<string, string | null>): PresentedKey {
+  let prefix: string;
   try {
-    return prefixes.get(parseApiKey(key).prefix);
+    prefix = parseApiKey(key).prefix;
   } catch (error) {
-    if (error instanceof ApiKeyFormatError) return undefined;
+    if (error instanceof ApiKeyFormatError) return { ours: false, reason: 'malformed' };
     throw error;
   }
+  const environment = prefixes.get(prefix);
+  return environment === undefined ? { ours: false, reason: 'prefix' } : { ours: true, environment };
 }
 
 /**

@@ -23,8 +23,9 @@ export interface ApiKeyPrincipal {
 /**
  * Why a presented key was refused. Logged with the key id, never the key.
  * `forged`: the keyed tag (`keyTag` option) is wrong, or missing while untagged keys are refused.
+ * `prefix`: a well-formed key with a prefix that is not this setup's.
  */
-export type ApiKeyRejection = 'malformed' | 'forged' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
+export type ApiKeyRejection = 'malformed' | 'prefix' | 'forged' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
 
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =

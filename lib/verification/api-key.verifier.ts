@@ -3,7 +3,7 @@ import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
-import { environmentOf } from '../key/key-format.js';
+import { judgePresentedKey } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { RefusedUseRecorder } from './refused-use.recorder.js';
@@ -14,6 +14,7 @@ import { availableCredits, hasRefill, nextRefillAt, type CreditState } from '../
 type KeyCredits = CreditHolder & CreditState;
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
+const FOREIGN_PREFIX: ApiKeyVerification = Object.freeze({ valid: false, reason: 'prefix' });
 const UNKNOWN: ApiKeyVerification = Object.freeze({ valid: false, reason: 'unknown' });
 const FORGED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'forged' });
 
@@ -41,8 +42,9 @@ export class ApiKeyVerifier {
    *   cannot answer: a caller must fail closed, and must not treat it as an invalid key.
    */
   verify(key: unknown, now: number = Date.now()): MaybePromise<ApiKeyVerification> {
-    const environment = environmentOf(key, this.options.prefixes);
-    if (environment === undefined) return MALFORMED; // malformed, or another prefix: not ours
+    const presented = judgePresentedKey(key, this.options.prefixes);
+    if (!presented.ours) return presented.reason === 'prefix' ? FOREIGN_PREFIX : MALFORMED;
+    const environment = presented.environment;
     // The keyed tag, if on: a key not issued here is refused with no I/O.
     if (this.options.keyTagger && !this.options.keyTagger.acceptsKey(key as string)) return FORGED;
     const hash = hashApiKey(key as string);

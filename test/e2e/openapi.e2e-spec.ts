@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createSampleApp } from '../../sample-app/sample-app.js';
 import { applyApiKeySecurity } from '../../lib/integrations/swagger/index.js';
-import { GlobalController, OrdersController, RefundsController } from '../support/controllers.js';
+import {
+  GlobalController,
+  OptionalKeyController,
+  OrdersController,
+  RefundsController,
+} from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const BOTH = (scopes: string[]) => [{ apiKeyBearer: scopes }, { apiKeyHeader: scopes }];
@@ -22,7 +27,7 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
   let doc: OpenAPIObject;
 
   beforeAll(async () => {
-    perRoute = await createTestApp({ controllers: [OrdersController, RefundsController] });
+    perRoute = await createTestApp({ controllers: [OrdersController, RefundsController, OptionalKeyController] });
     global = await createTestApp({
       controllers: [GlobalController],
       extras: { globalGuard: true },
@@ -73,6 +78,10 @@ describe('OpenAPI: applyApiKeySecurity (nestjs-opaque-keys/swagger)', () => {
     expect(owner.security).toEqual(BOTH([]));
     expect(owner.responses).toHaveProperty('401');
     expect(owner.responses).not.toHaveProperty('403');
+  });
+
+  it('documents an @OptionalApiKey() route with an empty alternative (no key passes this guard)', () => {
+    expect(doc.paths['/maybe'].get!.security).toEqual([...BOTH(['reports:read']), {}]);
   });
 
   it('leaves @Public() routes without security', () => {

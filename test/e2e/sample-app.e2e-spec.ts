@@ -359,6 +359,24 @@ describe('sample app', () => {
     });
   });
 
+  describe('invalid JSON bodies', () => {
+    it('answers a fixed 400 that echoes nothing of the body (a key pasted there stays out of the response)', async () => {
+      for (const path of ['/keys', '/api-keys/leaks', '/orders']) {
+        const res = await http()
+          .post(path)
+          .set(bearer(admin))
+          .set('Content-Type', 'application/json')
+          .send(`${admin}{`)
+          .expect(400);
+        expect(res.body).toEqual({ statusCode: 400, message: 'Request body is not valid JSON', error: 'Bad Request' });
+        expect(res.text).not.toContain(admin.slice(0, 6));
+      }
+      // Validation errors keep their messages.
+      const invalid = await http().post('/keys').set(bearer(admin)).send({ name: 7 }).expect(400);
+      expect(invalid.body.message).not.toBe('Request body is not valid JSON');
+    });
+  });
+
   describe('environments (sk_live_ / sk_test_)', () => {
     it('issues live keys by default and test keys on request', async () => {
       const live = await issue({ name: 'live default', scopes: ['orders:read'], ownerId: 'acme' });

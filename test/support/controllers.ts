@@ -1,5 +1,13 @@
 import { Controller, Get, Post, UseGuards } from '@nestjs/common';
-import { AnyScope, ApiKeyGuard, CurrentApiKey, Public, Scopes, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
+import {
+  AnyScope,
+  ApiKeyGuard,
+  CurrentApiKey,
+  OptionalApiKey,
+  Public,
+  Scopes,
+  type ApiKeyPrincipal,
+} from 'nestjs-opaque-keys';
 
 /** Routes guarded per controller with `@UseGuards(ApiKeyGuard)`. */
 @Controller('orders')
@@ -59,5 +67,17 @@ export class GlobalController {
   @Public()
   health() {
     return { status: 'ok' };
+  }
+}
+
+/** A route where the key is optional (another guard may admit the request). */
+@Controller('maybe')
+@UseGuards(ApiKeyGuard)
+@OptionalApiKey()
+export class OptionalKeyController {
+  @Get()
+  @Scopes('reports:read')
+  maybe(@CurrentApiKey('id') id?: string) {
+    return { id: id ?? null };
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
-import { requestOf, responseOf } from '../../lib/http/index.js';
+import { httpExchangeOf, requestOf, responseOf } from '../../lib/http/index.js';
 
 /** A minimal ExecutionContext of the given type over the given handler arguments. */
 function contextOf(type: string, args: unknown[]): ExecutionContext {
@@ -41,5 +41,40 @@ describe('requestOf / responseOf', () => {
   it('gives an empty request (no credential: 401) when the GraphQL context has none', () => {
     expect(requestOf(contextOf('graphql', [{}, {}, undefined, {}]))).toEqual({});
     expect(responseOf(contextOf('graphql', [{}, {}, undefined, {}]))).toBeUndefined();
+  });
+});
+
+describe('httpExchangeOf: who may share a guard verdict', () => {
+  function exchange(ended = false) {
+    const request: Record<string, unknown> = { headers: {} };
+    const response = { writableEnded: ended, req: request };
+    return { request, response };
+  }
+
+  it('is the in-flight response of this very request, over HTTP and GraphQL queries', () => {
+    const { request, response } = exchange();
+    expect(httpExchangeOf(contextOf('http', [request, response]), request, response)).toBe(response);
+    const fastifyRequest = { raw: request };
+    const reply = { raw: response };
+    expect(httpExchangeOf(contextOf('http', [fastifyRequest, reply]), fastifyRequest, reply)).toBe(response);
+    const info = { operation: { operation: 'query' } };
+    expect(httpExchangeOf(contextOf('graphql', [{}, {}, { req: request }, info]), request, response)).toBe(response);
+  });
+
+  it('is nothing for sockets, messages, subscriptions, upgrade requests, ended or foreign responses', () => {
+    const { request, response } = exchange();
+    expect(httpExchangeOf(contextOf('ws', [request, {}]), request, response)).toBeUndefined();
+    expect(httpExchangeOf(contextOf('rpc', [request, {}]), request, response)).toBeUndefined();
+    const subscription = { operation: { operation: 'subscription' } };
+    expect(
+      httpExchangeOf(contextOf('graphql', [{}, {}, { req: request }, subscription]), request, response),
+    ).toBeUndefined();
+    expect(httpExchangeOf(contextOf('graphql', [{}, {}, { req: request }, {}]), request, undefined)).toBeUndefined();
+    const ended = exchange(true);
+    expect(httpExchangeOf(contextOf('http', [ended.request, ended.response]), ended.request, ended.response)).toBe(
+      undefined,
+    );
+    const other = exchange();
+    expect(httpExchangeOf(contextOf('http', [request, other.response]), request, other.response)).toBeUndefined();
   });
 });

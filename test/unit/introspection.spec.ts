@@ -127,13 +127,10 @@ describe('RemoteApiKeyVerifier', () => {
   it('refuses malformed keys and other prefixes without a call', async () => {
     const fetch = jest.fn(async () => active());
     const verifier = verifierWith(fetch);
-    for (const token of [
-      'nope',
-      generateApiKey({ prefix: 'pk' }),
-      key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A'),
-    ]) {
+    for (const token of ['nope', key.slice(0, -1) + (key.endsWith('A') ? 'B' : 'A')]) {
       expect(await verifier.verify(token)).toEqual({ valid: false, reason: 'malformed' });
     }
+    expect(await verifier.verify(generateApiKey({ prefix: 'pk' }))).toEqual({ valid: false, reason: 'prefix' });
     expect(fetch).not.toHaveBeenCalled();
   });
 

@@ -21,6 +21,8 @@ describe('ResolvedApiKeyOptions', () => {
       environments: [],
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,
+      optional: false,
+      logIntervalMs: 60_000,
       prefixes: new Map([['sk', null]]),
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(

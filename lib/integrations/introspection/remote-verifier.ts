@@ -3,14 +3,15 @@ import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { asStoreUnavailable } from '../../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from '../../verification/api-key.principal.js';
-import type { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
-import { environmentOf } from '../../key/key-format.js';
+import type { KeyVerifier } from '../../verification/key-verifier.js';
+import { judgePresentedKey } from '../../key/key-format.js';
 import { hashApiKey } from '../../key/key-hash.js';
 import { AnswerCache } from './answer-cache.js';
 import { fromIntrospectionResponse } from './introspection-response.js';
 import { REMOTE_INTROSPECTION_OPTIONS, ResolvedRemoteOptions } from './remote.options.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
+const FOREIGN_PREFIX: ApiKeyVerification = Object.freeze({ valid: false, reason: 'prefix' });
 
 function expiryOf(verification: ApiKeyVerification): number | undefined {
   return verification.valid ? verification.principal.expiresAt?.getTime() : undefined;
@@ -41,7 +42,7 @@ const KEEP_ACTIVE = { keep: (verification: ApiKeyVerification) => verification.v
  *   requests served by a remote service do not count against them.
  */
 @Injectable()
-export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'consumeUse'> {
+export class RemoteApiKeyVerifier implements KeyVerifier {
   private readonly cache: AnswerCache<ApiKeyVerification>;
 
   constructor(
@@ -58,7 +59,8 @@ export class RemoteApiKeyVerifier implements Pick<ApiKeyVerifier, 'verify' | 'co
    */
   async verify(key: unknown, now: number = Date.now()): Promise<ApiKeyVerification> {
     // 1. Format, checksum and prefix, with no I/O.
-    if (environmentOf(key, this.options.prefixes) === undefined) return MALFORMED;
+    const presented = judgePresentedKey(key, this.options.prefixes);
+    if (!presented.ours) return presented.reason === 'prefix' ? FOREIGN_PREFIX : MALFORMED;
     // 2. The cached answer, or one call to the key store.
     const verification = await this.cache.get(
       hashApiKey(key as string),

@@ -12,6 +12,7 @@ import {
   type ApiKeyRemoteModuleOptions,
 } from './remote.options.js';
 import { RemoteApiKeyVerifier } from './remote-verifier.js';
+import { API_KEY_VERIFIER } from '../../verification/key-verifier.js';
 
 /** `lastUsedAt` is the key store's business: requests served here note nothing. */
 const NO_LAST_USED: Pick<LastUsedRecorder, 'touch' | 'flush'> = { touch() {}, flush: async () => {} };
@@ -30,8 +31,10 @@ function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
  * key database: keys are checked by the key store's introspection endpoint
  * (`createIntrospectionController`), with answers cached for `cacheTtlMs`.
  * No TypeORM DataSource is needed. The key store outage gives 503.
- * Provides `RemoteApiKeyVerifier` as `ApiKeyVerifier`; `ApiKeyService` is not
- * available here. Do not import `ApiKeyModule` in the same app.
+ * Provides `RemoteApiKeyVerifier` under `API_KEY_VERIFIER` (the guard's
+ * {@link KeyVerifier}, and as `ApiKeyVerifier` for hosts that inject that); `ApiKeyService` is not
+ * available here. Next to an `ApiKeyModule` in the same app, give that module a `name`
+ * (its guard is then `ApiKeyGuardFor(name)`): each verifies for itself.
  * @example
  * @Module({
  *   imports: [
@@ -53,12 +56,24 @@ function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
       useFactory: (raw: ApiKeyRemoteModuleOptions) => new ResolvedRemoteOptions(raw),
       inject: [REMOTE_MODULE_OPTIONS],
     },
-    { provide: ApiKeyVerifier, useClass: RemoteApiKeyVerifier },
+    // The guard's verifier: the introspection client (both implement KeyVerifier).
+    RemoteApiKeyVerifier,
+    { provide: API_KEY_VERIFIER, useExisting: RemoteApiKeyVerifier },
+    // Kept for hosts that inject ApiKeyVerifier (verify / consumeUse) in a remote service.
+    { provide: ApiKeyVerifier, useExisting: RemoteApiKeyVerifier },
     { provide: LastUsedRecorder, useValue: NO_LAST_USED },
     // Keys' own rate limits come with the introspection answer; counted here, per service.
     ApiKeyRateLimiter,
     ApiKeyGuard,
   ],
-  exports: [ApiKeyGuard, ApiKeyVerifier, LastUsedRecorder, ApiKeyRateLimiter, API_KEY_OPTIONS],
+  exports: [
+    ApiKeyGuard,
+    API_KEY_VERIFIER,
+    ApiKeyVerifier,
+    RemoteApiKeyVerifier,
+    LastUsedRecorder,
+    ApiKeyRateLimiter,
+    API_KEY_OPTIONS,
+  ],
 })
 export class ApiKeyRemoteModule extends RemoteModuleClass {}

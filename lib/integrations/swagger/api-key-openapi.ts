@@ -51,12 +51,14 @@ function describeScopes({ allOf, anyOf }: ScopeRequirement): string {
   return parts.join(' and ');
 }
 
-function mark(route: GuardedRoute, schemes: string[]): void {
+function mark(route: GuardedRoute, schemes: string[], optional: boolean): void {
   const { controller, methodName, handler, requirement } = route;
   const descriptor = { value: handler };
   const apply = (decorator: MethodDecorator) => decorator(controller.prototype, methodName, descriptor);
   // Either scheme authenticates (alternatives); the scopes are the route's all-of requirement.
   for (const scheme of schemes) apply(ApiSecurity(scheme, [...requirement.allOf]));
+  // An optional key: a request without one passes this guard too (an empty requirement).
+  if (optional) apply(ApiSecurity({}));
   apply(
     ApiUnauthorizedResponse({
       description: 'Missing, invalid, revoked or expired API key (`WWW-Authenticate: Bearer`).',
@@ -92,11 +94,12 @@ export function applyApiKeySecurity<T extends Omit<OpenAPIObject, 'paths'>>(
   options: ApiKeyOpenApiOptions = {},
 ): T {
   const names = { bearerSchemeName: 'apiKeyBearer', headerSchemeName: 'apiKeyHeader', ...options };
-  const schemes = schemesOf(app.get<ResolvedApiKeyOptions>(API_KEY_OPTIONS, { strict: false }), names);
+  const moduleOptions = app.get<ResolvedApiKeyOptions>(API_KEY_OPTIONS, { strict: false });
+  const schemes = schemesOf(moduleOptions, names);
   for (const route of findGuardedRoutes(app)) {
     if (marked.has(route.handler)) continue;
     marked.add(route.handler);
-    mark(route, Object.keys(schemes));
+    mark(route, Object.keys(schemes), route.optional ?? moduleOptions.optional);
   }
   return {
     ...config,

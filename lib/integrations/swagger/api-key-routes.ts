@@ -1,12 +1,11 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
-import { APP_GUARD, ModulesContainer } from '@nestjs/core';
-import { PUBLIC_METADATA, SCOPES_METADATA } from '../../api-key.constants.js';
-import { ApiKeyGuard } from '../../http/api-key.guard.js';
-import { mergeRequirements, type ScopeRequirement } from '../../policies/scope-matcher.js';
+import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
+import { APP_GUARD, ModulesContainer, Reflector } from '@nestjs/core';
+import { isApiKeyGuard } from '../../api-key.setups.js';
+import { routeRuleOf } from '../../http/route-rule.js';
+import type { ScopeRequirement } from '../../policies/scope-matcher.js';
 
-/** Nest's metadata keys (`@nestjs/common/constants`, stable since Nest 5; not exported from the package root). */
-const GUARDS_METADATA = '__guards__';
-const METHOD_METADATA = 'method';
+const reflector = new Reflector();
 
 /** A route handler that `ApiKeyGuard` protects, with the scopes it requires. */
 export interface GuardedRoute {
@@ -15,16 +14,12 @@ export interface GuardedRoute {
   readonly handler: (...args: unknown[]) => unknown;
   /** `@Scopes()` / `@AnyScope()` of the controller and the handler, merged as the guard merges them. */
   readonly requirement: ScopeRequirement;
+  /** `@OptionalApiKey()` on the handler or controller (`undefined`: the module's `optional` applies). */
+  readonly optional: boolean | undefined;
 }
 
-/** Whether a `@UseGuards()` entry is `ApiKeyGuard`, a subclass, or an instance of either. */
-function isApiKeyGuard(guard: unknown): boolean {
-  if (guard instanceof ApiKeyGuard) return true;
-  return typeof guard === 'function' && (guard === ApiKeyGuard || guard.prototype instanceof ApiKeyGuard);
-}
-
-function usesGuard(target: object): boolean {
-  const guards: unknown[] = Reflect.getMetadata(GUARDS_METADATA, target) ?? [];
+function usesGuard(target: Type | ((...args: unknown[]) => unknown)): boolean {
+  const guards: unknown[] = reflector.get(GUARDS_METADATA, target) ?? [];
   return guards.some(isApiKeyGuard);
 }
 
@@ -32,8 +27,7 @@ function usesGuard(target: object): boolean {
 function hasGlobalGuard(modules: ModulesContainer): boolean {
   for (const module of modules.values()) {
     for (const [token, wrapper] of module.providers) {
-      if (typeof token === 'string' && token.startsWith(APP_GUARD) && wrapper.instance instanceof ApiKeyGuard)
-        return true;
+      if (typeof token === 'string' && token.startsWith(APP_GUARD) && isApiKeyGuard(wrapper.instance)) return true;
     }
   }
   return false;
@@ -46,7 +40,7 @@ function routeMethodNames(controller: Type): string[] {
     for (const name of Object.getOwnPropertyNames(proto)) {
       if (name === 'constructor' || names.has(name)) continue;
       const value = Object.getOwnPropertyDescriptor(proto, name)?.value;
-      if (typeof value === 'function' && Reflect.hasMetadata(METHOD_METADATA, value)) names.add(name);
+      if (typeof value === 'function' && reflector.get(METHOD_METADATA, value) !== undefined) names.add(name);
     }
   }
   return [...names];
@@ -69,14 +63,10 @@ export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] 
       seen.add(controller);
       for (const methodName of routeMethodNames(controller)) {
         const handler = controller.prototype[methodName];
-        const isPublic =
-          Reflect.getMetadata(PUBLIC_METADATA, handler) ?? Reflect.getMetadata(PUBLIC_METADATA, controller);
-        if (isPublic || !(global || usesGuard(controller) || usesGuard(handler))) continue;
-        const requirement = mergeRequirements(
-          Reflect.getMetadata(SCOPES_METADATA, controller),
-          Reflect.getMetadata(SCOPES_METADATA, handler),
-        );
-        routes.push({ controller, methodName, handler, requirement });
+        // The rule the guard applies to this route: one derivation for both.
+        const rule = routeRuleOf(controller, handler);
+        if (rule.isPublic || !(global || usesGuard(controller) || usesGuard(handler))) continue;
+        routes.push({ controller, methodName, handler, requirement: rule.requirement, optional: rule.optional });
       }
     }
   }

@@ -1,0 +1,77 @@
+import { Injectable, type ExecutionContext, type HttpException } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+import { ApiKeyGuard } from '../../http/api-key.guard.js';
+import { withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
+
+type HeaderLines = Record<string, string[]>;
+
+/** NATS `MsgHdrs` (`keys()` + `values()`), gRPC `Metadata` (`get()`), or a plain record (RabbitMQ, Kafka). */
+function metadataLines(metadata: any, names: readonly string[]): HeaderLines {
+  const lines: HeaderLines = {};
+  if (!metadata || typeof metadata !== 'object') return lines;
+  if (typeof metadata.keys === 'function' && typeof metadata.values === 'function') {
+    for (const key of metadata.keys() as string[]) {
+      const name = key.toLowerCase();
+      if (names.includes(name)) (lines[name] ??= []).push(...(metadata.values(key) as string[]));
+    }
+  } else if (typeof metadata.get === 'function') {
+    for (const name of names) {
+      const values = (metadata.get(name) as unknown[]).filter((value) => typeof value === 'string') as string[];
+      if (values.length) lines[name] = values;
+    }
+  } else {
+    for (const [key, value] of Object.entries(metadata)) {
+      const name = key.toLowerCase();
+      if (names.includes(name) && value !== undefined)
+        (lines[name] ??= []).push(...(Array.isArray(value) ? value : [value]).map(String));
+    }
+  }
+  return lines;
+}
+
+/**
+ * `ApiKeyGuard` for microservice handlers (`@nestjs/microservices`): the key
+ * comes from the message's metadata where the transport has some (NATS
+ * headers, gRPC metadata, RabbitMQ / Kafka headers: `authorization: Bearer <key>`
+ * or the module's header) or from a payload field (`apiKey` by default, for
+ * TCP and the like), and every message is judged on the key's state at its
+ * own time. Refusals are `RpcException`s carrying `{ statusCode, message }`.
+ * The principal replaces nothing in the payload: `@CurrentApiKey()` reads it
+ * from the payload object's `apiKey` property, which the guard sets (a
+ * payload's own `apiKey` value is the key, and is overwritten once verified).
+ * Override `payloadField` (or `false`) to read another field, or none.
+ * @example
+ * @UseGuards(RpcApiKeyGuard)
+ * @Controller()
+ * export class OrdersHandler {
+ *   @Scopes('orders:read')
+ *   @MessagePattern('orders.list')
+ *   list(@Payload() data: { ownerId: string }) {}
+ * }
+ */
+@Injectable()
+export class RpcApiKeyGuard extends ApiKeyGuard {
+  /** The payload field that may carry the key; `false` to read metadata only. */
+  protected readonly payloadField: string | false = 'apiKey';
+
+  protected override getRequest(context: ExecutionContext): Record<string, any> {
+    const data = context.switchToRpc().getData();
+    // A payload that is not an object has nowhere to carry the principal: a private holder.
+    return data !== null && typeof data === 'object' ? data : {};
+  }
+
+  protected override getResponse(): undefined {
+    return undefined;
+  }
+
+  protected override readCredential(context: ExecutionContext, data: Record<string, any>): ExtractedCredential {
+    const rpc = context.switchToRpc().getContext();
+    const metadata = typeof rpc?.getHeaders === 'function' ? rpc.getHeaders() : undefined;
+    const fromMetadata = this.credentialFromHeaders(metadataLines(metadata, this.credentialHeaders));
+    return this.payloadField ? withCredential(fromMetadata, data[this.payloadField]) : fromMetadata;
+  }
+
+  protected override reject(exception: HttpException): RpcException {
+    return new RpcException({ statusCode: exception.getStatus(), message: exception.message });
+  }
+}

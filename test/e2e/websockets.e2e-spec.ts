@@ -1,0 +1,203 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { UseGuards, type INestApplication, type Type } from '@nestjs/common';
+import { WsAdapter } from '@nestjs/platform-ws';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { io, type Socket } from 'socket.io-client';
+import WebSocket from 'ws';
+import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
+import { rememberHandshake, WsApiKeyGuard } from 'nestjs-opaque-keys/websockets';
+import { testDataSourceOptions } from '../support/database.js';
+import { LogCapture } from '../support/log-capture.js';
+
+/** A socket.io gateway: the key from the handshake's `auth` payload or headers. */
+@UseGuards(WsApiKeyGuard)
+@WebSocketGateway()
+class SocketIoOrdersGateway {
+  @Scopes('orders:read')
+  @SubscribeMessage('orders')
+  orders(@CurrentApiKey('id') id: string) {
+    return { id };
+  }
+}
+
+/** A ws gateway: the key from the upgrade request's headers, kept at connection. */
+@UseGuards(WsApiKeyGuard)
+@WebSocketGateway({ path: '/ws' })
+class WsOrdersGateway implements OnGatewayConnection {
+  handleConnection(client: WebSocket, request: IncomingMessage) {
+    rememberHandshake(client, request);
+  }
+
+  @Scopes('orders:read')
+  @SubscribeMessage('orders')
+  orders(@CurrentApiKey('id') id: string) {
+    return { event: 'orders', data: { id } };
+  }
+}
+
+async function startApp(gateway: Type, ws: boolean) {
+  const logs = new LogCapture();
+  const moduleRef = await Test.createTestingModule({
+    imports: [
+      TypeOrmModule.forRoot({
+        ...testDataSourceOptions(),
+        autoLoadEntities: true,
+        synchronize: true,
+        dropSchema: true,
+        retryAttempts: 0,
+      }),
+      ApiKeyModule.forRoot({}),
+    ],
+    providers: [gateway],
+  }).compile();
+  const app = moduleRef.createNestApplication({ logger: logs });
+  if (ws) app.useWebSocketAdapter(new WsAdapter(app));
+  await app.listen(0, '127.0.0.1');
+  const port = (app.getHttpServer().address() as AddressInfo).port;
+  return { app, port, logs, service: app.get(ApiKeyService) };
+}
+
+describe('WsApiKeyGuard with socket.io (real socket.io-client)', () => {
+  let app: INestApplication;
+  let port: number;
+  let service: ApiKeyService;
+  let logs: LogCapture;
+  const sockets: Socket[] = [];
+  const issued: string[] = [];
+
+  async function connect(options: { auth?: Record<string, unknown>; extraHeaders?: Record<string, string> }) {
+    const socket = io(`http://127.0.0.1:${port}`, { transports: ['websocket'], reconnection: false, ...options });
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('connect_error', reject));
+    return socket;
+  }
+
+  /** The handler's answer, or the guard's `exception` event. */
+  function ask(socket: Socket): Promise<{ answer?: unknown; exception?: unknown }> {
+    return new Promise((resolve) => {
+      const onException = (exception: unknown) => resolve({ exception });
+      socket.once('exception', onException);
+      socket.emit('orders', {}, (answer: unknown) => {
+        socket.off('exception', onException);
+        resolve({ answer });
+      });
+    });
+  }
+
+  beforeAll(async () => {
+    ({ app, port, service, logs } = await startApp(SocketIoOrdersGateway, false));
+  });
+
+  afterAll(async () => {
+    for (const socket of sockets) socket.disconnect();
+    await app?.close();
+    const text = logs.lines.join('\n');
+    for (const key of issued) expect(text).not.toContain(key);
+  });
+
+  it('admits the key of the auth payload and refuses the next message once it is revoked', async () => {
+    const { key, record } = await service.issue({ name: 'io', scopes: ['orders:read'] });
+    issued.push(key);
+    const socket = await connect({ auth: { apiKey: key } });
+    expect(await ask(socket)).toEqual({ answer: { id: record.id } });
+    await service.revoke(record.id, 'test');
+    expect(await ask(socket)).toEqual({
+      exception: { status: 'error', statusCode: 401, message: 'Invalid API key' },
+    });
+  });
+
+  it('reads Authorization: Bearer from the handshake headers and judges scopes per message', async () => {
+    const { key, record } = await service.issue({ name: 'io', scopes: ['orders:read'] });
+    issued.push(key);
+    const socket = await connect({ extraHeaders: { authorization: `Bearer ${key}` } });
+    expect(await ask(socket)).toEqual({ answer: { id: record.id } });
+    await service.updateScopes(record.id, ['other']);
+    expect(await ask(socket)).toEqual({
+      exception: { status: 'error', statusCode: 403, message: 'Insufficient scope' },
+    });
+  });
+
+  it('refuses a socket without a key, and two different keys', async () => {
+    const a = await service.issue({ name: 'a', scopes: ['orders:read'] });
+    const b = await service.issue({ name: 'b', scopes: ['orders:read'] });
+    issued.push(a.key, b.key);
+    expect(await ask(await connect({}))).toEqual({
+      exception: { status: 'error', statusCode: 401, message: 'API key required' },
+    });
+    const both = await connect({ auth: { apiKey: a.key }, extraHeaders: { authorization: `Bearer ${b.key}` } });
+    expect(await ask(both)).toEqual({
+      exception: { status: 'error', statusCode: 400, message: 'Send one API key, not two different ones' },
+    });
+  });
+});
+
+describe('WsApiKeyGuard with ws (real ws client)', () => {
+  let app: INestApplication;
+  let port: number;
+  let service: ApiKeyService;
+  const clients: WebSocket[] = [];
+
+  async function connect(headers: Record<string, string>): Promise<WebSocket> {
+    const client = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
+    clients.push(client);
+    await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
+    return client;
+  }
+
+  function ask(client: WebSocket): Promise<unknown> {
+    return new Promise((resolve) => {
+      client.once('message', (data) => resolve(JSON.parse(String(data))));
+      client.send(JSON.stringify({ event: 'orders', data: {} }));
+    });
+  }
+
+  beforeAll(async () => {
+    ({ app, port, service } = await startApp(WsOrdersGateway, true));
+  });
+
+  afterAll(async () => {
+    for (const client of clients) client.close();
+    await app?.close();
+  });
+
+  it('admits the key of the upgrade request and refuses the next message once it is revoked', async () => {
+    const { key, record } = await service.issue({ name: 'ws', scopes: ['orders:read'] });
+    const client = await connect({ 'x-api-key': key });
+    expect(await ask(client)).toEqual({ event: 'orders', data: { id: record.id } });
+    await service.revoke(record.id, 'test');
+    expect(await ask(client)).toEqual({
+      event: 'exception',
+      data: { status: 'error', statusCode: 401, message: 'Invalid API key' },
+    });
+  });
+
+  it('refuses a connection without a key', async () => {
+    const client = await connect({});
+    expect(await ask(client)).toEqual({
+      event: 'exception',
+      data: { status: 'error', statusCode: 401, message: 'API key required' },
+    });
+  });
+});
+
+describe('optional peers', () => {
+  it('keeps @nestjs/websockets and @nestjs/microservices out of every file but their entry points', () => {
+    const offenders: string[] = [];
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) {
+          if (entry.name !== 'websockets' && entry.name !== 'microservices') walk(path);
+        } else if (/from '@nestjs\/(websockets|microservices)/.test(readFileSync(path, 'utf8'))) offenders.push(path);
+      }
+    };
+    walk(join(process.cwd(), 'lib'));
+    expect(offenders).toEqual([]);
+  });
+});
