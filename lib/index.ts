@@ -99,3 +99,15 @@ export {
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
 } from './storage/migrations/index.js';
+// Key controls: delegation, disable/enable/update, IP allowlists, owner limits.
+export { ApiKeyDelegationError, ApiKeyLimitError, type ApiKeyDelegationFailure } from './api-key.errors.js';
+export type { ActingOptions } from './lifecycle/api-key.record.js';
+export {
+  assertMayGrant,
+  assertMayManage,
+  uncoveredScopes,
+  managesEnvironment,
+  type DelegatingKey,
+  type DelegatedKey,
+  type DelegationPolicy,
+} from './policies/delegation.js';

@@ -1,4 +1,18 @@
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import type { ApiKeyPrincipal } from '../verification/api-key.principal.js';
+
+/**
+ * Who acts: `actor` names them in the audit log; `actingAs` is the verified
+ * key making the call (e.g. `@CurrentApiKey()` on a management endpoint),
+ * held to what it holds itself (docs/delegation.md): it grants only scopes it
+ * holds, manages only keys of environments it bounds, gives no key a longer
+ * life than its own, and cannot lift its own limits. Without `actingAs` the
+ * call is trusted (server code, CLI).
+ */
+export interface ActingOptions {
+  actor?: string;
+  actingAs?: ApiKeyPrincipal;
+}
 
 /** A stored key as the service returns it: every column but the hash. */
 export type ApiKeyRecord = Omit<ApiKeyColumns, 'hash'>;
@@ -30,6 +44,8 @@ export interface IssueApiKeyInput {
   rateLimit?: { limit: number; windowMs: number } | null;
   /** Who issues it, for the audit log (a user id, "cli", ...). */
   actor?: string;
+  /** The verified key issuing it: the new key must be within its scopes, environment and lifetime. */
+  actingAs?: ApiKeyPrincipal;
 }
 
 /** Options of `ApiKeyService.rotate`. */
@@ -40,6 +56,8 @@ export interface RotateApiKeyOptions {
   expiresAt?: Date | null;
   /** Who rotates it, for the audit log. */
   actor?: string;
+  /** The verified key rotating it: the successor must be within its scopes, environment and lifetime. */
+  actingAs?: ApiKeyPrincipal;
 }
 
 /** The result of `rotate`: the successor (with its plaintext) and the old key's new state. */

@@ -11,6 +11,7 @@ import type { ApiKeyVerification } from '../verification/api-key.principal.js';
 import {
   RECORD_COLUMNS,
   toRecord,
+  type ActingOptions,
   type ApiKeyPage,
   type ApiKeyRecord,
   type IssueApiKeyInput,
@@ -24,7 +25,8 @@ import { ApiKeyRotation } from './api-key.rotation.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
-import { createKey, prefixFor, validateMaxUses } from './key-factory.js';
+import { createKey, environmentOfHint, prefixFor, validateMaxUses } from './key-factory.js';
+import { assertMayGrant, assertMayManage, defaultExpiryWithin } from '../policies/delegation.js';
 import { parseApiKey } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
@@ -58,7 +60,12 @@ export class ApiKeyService {
     private readonly audit: ApiKeyAuditLog,
   ) {}
 
-  /** Creates a key. The plaintext is in the result and nowhere else. */
+  /**
+   * Creates a key. The plaintext is in the result and nowhere else. With
+   * `actingAs`, the new key must be within the acting key's scopes,
+   * environment and lifetime (a default expiry is held to the actor's).
+   * @throws ApiKeyDelegationError when `actingAs` may not issue it
+   */
   async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
     const now = Date.now();
     const fields = {
@@ -71,6 +78,11 @@ export class ApiKeyService {
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     };
     const prefix = prefixFor(this.options, request.environment);
+    const actor = request.actingAs;
+    if (actor) {
+      if (request.expiresAt === undefined) fields.expiresAt = defaultExpiryWithin(actor, fields.expiresAt);
+      assertMayGrant(actor, { ...fields, environment: this.options.prefixes.get(prefix) ?? null }, this.options);
+    }
     const { key, row } = createKey(fields, { prefix, entropyBits: this.options.entropyBits, now });
     await this.unitOfWork.run(async (em) => {
       await em.insert(this.entity, row as never);
@@ -107,22 +119,38 @@ export class ApiKeyService {
     return this.rotation.rotateByKey(key, options);
   }
 
-  /** Revokes a key now (also ending a rotation grace period). Revoking twice is an error. */
-  async revoke(id: string, reason?: string, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
+  /**
+   * Revokes a key now (also ending a rotation grace period). Revoking twice is
+   * an error. With `actingAs`, only a key of an environment the actor bounds.
+   */
+  async revoke(id: string, reason?: string, { actor, actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
     input.validateId(id);
     if (reason !== undefined && (typeof reason !== 'string' || reason.length > 255)) {
       throw new ApiKeyValidationError('reason must be a string of at most 255 characters');
     }
-    return this.updateLive(id, { revokedAt: new Date(), revokedReason: reason ?? null }, 'revoked', actor, {
-      reason: reason ?? null,
-    });
+    const check =
+      actingAs && ((row: ApiKeyColumns) => assertMayManage(actingAs, this.environmentOf(row), this.options));
+    const change = { revokedAt: new Date(), revokedReason: reason ?? null };
+    return this.updateLive(id, change, 'revoked', actor, { reason: reason ?? null }, check);
   }
 
-  /** Replaces a live key's scopes; the next request sees them. */
-  async updateScopes(id: string, scopes: string[], { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
+  /**
+   * Replaces a live key's scopes; the next request sees them. With
+   * `actingAs`, only scopes the actor holds, on a key it may manage (so a key
+   * cannot widen its own scopes).
+   */
+  async updateScopes(id: string, scopes: string[], { actor, actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
     input.validateId(id);
     const normalized = normalizeScopes(scopes);
-    return this.updateLive(id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized });
+    const check =
+      actingAs &&
+      ((row: ApiKeyColumns) =>
+        assertMayGrant(
+          actingAs,
+          { scopes: normalized, environment: this.environmentOf(row), expiresAt: row.expiresAt },
+          this.options,
+        ));
+    return this.updateLive(id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized }, check);
   }
 
   /**
@@ -215,21 +243,32 @@ export class ApiKeyService {
     return result.valid ? this.verifier.consumeUse(result.principal) : result;
   }
 
-  /** One conditional UPDATE on a non-revoked key with its event, in one transaction; then the fresh record. */
+  /** The environment of a stored key. */
+  private environmentOf(row: Pick<ApiKeyColumns, 'hint'>): string | null {
+    return environmentOfHint(this.options, row.hint);
+  }
+
+  /**
+   * One conditional UPDATE on a non-revoked key with its event, in one
+   * transaction, after `check` (a delegation check) accepted the locked row;
+   * then the fresh record.
+   */
   private async updateLive(
     id: string,
     change: Partial<ApiKeyColumns>,
     type: 'revoked' | 'scopes_changed',
     actor: string | undefined,
     details: Record<string, unknown>,
+    check?: (row: ApiKeyColumns) => void,
   ): Promise<ApiKeyRecord> {
     const updated = await this.unitOfWork.run(async (em) => {
       const row = await em.findOne(this.entity, {
         where: { id },
-        select: { id: true, ownerId: true },
+        select: { id: true, ownerId: true, hint: true, scopes: true, expiresAt: true },
         lock: this.unitOfWork.writeLock,
       });
       if (!row) throw new ApiKeyNotFoundError(id);
+      check?.(row);
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
       await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details }]);

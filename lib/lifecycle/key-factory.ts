@@ -28,6 +28,11 @@ export function prefixOfHint(hint: string): string {
   return hint.slice(0, hint.lastIndexOf('_'));
 }
 
+/** The environment of a stored key, read from its hint (`null` without environments). */
+export function environmentOfHint(options: ResolvedApiKeyOptions, hint: string): string | null {
+  return options.prefixes.get(prefixOfHint(hint)) ?? null;
+}
+
 /**
  * A new key and the row that stores it: the plaintext (to hand out once) and
  * a row with only its SHA-256 and display hint. `familyId` starts a new

@@ -4,3 +4,4 @@
  */
 export * from './scope-matcher.js';
 export * from './api-key.input.js';
+export * from './delegation.js';

@@ -38,16 +38,21 @@ export interface KeyEventPage {
   readonly offset: number;
 }
 
-/** The audit-log actor of a request: the calling key's id. */
-function actorOf(caller: ApiKeyPrincipal): { actor: string } {
-  return { actor: `key:${caller.id}` };
+/**
+ * The acting key of a request: named in the audit log, and held to what it
+ * holds (no scopes, environment or lifetime beyond its own; docs/delegation.md).
+ */
+function actorOf(caller: ApiKeyPrincipal): { actor: string; actingAs: ApiKeyPrincipal } {
+  return { actor: `key:${caller.id}`, actingAs: caller };
 }
 
 /**
  * Key management over HTTP, for holders of `keys:admin`. Bodies are checked
  * by the DTOs (400); the library's errors are mapped by
- * `ApiKeyExceptionFilter`: policy violations 400, unknown id 404, already
- * revoked or rotated 409. Plaintext keys appear only in the responses of
+ * `ApiKeyExceptionFilter`: policy violations 400, delegation refused 403,
+ * unknown id 404, already revoked or rotated 409. The calling key acts within
+ * what it holds: it grants only its own scopes, a test key manages only test
+ * keys, and no key outlives it. Plaintext keys appear only in the responses of
  * issue and rotate. Every change is audited with the calling key as actor.
  */
 @Controller('keys')
