@@ -6,6 +6,7 @@ import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
 import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
+import { ApiKeyControls } from './lifecycle/api-key.controls.js';
 import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
 import { ApiKeyService } from './lifecycle/api-key.service.js';
 import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
@@ -38,6 +39,7 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
     ApiKeyRotation,
+    ApiKeyControls,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,

@@ -56,6 +56,12 @@ export interface ApiKeyModuleOptions {
    * reads the database.
    */
   cache?: ApiKeyCacheOptions;
+  /**
+   * The most live keys (not revoked, rotated away or expired) one owner may
+   * hold; `issue` past it is an `ApiKeyLimitError` (409). Keys without an
+   * owner are not counted. Default: no limit.
+   */
+  maxKeysPerOwner?: number;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -88,6 +94,7 @@ export class ResolvedApiKeyOptions {
   readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
+  readonly maxKeysPerOwner: number | undefined = undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -136,5 +143,7 @@ export class ResolvedApiKeyOptions {
       throw new TypeError((error as Error).message);
     }
     this.cache = resolveCacheOptions(options.cache);
+    if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
+      throw new TypeError('maxKeysPerOwner must be a positive integer');
   }
 }

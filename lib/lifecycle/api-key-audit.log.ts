@@ -30,7 +30,13 @@ export interface ListApiKeyEventsQuery {
 type RefusedUse = { ownerId: string | null; type: ApiKeyEventType };
 
 /** Events that change no cached row: a new key (unknown keys are never cached) and refused uses. */
-const UNCHANGING: ReadonlySet<ApiKeyEventType> = new Set(['issued', 'revoked_use', 'expired_use', 'exhausted_use']);
+const UNCHANGING: ReadonlySet<ApiKeyEventType> = new Set([
+  'issued',
+  'revoked_use',
+  'expired_use',
+  'exhausted_use',
+  'disabled_use',
+]);
 
 /**
  * The cached rows an event batch makes stale: its keys, or every row when a
@@ -94,7 +100,11 @@ export class ApiKeyAuditLog implements BeforeApplicationShutdown, OnModuleDestro
   }
 
   /** Notes a refused use of a known key (no I/O now; batched). */
-  noteRefusedUse(keyId: string, ownerId: string | null, type: 'revoked_use' | 'expired_use' | 'exhausted_use'): void {
+  noteRefusedUse(
+    keyId: string,
+    ownerId: string | null,
+    type: 'revoked_use' | 'expired_use' | 'exhausted_use' | 'disabled_use',
+  ): void {
     this.refused.note(keyId, { ownerId, type });
   }
 

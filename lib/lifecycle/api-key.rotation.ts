@@ -81,6 +81,8 @@ export class ApiKeyRotation {
         throw new ApiKeyStateError(old.id, 'rotated');
       }
       if (old.revokedAt) throw new ApiKeyStateError(old.id, 'revoked');
+      // A successor would be enabled: enable the key first, deliberately.
+      if (old.disabledAt) throw new ApiKeyStateError(old.id, 'disabled');
       if (old.expiresAt && old.expiresAt.getTime() <= now)
         throw new ApiKeyValidationError(`API key ${old.id} has expired`);
       return { rotated: await this.replace(em, old, grace, options, now) };
@@ -117,6 +119,7 @@ export class ApiKeyRotation {
         remainingUses: old.remainingUses,
         rateLimitMax: old.rateLimitMax,
         rateLimitWindowMs: old.rateLimitWindowMs,
+        allowedIps: old.allowedIps,
       },
       { prefix: prefixOfHint(old.hint), entropyBits: this.options.entropyBits, now, familyId: old.familyId ?? old.id },
     );

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IsNull, LessThan, type FindOptionsWhere } from 'typeorm';
+import { IsNull, LessThan, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
@@ -31,11 +31,46 @@ import { parseApiKey } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
+import { validateAllowedIps } from '../policies/ip-allowlist.js';
+import { ApiKeyControls } from './api-key.controls.js';
+import type { ApiKeyUpdate } from './api-key.update.js';
+import { assertOwnerBelowLimit, isDeadlock, OWNER_LIMIT_ATTEMPTS } from './owner-key-limit.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
 
+/** An allowlist as its column stores it: JSON text, or `null` for any address. */
+function storedAllowedIps(allowedIps: string[] | null): string | null {
+  return allowedIps === null ? null : JSON.stringify(allowedIps);
+}
+
 function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null; rateLimitWindowMs: number | null } {
   return { rateLimitMax: rate?.limit ?? null, rateLimitWindowMs: rate?.windowMs ?? null };
+}
+
+/** The conditions of `list({ status })` on top of `base` (several = OR). */
+function statusWhere(
+  base: FindOptionsWhere<ApiKeyColumns>,
+  status: unknown,
+  now: Date,
+): FindOptionsWhere<ApiKeyColumns> | FindOptionsWhere<ApiKeyColumns>[] {
+  const live = { ...base, revokedAt: IsNull() };
+  switch (status) {
+    case undefined:
+      return base;
+    case 'active':
+      return [
+        { ...live, disabledAt: IsNull(), expiresAt: IsNull() },
+        { ...live, disabledAt: IsNull(), expiresAt: MoreThan(now) },
+      ];
+    case 'disabled':
+      return { ...live, disabledAt: Not(IsNull()) };
+    case 'revoked':
+      return { ...base, revokedAt: Not(IsNull()) };
+    case 'expired':
+      return { ...live, expiresAt: LessThanOrEqual(now) };
+    default:
+      throw new ApiKeyValidationError('status must be one of active, disabled, revoked, expired');
+  }
 }
 
 /** Who acts, for the audit log. */
@@ -58,6 +93,7 @@ export class ApiKeyService {
     private readonly verifier: ApiKeyVerifier,
     private readonly rotation: ApiKeyRotation,
     private readonly audit: ApiKeyAuditLog,
+    private readonly controls: ApiKeyControls,
   ) {}
 
   /**
@@ -76,6 +112,7 @@ export class ApiKeyService {
       expiresAt: resolveExpiry(request.expiresAt, now, this.options),
       remainingUses: validateMaxUses(request.maxUses),
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
+      allowedIps: storedAllowedIps(validateAllowedIps(request.allowedIps)),
     };
     const prefix = prefixFor(this.options, request.environment);
     const actor = request.actingAs;
@@ -84,20 +121,35 @@ export class ApiKeyService {
       assertMayGrant(actor, { ...fields, environment: this.options.prefixes.get(prefix) ?? null }, this.options);
     }
     const { key, row } = createKey(fields, { prefix, entropyBits: this.options.entropyBits, now });
-    await this.unitOfWork.run(async (em) => {
-      await em.insert(this.entity, row as never);
-      const details = {
-        scopes: row.scopes,
-        expiresAt: row.expiresAt,
-        maxUses: row.remainingUses,
-        rateLimit: request.rateLimit ?? null,
-      };
-      await this.audit.write(
-        em,
-        [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
-        now,
-      );
-    }, true);
+    const limit = this.options.maxKeysPerOwner;
+    const insert = () =>
+      this.unitOfWork.run(async (em) => {
+        if (limit !== undefined && row.ownerId !== null)
+          await assertOwnerBelowLimit(em, this.entity, row.ownerId, limit, new Date(now));
+        await em.insert(this.entity, row as never);
+        const details = {
+          scopes: row.scopes,
+          expiresAt: row.expiresAt,
+          maxUses: row.remainingUses,
+          rateLimit: request.rateLimit ?? null,
+          allowedIps: fields.allowedIps !== null,
+        };
+        await this.audit.write(
+          em,
+          [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
+          now,
+        );
+      }, true);
+    // Under maxKeysPerOwner, MySQL / MariaDB resolve racing first keys of an owner by a deadlock: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await insert();
+        break;
+      } catch (error) {
+        if (attempt >= OWNER_LIMIT_ATTEMPTS || !isDeadlock(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
     return { key, record: toRecord(row) };
   }
 
@@ -151,6 +203,49 @@ export class ApiKeyService {
           this.options,
         ));
     return this.updateLive(id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized }, check);
+  }
+
+  /**
+   * Disables a key, reversibly (unlike `revoke`): it gets the same 401 as any
+   * invalid key (reason `disabled` in logs and events) until `enable`. With
+   * `actingAs`, only a key of an environment the actor bounds.
+   * @throws ApiKeyStateError when the key is revoked or already disabled
+   */
+  async disable(id: string, reason?: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    await this.controls.disable(id, reason, options);
+    return this.get(id);
+  }
+
+  /**
+   * Enables a disabled key; the next request passes again. With `actingAs`,
+   * the actor must be able to issue the key (scopes, environment, lifetime).
+   * @throws ApiKeyStateError when the key is revoked or not disabled
+   */
+  async enable(id: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    await this.controls.enable(id, options);
+    return this.get(id);
+  }
+
+  /**
+   * Changes a live key's `name`, `metadata`, `expiresAt` (within the expiry
+   * policy), `rateLimit` or `allowedIps` in one transaction, with one
+   * `updated` event naming the changed fields; the next request sees them.
+   * With `actingAs`: a key the actor could issue, an expiry within its own,
+   * and never its own rate limit or allowlist.
+   * @throws ApiKeyValidationError, ApiKeyStateError (revoked), ApiKeyDelegationError
+   */
+  async update(id: string, patch: ApiKeyUpdate, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    await this.controls.update(id, patch, options);
+    return this.get(id);
+  }
+
+  /**
+   * Revokes every live key of an owner (an offboarded customer, a
+   * compromised account) in one statement, with a `revoked` event per key.
+   * Returns how many keys it revoked.
+   */
+  revokeAllForOwner(ownerId: string, reason?: string, { actor }: ActorOption = {}): Promise<number> {
+    return this.controls.revokeAllForOwner(ownerId, reason, { actor });
   }
 
   /**
@@ -208,9 +303,10 @@ export class ApiKeyService {
       throw new ApiKeyValidationError('limit must be an integer from 1 to 100');
     if (!Number.isInteger(offset) || offset < 0)
       throw new ApiKeyValidationError('offset must be a non-negative integer');
-    const where: FindOptionsWhere<ApiKeyColumns> = {};
-    if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
-    if (query.includeRevoked === false) where.revokedAt = IsNull();
+    const base: FindOptionsWhere<ApiKeyColumns> = {};
+    if (query.ownerId !== undefined) base.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
+    if (query.includeRevoked === false) base.revokedAt = IsNull();
+    const where = statusWhere(base, query.status, new Date());
     // find + count rather than findAndCount: with a column selection, TypeORM
     // counts DISTINCT over a concatenation of every column, which NULLs break.
     const [rows, total] = await this.unitOfWork.run((em) =>

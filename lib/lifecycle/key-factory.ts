@@ -8,7 +8,15 @@ import { hashApiKey } from '../key/key-hash.js';
 /** The fields a new key row takes from its caller. */
 export type NewKeyFields = Pick<
   ApiKeyColumns,
-  'name' | 'ownerId' | 'scopes' | 'metadata' | 'expiresAt' | 'remainingUses' | 'rateLimitMax' | 'rateLimitWindowMs'
+  | 'name'
+  | 'ownerId'
+  | 'scopes'
+  | 'metadata'
+  | 'expiresAt'
+  | 'remainingUses'
+  | 'rateLimitMax'
+  | 'rateLimitWindowMs'
+  | 'allowedIps'
 >;
 
 /** The key prefix of an environment; the first configured one by default. */
@@ -55,6 +63,8 @@ export function createKey(
     lastUsedAt: null,
     replacedById: null,
     familyId: options.familyId ?? id,
+    disabledAt: null,
+    disabledReason: null,
   };
   return { key, row };
 }

@@ -10,7 +10,12 @@ export type ApiKeyEventType =
   | 'revoked_use'
   | 'expired_use'
   | 'exhausted_use'
-  | 'reuse_detected';
+  | 'reuse_detected'
+  // Key controls:
+  | 'disabled'
+  | 'enabled'
+  | 'updated'
+  | 'disabled_use';
 
 /**
  * One audit-log row. Written in the same transaction as the change it

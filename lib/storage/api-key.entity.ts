@@ -76,6 +76,23 @@ export abstract class ApiKeyColumns {
   /** Length of the rate-limit window in ms. */
   @Column({ type: 'int', nullable: true })
   rateLimitWindowMs!: number | null;
+
+  // Key controls (disable/enable, IP allowlists): migration AddKeyControls.
+
+  /** When the key was disabled (reversibly, unlike `revokedAt`); `null` while enabled. */
+  @Column({ type: Date, precision: 3, nullable: true })
+  disabledAt!: Date | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  disabledReason!: string | null;
+
+  /**
+   * The IPv4 / IPv6 addresses and CIDR ranges the key may be used from, as a
+   * JSON array in text (read by the library, so a value that cannot be parsed
+   * fails closed instead of failing the lookup); `null` for any address.
+   */
+  @Column({ type: 'text', nullable: true })
+  allowedIps!: string | null;
 }
 
 /** The entity on the default `api_keys` table. List it in your DataSource's `entities` (or use `autoLoadEntities`). */

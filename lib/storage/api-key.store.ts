@@ -20,6 +20,8 @@ export type StoredApiKey = Pick<
   | 'rateLimitMax'
   | 'rateLimitWindowMs'
   | 'hash'
+  | 'disabledAt'
+  | 'allowedIps'
 >;
 
 const HOT_COLUMNS = [
@@ -34,6 +36,8 @@ const HOT_COLUMNS = [
   'rateLimitMax',
   'rateLimitWindowMs',
   'hash',
+  'disabledAt',
+  'allowedIps',
 ] as const;
 
 /**

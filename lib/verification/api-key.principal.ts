@@ -1,3 +1,5 @@
+import type { IpAllowlist } from '../policies/ip-allowlist.js';
+
 /**
  * The verified identity of a request: what the guard attaches to the request
  * and what `@CurrentApiKey()` hands a handler. Never contains the key or its hash.
@@ -15,10 +17,12 @@ export interface ApiKeyPrincipal {
   readonly remainingUses: number | null;
   /** The key's own rate limit, or `null` (the module default applies, if any). */
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
+  /** The key's IP allowlist (checked by the guard against the adapter's `req.ip`), or `null`/absent for any address. */
+  readonly allowedIps?: IpAllowlist | null;
 }
 
 /** Why a presented key was refused. Logged with the key id, never the key. */
-export type ApiKeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
+export type ApiKeyRejection = 'malformed' | 'unknown' | 'revoked' | 'expired' | 'exhausted' | 'disabled';
 
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =

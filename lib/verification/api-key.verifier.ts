@@ -9,6 +9,7 @@ import { parseApiKey } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
 import { ApiKeyUsageCounter } from './usage-counter.js';
+import { storedAllowlist } from '../policies/ip-allowlist.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
 const UNKNOWN: ApiKeyVerification = Object.freeze({ valid: false, reason: 'unknown' });
@@ -52,6 +53,7 @@ export class ApiKeyVerifier {
     // (a case-insensitive collation must never widen a match).
     if (!row || !constantTimeEqual(row.hash, hash)) return UNKNOWN;
     if (row.revokedAt) return this.refuse(row, 'revoked');
+    if (row.disabledAt) return this.refuse(row, 'disabled');
     if (row.expiresAt && row.expiresAt.getTime() <= now) return this.refuse(row, 'expired');
     if (row.remainingUses !== null && row.remainingUses <= 0) return this.refuse(row, 'exhausted');
     return { valid: true, principal: toPrincipal(row, environment) };
@@ -71,7 +73,7 @@ export class ApiKeyVerifier {
   /** A refusal of a known key, noted (batched) in the audit log. */
   private refuse(
     row: { id: string; ownerId: string | null },
-    reason: 'revoked' | 'expired' | 'exhausted',
+    reason: 'revoked' | 'expired' | 'exhausted' | 'disabled',
   ): ApiKeyVerification {
     this.audit.noteRefusedUse(row.id, row.ownerId, `${reason}_use`);
     return { valid: false, reason, keyId: row.id };
@@ -90,5 +92,6 @@ function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrinc
     remainingUses: row.remainingUses,
     rateLimit:
       row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
+    allowedIps: storedAllowlist(row.allowedIps),
   };
 }

@@ -71,6 +71,7 @@ describe(`shipped migrations (${database})`, () => {
       expect(ran.map((migration) => migration.name)).toEqual([
         'CreateApiKeys1795478400000',
         'AddKeyPolicies1795564800000',
+        'AddKeyControls1795651200000',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
@@ -89,6 +90,8 @@ describe(`shipped migrations (${database})`, () => {
       );
       expect(await hasTable(dataSource, 'api_key_events')).toBe(true);
 
+      await dataSource.undoLastMigration(); // AddKeyControls
+      expect((await pendingSchemaChanges(dataSource)).length).toBeGreaterThan(0);
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'api_key_events')).toBe(false);
       await dataSource.undoLastMigration();
@@ -111,6 +114,7 @@ describe(`shipped migrations (${database})`, () => {
       expect(ran.map((migration) => migration.name)).toEqual([
         'CreateApiKeys_service_keys1795478400000',
         'AddKeyPolicies_service_keys1795564800000',
+        'AddKeyControls_service_keys1795651200000',
       ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
@@ -119,6 +123,7 @@ describe(`shipped migrations (${database})`, () => {
         `SELECT ${dataSource.driver.escape('owner_id')} FROM ${dataSource.driver.escape('service_keys')}`,
       );
       expect(rows).toEqual([]);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'service_keys')).toBe(false);

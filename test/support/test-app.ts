@@ -33,6 +33,8 @@ export interface TestAppOptions {
   joinDatabase?: boolean;
   /** The HTTP platform. Default: env `HTTP_PLATFORM` (`express` or `fastify`), else `express`. */
   platform?: HttpPlatform;
+  /** Trust `X-Forwarded-For` for `req.ip` (Express `trust proxy`, Fastify `trustProxy`). Default `false`. */
+  trustProxy?: boolean;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function createTestApp({
   sqliteFile,
   joinDatabase = false,
   platform = httpPlatform(),
+  trustProxy = false,
 }: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
@@ -65,7 +68,7 @@ export async function createTestApp({
     ],
     controllers,
   }).compile();
-  const app = await createPlatformApp(moduleRef, { logger: logs }, platform);
+  const app = await createPlatformApp(moduleRef, { logger: logs }, platform, { trustProxy });
   const dataSource = app.get(DataSource);
   return {
     app,

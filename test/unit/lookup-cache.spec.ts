@@ -26,6 +26,8 @@ function row(id: string, hash = `hash-${id}`, scopes = ['orders:read']): StoredA
     remainingUses: null,
     rateLimitMax: null,
     rateLimitWindowMs: null,
+    disabledAt: null,
+    allowedIps: null,
   };
 }
 
