@@ -6,6 +6,7 @@ import {
   HttpStatus,
   Param,
   ParseUUIDPipe,
+  Patch,
   Post,
   Put,
   Query,
@@ -29,6 +30,8 @@ import { PageQuery } from './dto/page.query.js';
 import { RevokeKeyDto } from './dto/revoke-key.dto.js';
 import { RotateKeyDto } from './dto/rotate-key.dto.js';
 import { UpdateScopesDto } from './dto/update-scopes.dto.js';
+import { DisableKeyDto } from './dto/disable-key.dto.js';
+import { UpdateKeyDto } from './dto/update-key.dto.js';
 
 /** One page of a key's audit events. */
 export interface KeyEventPage {
@@ -73,6 +76,7 @@ export class KeysController {
       environment: body.environment,
       maxUses: body.maxUses,
       rateLimit: body.rateLimit && { limit: body.rateLimit.limit, windowMs: body.rateLimit.windowMs },
+      allowedIps: body.allowedIps,
       ...actorOf(caller),
     });
   }
@@ -80,7 +84,7 @@ export class KeysController {
   /** A page of keys, newest first (records only: no key, no hash). */
   @Get()
   list(@Query() query: ListKeysQuery): Promise<ApiKeyPage> {
-    return this.keys.list({ ownerId: query.ownerId, limit: query.limit, offset: query.offset });
+    return this.keys.list({ ownerId: query.ownerId, status: query.status, limit: query.limit, offset: query.offset });
   }
 
   /** One key's record. */
@@ -128,5 +132,44 @@ export class KeysController {
     @Body() body: UpdateScopesDto,
   ): Promise<ApiKeyRecord> {
     return this.keys.updateScopes(id, body.scopes, actorOf(caller));
+  }
+
+  /** Changes name, metadata, expiry, rate limit or IP allowlist; the next request sees them. */
+  @Patch(':id')
+  update(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateKeyDto,
+  ): Promise<ApiKeyRecord> {
+    const { rateLimit, expiresAt, ...rest } = body;
+    return this.keys.update(
+      id,
+      {
+        ...rest,
+        ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt) } : {}),
+        ...(rateLimit !== undefined
+          ? { rateLimit: rateLimit && { limit: rateLimit.limit, windowMs: rateLimit.windowMs } }
+          : {}),
+      },
+      actorOf(caller),
+    );
+  }
+
+  /** Disables the key (reversibly): it gets 401 until enabled. */
+  @Post(':id/disable')
+  @HttpCode(HttpStatus.OK)
+  disable(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: DisableKeyDto,
+  ): Promise<ApiKeyRecord> {
+    return this.keys.disable(id, body.reason, actorOf(caller));
+  }
+
+  /** Enables a disabled key. */
+  @Post(':id/enable')
+  @HttpCode(HttpStatus.OK)
+  enable(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyRecord> {
+    return this.keys.enable(id, actorOf(caller));
   }
 }

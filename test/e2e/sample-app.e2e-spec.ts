@@ -485,6 +485,72 @@ describe('sample app', () => {
     });
   });
 
+  describe('key controls: PATCH /keys/:id, disable / enable, IP allowlists, ?status=', () => {
+    it('disables a key reversibly (401 like any invalid key) and enables it again', async () => {
+      const { key, record } = await issue({ name: 'paused', scopes: ['orders:read'] });
+      const res = await http()
+        .post(`/keys/${record.id}/disable`)
+        .set(bearer(admin))
+        .send({ reason: 'invoice overdue' })
+        .expect(200);
+      expect(res.body).toMatchObject({ id: record.id, disabledReason: 'invoice overdue', revokedAt: null });
+      expect((await http().get('/orders').set(bearer(key)).expect(401)).body).toEqual({
+        statusCode: 401,
+        message: 'Invalid API key',
+        error: 'Unauthorized',
+      });
+      const disabled = (await http().get('/keys?status=disabled').set(bearer(admin)).expect(200)).body;
+      expect(disabled.items.map((item: { id: string }) => item.id)).toContain(record.id);
+      await http().post(`/keys/${record.id}/disable`).set(bearer(admin)).send({}).expect(409);
+      await http().post(`/keys/${record.id}/enable`).set(bearer(admin)).expect(200);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      await http().get('/keys?status=paused').set(bearer(admin)).expect(400);
+    });
+
+    it('PATCH /keys/:id changes name, metadata and allowlist; the next request sees them', async () => {
+      const { key, record } = await issue({ name: 'svc', scopes: ['orders:read'], ownerId: 'acme' });
+      const res = await http()
+        .patch(`/keys/${record.id}`)
+        .set(bearer(admin))
+        .send({ name: 'renamed', metadata: { team: 'ops' }, allowedIps: ['203.0.113.0/24'] })
+        .expect(200);
+      expect(res.body).toMatchObject({ name: 'renamed', metadata: { team: 'ops' }, allowedIps: ['203.0.113.0/24'] });
+      // The sample trusts no proxy: the test client is 127.0.0.1, outside the list.
+      const refused = await http().get('/orders').set(bearer(key)).expect(403);
+      expect(refused.body.message).toBe('This API key may not be used from this address');
+      const bad = await http()
+        .patch(`/keys/${record.id}`)
+        .set(bearer(admin))
+        .send({ allowedIps: ['300.1.1.1'] })
+        .expect(400);
+      expect(bad.body.message).toMatch(/invalid allowedIps entry "300.1.1.1"/);
+      await http().patch(`/keys/${record.id}`).set(bearer(admin)).send({ allowedIps: null }).expect(200);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      const [event] = (await http().get(`/keys/${record.id}/events`).set(bearer(admin)).expect(200)).body.items;
+      expect(event).toMatchObject({ type: 'updated', details: { fields: ['allowedIps'] } });
+    });
+
+    it('issues keys bound to an allowlist, and holds disable, enable and PATCH to delegation', async () => {
+      const local = await issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
+      await http().get('/orders').set(bearer(local.key)).expect(200);
+      const testAdmin = await issue({ name: 'test admin', scopes: ['keys:admin', 'orders:*'], environment: 'test' });
+      await http().post(`/keys/${local.record.id}/disable`).set(bearer(testAdmin.key)).send({}).expect(403);
+      await http().patch(`/keys/${local.record.id}`).set(bearer(testAdmin.key)).send({ name: 'x' }).expect(403);
+      // No key lifts its own limits.
+      const limited = await issue({
+        name: 'limited admin',
+        scopes: ['keys:admin'],
+        rateLimit: { limit: 5, windowMs: 60_000 },
+      });
+      const self = await http()
+        .patch(`/keys/${limited.record.id}`)
+        .set(bearer(limited.key))
+        .send({ rateLimit: null })
+        .expect(403);
+      expect(self.body.message).toBe(`API key ${limited.record.id} cannot change its own rateLimit`);
+    });
+  });
+
   describe('expiry policy (default 90 days, at most 365)', () => {
     it('gives keys issued without expiresAt the 90-day default; the bootstrap admin key lives the 365-day maximum', async () => {
       const before = Date.now();
