@@ -81,7 +81,7 @@ export class ApiKeyVerifier {
 }
 
 function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrincipal {
-  return {
+  const principal = {
     id: row.id,
     environment,
     name: row.name,
@@ -92,6 +92,7 @@ function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrinc
     remainingUses: row.remainingUses,
     rateLimit:
       row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
-    allowedIps: storedAllowlist(row.allowedIps),
   };
+  // Only keys with an allowlist carry one (compiled once per stored value).
+  return row.allowedIps === null ? principal : { ...principal, allowedIps: storedAllowlist(row.allowedIps) };
 }

@@ -237,3 +237,69 @@ describe('maxKeysPerOwner', () => {
     );
   });
 });
+
+describe('key controls with the lookup cache on', () => {
+  let t: TestApp;
+  const get = (key: string) => request(t.app.getHttpServer()).get('/orders').set('Authorization', `Bearer ${key}`);
+  beforeAll(async () => {
+    t = await createTestApp({ controllers: [OrdersController], options: { cache: { ttlMs: 60_000 } } });
+  });
+  afterAll(() => t.close());
+
+  it('sees disable, enable, update and revokeAllForOwner on the very next request, with no lookup for a cached row', async () => {
+    const { key, record } = await t.service.issue({ name: 'cached', ownerId: 'c', scopes: ['orders:read'] });
+    await get(key).expect(200);
+    expect(await t.queries.during(() => get(key).expect(200))).toHaveLength(0); // served from the cache
+    await t.service.disable(record.id);
+    await get(key).expect(401);
+    await t.service.enable(record.id);
+    await get(key).expect(200);
+    await t.service.update(record.id, { allowedIps: ['203.0.113.0/24'] });
+    await get(key).expect(403);
+    await t.service.update(record.id, { allowedIps: null });
+    await get(key).expect(200);
+    await t.service.revokeAllForOwner('c', 'closed');
+    await get(key).expect(401);
+  });
+});
+
+describe('delegation on enable and update', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({ options: { environments: ['live', 'test'] } });
+  });
+  afterAll(() => t.close());
+
+  async function principal(scopes: string[], expiresAt?: Date): Promise<ApiKeyPrincipal> {
+    const verdict = await t.service.verify((await t.service.issue({ name: 'actor', scopes, expiresAt })).key);
+    if (!verdict.valid) throw new Error('expected a valid key');
+    return verdict.principal;
+  }
+
+  it('lets only an actor that could issue a key enable or edit it, and holds a new expiry to its own', async () => {
+    const wide = await t.service.issue({ name: 'wide', scopes: ['*'] });
+    await t.service.disable(wide.record.id);
+    const limited = await principal(['keys:admin', 'orders:*'], new Date(Date.now() + DAY));
+    await expect(t.service.enable(wide.record.id, { actingAs: limited })).rejects.toMatchObject({ reason: 'scope' });
+    await expect(t.service.update(wide.record.id, { name: 'x' }, { actingAs: limited })).rejects.toMatchObject({
+      reason: 'scope',
+    });
+    // Disabling only takes away: the environment is enough.
+    const narrow = await t.service.issue({
+      name: 'narrow',
+      scopes: ['orders:read'],
+      expiresAt: new Date(Date.now() + DAY / 2),
+    });
+    await expect(t.service.disable(narrow.record.id, 'x', { actingAs: limited })).resolves.toBeDefined();
+    await expect(t.service.enable(narrow.record.id, { actingAs: limited })).resolves.toBeDefined();
+    await expect(
+      t.service.update(narrow.record.id, { expiresAt: new Date(Date.now() + 2 * DAY) }, { actingAs: limited }),
+    ).rejects.toMatchObject({ reason: 'lifetime' });
+    await expect(t.service.update(narrow.record.id, { name: 'renamed' }, { actingAs: limited })).resolves.toMatchObject(
+      {
+        name: 'renamed',
+      },
+    );
+    expect((await t.service.get(wide.record.id)).disabledAt).toBeInstanceOf(Date);
+  });
+});
