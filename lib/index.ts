@@ -101,7 +101,9 @@ export {
 } from './storage/migrations/index.js';
 // Key controls: delegation, disable/enable/update, IP allowlists, owner limits.
 export { ApiKeyDelegationError, ApiKeyLimitError, type ApiKeyDelegationFailure } from './api-key.errors.js';
-export type { ActingOptions } from './lifecycle/api-key.record.js';
+export type { ActingOptions, ApiKeyStatus } from './lifecycle/api-key.record.js';
+export type { ApiKeyUpdate, UpdatableField } from './lifecycle/api-key.update.js';
+export { validateAllowedIps, MAX_ALLOWED_IPS, type IpAllowlist } from './policies/ip-allowlist.js';
 export {
   assertMayGrant,
   assertMayManage,
