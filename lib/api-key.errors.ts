@@ -38,7 +38,7 @@ export class ApiKeyStateError extends ApiKeyError {
   override readonly name: string = 'ApiKeyStateError';
   constructor(
     readonly id: string,
-    readonly state: 'revoked' | 'rotated',
+    readonly state: 'revoked' | 'rotated' | 'disabled' | 'enabled',
   ) {
     super(`API key ${id} is already ${state}`);
   }
@@ -83,4 +83,35 @@ export class ApiKeyStoreUnavailableError extends ApiKeyError {
  */
 export function asStoreUnavailable(cause: unknown): ApiKeyError {
   return cause instanceof ApiKeyError ? cause : new ApiKeyStoreUnavailableError({ cause });
+}
+
+// Key controls: delegation, owner limits, IP allowlists.
+
+/** What a delegation check found the acting key lacks. */
+export type ApiKeyDelegationFailure = 'scope' | 'environment' | 'lifetime' | 'self';
+
+/**
+ * The acting key (`actingAs`) may not do this: it would grant scopes it does
+ * not hold, manage a key of an environment it does not bound, give a key a
+ * longer life than its own, or lift its own limits. Mapped to 403.
+ */
+export class ApiKeyDelegationError extends ApiKeyError {
+  override readonly name: string = 'ApiKeyDelegationError';
+  constructor(
+    readonly reason: ApiKeyDelegationFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An owner already holds `maxKeysPerOwner` live keys. Mapped to 409. */
+export class ApiKeyLimitError extends ApiKeyError {
+  override readonly name: string = 'ApiKeyLimitError';
+  constructor(
+    readonly ownerId: string,
+    readonly limit: number,
+  ) {
+    super(`owner ${JSON.stringify(ownerId)} already holds the maximum of ${limit} live API keys`);
+  }
 }

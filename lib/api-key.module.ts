@@ -7,6 +7,7 @@ import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
 import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
 import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
+import { ApiKeyControls } from './lifecycle/api-key.controls.js';
 import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
 import { ApiKeyService } from './lifecycle/api-key.service.js';
 import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
@@ -46,6 +47,7 @@ import { API_KEY_VERIFIER } from './verification/key-verifier.js';
     ApiKeyUsageCounter,
     ApiKeyRotation,
     ApiKeyCredits,
+    ApiKeyControls,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifier },

@@ -93,6 +93,12 @@ export interface ApiKeyModuleOptions {
    * `0` writes every line. Default 60000.
    */
   logIntervalMs?: number;
+  /**
+   * The most live keys (not revoked, rotated away or expired) one owner may
+   * hold; `issue` past it is an `ApiKeyLimitError` (409). Keys without an
+   * owner are not counted. Default: no limit.
+   */
+  maxKeysPerOwner?: number;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -137,6 +143,7 @@ export class ResolvedApiKeyOptions {
   readonly keyTagger: KeyTagger | undefined;
   readonly optional: boolean = false;
   readonly logIntervalMs: number = 60_000;
+  readonly maxKeysPerOwner: number | undefined = undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -193,5 +200,7 @@ export class ResolvedApiKeyOptions {
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
     if (typeof this.optional !== 'boolean') throw new TypeError('optional must be a boolean');
+    if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
+      throw new TypeError('maxKeysPerOwner must be a positive integer');
   }
 }

@@ -124,3 +124,17 @@ export { ApiKeyGuardFor, InjectApiKeyService, getApiKeySetupToken } from './api-
 export { API_KEY_VERIFIER, type KeyVerifier } from './verification/key-verifier.js';
 export { OptionalApiKey, apiKeyPrincipalOf } from './http/decorators/optional-api-key.decorator.js';
 export type { ExtractedCredential } from './http/credential-extractor.js';
+// Key controls: delegation, disable/enable/update, IP allowlists, owner limits.
+export { ApiKeyDelegationError, ApiKeyLimitError, type ApiKeyDelegationFailure } from './api-key.errors.js';
+export type { ActingOptions, ApiKeyStatus } from './lifecycle/api-key.record.js';
+export type { ApiKeyUpdate, UpdatableField } from './lifecycle/api-key.update.js';
+export { validateAllowedIps, MAX_ALLOWED_IPS, type IpAllowlist } from './policies/ip-allowlist.js';
+export {
+  assertMayGrant,
+  assertMayManage,
+  uncoveredScopes,
+  managesEnvironment,
+  type DelegatingKey,
+  type DelegatedKey,
+  type DelegationPolicy,
+} from './policies/delegation.js';

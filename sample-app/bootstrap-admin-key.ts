@@ -1,22 +1,26 @@
 import { Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ApiKeyService } from 'nestjs-opaque-keys';
+import { API_KEY_POLICY } from './config/api-keys.options.js';
 import { SampleAppConfig } from './config/sample-app.config.js';
 
 /**
- * Name and scopes of the first key, issued when the key table is empty. It
- * manages keys and orders only: operators issue dedicated keys, with just the
- * scope they need, to secret scanners (`keys:leaks`) and to services that
- * introspect keys (`keys:introspect`).
+ * Name and scopes of the first key, issued when the key table is empty: the
+ * root of delegation. Keys are issued only within the issuer's scopes and
+ * lifetime (docs/delegation.md), so it holds every scope the app defines
+ * (`keys:*` covers `keys:admin`, `keys:leaks`, `keys:introspect`) and lives
+ * as long as the policy allows (365 days). Operators issue narrower keys from
+ * it: admins with `keys:admin` and the scopes they may hand out, secret
+ * scanners with `keys:leaks` only, services with `keys:introspect` only.
  */
-export const BOOTSTRAP_ADMIN_KEY = { name: 'bootstrap admin', scopes: ['keys:admin', 'orders:*'] } as const;
+export const BOOTSTRAP_ADMIN_KEY = { name: 'bootstrap admin', scopes: ['keys:*', 'orders:*', 'downloads:*'] } as const;
 
 /**
  * Solves the first-key problem: on a start with an empty key table, issues
  * one admin key and prints it once, to stdout only, with a curl line to try
  * it. The plaintext never goes through the Nest logger (logs are collected
  * and kept; a terminal is not). Later starts find a key and issue none.
- * The key is a live key with the app's default lifetime (90 days): renew it
- * before then with `POST /keys/self/rotate`.
+ * The key is a live key with the longest lifetime the policy allows (365
+ * days): renew it before then with `POST /keys/self/rotate`.
  */
 @Injectable()
 export class BootstrapAdminKey implements OnApplicationBootstrap {
@@ -37,6 +41,7 @@ export class BootstrapAdminKey implements OnApplicationBootstrap {
     const { key, record } = await this.keys.issue({
       ...BOOTSTRAP_ADMIN_KEY,
       scopes: [...BOOTSTRAP_ADMIN_KEY.scopes],
+      expiresAt: new Date(Date.now() + API_KEY_POLICY.maxLifetimeMs),
       actor: 'bootstrap',
     });
     this.logger.log(`issued bootstrap admin key ${record.id}; it is printed once, on stdout`);
@@ -47,7 +52,7 @@ export class BootstrapAdminKey implements OnApplicationBootstrap {
   private banner(key: string, expiresAt: Date | null): string {
     return [
       '',
-      '  Bootstrap admin key (scopes: keys:admin orders:*). Shown only this once: store it now.',
+      `  Bootstrap admin key (scopes: ${BOOTSTRAP_ADMIN_KEY.scopes.join(' ')}). Shown only this once: store it now.`,
       '',
       `    ${key}`,
       '',

@@ -3,8 +3,10 @@ import { HttpAdapterHost } from '@nestjs/core';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import {
+  ApiKeyDelegationError,
   ApiKeyError,
   ApiKeyFormatError,
+  ApiKeyLimitError,
   ApiKeyNotFoundError,
   ApiKeyStateError,
   ApiKeyStoreUnavailableError,
@@ -17,11 +19,14 @@ const STATUS: [new (...args: never[]) => ApiKeyError, HttpStatus, string][] = [
   [ApiKeyNotFoundError, HttpStatus.NOT_FOUND, 'Not Found'],
   [ApiKeyStateError, HttpStatus.CONFLICT, 'Conflict'],
   [ApiKeyStoreUnavailableError, HttpStatus.SERVICE_UNAVAILABLE, 'Service Unavailable'],
+  [ApiKeyDelegationError, HttpStatus.FORBIDDEN, 'Forbidden'],
+  [ApiKeyLimitError, HttpStatus.CONFLICT, 'Conflict'],
 ];
 
 /**
  * Maps the service's typed errors to HTTP for admin endpoints: validation 400,
- * not found 404, already revoked/rotated 409, database down 503. Bodies use
+ * not found 404, already revoked/rotated 409, database down 503, delegation
+ * refused 403, owner key limit reached 409. Bodies use
  * Nest's usual `{ statusCode, message, error }` shape.
  * @example
  * @UseFilters(ApiKeyExceptionFilter)

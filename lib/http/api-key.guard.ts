@@ -155,6 +155,7 @@ export class ApiKeyGuard implements CanActivate {
     // 6. Scopes, live from the row just read.
     const principal = verification.principal;
     this.checkScopes(context, rule, principal);
+    this.checkAddress(request, principal);
 
     // Keys without rate or use limits need no more I/O: done now.
     const cost = principal.remainingUses === null ? 0 : rule.cost;
@@ -223,6 +224,19 @@ export class ApiKeyGuard implements CanActivate {
       throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
     }
     return true;
+  }
+
+  /**
+   * The key's IP allowlist, if it has one, against the address the HTTP
+   * adapter trusts (`req.ip`: Express `trust proxy`, Fastify `trustProxy`);
+   * before any limit is counted, so a refused address spends nothing. The
+   * 403 does not tell the allowlist.
+   */
+  private checkAddress(request: Record<string, any>, principal: ApiKeyPrincipal): void {
+    if (principal.allowedIps && !principal.allowedIps.allows(request.ip)) {
+      this.logger.debug(`refused API key ${principal.id}: address not allowed`);
+      throw new ForbiddenException('This API key may not be used from this address');
+    }
   }
 
   /** Awaits database work; a store failure becomes 503 with `Retry-After`, never a pass. */

@@ -1,8 +1,27 @@
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import type { CreditsInput } from '../policies/credits.js';
+import type { ApiKeyPrincipal } from '../verification/api-key.principal.js';
+import { storedAllowlist } from '../policies/ip-allowlist.js';
 
-/** A stored key as the service returns it: every column but the hash. */
-export type ApiKeyRecord = Omit<ApiKeyColumns, 'hash'>;
+/**
+ * Who acts: `actor` names them in the audit log; `actingAs` is the verified
+ * key making the call (e.g. `@CurrentApiKey()` on a management endpoint),
+ * held to what it holds itself (docs/delegation.md): it grants only scopes it
+ * holds, manages only keys of environments it bounds, gives no key a longer
+ * life than its own, and cannot lift its own limits. Without `actingAs` the
+ * call is trusted (server code, CLI).
+ */
+export interface ActingOptions {
+  actor?: string;
+  actingAs?: ApiKeyPrincipal;
+}
+
+/**
+ * A stored key as the service returns it: every column but the hash, with
+ * `allowedIps` as a list (`[]`, allowing nothing, for a stored list that
+ * cannot be read).
+ */
+export type ApiKeyRecord = Omit<ApiKeyColumns, 'hash' | 'allowedIps'> & { allowedIps: string[] | null };
 
 /** The result of `issue` and `rotate`: the plaintext key, shown this once, and its record. */
 export interface IssuedApiKey {
@@ -34,8 +53,16 @@ export interface IssueApiKeyInput {
   credits?: CreditsInput | null;
   /** The key's own rate limit, e.g. `{ limit: 100, windowMs: 60_000 }`. Default: the module's `rateLimit`, if any. */
   rateLimit?: { limit: number; windowMs: number } | null;
+  /**
+   * The IPv4 / IPv6 addresses and CIDR ranges it may be used from, e.g.
+   * `['203.0.113.0/24', '2001:db8::/32']`, matched against the address the
+   * HTTP adapter trusts (`req.ip`). Default: any address.
+   */
+  allowedIps?: string[] | null;
   /** Who issues it, for the audit log (a user id, "cli", ...). */
   actor?: string;
+  /** The verified key issuing it: the new key must be within its scopes, environment and lifetime. */
+  actingAs?: ApiKeyPrincipal;
 }
 
 /** Options of `ApiKeyService.rotate`. */
@@ -46,6 +73,8 @@ export interface RotateApiKeyOptions {
   expiresAt?: Date | null;
   /** Who rotates it, for the audit log. */
   actor?: string;
+  /** The verified key rotating it: the successor must be within its scopes, environment and lifetime. */
+  actingAs?: ApiKeyPrincipal;
 }
 
 /** The result of `rotate`: the successor (with its plaintext) and the old key's new state. */
@@ -58,11 +87,19 @@ export interface ListApiKeysQuery {
   ownerId?: string;
   /** Include revoked keys. Default `true`. */
   includeRevoked?: boolean;
+  /**
+   * Only keys in this state now: `active` (usable: not revoked, disabled or
+   * expired), `disabled`, `revoked` or `expired` (not revoked, past its expiry).
+   */
+  status?: ApiKeyStatus;
   /** Page size, 1-100. Default 50. */
   limit?: number;
   /** Rows to skip. Default 0. */
   offset?: number;
 }
+
+/** The states `list({ status })` filters by. */
+export type ApiKeyStatus = 'active' | 'disabled' | 'revoked' | 'expired';
 
 /** One page of `list`. */
 export interface ApiKeyPage {
@@ -93,12 +130,17 @@ export const RECORD_COLUMNS = [
   'refillAmount',
   'refillIntervalMs',
   'refilledAtMs',
+  // Key controls:
+  'disabledAt',
+  'disabledReason',
+  'allowedIps',
 ] as const satisfies readonly (keyof ApiKeyRecord)[];
 
 /** Copies a row without its hash. */
 export function toRecord(row: ApiKeyColumns | ApiKeyRecord): ApiKeyRecord {
   const record = {} as Record<string, unknown>;
   for (const column of RECORD_COLUMNS) record[column] = row[column];
+  if (typeof row.allowedIps === 'string') record.allowedIps = [...storedAllowlist(row.allowedIps)!.entries];
   return record as unknown as ApiKeyRecord;
 }
 

@@ -15,7 +15,8 @@ import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-key.record.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
-import { createKey, prefixOfHint } from './key-factory.js';
+import { createKey, environmentOfHint, prefixOfHint } from './key-factory.js';
+import { assertMayGrant, defaultExpiryWithin } from '../policies/delegation.js';
 import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 
@@ -79,6 +80,8 @@ export class ApiKeyRotation {
         throw new ApiKeyStateError(old.id, 'rotated');
       }
       if (old.revokedAt) throw new ApiKeyStateError(old.id, 'revoked');
+      // A successor would be enabled: enable the key first, deliberately.
+      if (old.disabledAt) throw new ApiKeyStateError(old.id, 'disabled');
       if (old.expiresAt && old.expiresAt.getTime() <= now)
         throw new ApiKeyValidationError(`API key ${old.id} has expired`);
       return { rotated: await this.replace(em, old, grace, options, now) };
@@ -95,21 +98,30 @@ export class ApiKeyRotation {
     now: number,
   ): Promise<RotatedApiKey> {
     const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
-    const expiresAt =
+    const requested =
       options.expiresAt !== undefined ? options.expiresAt : lifetime ? new Date(now + lifetime) : undefined;
+    let expiresAt = resolveExpiry(requested, now, this.options);
+    const actor = options.actingAs;
+    if (actor) {
+      // The successor is a new key: the actor must be able to issue it.
+      if (options.expiresAt === undefined) expiresAt = defaultExpiryWithin(actor, expiresAt);
+      const environment = environmentOfHint(this.options, old.hint);
+      assertMayGrant(actor, { scopes: old.scopes, environment, expiresAt }, this.options);
+    }
     const { key, row } = createKey(
       {
         name: old.name,
         ownerId: old.ownerId,
         scopes: old.scopes,
         metadata: old.metadata,
-        expiresAt: resolveExpiry(expiresAt, now, this.options),
+        expiresAt,
         remainingUses: old.remainingUses,
         rateLimitMax: old.rateLimitMax,
         rateLimitWindowMs: old.rateLimitWindowMs,
         refillAmount: old.refillAmount,
         refillIntervalMs: old.refillIntervalMs,
         refilledAtMs: old.refilledAtMs,
+        allowedIps: old.allowedIps,
       },
       {
         prefix: prefixOfHint(old.hint),

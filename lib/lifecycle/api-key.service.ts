@@ -1,17 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IsNull, LessThan, type FindOptionsWhere } from 'typeorm';
+import { IsNull, LessThan, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyNotFoundError, ApiKeyStateError } from '../api-key.errors.js';
+import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
 import {
   RECORD_COLUMNS,
   toRecord,
+  type ActingOptions,
   type ApiKeyPage,
   type ApiKeyRecord,
   type IssueApiKeyInput,
@@ -25,17 +26,53 @@ import { ApiKeyRotation } from './api-key.rotation.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
-import { createKey, prefixFor } from './key-factory.js';
+import { createKey, environmentOfHint, prefixFor } from './key-factory.js';
+import { assertMayGrant, assertMayManage, defaultExpiryWithin } from '../policies/delegation.js';
 import { environmentOf } from '../key/key-format.js';
 import { ApiKeyCredits, creditColumns } from './api-key.credits.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
+import { validateAllowedIps } from '../policies/ip-allowlist.js';
+import { ApiKeyControls } from './api-key.controls.js';
+import type { ApiKeyUpdate } from './api-key.update.js';
+import { assertOwnerBelowLimit, isDeadlock, OWNER_LIMIT_ATTEMPTS } from './owner-key-limit.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
 
+/** An allowlist as its column stores it: JSON text, or `null` for any address. */
+function storedAllowedIps(allowedIps: string[] | null): string | null {
+  return allowedIps === null ? null : JSON.stringify(allowedIps);
+}
+
 function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null; rateLimitWindowMs: number | null } {
   return { rateLimitMax: rate?.limit ?? null, rateLimitWindowMs: rate?.windowMs ?? null };
+}
+
+/** The conditions of `list({ status })` on top of `base` (several = OR). */
+function statusWhere(
+  base: FindOptionsWhere<ApiKeyColumns>,
+  status: unknown,
+  now: Date,
+): FindOptionsWhere<ApiKeyColumns> | FindOptionsWhere<ApiKeyColumns>[] {
+  const live = { ...base, revokedAt: IsNull() };
+  switch (status) {
+    case undefined:
+      return base;
+    case 'active':
+      return [
+        { ...live, disabledAt: IsNull(), expiresAt: IsNull() },
+        { ...live, disabledAt: IsNull(), expiresAt: MoreThan(now) },
+      ];
+    case 'disabled':
+      return { ...live, disabledAt: Not(IsNull()) };
+    case 'revoked':
+      return { ...base, revokedAt: Not(IsNull()) };
+    case 'expired':
+      return { ...live, expiresAt: LessThanOrEqual(now) };
+    default:
+      throw new ApiKeyValidationError('status must be one of active, disabled, revoked, expired');
+  }
 }
 
 /** Who acts, for the audit log. */
@@ -61,9 +98,15 @@ export class ApiKeyService {
     private readonly audit: ApiKeyAuditLog,
     private readonly cache: ApiKeyCacheInvalidator,
     private readonly credits: ApiKeyCredits,
+    private readonly controls: ApiKeyControls,
   ) {}
 
-  /** Creates a key. The plaintext is in the result and nowhere else. */
+  /**
+   * Creates a key. The plaintext is in the result and nowhere else. With
+   * `actingAs`, the new key must be within the acting key's scopes,
+   * environment and lifetime (a default expiry is held to the actor's).
+   * @throws ApiKeyDelegationError when `actingAs` may not issue it
+   */
   async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
     const now = Date.now();
     const credits = input.validateCredits(request.credits, request.maxUses);
@@ -75,8 +118,14 @@ export class ApiKeyService {
       expiresAt: resolveExpiry(request.expiresAt, now, this.options),
       ...creditColumns(credits, now),
       ...rateLimitColumns(validateRateLimit(request.rateLimit)),
+      allowedIps: storedAllowedIps(validateAllowedIps(request.allowedIps)),
     };
     const prefix = prefixFor(this.options, request.environment);
+    const actor = request.actingAs;
+    if (actor) {
+      if (request.expiresAt === undefined) fields.expiresAt = defaultExpiryWithin(actor, fields.expiresAt);
+      assertMayGrant(actor, { ...fields, environment: this.options.prefixes.get(prefix) ?? null }, this.options);
+    }
     const { key, row } = createKey(fields, {
       prefix,
       entropyBits: this.options.entropyBits,
@@ -84,21 +133,36 @@ export class ApiKeyService {
       now,
     });
     // A new key changes no cached row: unknown keys are never cached.
-    await this.unitOfWork.run(async (em) => {
-      await em.insert(this.entity, row as never);
-      const details = {
-        scopes: row.scopes,
-        expiresAt: row.expiresAt,
-        maxUses: row.remainingUses,
-        refill: credits?.refill ?? null,
-        rateLimit: request.rateLimit ?? null,
-      };
-      await this.audit.write(
-        em,
-        [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
-        now,
-      );
-    }, true);
+    const limit = this.options.maxKeysPerOwner;
+    const insert = () =>
+      this.unitOfWork.run(async (em) => {
+        if (limit !== undefined && row.ownerId !== null)
+          await assertOwnerBelowLimit(em, this.entity, row.ownerId, limit, new Date(now));
+        await em.insert(this.entity, row as never);
+        const details = {
+          scopes: row.scopes,
+          expiresAt: row.expiresAt,
+          maxUses: row.remainingUses,
+          refill: credits?.refill ?? null,
+          rateLimit: request.rateLimit ?? null,
+          allowedIps: fields.allowedIps !== null,
+        };
+        await this.audit.write(
+          em,
+          [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
+          now,
+        );
+      }, true);
+    // Under maxKeysPerOwner, MySQL / MariaDB resolve racing first keys of an owner by a deadlock: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await insert();
+        break;
+      } catch (error) {
+        if (attempt >= OWNER_LIMIT_ATTEMPTS || !isDeadlock(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+      }
+    }
     return { key, record: toRecord(row) };
   }
 
@@ -120,20 +184,79 @@ export class ApiKeyService {
     return this.rotation.rotateByKey(key, options);
   }
 
-  /** Revokes a key now (also ending a rotation grace period). Revoking twice is an error. */
-  async revoke(id: string, reason?: string, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
+  /**
+   * Revokes a key now (also ending a rotation grace period). Revoking twice is
+   * an error. With `actingAs`, only a key of an environment the actor bounds.
+   */
+  async revoke(id: string, reason?: string, { actor, actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
     input.validateId(id);
     const checked = input.validateReason(reason);
-    return this.updateLive(id, { revokedAt: new Date(), revokedReason: checked }, 'revoked', actor, {
-      reason: checked,
-    });
+    const check =
+      actingAs && ((row: ApiKeyColumns) => assertMayManage(actingAs, this.environmentOf(row), this.options));
+    const change = { revokedAt: new Date(), revokedReason: checked };
+    return this.updateLive(id, change, 'revoked', actor, { reason: checked }, check);
   }
 
-  /** Replaces a live key's scopes; the next request sees them. */
-  async updateScopes(id: string, scopes: string[], { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
+  /**
+   * Replaces a live key's scopes; the next request sees them. With
+   * `actingAs`, only scopes the actor holds, on a key it may manage (so a key
+   * cannot widen its own scopes).
+   */
+  async updateScopes(id: string, scopes: string[], { actor, actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
     input.validateId(id);
     const normalized = normalizeScopes(scopes);
-    return this.updateLive(id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized });
+    const check =
+      actingAs &&
+      ((row: ApiKeyColumns) =>
+        assertMayGrant(
+          actingAs,
+          { scopes: normalized, environment: this.environmentOf(row), expiresAt: row.expiresAt },
+          this.options,
+        ));
+    return this.updateLive(id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized }, check);
+  }
+
+  /**
+   * Disables a key, reversibly (unlike `revoke`): it gets the same 401 as any
+   * invalid key (reason `disabled` in logs and events) until `enable`. With
+   * `actingAs`, only a key of an environment the actor bounds.
+   * @throws ApiKeyStateError when the key is revoked or already disabled
+   */
+  async disable(id: string, reason?: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    await this.controls.disable(id, reason, options);
+    return this.get(id);
+  }
+
+  /**
+   * Enables a disabled key; the next request passes again. With `actingAs`,
+   * the actor must be able to issue the key (scopes, environment, lifetime).
+   * @throws ApiKeyStateError when the key is revoked or not disabled
+   */
+  async enable(id: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    await this.controls.enable(id, options);
+    return this.get(id);
+  }
+
+  /**
+   * Changes a live key's `name`, `metadata`, `expiresAt` (within the expiry
+   * policy), `rateLimit` or `allowedIps` in one transaction, with one
+   * `updated` event naming the changed fields; the next request sees them.
+   * With `actingAs`: a key the actor could issue, an expiry within its own,
+   * and never its own rate limit or allowlist.
+   * @throws ApiKeyValidationError, ApiKeyStateError (revoked), ApiKeyDelegationError
+   */
+  async update(id: string, patch: ApiKeyUpdate, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    await this.controls.update(id, patch, options);
+    return this.get(id);
+  }
+
+  /**
+   * Revokes every live key of an owner (an offboarded customer, a
+   * compromised account) in one statement, with a `revoked` event per key.
+   * Returns how many keys it revoked.
+   */
+  revokeAllForOwner(ownerId: string, reason?: string, { actor }: ActorOption = {}): Promise<number> {
+    return this.controls.revokeAllForOwner(ownerId, reason, { actor });
   }
 
   /**
@@ -204,9 +327,10 @@ export class ApiKeyService {
   /** A page of keys, newest first, optionally of one owner. */
   async list(query: ListApiKeysQuery = {}): Promise<ApiKeyPage> {
     const { limit, offset } = input.validatePage(query);
-    const where: FindOptionsWhere<ApiKeyColumns> = {};
-    if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
-    if (query.includeRevoked === false) where.revokedAt = IsNull();
+    const base: FindOptionsWhere<ApiKeyColumns> = {};
+    if (query.ownerId !== undefined) base.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
+    if (query.includeRevoked === false) base.revokedAt = IsNull();
+    const where = statusWhere(base, query.status, new Date());
     // find + count rather than findAndCount: with a column selection, TypeORM
     // counts DISTINCT over a concatenation of every column, which NULLs break.
     const [rows, total] = await this.unitOfWork.run((em) =>
@@ -239,21 +363,32 @@ export class ApiKeyService {
     return result.valid ? this.verifier.consumeUse(result.principal) : result;
   }
 
-  /** One conditional UPDATE on a non-revoked key with its cache invalidation and event, in one transaction; then the fresh record. */
+  /** The environment of a stored key. */
+  private environmentOf(row: Pick<ApiKeyColumns, 'hint'>): string | null {
+    return environmentOfHint(this.options, row.hint);
+  }
+
+  /**
+   * One conditional UPDATE on a non-revoked key with its cache invalidation and
+   * event, in one transaction, after `check` (a delegation check) accepted the locked row;
+   * then the fresh record.
+   */
   private async updateLive(
     id: string,
     change: Partial<ApiKeyColumns>,
     type: 'revoked' | 'scopes_changed',
     actor: string | undefined,
     details: Record<string, unknown>,
+    check?: (row: ApiKeyColumns) => void,
   ): Promise<ApiKeyRecord> {
     const updated = await this.unitOfWork.run(async (em) => {
       const row = await em.findOne(this.entity, {
         where: { id },
-        select: { id: true, ownerId: true },
+        select: { id: true, ownerId: true, hint: true, scopes: true, expiresAt: true },
         lock: this.unitOfWork.writeLock,
       });
       if (!row) throw new ApiKeyNotFoundError(id);
+      check?.(row);
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
       await this.cache.changed(em, { ids: [id] });

@@ -20,6 +20,7 @@ export type NewKeyFields = Pick<
   | 'refillAmount'
   | 'refillIntervalMs'
   | 'refilledAtMs'
+  | 'allowedIps'
 >;
 
 /** The key prefix of an environment; the first configured one by default. */
@@ -31,6 +32,11 @@ export function prefixFor(options: ResolvedApiKeyOptions, environment: unknown):
 /** The prefix a stored key was issued with, read from its hint (`sk_test_AbCd` gives `sk_test`). */
 export function prefixOfHint(hint: string): string {
   return hint.slice(0, hint.lastIndexOf('_'));
+}
+
+/** The environment of a stored key, read from its hint (`null` without environments). */
+export function environmentOfHint(options: ResolvedApiKeyOptions, hint: string): string | null {
+  return options.prefixes.get(prefixOfHint(hint)) ?? null;
 }
 
 /**
@@ -57,6 +63,8 @@ export function createKey(
     lastUsedAt: null,
     replacedById: null,
     familyId: options.familyId ?? id,
+    disabledAt: null,
+    disabledReason: null,
   };
   return { key, row };
 }

@@ -5,3 +5,5 @@
 export * from './scope-matcher.js';
 export * from './api-key.input.js';
 export * from './credits.js';
+export * from './delegation.js';
+export * from './ip-allowlist.js';

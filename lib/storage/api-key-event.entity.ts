@@ -13,7 +13,12 @@ export type ApiKeyEventType =
   | 'reuse_detected'
   // Credits: a billing integration's changes to a key's balance.
   | 'credits_added'
-  | 'credits_set';
+  | 'credits_set'
+  // Key controls:
+  | 'disabled'
+  | 'enabled'
+  | 'updated'
+  | 'disabled_use';
 
 /**
  * One audit-log row. Written in the same transaction as the change it

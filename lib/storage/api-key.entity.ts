@@ -101,6 +101,22 @@ export abstract class ApiKeyColumns {
   /** Epoch ms of the last refill (the issue time at first): refills fall due every `refillIntervalMs` after it. */
   @Column({ type: 'bigint', nullable: true, transformer: BIGINT_AS_NUMBER })
   refilledAtMs!: number | null;
+  // Key controls (disable/enable, IP allowlists): migration AddKeyControls.
+
+  /** When the key was disabled (reversibly, unlike `revokedAt`); `null` while enabled. */
+  @Column({ type: Date, precision: 3, nullable: true })
+  disabledAt!: Date | null;
+
+  @Column({ type: 'varchar', length: 255, nullable: true })
+  disabledReason!: string | null;
+
+  /**
+   * The IPv4 / IPv6 addresses and CIDR ranges the key may be used from, as a
+   * JSON array in text (read by the library, so a value that cannot be parsed
+   * fails closed instead of failing the lookup); `null` for any address.
+   */
+  @Column({ type: 'text', nullable: true })
+  allowedIps!: string | null;
 }
 
 /** The entity on the default `api_keys` table. List it in your DataSource's `entities` (or use `autoLoadEntities`). */

@@ -29,6 +29,9 @@ export const HOT_COLUMNS = [
   'refillAmount',
   'refillIntervalMs',
   'refilledAtMs',
+  // Key controls: disabled keys and IP allowlists.
+  'disabledAt',
+  'allowedIps',
 ] as const satisfies readonly (keyof ApiKeyColumns)[];
 
 /** A row as the hot path reads it: the {@link HOT_COLUMNS} of a key. */

@@ -1,3 +1,5 @@
+import type { IpAllowlist } from '../policies/ip-allowlist.js';
+
 /**
  * The verified identity of a request: what the guard attaches to the request
  * and what `@CurrentApiKey()` hands a handler. Never contains the key or its hash.
@@ -18,6 +20,8 @@ export interface ApiKeyPrincipal {
   readonly remainingUses: number | null;
   /** The key's own rate limit, or `null` (the module default applies, if any). */
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
+  /** The key's IP allowlist (checked by the guard against the adapter's `req.ip`), or `null`/absent for any address. */
+  readonly allowedIps?: IpAllowlist | null;
 }
 
 /**
@@ -25,7 +29,8 @@ export interface ApiKeyPrincipal {
  * `forged`: the keyed tag (`keyTag` option) is wrong, or missing while untagged keys are refused.
  * `prefix`: a well-formed key with a prefix that is not this setup's.
  */
-export type ApiKeyRejection = 'malformed' | 'prefix' | 'forged' | 'unknown' | 'revoked' | 'expired' | 'exhausted';
+export type ApiKeyRejection =
+  'malformed' | 'prefix' | 'forged' | 'unknown' | 'revoked' | 'expired' | 'exhausted' | 'disabled';
 
 /** The outcome of verifying a key: a principal, or the reason it was refused. */
 export type ApiKeyVerification =

@@ -12,6 +12,7 @@ import { availableCredits, hasRefill, nextRefillAt, type CreditState } from '../
 
 /** Where a verified key's balance is, and its refill; kept off the public principal. */
 type KeyCredits = CreditHolder & CreditState;
+import { storedAllowlist } from '../policies/ip-allowlist.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
 const FOREIGN_PREFIX: ApiKeyVerification = Object.freeze({ valid: false, reason: 'prefix' });
@@ -57,6 +58,7 @@ export class ApiKeyVerifier {
     // (a case-insensitive collation must never widen a match).
     if (!row || !constantTimeEqual(row.hash, hash)) return UNKNOWN;
     if (row.revokedAt) return this.refuse(row, 'revoked');
+    if (row.disabledAt) return this.refuse(row, 'disabled');
     if (row.expiresAt && row.expiresAt.getTime() <= now) return this.refuse(row, 'expired');
     if (row.remainingUses === null) return { valid: true, principal: toPrincipal(row, environment, null) };
     // A key that holds its family's balance, with nothing left and no refill to
@@ -110,7 +112,7 @@ export class ApiKeyVerifier {
   /** A refusal of a known key, noted for the events table (write-behind, batched). */
   private refuse(
     row: { id: string; ownerId: string | null },
-    reason: 'revoked' | 'expired' | 'exhausted',
+    reason: 'revoked' | 'expired' | 'exhausted' | 'disabled',
   ): Extract<ApiKeyVerification, { valid: false }> {
     this.refusedUses.note(row.id, row.ownerId, `${reason}_use`);
     return { valid: false, reason, keyId: row.id };
@@ -132,7 +134,7 @@ function legacyHolder(principal: ApiKeyPrincipal): KeyCredits {
 }
 
 function toPrincipal(row: StoredApiKey, environment: string | null, remainingUses: number | null): ApiKeyPrincipal {
-  return {
+  const principal = {
     id: row.id,
     environment,
     name: row.name,
@@ -144,4 +146,6 @@ function toPrincipal(row: StoredApiKey, environment: string | null, remainingUse
     rateLimit:
       row.rateLimitMax && row.rateLimitWindowMs ? { limit: row.rateLimitMax, windowMs: row.rateLimitWindowMs } : null,
   };
+  // Only keys with an allowlist carry one (compiled once per stored value).
+  return row.allowedIps === null ? principal : { ...principal, allowedIps: storedAllowlist(row.allowedIps) };
 }

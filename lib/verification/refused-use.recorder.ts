@@ -7,12 +7,12 @@ import { insertApiKeyEvents } from '../storage/api-key-event.insert.js';
 import { IntervalBatcher } from './interval-batcher.js';
 
 /** A refused use of a known key: revoked, expired, or out of uses. */
-export type RefusedUseType = 'revoked_use' | 'expired_use' | 'exhausted_use';
+export type RefusedUseType = 'revoked_use' | 'expired_use' | 'exhausted_use' | 'disabled_use';
 
 type RefusedUse = { ownerId: string | null; type: RefusedUseType };
 
 /**
- * Write-behind recorder of refused uses of revoked, expired or exhausted keys
+ * Write-behind recorder of refused uses of revoked, disabled, expired or exhausted keys
  * (events `revoked_use`, `expired_use`, `exhausted_use`, actor `guard`): the
  * request path only notes the key in memory; a timer writes the noted events
  * in one INSERT per interval (`auditUseIntervalMs`), at most one per key per

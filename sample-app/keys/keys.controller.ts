@@ -6,6 +6,7 @@ import {
   HttpStatus,
   Param,
   ParseUUIDPipe,
+  Patch,
   Post,
   Put,
   Query,
@@ -29,6 +30,8 @@ import { PageQuery } from './dto/page.query.js';
 import { RevokeKeyDto } from './dto/revoke-key.dto.js';
 import { RotateKeyDto } from './dto/rotate-key.dto.js';
 import { UpdateScopesDto } from './dto/update-scopes.dto.js';
+import { DisableKeyDto } from './dto/disable-key.dto.js';
+import { UpdateKeyDto } from './dto/update-key.dto.js';
 
 /** One page of a key's audit events. */
 export interface KeyEventPage {
@@ -38,16 +41,21 @@ export interface KeyEventPage {
   readonly offset: number;
 }
 
-/** The audit-log actor of a request: the calling key's id. */
-function actorOf(caller: ApiKeyPrincipal): { actor: string } {
-  return { actor: `key:${caller.id}` };
+/**
+ * The acting key of a request: named in the audit log, and held to what it
+ * holds (no scopes, environment or lifetime beyond its own; docs/delegation.md).
+ */
+function actorOf(caller: ApiKeyPrincipal): { actor: string; actingAs: ApiKeyPrincipal } {
+  return { actor: `key:${caller.id}`, actingAs: caller };
 }
 
 /**
  * Key management over HTTP, for holders of `keys:admin`. Bodies are checked
  * by the DTOs (400); the library's errors are mapped by
- * `ApiKeyExceptionFilter`: policy violations 400, unknown id 404, already
- * revoked or rotated 409. Plaintext keys appear only in the responses of
+ * `ApiKeyExceptionFilter`: policy violations 400, delegation refused 403,
+ * unknown id 404, already revoked or rotated 409. The calling key acts within
+ * what it holds: it grants only its own scopes, a test key manages only test
+ * keys, and no key outlives it. Plaintext keys appear only in the responses of
  * issue and rotate. Every change is audited with the calling key as actor.
  */
 @Controller('keys')
@@ -68,6 +76,7 @@ export class KeysController {
       environment: body.environment,
       maxUses: body.maxUses,
       rateLimit: body.rateLimit && { limit: body.rateLimit.limit, windowMs: body.rateLimit.windowMs },
+      allowedIps: body.allowedIps,
       ...actorOf(caller),
     });
   }
@@ -75,7 +84,7 @@ export class KeysController {
   /** A page of keys, newest first (records only: no key, no hash). */
   @Get()
   list(@Query() query: ListKeysQuery): Promise<ApiKeyPage> {
-    return this.keys.list({ ownerId: query.ownerId, limit: query.limit, offset: query.offset });
+    return this.keys.list({ ownerId: query.ownerId, status: query.status, limit: query.limit, offset: query.offset });
   }
 
   /** One key's record. */
@@ -123,5 +132,44 @@ export class KeysController {
     @Body() body: UpdateScopesDto,
   ): Promise<ApiKeyRecord> {
     return this.keys.updateScopes(id, body.scopes, actorOf(caller));
+  }
+
+  /** Changes name, metadata, expiry, rate limit or IP allowlist; the next request sees them. */
+  @Patch(':id')
+  update(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: UpdateKeyDto,
+  ): Promise<ApiKeyRecord> {
+    const { rateLimit, expiresAt, ...rest } = body;
+    return this.keys.update(
+      id,
+      {
+        ...rest,
+        ...(expiresAt !== undefined ? { expiresAt: new Date(expiresAt) } : {}),
+        ...(rateLimit !== undefined
+          ? { rateLimit: rateLimit && { limit: rateLimit.limit, windowMs: rateLimit.windowMs } }
+          : {}),
+      },
+      actorOf(caller),
+    );
+  }
+
+  /** Disables the key (reversibly): it gets 401 until enabled. */
+  @Post(':id/disable')
+  @HttpCode(HttpStatus.OK)
+  disable(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Body() body: DisableKeyDto,
+  ): Promise<ApiKeyRecord> {
+    return this.keys.disable(id, body.reason, actorOf(caller));
+  }
+
+  /** Enables a disabled key. */
+  @Post(':id/enable')
+  @HttpCode(HttpStatus.OK)
+  enable(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyRecord> {
+    return this.keys.enable(id, actorOf(caller));
   }
 }

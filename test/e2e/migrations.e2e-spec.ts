@@ -72,6 +72,7 @@ describe(`shipped migrations (${database})`, () => {
         'CreateApiKeys1795478400000',
         'AddKeyPolicies1795564800000',
         'AddCredits1795651200000',
+        'AddKeyControls1795737600000',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
@@ -92,6 +93,8 @@ describe(`shipped migrations (${database})`, () => {
       const credits = ['refillAmount', 'refillIntervalMs', 'refilledAtMs'];
       expect(table!.columns.map((column) => column.name)).toEqual(expect.arrayContaining(credits));
 
+      await dataSource.undoLastMigration(); // AddKeyControls
+      expect((await pendingSchemaChanges(dataSource)).length).toBeGreaterThan(0);
       // Reverting AddCredits drops its columns only; the schema diff then wants them back.
       await dataSource.undoLastMigration();
       const reverted = dataSource.createQueryRunner();
@@ -123,6 +126,7 @@ describe(`shipped migrations (${database})`, () => {
         'CreateApiKeys_service_keys1795478400000',
         'AddKeyPolicies_service_keys1795564800000',
         'AddCredits_service_keys1795651200000',
+        'AddKeyControls_service_keys1795737600000',
       ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
@@ -135,6 +139,7 @@ describe(`shipped migrations (${database})`, () => {
         `SELECT ${dataSource.driver.escape('refill_interval_ms')} FROM ${dataSource.driver.escape('service_keys')}`,
       );
       expect(refills).toEqual([]);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();

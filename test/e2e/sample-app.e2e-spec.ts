@@ -90,7 +90,7 @@ describe('sample app', () => {
       expect(page.total).toBe(1);
       expect(page.items[0]).toMatchObject({
         name: 'bootstrap admin',
-        scopes: ['keys:admin', 'orders:*'],
+        scopes: ['keys:*', 'orders:*', 'downloads:*'],
         ownerId: null,
         revokedAt: null,
       });
@@ -421,14 +421,165 @@ describe('sample app', () => {
     });
   });
 
+  describe('delegation: an admin key grants only what it holds', () => {
+    const forbidden = (message: string) => ({ statusCode: 403, error: 'Forbidden', message });
+
+    it('refuses scopes beyond the acting key, and * from a non-* admin, with 403 and nothing issued', async () => {
+      const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
+      const count = await keyCount();
+      for (const [scopes, named] of [
+        [['downloads:read'], '"downloads:read"'],
+        [['*'], '"*"'],
+        [['orders:read', 'keys:*'], '"keys:*"'],
+      ] as const) {
+        const res = await http().post('/keys').set(bearer(orderAdmin.key)).send({ name: 'x', scopes }).expect(403);
+        expect(res.body).toEqual(
+          forbidden(`API key ${orderAdmin.record.id} cannot grant ${named}: it does not hold it`),
+        );
+      }
+      expect(await keyCount()).toBe(count);
+      const ok = await http()
+        .post('/keys')
+        .set(bearer(orderAdmin.key))
+        .send({ name: 'reader', scopes: ['orders:read', 'orders:refund:*'] })
+        .expect(201);
+      plaintexts.add(ok.body.key);
+    });
+
+    it('refuses self-widening through PUT /keys/:id/scopes', async () => {
+      const self = await issue({ name: 'self', scopes: ['keys:admin', 'orders:read'] });
+      await http()
+        .put(`/keys/${self.record.id}/scopes`)
+        .set(bearer(self.key))
+        .send({ scopes: ['keys:admin', 'orders:*'] })
+        .expect(403);
+      const after = (await http().get(`/keys/${self.record.id}`).set(bearer(self.key)).expect(200)).body;
+      expect(after.scopes).toEqual(['keys:admin', 'orders:read']);
+    });
+
+    it('lets a test admin manage test keys only: no issuing, revoking or rotating live keys', async () => {
+      const testAdmin = await issue({ name: 'test admin', scopes: ['keys:admin', 'orders:*'], environment: 'test' });
+      const live = await issue({ name: 'live', scopes: ['orders:read'] });
+      const env = `API key ${testAdmin.record.id} (test environment) cannot manage live keys`;
+      const issued = await http()
+        .post('/keys')
+        .set(bearer(testAdmin.key))
+        .send({ name: 'live?', scopes: ['orders:read'], environment: 'live' })
+        .expect(403);
+      expect(issued.body).toEqual(forbidden(env));
+      // The default environment (live) is refused too.
+      await http().post('/keys').set(bearer(testAdmin.key)).send({ name: 'x', scopes: [] }).expect(403);
+      await http().post(`/keys/${live.record.id}/revoke`).set(bearer(testAdmin.key)).send({}).expect(403);
+      await http().post(`/keys/${live.record.id}/rotate`).set(bearer(testAdmin.key)).send({}).expect(403);
+      await http().get('/orders').set(bearer(live.key)).expect(200);
+      const own = await http()
+        .post('/keys')
+        .set(bearer(testAdmin.key))
+        .send({ name: 'sandbox', scopes: ['orders:read'], environment: 'test' })
+        .expect(201);
+      plaintexts.add(own.body.key);
+      expect(own.body.key).toMatch(TEST_KEY);
+      const rotated = await http().post(`/keys/${own.body.record.id}/rotate`).set(bearer(testAdmin.key)).expect(201);
+      plaintexts.add(rotated.body.key);
+      await http().post(`/keys/${rotated.body.record.id}/revoke`).set(bearer(testAdmin.key)).send({}).expect(200);
+    });
+
+    it("holds a new key's expiry to the acting key's", async () => {
+      const expiresAt = new Date(Date.now() + 10 * DAY).toISOString();
+      const shortAdmin = await issue({ name: 'short admin', scopes: ['keys:admin', 'orders:*'], expiresAt });
+      const later = new Date(Date.now() + 20 * DAY).toISOString();
+      await http()
+        .post('/keys')
+        .set(bearer(shortAdmin.key))
+        .send({ name: 'x', scopes: [], expiresAt: later })
+        .expect(403);
+      const defaulted = await http()
+        .post('/keys')
+        .set(bearer(shortAdmin.key))
+        .send({ name: 'y', scopes: [] })
+        .expect(201);
+      plaintexts.add(defaulted.body.key);
+      expect(defaulted.body.record.expiresAt).toBe(expiresAt);
+    });
+  });
+
+  describe('key controls: PATCH /keys/:id, disable / enable, IP allowlists, ?status=', () => {
+    it('disables a key reversibly (401 like any invalid key) and enables it again', async () => {
+      const { key, record } = await issue({ name: 'paused', scopes: ['orders:read'] });
+      const res = await http()
+        .post(`/keys/${record.id}/disable`)
+        .set(bearer(admin))
+        .send({ reason: 'invoice overdue' })
+        .expect(200);
+      expect(res.body).toMatchObject({ id: record.id, disabledReason: 'invoice overdue', revokedAt: null });
+      expect((await http().get('/orders').set(bearer(key)).expect(401)).body).toEqual({
+        statusCode: 401,
+        message: 'Invalid API key',
+        error: 'Unauthorized',
+      });
+      const disabled = (await http().get('/keys?status=disabled').set(bearer(admin)).expect(200)).body;
+      expect(disabled.items.map((item: { id: string }) => item.id)).toContain(record.id);
+      await http().post(`/keys/${record.id}/disable`).set(bearer(admin)).send({}).expect(409);
+      await http().post(`/keys/${record.id}/enable`).set(bearer(admin)).expect(200);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      await http().get('/keys?status=paused').set(bearer(admin)).expect(400);
+    });
+
+    it('PATCH /keys/:id changes name, metadata and allowlist; the next request sees them', async () => {
+      const { key, record } = await issue({ name: 'svc', scopes: ['orders:read'], ownerId: 'acme' });
+      const res = await http()
+        .patch(`/keys/${record.id}`)
+        .set(bearer(admin))
+        .send({ name: 'renamed', metadata: { team: 'ops' }, allowedIps: ['203.0.113.0/24'] })
+        .expect(200);
+      expect(res.body).toMatchObject({ name: 'renamed', metadata: { team: 'ops' }, allowedIps: ['203.0.113.0/24'] });
+      // The sample trusts no proxy: the test client is 127.0.0.1, outside the list.
+      const refused = await http().get('/orders').set(bearer(key)).expect(403);
+      expect(refused.body.message).toBe('This API key may not be used from this address');
+      const bad = await http()
+        .patch(`/keys/${record.id}`)
+        .set(bearer(admin))
+        .send({ allowedIps: ['300.1.1.1'] })
+        .expect(400);
+      expect(bad.body.message).toMatch(/invalid allowedIps entry "300.1.1.1"/);
+      await http().patch(`/keys/${record.id}`).set(bearer(admin)).send({ allowedIps: null }).expect(200);
+      await http().get('/orders').set(bearer(key)).expect(200);
+      const [event] = (await http().get(`/keys/${record.id}/events`).set(bearer(admin)).expect(200)).body.items;
+      expect(event).toMatchObject({ type: 'updated', details: { fields: ['allowedIps'] } });
+    });
+
+    it('issues keys bound to an allowlist, and holds disable, enable and PATCH to delegation', async () => {
+      const local = await issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
+      await http().get('/orders').set(bearer(local.key)).expect(200);
+      const testAdmin = await issue({ name: 'test admin', scopes: ['keys:admin', 'orders:*'], environment: 'test' });
+      await http().post(`/keys/${local.record.id}/disable`).set(bearer(testAdmin.key)).send({}).expect(403);
+      await http().patch(`/keys/${local.record.id}`).set(bearer(testAdmin.key)).send({ name: 'x' }).expect(403);
+      // No key lifts its own limits.
+      const limited = await issue({
+        name: 'limited admin',
+        scopes: ['keys:admin'],
+        rateLimit: { limit: 5, windowMs: 60_000 },
+      });
+      const self = await http()
+        .patch(`/keys/${limited.record.id}`)
+        .set(bearer(limited.key))
+        .send({ rateLimit: null })
+        .expect(403);
+      expect(self.body.message).toBe(`API key ${limited.record.id} cannot change its own rateLimit`);
+    });
+  });
+
   describe('expiry policy (default 90 days, at most 365)', () => {
-    it('gives keys issued without expiresAt the 90-day default, including the bootstrap admin key', async () => {
+    it('gives keys issued without expiresAt the 90-day default; the bootstrap admin key lives the 365-day maximum', async () => {
       const before = Date.now();
       const { record } = await issue({ name: 'defaulted', scopes: [] });
       expect(Date.parse(record.expiresAt)).toBeGreaterThanOrEqual(before + 90 * DAY);
       expect(Date.parse(record.expiresAt)).toBeLessThan(Date.now() + 90 * DAY + 1000);
       const bootstrap = (await http().get(`/keys/${adminId}`).set(bearer(admin)).expect(200)).body;
-      expect(Date.parse(bootstrap.expiresAt) - Date.parse(bootstrap.createdAt)).toBe(90 * DAY);
+      // The root of delegation: no key it issues may outlive it, so it lives as long as the policy allows.
+      const lifetime = Date.parse(bootstrap.expiresAt) - Date.parse(bootstrap.createdAt);
+      expect(lifetime).toBeLessThanOrEqual(365 * DAY);
+      expect(lifetime).toBeGreaterThan(365 * DAY - 1000);
       expect(printed).toContain(
         `It expires on ${bootstrap.expiresAt}; renew it before then with POST /keys/self/rotate.`,
       );
@@ -495,7 +646,8 @@ describe('sample app', () => {
     });
 
     it('needs downloads:read, and gives test keys a sandbox report', async () => {
-      const res = await http().get('/downloads/report').set(bearer(admin)).expect(403);
+      const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
+      const res = await http().get('/downloads/report').set(bearer(orderAdmin.key)).expect(403);
       expect(res.headers['www-authenticate']).toContain('scope="downloads:read"');
       const test = await issue({
         name: 'test link',
@@ -742,12 +894,13 @@ describe('sample app', () => {
   });
 
   describe('leaked keys and introspection', () => {
-    it('takes secret-scanning reports from a dedicated keys:leaks key, not from the admin key', async () => {
+    it('takes secret-scanning reports from a dedicated keys:leaks key, not from a keys:admin key', async () => {
       const scanner = await issue({ name: 'github secret scanning', scopes: ['keys:leaks'] });
       const leaked = await issue({ name: 'pasted in a gist', scopes: ['orders:read'], ownerId: 'acme' });
+      const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
       const denied = await http()
         .post('/api-keys/leaks')
-        .set(bearer(admin))
+        .set(bearer(orderAdmin.key))
         .send([{ token: leaked.key }])
         .expect(403);
       expect(denied.headers['www-authenticate']).toContain('scope="keys:leaks"');
@@ -793,7 +946,13 @@ describe('sample app', () => {
         maxUses: 5,
         rateLimit: { limit: 10, windowMs: 60_000 },
       });
-      await http().post('/oauth/introspect').set(bearer(admin)).type('form').send({ token: client.key }).expect(403);
+      const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
+      await http()
+        .post('/oauth/introspect')
+        .set(bearer(orderAdmin.key))
+        .type('form')
+        .send({ token: client.key })
+        .expect(403);
       const res = await http()
         .post('/oauth/introspect')
         .set(bearer(service.key))

@@ -21,11 +21,14 @@ export async function createPlatformApp(
   moduleRef: TestingModule,
   options: NestApplicationOptions = {},
   platform: HttpPlatform = httpPlatform(),
+  { trustProxy = false }: { trustProxy?: boolean } = {},
 ): Promise<INestApplication> {
   const app: INestApplication =
     platform === 'fastify'
-      ? moduleRef.createNestApplication(new FastifyAdapter(), options)
+      ? moduleRef.createNestApplication(new FastifyAdapter({ trustProxy }), options)
       : moduleRef.createNestApplication(options);
+  // Express: `trust proxy` makes req.ip the X-Forwarded-For client (Fastify: the adapter's trustProxy).
+  if (platform === 'express' && trustProxy) app.getHttpAdapter().getInstance().set('trust proxy', true);
   await app.init();
   if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
   return app;

@@ -37,6 +37,8 @@ export interface TestAppOptions {
   rawBody?: boolean;
   /** PostgreSQL / MariaDB only: connect to this server URL instead of the run's (e.g. through a test proxy). */
   databaseUrl?: string;
+  /** Trust `X-Forwarded-For` for `req.ip` (Express `trust proxy`, Fastify `trustProxy`). Default `false`. */
+  trustProxy?: boolean;
 }
 
 /**
@@ -53,6 +55,7 @@ export async function createTestApp({
   platform = httpPlatform(),
   rawBody = false,
   databaseUrl,
+  trustProxy = false,
 }: TestAppOptions = {}): Promise<TestApp> {
   const queries = new QueryCounter();
   const logs = new LogCapture();
@@ -72,7 +75,7 @@ export async function createTestApp({
     ],
     controllers,
   }).compile();
-  const app = await createPlatformApp(moduleRef, { logger: logs, rawBody }, platform);
+  const app = await createPlatformApp(moduleRef, { logger: logs, rawBody }, platform, { trustProxy });
   const dataSource = app.get(DataSource);
   return {
     app,

@@ -31,6 +31,8 @@ function row(id: string, hash = `hash-${id}`, scopes = ['orders:read']): StoredA
     refillAmount: null,
     refillIntervalMs: null,
     refilledAtMs: null,
+    disabledAt: null,
+    allowedIps: null,
   };
 }
 

@@ -12,6 +12,10 @@ import { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
 import { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
 import { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
 import { AddCreditsMigration } from './credits-migration.js';
+import { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
+import { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
+import { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
+import { AddKeyControlsMigration } from './key-controls-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -25,6 +29,10 @@ export { AddCreditsMigration } from './credits-migration.js';
 export { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
 export { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
 export { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
+export { AddKeyControlsMigration } from './key-controls-migration.js';
+export { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
+export { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
+export { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -49,26 +57,31 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     CreateApiKeysPostgres1795478400000,
     AddKeyPoliciesPostgres1795564800000,
     AddCreditsPostgres1795651200000,
+    AddKeyControlsPostgres1795737600000,
   ],
   mysql: [
     CreateApiKeysMysql1795478400000,
     AddKeyPoliciesMysql1795564800000,
     AddCreditsMysql1795651200000,
+    AddKeyControlsMysql1795737600000,
   ],
   mariadb: [
     CreateApiKeysMysql1795478400000,
     AddKeyPoliciesMysql1795564800000,
     AddCreditsMysql1795651200000,
+    AddKeyControlsMysql1795737600000,
   ],
   'better-sqlite3': [
     CreateApiKeysSqlite1795478400000,
     AddKeyPoliciesSqlite1795564800000,
     AddCreditsSqlite1795651200000,
+    AddKeyControlsSqlite1795737600000,
   ],
   sqlite: [
     CreateApiKeysSqlite1795478400000,
     AddKeyPoliciesSqlite1795564800000,
     AddCreditsSqlite1795651200000,
+    AddKeyControlsSqlite1795737600000,
   ],
 };
 
@@ -80,11 +93,13 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   let migration = named.get(key);
   if (!migration) {
     const name =
-      base.prototype instanceof AddCreditsMigration
-        ? AddCreditsMigration.nameFor(tableName)
-        : base.prototype instanceof AddKeyPoliciesMigration
-          ? AddKeyPoliciesMigration.nameFor(tableName)
-          : CreateApiKeysMigration.nameFor(tableName);
+      base.prototype instanceof AddKeyControlsMigration
+        ? AddKeyControlsMigration.nameFor(tableName)
+        : base.prototype instanceof AddCreditsMigration
+          ? AddCreditsMigration.nameFor(tableName)
+          : base.prototype instanceof AddKeyPoliciesMigration
+            ? AddKeyPoliciesMigration.nameFor(tableName)
+            : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;

@@ -69,4 +69,14 @@ export class IssueKeyDto {
   @ValidateNested()
   @Type(() => RateLimitDto)
   rateLimit?: RateLimitDto;
+
+  /**
+   * IPv4 / IPv6 addresses and CIDR ranges the key may be used from, e.g.
+   * `["203.0.113.0/24", "2001:db8::/32"]`. Default: any address.
+   */
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @IsString({ each: true })
+  allowedIps?: string[];
 }
