@@ -67,3 +67,12 @@ export class ApiKeyStoreUnavailableError extends ApiKeyError {
     super('API key store unavailable', options);
   }
 }
+
+/**
+ * The app is set up in a way the library cannot work with (an entity not
+ * registered, a missing table, no TypeORM DataSource...). Thrown at boot,
+ * before any request, with the fix in the message.
+ */
+export class ApiKeyConfigurationError extends ApiKeyError {
+  override readonly name: string = 'ApiKeyConfigurationError';
+}

@@ -56,6 +56,14 @@ export interface ApiKeyModuleOptions {
    * reads the database.
    */
   cache?: ApiKeyCacheOptions;
+  // Boot checks:
+  /**
+   * Check at boot that the key tables and the columns the library reads exist
+   * (one `SELECT ... WHERE 1 = 0` per table, at most 5 s), and fail the boot
+   * with the migrations to run if not. `false` for hosts that migrate after
+   * the app starts. Default `true`.
+   */
+  schemaCheck?: boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -88,6 +96,7 @@ export class ResolvedApiKeyOptions {
   readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
+  readonly schemaCheck: boolean = true;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 

@@ -99,3 +99,6 @@ export {
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
 } from './storage/migrations/index.js';
+// Boot checks:
+export { apiKeyEntities, API_KEY_ENTITIES, type ApiKeyEntityClass } from './storage/api-key-entities.js';
+export { ApiKeyConfigurationError } from './api-key.errors.js';
