@@ -21,6 +21,7 @@ describe('ResolvedApiKeyOptions', () => {
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,
       prefixes: new Map([['sk', null]]),
+      schemaCheck: true,
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
       new Map([
