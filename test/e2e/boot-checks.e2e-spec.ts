@@ -140,6 +140,29 @@ describe('boot checks', () => {
     }
   });
 
+  it('a database that stops answering before the check: fails the boot, saying so, within the check timeout', async () => {
+    const started = Date.now();
+    const error = await bootError([
+      TypeOrmModule.forRootAsync({
+        useFactory: () => ({ ...testDataSourceOptions(), synchronize: true, dropSchema: true, autoLoadEntities: true }),
+        dataSourceFactory: async (options) => {
+          const dataSource = await new DataSource(options!).initialize();
+          // Cut the connection under TypeORM: every statement from now on fails.
+          const driver = dataSource.driver as any;
+          if (testDatabase() === 'sqlite') driver.databaseConnection.close();
+          else if (testDatabase() === 'postgres') await driver.master.end();
+          else await new Promise((done) => driver.pool.end(done));
+          return dataSource;
+        },
+      }),
+      apiKeys(),
+    ]);
+    expect(error).toBeInstanceOf(ApiKeyConfigurationError);
+    expect(error.message).toContain('could not check the key tables at boot, the database did not answer');
+    expect(error.message).toContain('schemaCheck: false');
+    expect(Date.now() - started).toBeLessThan(6000);
+  });
+
   it('(7) no TypeOrmModule at all: names TypeOrmModule.forRoot()', async () => {
     const error = await bootError([apiKeys()]);
     expect(error).toBeInstanceOf(ApiKeyConfigurationError);
