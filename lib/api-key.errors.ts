@@ -115,3 +115,12 @@ export class ApiKeyLimitError extends ApiKeyError {
     super(`owner ${JSON.stringify(ownerId)} already holds the maximum of ${limit} live API keys`);
   }
 }
+
+/**
+ * The app is set up in a way the library cannot work with (an entity not
+ * registered, a missing table, no TypeORM DataSource...). Thrown at boot,
+ * before any request, with the fix in the message.
+ */
+export class ApiKeyConfigurationError extends ApiKeyError {
+  override readonly name: string = 'ApiKeyConfigurationError';
+}

@@ -1,6 +1,6 @@
 import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
 import {
   API_KEY_CACHE,
@@ -26,6 +26,8 @@ import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } f
 import { TypeOrmApiKeyStore, type StoredApiKey } from './storage/api-key.store.js';
 import { CachedApiKeyStore } from './cache/cached-api-key.store.js';
 import { LookupCache } from './cache/lookup-cache.js';
+import { dataSourceProvider } from './storage/data-source.provider.js';
+import { apiKeyEntities } from './storage/api-key-entities.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name'>> &
   Pick<ApiKeyModuleExtras, 'dataSource' | 'name'> = {
@@ -66,7 +68,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
   const providers: Provider[] = [
     { provide: API_KEY_ENTITY, useValue: entity },
     { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
-    { provide: API_KEY_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
+    dataSourceProvider(extras.dataSource),
     {
       provide: API_KEY_CACHE,
       useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),
@@ -110,17 +112,15 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
     .setExtras<ApiKeyModuleExtras>(DEFAULT_EXTRAS, (definition, extras) => {
       const merged = { ...DEFAULT_EXTRAS, ...extras };
       const shared = exportsFor(merged);
+      // Registers the entities for the host's `autoLoadEntities`. Its repository
+      // providers are not imported: the library uses the DataSource itself, and
+      // without TypeORM they would fail with Nest's generic "can't resolve
+      // dependencies" before dataSourceProvider could name the fix.
+      TypeOrmModule.forFeature(apiKeyEntities(merged.tableName), merged.dataSource);
       return {
         ...definition,
         exports: [...(definition.exports ?? []), ...shared.exports],
         global: merged.isGlobal,
-        imports: [
-          ...(definition.imports ?? []),
-          TypeOrmModule.forFeature(
-            [apiKeyEntityFor(merged.tableName), apiKeyEventEntityFor(merged.tableName)],
-            merged.dataSource,
-          ),
-        ],
         providers: [...(definition.providers ?? []), ...providersFor(merged), ...shared.providers],
       };
     })

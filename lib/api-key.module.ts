@@ -16,11 +16,14 @@ import { ApiKeyVerifier } from './verification/api-key.verifier.js';
 import { LastUsedRecorder } from './verification/last-used.recorder.js';
 import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
 import { API_KEY_VERIFIER } from './verification/key-verifier.js';
+import { ApiKeySchemaCheck } from './storage/schema-check.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
  * DataSource. The host keeps its own `TypeOrmModule.forRoot()` and adds the
- * key entity to it (`autoLoadEntities: true`, or list `ApiKeyEntity`).
+ * library's entities to it (`autoLoadEntities: true`, or list `apiKeyEntities()`).
+ * At boot it checks that the DataSource exists, knows every entity and that the
+ * tables exist (see `schemaCheck`), and fails with the fix otherwise.
  * @example
  * @Module({
  *   imports: [
@@ -41,6 +44,7 @@ import { API_KEY_VERIFIER } from './verification/key-verifier.js';
       useFactory: (raw: ApiKeyModuleOptions) => new ResolvedApiKeyOptions(raw),
       inject: [MODULE_OPTIONS_TOKEN],
     },
+    ApiKeySchemaCheck,
     ApiKeyUnitOfWork,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,

@@ -99,6 +99,14 @@ export interface ApiKeyModuleOptions {
    * owner are not counted. Default: no limit.
    */
   maxKeysPerOwner?: number;
+  // Boot checks:
+  /**
+   * Check at boot that the key tables and the columns the library reads exist
+   * (one `SELECT ... WHERE 1 = 0` per table, at most 5 s), and fail the boot
+   * with the migrations to run if not. `false` for hosts that migrate after
+   * the app starts. Default `true`.
+   */
+  schemaCheck?: boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -144,6 +152,7 @@ export class ResolvedApiKeyOptions {
   readonly optional: boolean = false;
   readonly logIntervalMs: number = 60_000;
   readonly maxKeysPerOwner: number | undefined = undefined;
+  readonly schemaCheck: boolean = true;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 

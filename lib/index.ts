@@ -138,3 +138,6 @@ export {
   type DelegatedKey,
   type DelegationPolicy,
 } from './policies/delegation.js';
+// Boot checks:
+export { apiKeyEntities, API_KEY_ENTITIES, type ApiKeyEntityClass } from './storage/api-key-entities.js';
+export { ApiKeyConfigurationError } from './api-key.errors.js';

@@ -9,11 +9,14 @@ export const DEFAULT_PORT = 3000;
  * The sample app's settings, read once from the environment:
  * - `PORT`: the HTTP port (default 3000; `0` picks a free one).
  * - `DATABASE_PATH`: the SQLite file (default `./data/sample.sqlite`, relative to the working directory).
+ * - `DATABASE_URL`: a PostgreSQL (`postgres://`) or MySQL/MariaDB (`mysql://`, `mariadb://`) server instead of the
+ *   file; the tables are then made by the library's migrations, so several instances can share it.
  */
 export class SampleAppConfig {
   constructor(
     readonly port: number,
     readonly databasePath: string,
+    readonly databaseUrl?: string,
   ) {}
 
   /**
@@ -26,7 +29,10 @@ export class SampleAppConfig {
     if (!/^\d+$/.test(rawPort) || port > 65535)
       throw new TypeError(`PORT must be a port number from 0 to 65535; got ${JSON.stringify(env.PORT)}`);
     const path = env.DATABASE_PATH?.trim() || DEFAULT_DATABASE_PATH;
-    return new SampleAppConfig(port, path === ':memory:' ? path : resolve(path));
+    const url = env.DATABASE_URL?.trim() || undefined;
+    if (url && !/^(postgres|postgresql|mysql|mariadb):\/\//.test(url))
+      throw new TypeError('DATABASE_URL must start with postgres://, mysql:// or mariadb://');
+    return new SampleAppConfig(port, path === ':memory:' ? path : resolve(path), url);
   }
 
   /** The base URL to show people, e.g. `http://localhost:3000`. */

@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ApiKeyEntity, ApiKeyEventEntity } from 'nestjs-opaque-keys';
+import { userInfo } from 'node:os';
+import { ApiKeyEntity, ApiKeyEventEntity, apiKeyMigrations } from 'nestjs-opaque-keys';
 import { DataSource } from 'typeorm';
 
 /**
@@ -196,7 +197,7 @@ describe('nestjs-opaque-keys CLI', () => {
     const unreachable = join(dir, 'unreachable.mjs');
     writeFileSync(
       unreachable,
-      `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: '/nonexistent/dir/keys.sqlite' });\n`,
+      `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(join(dataSourceFile, 'keys.sqlite'))} });\n`,
     );
     const result = spawnSync(process.execPath, [main, '-d', unreachable, 'list'], { encoding: 'utf8' });
     expect(result.status).toBe(5);
@@ -206,6 +207,113 @@ describe('nestjs-opaque-keys CLI', () => {
       noTable,
       `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ':memory:' });\n`,
     );
-    expect(spawnSync(process.execPath, [main, '-d', noTable, 'list'], { encoding: 'utf8' }).status).toBe(5);
+    const missing = spawnSync(process.execPath, [main, '-d', noTable, 'list'], { encoding: 'utf8' });
+    expect(missing.status).toBe(6);
+    expect(missing.stderr).toContain('does not exist');
+    expect(missing.stderr).toContain('apiKeyMigrations("better-sqlite3")');
+  });
+
+  it('exits 2 for an id that names no key, whatever it looks like, as --help says', () => {
+    expect(spawnSync(process.execPath, [main, '--help'], { encoding: 'utf8' }).stdout).toContain(
+      '2  not found: no key with that id (whatever the id looks like)',
+    );
+    for (const id of ['no-such-key', 'x'.repeat(80), '00000000-0000-4000-8000-000000000000']) {
+      const shown = cli('show', id);
+      expect({ id, status: shown.status }).toEqual({ id, status: 2 });
+      expect(shown.stderr).toContain('not found');
+    }
+  });
+
+  it('records the CLI user as the actor of the audit events it writes', async () => {
+    const { record } = json('issue', '--name', 'audited', '--scopes', 'a');
+    json('revoke', record.id, '--reason', 'done');
+    const check = new DataSource({ type: 'better-sqlite3', database, entities: [ApiKeyEntity, ApiKeyEventEntity] });
+    await check.initialize();
+    try {
+      const events = await check.getRepository(ApiKeyEventEntity).find({ where: { keyId: record.id } });
+      expect(events.map((e) => [e.type, e.actor]).sort()).toEqual([
+        ['issued', `cli:${userInfo().username}`],
+        ['revoked', `cli:${userInfo().username}`],
+      ]);
+    } finally {
+      await check.destroy();
+    }
+  });
+
+  describe('doctor, and the prefix of the app the keys belong to', () => {
+    /** A SQLite file and its data-source module, with `migrations` of the library run on it. */
+    async function databaseWith(name: string, migrations: number): Promise<string> {
+      const file = join(dir, `${name}.sqlite`);
+      const module = join(dir, `${name}.mjs`);
+      writeFileSync(
+        module,
+        `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(file)} });\n`,
+      );
+      const setup = new DataSource({
+        type: 'better-sqlite3',
+        database: file,
+        migrations: apiKeyMigrations('better-sqlite3').slice(0, migrations),
+        migrationsRun: true,
+      });
+      await setup.initialize();
+      await setup.destroy();
+      return module;
+    }
+    const run = (module: string, ...args: string[]) =>
+      spawnSync(process.execPath, [main, '-d', module, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, API_KEY_PREFIX: '' },
+      });
+
+    it('on a healthy migrated database: every check ok, exit 0; keys issued with --prefix', async () => {
+      const healthy = await databaseWith('healthy', 99);
+      expect(run(healthy, '--prefix', 'acme', 'issue', '--name', 'a', '--scopes', 'x').status).toBe(0);
+      const doctor = run(healthy, '--prefix', 'acme', 'doctor');
+      expect({ status: doctor.status, stderr: doctor.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(doctor.stdout).toContain('unique index on api_keys.hash');
+      expect(doctor.stdout).toContain('migrations recorded as run');
+      expect(doctor.stdout).toContain('1 active key(s), all with the prefix "acme"');
+      expect(doctor.stdout).not.toMatch(/WARNING|ERROR/);
+
+      // The CLI's default prefix against an `acme` app: doctor warns, issue refuses, both name --prefix.
+      const wrong = run(healthy, 'doctor');
+      expect(wrong.status).toBe(7);
+      expect(wrong.stdout).toContain('WARNING  active keys whose prefix is not the configured "sk": 1 with "acme"');
+      expect(wrong.stdout).toContain('pass --prefix acme');
+      const refused = run(healthy, 'issue', '--name', 'b', '--scopes', 'x');
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain('the keys in this table use the prefix "acme", not the default "sk"');
+      expect(refused.stderr).toContain('--prefix acme (or API_KEY_PREFIX=acme)');
+      expect(refused.stdout).toBe('');
+    });
+
+    it('on broken databases: names what is missing with the fix, exit 6', async () => {
+      const empty = await databaseWith('empty', 0);
+      const none = run(empty, 'doctor');
+      expect(none.status).toBe(6);
+      expect(none.stdout).toMatch(/ERROR +table api_keys does not exist/);
+      expect(none.stdout.split(`npx typeorm migration:run -d ${empty}`)).toHaveLength(2); // the fix, once
+      expect(none.stdout).toMatch(/ERROR +migrations not run: CreateApiKeys1795478400000/);
+
+      const half = await databaseWith('half', 1);
+      const columns = run(half, '--json', 'doctor');
+      expect(columns.status).toBe(6);
+      const findings = JSON.parse(columns.stdout);
+      expect(findings).toContainEqual(
+        expect.objectContaining({ level: 'error', message: expect.stringContaining('lacks column(s)') }),
+      );
+    });
+
+    it('on tables made by synchronize: warns that the migrations are not recorded, exit 7', () => {
+      const synced = run(dataSourceFile, '--prefix', 'sk', 'doctor');
+      expect(synced.status).toBe(7);
+      expect(synced.stdout).toContain('not recorded as run: CreateApiKeys1795478400000');
+      expect(synced.stdout).toContain('Moving from synchronize to migrations');
+    });
+
+    it('exits 5 when it cannot connect', () => {
+      const unreachable = join(dir, 'unreachable.mjs');
+      expect(run(unreachable, 'doctor').status).toBe(5);
+    });
   });
 });

@@ -24,6 +24,7 @@ describe('ResolvedApiKeyOptions', () => {
       optional: false,
       logIntervalMs: 60_000,
       prefixes: new Map([['sk', null]]),
+      schemaCheck: true,
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
       new Map([

@@ -1,10 +1,13 @@
 import { Command, CommanderError } from 'commander';
+import { userInfo } from 'node:os';
 import { ApiKeyStoreUnavailableError } from '../../api-key.errors.js';
 import type { ApiKeyService } from '../../lifecycle/api-key.service.js';
 import { withApiKeyService } from './cli-context.js';
 import { loadDataSourceOptions } from './data-source-loader.js';
 import { CliError, EXIT_CODES_HELP, ExitCode, exitCodeOf } from './exit-codes.js';
 import { emit, recordDetails, recordsTable, type Output } from './output.js';
+import { diagnose, doctorExitCode, renderFindings } from './doctor.js';
+import { assertIssuePrefix } from './key-prefixes.js';
 
 /** Options every command takes. */
 interface GlobalOptions {
@@ -42,6 +45,24 @@ function integerOf(name: string, value: string | undefined): number | undefined 
   return Number(value);
 }
 
+/** The actor of the audit events this CLI writes: `cli:<os user>`. */
+export function cliActor(): string {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  }
+  return `cli:${user}`;
+}
+
+/** An id that cannot name a key (empty, or longer than any key id) is "not found", as an unknown one is. */
+function keyId(id: string): string {
+  if (id.length === 0 || id.length > 36)
+    throw new CliError(`API key ${JSON.stringify(id)} not found`, ExitCode.notFound);
+  return id;
+}
+
 /**
  * Builds the `nestjs-opaque-keys` program. Each command runs in a Nest
  * application context on the host's database (see {@link withApiKeyService}).
@@ -69,10 +90,14 @@ export function createProgram(streams: CliStreams): Command {
     async (...args: any[]) => {
       const command = args[args.length - 1] as Command;
       const globals = command.optsWithGlobals<GlobalOptions>();
-      const out: Output = { json: Boolean(globals.json), write: (text) => streams.stdout(`${text}\n`) };
+      const out: Output = {
+        json: Boolean(globals.json),
+        write: (text) => streams.stdout(`${text}\n`),
+        globals,
+      };
       const dataSource = await loadDataSourceOptions(globals.dataSource);
-      await withApiKeyService({ dataSource, prefix: globals.prefix, tableName: globals.table }, (service) =>
-        work(service, out, ...args.slice(0, -1)),
+      await withApiKeyService({ dataSource, prefix: globals.prefix, tableName: globals.table }, (service, ds) =>
+        work(service, { ...out, dataSource: ds }, ...args.slice(0, -1)),
       );
     };
 
@@ -85,11 +110,13 @@ export function createProgram(streams: CliStreams): Command {
     .option('--expires-at <iso-date>', 'expiry, e.g. 2030-01-01T00:00:00Z')
     .action(
       action(async (service, out, opts) => {
+        await assertIssuePrefix(out.dataSource!, out.globals?.table, out.globals?.prefix);
         const issued = await service.issue({
           name: opts.name,
           scopes: scopesOf(opts.scopes),
           ownerId: opts.owner,
           expiresAt: dateOf(opts.expiresAt),
+          actor: cliActor(),
         });
         emit(
           out,
@@ -125,7 +152,7 @@ export function createProgram(streams: CliStreams): Command {
     .description('show one key')
     .action(
       action(async (service, out, id: string) => {
-        const record = await service.get(id);
+        const record = await service.get(keyId(id));
         emit(out, record, () => recordDetails(record));
       }),
     );
@@ -136,8 +163,9 @@ export function createProgram(streams: CliStreams): Command {
     .option('--grace-seconds <n>', 'keep the old key valid this long (default: revoke it now)', '0')
     .action(
       action(async (service, out, id: string, opts) => {
-        const rotated = await service.rotate(id, {
+        const rotated = await service.rotate(keyId(id), {
           gracePeriodMs: integerOf('grace-seconds', opts.graceSeconds)! * 1000,
+          actor: cliActor(),
         });
         emit(
           out,
@@ -154,7 +182,7 @@ export function createProgram(streams: CliStreams): Command {
     .option('--reason <text>', 'why, kept with the key')
     .action(
       action(async (service, out, id: string, opts) => {
-        const record = await service.revoke(id, opts.reason);
+        const record = await service.revoke(keyId(id), opts.reason, { actor: cliActor() });
         emit(out, record, () => recordDetails(record));
       }),
     );
@@ -165,10 +193,29 @@ export function createProgram(streams: CliStreams): Command {
     .requiredOption('--scopes <a,b>', 'comma-separated scopes (may be empty: "")')
     .action(
       action(async (service, out, id: string, opts) => {
-        const record = await service.updateScopes(id, scopesOf(opts.scopes));
+        const record = await service.updateScopes(keyId(id), scopesOf(opts.scopes), { actor: cliActor() });
         emit(out, record, () => recordDetails(record));
       }),
     );
+
+  program
+    .command('doctor')
+    .description(
+      'check the database: tables, columns, the unique hash index, migrations run, and --prefix against the keys; ' +
+        'prints each problem with its fix (exit 0 healthy, 7 warnings, 6 errors, 5 no database)',
+    )
+    .action(async (_opts: unknown, command: Command) => {
+      const globals = command.optsWithGlobals<GlobalOptions>();
+      const findings = await diagnose({
+        dataSource: await loadDataSourceOptions(globals.dataSource),
+        dataSourceFile: globals.dataSource,
+        prefix: globals.prefix || 'sk',
+        tableName: globals.table || undefined,
+      });
+      streams.stdout(`${globals.json ? JSON.stringify(findings, null, 2) : renderFindings(findings)}\n`);
+      const code = doctorExitCode(findings);
+      if (code !== ExitCode.ok) throw new CliError('', code);
+    });
 
   return program;
 }
@@ -188,7 +235,7 @@ export async function runCli(argv: string[], streams: CliStreams): Promise<numbe
       error instanceof ApiKeyStoreUnavailableError
         ? `database unavailable: ${(error.cause as Error | undefined)?.message ?? error.message}`
         : (error as Error).message;
-    streams.stderr(`error: ${message}\n`);
+    if (message) streams.stderr(`error: ${message}\n`);
     return exitCodeOf(error);
   }
 }

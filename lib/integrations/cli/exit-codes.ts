@@ -1,4 +1,5 @@
 import {
+  ApiKeyConfigurationError,
   ApiKeyFormatError,
   ApiKeyNotFoundError,
   ApiKeyStateError,
@@ -14,6 +15,10 @@ export const ExitCode = {
   conflict: 3,
   validation: 4,
   databaseUnavailable: 5,
+  /** The database lacks the key tables, columns or the hash index; `doctor` found such a problem. */
+  schema: 6,
+  /** `doctor` found warnings only (migrations not recorded, keys with another prefix). */
+  warnings: 7,
 } as const;
 
 /** One of {@link ExitCode}'s values. */
@@ -23,11 +28,14 @@ export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
-  1  usage: unknown command or option, missing argument, unreadable --data-source
-  2  not found: no key with that id
+  1  usage: unknown command or option, missing argument, unreadable --data-source,
+     or a prefix the keys in the table do not use (pass --prefix)
+  2  not found: no key with that id (whatever the id looks like)
   3  conflict: the key is already revoked or rotated
-  4  validation: a bad name, scope, date, limit or id
-  5  database unavailable: cannot connect or the query failed`;
+  4  validation: a bad name, scope, date or limit
+  5  database unavailable: cannot connect or the query failed
+  6  schema: the key tables, columns or the unique hash index are missing (run the migrations; see doctor)
+  7  doctor: warnings only (migrations not recorded as run, keys with another prefix)`;
 
 /** An error the CLI reports itself, with its exit code. */
 export class CliError extends Error {
@@ -42,6 +50,7 @@ export class CliError extends Error {
 /** Maps a library error (or a CliError) to its exit code; anything else is a database failure. */
 export function exitCodeOf(error: unknown): ExitCodeValue {
   if (error instanceof CliError) return error.exitCode;
+  if (error instanceof ApiKeyConfigurationError) return ExitCode.schema;
   if (error instanceof ApiKeyNotFoundError) return ExitCode.notFound;
   if (error instanceof ApiKeyStateError) return ExitCode.conflict;
   if (error instanceof ApiKeyValidationError || error instanceof ApiKeyFormatError) return ExitCode.validation;

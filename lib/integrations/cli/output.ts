@@ -1,9 +1,14 @@
+import type { DataSource } from 'typeorm';
 import type { ApiKeyRecord } from '../../lifecycle/api-key.record.js';
 
 /** Where results go: JSON for scripts, or aligned text for people. */
 export interface Output {
   json: boolean;
   write(text: string): void;
+  /** The global options (`--prefix`, `--table`...). */
+  globals?: { prefix?: string; table?: string };
+  /** The command's connection, for checks beside the service. */
+  dataSource?: DataSource;
 }
 
 function iso(date: Date | null | undefined): string {
