@@ -35,6 +35,7 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-opaque-keys$': '<rootDir>/lib/index.ts',
     '^nestjs-opaque-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
+    '^nestjs-opaque-keys/admin$': '<rootDir>/lib/integrations/admin/index.ts',
   },
   testTimeout: 30000,
   // Every suite: fail it if a plaintext key it issued shows up in its output or logs.
