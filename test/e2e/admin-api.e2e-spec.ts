@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { ApiKeyAdminModule, ADMIN_CONTENT_SECURITY_POLICY } from 'nestjs-opaque-keys/admin';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import request from 'supertest';
 import { buildAdminAssets } from '../support/admin-assets.js';
 import { OrdersController } from '../support/controllers.js';
@@ -23,12 +25,13 @@ describe('admin console JSON API (default auth: an admin API key)', () => {
   let admin: string;
   let adminId: string;
   let plain: string;
+  const assetsDir = buildAdminAssets();
   const as = (key: string) => ({ Authorization: `Bearer ${key}` });
 
   beforeAll(async () => {
     t = await createTestApp({
       controllers: [OrdersController],
-      imports: [ApiKeyAdminModule.forRoot({ assetsDir: buildAdminAssets() })],
+      imports: [ApiKeyAdminModule.forRoot({ assetsDir })],
     });
     http = request(t.app.getHttpServer());
     const issued = await t.service.issue({ name: 'console admin', scopes: ['keys:admin', 'orders:*'] });
@@ -60,6 +63,7 @@ describe('admin console JSON API (default auth: an admin API key)', () => {
   });
 
   it('serves the page and its two files with their content types and the headers, without a key', async () => {
+    const built = (file: string) => readFileSync(join(assetsDir, file), 'utf8');
     const page = await http.get('/admin/keys').expect(200);
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expectSecurityHeaders(page);
@@ -68,8 +72,10 @@ describe('admin console JSON API (default auth: an admin API key)', () => {
     const script = await http.get('/admin/keys/assets/app.js').expect(200);
     expect(script.headers['content-type']).toMatch(/^text\/javascript/);
     expectSecurityHeaders(script);
+    expect(script.text).toBe(built('app.js'));
     const css = await http.get('/admin/keys/assets/app.css').expect(200);
     expect(css.headers['content-type']).toMatch(/^text\/css/);
+    expect(css.text).toBe(built('app.css'));
     expect((await http.get('/admin/keys/assets/..%2F..%2Fpackage.json')).status).toBe(404);
     expect((await http.get('/admin/keys/assets/index.html')).status).toBe(404);
   });

@@ -26,9 +26,9 @@ export function shippedAssetsDir(): string {
   return fileURLToPath(new URL('./assets/', import.meta.url));
 }
 
-function readAssets(dir: string): Map<string, Buffer> | undefined {
+function readAssets(dir: string): Map<string, string> | undefined {
   try {
-    return new Map(Object.keys(ADMIN_ASSETS).map((name) => [name, readFileSync(join(dir, name))]));
+    return new Map(Object.keys(ADMIN_ASSETS).map((name) => [name, readFileSync(join(dir, name), 'utf8')]));
   } catch {
     return undefined;
   }
@@ -89,7 +89,7 @@ export function createAdminPageController(options: ResolvedAdminOptions): new (.
       return adminPageHtml(base);
     }
 
-    /** One of the page's built files, with its content type. */
+    /** One of the page's built files, with its content type (a string: Nest would send a Buffer as JSON). */
     @Get('assets/:file')
     asset(@Param('file') file: string, @Res({ passthrough: true }) response: unknown) {
       const body = Object.hasOwn(ADMIN_ASSETS, file) ? this.assets?.get(file) : undefined;

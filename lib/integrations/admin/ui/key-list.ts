@@ -62,7 +62,10 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
         <select
           id="sort"
           value=${query.sort}
-          onChange=${(e: Event) => change({ sort: (e.target as HTMLSelectElement).value })}
+          onChange=${(e: Event) => {
+            const sort = (e.target as HTMLSelectElement).value;
+            change({ sort, order: sort === 'createdAt' ? 'desc' : 'asc' }); // newest first; names A to Z
+          }}
         >
           ${SORTS.map(([value, label]) => html`<option value=${value}>${label}</option>`)}
         </select>
