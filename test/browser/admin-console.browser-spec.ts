@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+// Callbacks of page.evaluate() run in the browser, with its globals.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyAdminModule } from 'nestjs-opaque-keys/admin';
 import { join } from 'node:path';

@@ -1,4 +1,6 @@
-import AxeBuilder from '@axe-core/playwright';
+/// <reference lib="dom" />
+// Callbacks of page.evaluate() run in the browser, with its globals.
+import { AxeBuilder } from '@axe-core/playwright';
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 
