@@ -28,6 +28,14 @@ describe('admin console in a browser', () => {
   const orders = (key: string, method = 'GET') =>
     fetch(`${base}/orders`, { method, headers: { Authorization: `Bearer ${key}` } }).then((r) => r.status);
   const expectAccessible = async (target: Page) => expect(await seriousViolations(target)).toEqual([]);
+  /** Script errors and CSP violations of the page; the last test expects none. */
+  const pageErrors: string[] = [];
+  const watch = (target: Page) => {
+    target.on('pageerror', (error) => pageErrors.push(error.message));
+    target.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) pageErrors.push(message.text());
+    });
+  };
 
   beforeAll(async () => {
     t = await createTestApp({
@@ -62,8 +70,7 @@ describe('admin console in a browser', () => {
     context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     context.setDefaultTimeout(8000);
     page = await context.newPage();
-    page.on('console', (message) => message.type() === 'error' && console.log('browser:', message.text()));
-    page.on('pageerror', (error) => console.log('page error:', error.message));
+    watch(page);
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
@@ -223,6 +230,7 @@ describe('admin console in a browser', () => {
   it('works with the keyboard alone at 360 px wide', async () => {
     const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
     const small = await phone.newPage();
+    watch(small);
     await small.goto(`${base}/admin/keys`);
     await small.getByLabel('Admin API key').waitFor();
     await small.keyboard.press('Tab');
@@ -256,5 +264,9 @@ describe('admin console in a browser', () => {
     await small.getByRole('heading', { name: 'keyboard key' }).waitFor();
     expect(await pageMemory(small)).not.toContain(key);
     await phone.close();
+  });
+
+  it('ran without a script error or a Content-Security-Policy violation', () => {
+    expect(pageErrors).toEqual([]);
   });
 });
