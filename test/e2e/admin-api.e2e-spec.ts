@@ -85,6 +85,7 @@ describe('admin console JSON API (default auth: an admin API key)', () => {
       .post(`${API}/keys`)
       .set(as(admin))
       .send({
+        maxUses: 10,
         name: 'billing job',
         ownerId: 'team-a',
         scopes: ['orders:read'],
@@ -94,7 +95,13 @@ describe('admin console JSON API (default auth: an admin API key)', () => {
     expectSecurityHeaders(issued);
     const { key, record } = issued.body;
     expect(key).toMatch(/^sk_/);
-    expect(record).toMatchObject({ name: 'billing job', ownerId: 'team-a', scopes: ['orders:read'], rateLimitMax: 50 });
+    expect(record).toMatchObject({
+      name: 'billing job',
+      ownerId: 'team-a',
+      scopes: ['orders:read'],
+      rateLimitMax: 50,
+      remainingUses: 10,
+    });
     expect(record).not.toHaveProperty('hash');
     for (const path of [`/keys`, `/keys/${record.id}`, `/keys/${record.id}/events`, `/keys?q=billing`]) {
       const response = await http.get(`${API}${path}`).set(as(admin)).expect(200);

@@ -40,6 +40,7 @@ export function issueInputOf(body: unknown): Omit<IssueApiKeyInput, 'actor'> {
     environment: raw.environment === '' ? undefined : (raw.environment as string | undefined),
     expiresAt: dateOf(raw.expiresAt, 'expiresAt'),
     metadata: raw.metadata as Record<string, unknown> | undefined,
+    maxUses: raw.maxUses as number | null | undefined,
     rateLimit: rate ? { limit: rate.limit as number, windowMs: rate.windowMs as number } : undefined,
   };
 }

@@ -52,12 +52,14 @@ export function IssueForm({ session }: { session: Session }) {
           ? value('expiry-date') && new Date(`${value('expiry-date')}T23:59:59`).toISOString()
           : new Date(now + Number(lifetime)).toISOString();
     const limit = value('rate-limit');
+    const uses = value('max-uses');
     const body = {
       name: value('name'),
       ownerId: value('owner') || undefined,
       scopes,
       environment: value('environment') || undefined,
       expiresAt: expiresAt || null,
+      maxUses: uses ? Number(uses) : undefined,
       rateLimit: limit ? { limit: Number(limit), windowMs: Number(value('rate-window') || '60') * 1000 } : undefined,
     };
     try {
@@ -132,6 +134,8 @@ export function IssueForm({ session }: { session: Session }) {
           </div>
         </div>
       </fieldset>
+      <label for="max-uses">Uses allowed (optional; 1 = single use)</label>
+      <input id="max-uses" name="max-uses" type="number" min="1" inputmode="numeric" />
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <div class="actions">
         <button type="submit" class="primary">Issue</button>
