@@ -23,6 +23,11 @@ export default tseslint.config(
     },
   },
   {
+    // The admin console's page runs in the browser.
+    files: ['lib/integrations/admin/ui/**'],
+    languageOptions: { globals: { ...globals.browser } },
+  },
+  {
     files: ['test/**', 'bench/**'],
     rules: {
       '@typescript-eslint/no-require-imports': 'off',

@@ -39,6 +39,7 @@ export default {
     '^nestjs-opaque-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
     '^nestjs-opaque-keys/websockets$': '<rootDir>/lib/integrations/websockets/index.ts',
     '^nestjs-opaque-keys/microservices$': '<rootDir>/lib/integrations/microservices/index.ts',
+    '^nestjs-opaque-keys/admin$': '<rootDir>/lib/integrations/admin/index.ts',
   },
   testTimeout: 30000,
   // Every suite: fail it if a plaintext key it issued shows up in its output or logs.

@@ -7,6 +7,7 @@ import {
   createLeakReportController,
   type RateLimitStorage,
 } from 'nestjs-opaque-keys';
+import { ApiKeyAdminModule } from 'nestjs-opaque-keys/admin';
 import { BootstrapAdminKey } from './bootstrap-admin-key.js';
 import { apiKeyOptions } from './config/api-keys.options.js';
 import { ConfigModule } from './config/config.module.js';
@@ -34,7 +35,7 @@ export interface AppModuleOptions {
  * an orders API (sandboxed for test keys), a single-use download, a key
  * management API, self-service rotation, secret-scanning leak reports
  * (`POST /api-keys/leaks`, scope `keys:leaks`) and RFC 7662 introspection
- * (`POST /oauth/introspect`, scope `keys:introspect`).
+ * (`POST /oauth/introspect`, scope `keys:introspect`) and the admin console at `/admin`.
  */
 @Module({
   imports: [ConfigModule, TypeOrmModule.forRootAsync({ inject: [SampleAppConfig], useFactory: databaseOptions })],
@@ -60,7 +61,11 @@ export class AppModule {
   static forRoot({ rateLimitStorage }: AppModuleOptions = {}): DynamicModule {
     return {
       module: AppModule,
-      imports: [ApiKeyModule.forRoot({ ...apiKeyOptions(rateLimitStorage), globalGuard: true })],
+      imports: [
+        ApiKeyModule.forRoot({ ...apiKeyOptions(rateLimitStorage), globalGuard: true }),
+        // The key console: the page at /admin, its JSON API at /admin/api; sign in with a keys:admin key.
+        ApiKeyAdminModule.forRoot({ path: '/admin' }),
+      ],
     };
   }
 }

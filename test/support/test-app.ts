@@ -1,4 +1,4 @@
-import type { INestApplication, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
@@ -21,6 +21,8 @@ export interface TestApp {
 /** Options of {@link createTestApp}. */
 export interface TestAppOptions {
   controllers?: Type[];
+  /** More modules for the app (e.g. an integration's module). */
+  imports?: (Type | DynamicModule)[];
   options?: ApiKeyModuleOptions;
   extras?: ApiKeyModuleExtras;
   /** SQLite only: use this database file instead of a private in-memory database, so that several apps can share it. */
@@ -48,6 +50,7 @@ export interface TestAppOptions {
  */
 export async function createTestApp({
   controllers = [],
+  imports = [],
   options = {},
   extras = {},
   sqliteFile,
@@ -72,6 +75,7 @@ export async function createTestApp({
         retryAttempts: 0,
       }),
       ApiKeyModule.forRoot({ ...options, ...extras }),
+      ...imports,
     ],
     controllers,
   }).compile();

@@ -1,0 +1,61 @@
+import type { CanActivate, Type } from '@nestjs/common';
+import { isValidScope } from '../../policies/scope-matcher.js';
+
+/** Who is using the console: the audit-log actor and the scopes they may grant. */
+export interface AdminIdentity {
+  /** A stable id of the operator (the admin key's id by default). */
+  readonly id: string;
+  /** The scopes the operator holds; they may only grant these (wildcards such as `orders:*` allowed). */
+  readonly scopes: readonly string[];
+}
+
+/** Options of `ApiKeyAdminModule.forRoot()`. Every field is optional. */
+export interface ApiKeyAdminOptions {
+  /** Where the page is served; its JSON API is under `<path>/api`. Default `/admin/keys`. */
+  path?: string;
+  /** The scope an admin API key must hold to sign in (default auth). Default `keys:admin`. */
+  scope?: string;
+  /**
+   * The host's own guard (its session login) instead of admin API keys. The
+   * routes are then `@Public()` for `ApiKeyGuard` and guarded by this class;
+   * `identify` is required with it.
+   */
+  guard?: Type<CanActivate>;
+  /** With `guard`: who the operator behind a request is (called after the guard passed). */
+  identify?: (request: unknown) => AdminIdentity;
+  /** The directory of the built page (`app.js`, `app.css`). Default: the assets shipped in the package. */
+  assetsDir?: string;
+}
+
+/** Options after defaults are applied and values checked (at boot). */
+export class ResolvedAdminOptions {
+  readonly path: string = '/admin/keys';
+  readonly scope: string = 'keys:admin';
+  readonly guard: Type<CanActivate> | undefined = undefined;
+  readonly identify: ((request: unknown) => AdminIdentity) | undefined = undefined;
+  readonly assetsDir: string | undefined = undefined;
+
+  constructor(options: ApiKeyAdminOptions = {}) {
+    Object.assign(this, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
+    if (typeof this.path !== 'string' || !/^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/.test(this.path)) {
+      throw new TypeError(`ApiKeyAdminModule: path must look like "/admin/keys"; got ${JSON.stringify(this.path)}`);
+    }
+    if (!isValidScope(this.scope) || this.scope.includes('*')) {
+      throw new TypeError(`ApiKeyAdminModule: scope must be a plain scope such as "keys:admin"`);
+    }
+    if (this.guard && typeof this.identify !== 'function') {
+      throw new TypeError(
+        'ApiKeyAdminModule: with your own guard, pass identify(request) => ({ id, scopes }) too: ' +
+          'the console must know who acts (audit log) and which scopes they may grant',
+      );
+    }
+    if (!this.guard && this.identify) {
+      throw new TypeError('ApiKeyAdminModule: identify is for hosts that pass their own guard; pass guard as well');
+    }
+  }
+
+  /** The JSON API's route path. */
+  get apiPath(): string {
+    return `${this.path}/api`;
+  }
+}

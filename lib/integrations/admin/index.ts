@@ -1,0 +1,28 @@
+/**
+ * `nestjs-opaque-keys/admin`: a key-management console (JSON API and page)
+ * for a Nest app. A separate entry point, so the main entry never loads it.
+ */
+export { ApiKeyAdminModule } from './admin.module.js';
+export { ResolvedAdminOptions, type ApiKeyAdminOptions, type AdminIdentity } from './admin.options.js';
+export { actingOptions, type AdminActingOptions, type AdminGrant } from './admin-acting.js';
+export {
+  ADMIN_CONTENT_SECURITY_POLICY,
+  ADMIN_SECURITY_HEADERS,
+  AdminSecurityHeadersMiddleware,
+} from './admin-security.headers.js';
+export { createAdminApiController, type AdminSession, type AdminEventPage } from './admin-api.controller.js';
+export { createAdminPageController, adminPageHtml, shippedAssetsDir, ADMIN_ASSETS } from './admin-page.controller.js';
+export {
+  keyStatus,
+  parseAdminKeyQuery,
+  searchKeys,
+  EXPIRING_SOON_MS,
+  ADMIN_SCAN_LIMIT,
+  type AdminKeyQuery,
+  type AdminKeyPage,
+  type AdminKeyRow,
+  type AdminKeyStatus,
+  type AdminStatusFilter,
+  type AdminSortColumn,
+} from './admin-key.query.js';
+export { MAX_GRACE_PERIOD_SECONDS } from './admin-request.body.js';

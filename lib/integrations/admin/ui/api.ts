@@ -1,0 +1,97 @@
+/**
+ * The console's client of its JSON API. The admin key lives in this module's
+ * memory only (never localStorage, sessionStorage, a cookie or a URL): a
+ * reload signs out. It goes out as `Authorization: Bearer`.
+ */
+let token: string | null = null;
+let onUnauthorized: () => void = () => {};
+
+/** The API's base path, written into the page by the server. */
+const base = document.body.dataset.api ?? '';
+
+/** An answer that was not 2xx, with Nest's message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Sets (or clears) the admin key. */
+export function setCredential(key: string | null): void {
+  token = key;
+}
+
+/** What to do when the API stops accepting the key (revoked meanwhile, say). */
+export function whenUnauthorized(handler: () => void): void {
+  onUnauthorized = handler;
+}
+
+/** Calls the API; JSON in and out. @throws ApiError */
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const response = await fetch(base + path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store',
+    referrerPolicy: 'no-referrer',
+  });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    if (response.status === 401 && token) onUnauthorized();
+    const message = Array.isArray(data.message) ? data.message.join('; ') : data.message;
+    throw new ApiError(response.status, String(message ?? response.statusText));
+  }
+  return data as T;
+}
+
+/** A key record as the API sends it (dates as ISO strings). */
+export interface KeyRow {
+  id: string;
+  name: string;
+  ownerId: string | null;
+  hint: string;
+  scopes: string[];
+  metadata: Record<string, unknown> | null;
+  createdAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  revokedReason: string | null;
+  lastUsedAt: string | null;
+  replacedById: string | null;
+  familyId: string | null;
+  remainingUses: number | null;
+  rateLimitMax: number | null;
+  rateLimitWindowMs: number | null;
+  status: 'active' | 'revoked' | 'expired';
+  expiringSoon: boolean;
+}
+
+/** One page of keys. */
+export interface KeyPage {
+  items: KeyRow[];
+  total: number;
+  limit: number;
+  offset: number;
+  truncated: boolean;
+}
+
+/** Who is signed in, and the key policy. */
+export interface Session {
+  admin: { id: string; scopes: string[] };
+  policy: { environments: string[]; defaultLifetimeMs: number | null; maxLifetimeMs: number | null };
+}
+
+/** One audit event. */
+export interface KeyEvent {
+  id: string;
+  type: string;
+  actor: string | null;
+  at: string;
+  details: Record<string, unknown> | null;
+}

@@ -1,0 +1,77 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { api, setCredential, whenUnauthorized, type Session } from './api.js';
+import { html } from './html.js';
+import { IssueForm } from './issue-form.js';
+import { KeyList } from './key-list.js';
+import { KeyPage } from './key-page.js';
+import { SignIn } from './sign-in.js';
+
+/** The hash route: `#/`, `#/issue`, `#/keys/<id>`, `#/owners/<ownerId>`. Ids only: never a key. */
+function useRoute(): string[] {
+  const read = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const [route, setRoute] = useState(read);
+  useEffect(() => {
+    const update = () => setRoute(read());
+    addEventListener('hashchange', update);
+    return () => removeEventListener('hashchange', update);
+  }, []);
+  return route;
+}
+
+function App() {
+  const [session, setSession] = useState<Session | null>(null);
+  const [checked, setChecked] = useState(false);
+  const [notice, setNotice] = useState('');
+  const route = useRoute();
+  const signOut = (why = '') => {
+    setCredential(null);
+    setSession(null);
+    setNotice(why);
+  };
+  useEffect(() => whenUnauthorized(() => signOut('The console stopped accepting your key; sign in again.')), []);
+  useEffect(() => {
+    // A host guard (its own session login) lets this through without a key; else sign in.
+    api<Session>('GET', '/session')
+      .then(setSession)
+      .catch(() => {})
+      .finally(() => setChecked(true));
+  }, []);
+  if (!checked) return html`<p class="loading">Loading…</p>`;
+  const header = html`<header class="bar">
+    <a
+      class="skip"
+      href="#main"
+      onClick=${(e: Event) => (e.preventDefault(), document.querySelector<HTMLElement>('main h1')?.focus())}
+      >Skip to content</a
+    >
+    <a class="brand" href="#/">API keys</a>
+    ${
+      session &&
+      html`<nav aria-label="Console"><a href="#/">Keys</a><a href="#/issue">Issue</a></nav>
+        <span class="who">signed in as <span class="mono">admin:${session.admin.id.slice(0, 8)}</span></span>
+        <button type="button" onClick=${() => signOut('Signed out.')}>Sign out</button>`
+    }
+  </header>`;
+  if (!session) {
+    return html`${header}<${SignIn}
+        notice=${notice}
+        onSignedIn=${(s: Session) => {
+          setSession(s);
+          setNotice('');
+        }}
+      />`;
+  }
+  const [page, arg] = route;
+  const body =
+    page === 'issue'
+      ? html`<${IssueForm} session=${session} />`
+      : page === 'keys' && arg
+        ? html`<${KeyPage} id=${arg} />`
+        : page === 'owners' && arg
+          ? html`<${KeyList} ownerId=${arg} key=${arg} />`
+          : html`<${KeyList} />`;
+  return html`${header}${body}`;
+}
+
+render(html`<${App} />`, document.getElementById('app')!);

@@ -1,0 +1,286 @@
+/// <reference lib="dom" />
+// Callbacks of page.evaluate() run in the browser, with its globals.
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { ApiKeyAdminModule } from 'nestjs-opaque-keys/admin';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { buildAdminAssets } from '../support/admin-assets.js';
+import { OrdersController } from '../support/controllers.js';
+import { createTestApp, type TestApp } from '../support/test-app.js';
+import { launchChromium, pageMemory, seriousViolations } from './browser.js';
+
+const SCREENSHOTS = join(process.cwd(), 'docs/images');
+// A browser and axe-core on a shared, busy machine: minutes, not seconds, per step in the worst case.
+jest.setTimeout(120_000);
+
+/**
+ * The admin console in headless Chromium against a real app (SQLite by
+ * default; DB_TYPE=postgres for PostgreSQL): the browser drives the page, the
+ * test uses the keys it shows against a guarded route over real HTTP.
+ */
+describe('admin console in a browser', () => {
+  let t: TestApp;
+  let base: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let adminKey: string;
+  let adminId: string;
+  let plainKey: string;
+  const orders = (key: string, method = 'GET') =>
+    fetch(`${base}/orders`, { method, headers: { Authorization: `Bearer ${key}` } }).then((r) => r.status);
+  const expectAccessible = async (target: Page) => expect(await seriousViolations(target)).toEqual([]);
+  /** Script errors and CSP violations of the page; the last test expects none. */
+  const pageErrors: string[] = [];
+  const watch = (target: Page) => {
+    target.on('pageerror', (error) => pageErrors.push(error.message));
+    target.on('console', (message) => {
+      if (/Content Security Policy|Refused to/i.test(message.text())) pageErrors.push(message.text());
+    });
+  };
+
+  beforeAll(async () => {
+    t = await createTestApp({
+      controllers: [OrdersController],
+      options: { environments: ['live', 'test'] },
+      imports: [ApiKeyAdminModule.forRoot({ assetsDir: buildAdminAssets() })],
+    });
+    await t.app.listen(0, '127.0.0.1');
+    base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
+    const admin = await t.service.issue({ name: 'ops console', ownerId: 'ops', scopes: ['keys:admin', 'orders:*'] });
+    adminKey = admin.key;
+    adminId = admin.record.id;
+    plainKey = (await t.service.issue({ name: 'storefront', ownerId: 'shop', scopes: ['orders:read'] })).key;
+    // A few keys, so the list looks like a real one.
+    const day = 86_400_000;
+    await t.service.issue({
+      name: 'nightly export',
+      ownerId: 'data-team',
+      scopes: ['orders:read'],
+      environment: 'live',
+    });
+    await t.service.issue({
+      name: 'partner sandbox',
+      ownerId: 'acme-corp',
+      scopes: ['orders:read', 'orders:write'],
+      environment: 'test',
+      expiresAt: new Date(Date.now() + 3 * day),
+    });
+    const old = await t.service.issue({ name: 'old deploy bot', ownerId: 'data-team', scopes: ['orders:write'] });
+    await t.service.revoke(old.record.id, 'replaced by CI', { actor: 'cli' });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    context.setDefaultTimeout(8000);
+    page = await context.newPage();
+    watch(page);
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  /** Waits until the table's name column reads exactly `names`, in order (the list answers asynchronously). */
+  async function rowsAre(target: Page, names: string[]): Promise<void> {
+    await target.waitForFunction(
+      (want) =>
+        JSON.stringify([...document.querySelectorAll('tbody tr td:first-child')].map((cell) => cell.textContent)) ===
+        JSON.stringify(want),
+      names,
+    );
+  }
+
+  async function signIn(target: Page, key: string): Promise<void> {
+    await target.goto(`${base}/admin/keys`);
+    await target.getByLabel('Admin API key').fill(key);
+    await target.getByRole('button', { name: 'Sign in' }).click();
+  }
+
+  it('refuses sign-in with a key that lacks the admin scope, and with an unknown key', async () => {
+    await signIn(page, plainKey);
+    await page.getByRole('alert').filter({ hasText: 'does not hold the admin scope' }).waitFor();
+    await expectAccessible(page);
+    await page.getByLabel('Admin API key').fill(`${adminKey.slice(0, -3)}xyz`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    expect(await pageMemory(page)).not.toContain(plainKey);
+  });
+
+  it('signs in with the admin key, lists and filters keys', async () => {
+    await signIn(page, adminKey);
+    await page.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await page.getByRole('cell', { name: 'nightly export' }).waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'admin-list.png') });
+    await expectAccessible(page);
+    const memory = await pageMemory(page);
+    expect(memory).not.toContain(adminKey); // the admin key stays in the script's memory, not in storage or the DOM
+
+    await page.getByLabel('Status').selectOption('revoked');
+    await rowsAre(page, ['old deploy bot']);
+    await page.getByLabel('Status').selectOption('expiring');
+    await rowsAre(page, ['partner sandbox']);
+    await page.getByLabel('Status').selectOption('');
+    await page.getByLabel('Search name, owner or hint').fill('data-team');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await rowsAre(page, ['old deploy bot', 'nightly export']); // newest first
+    await page.getByLabel('Sort by').selectOption('name');
+    await rowsAre(page, ['nightly export', 'old deploy bot']);
+    await page.getByLabel('Order').selectOption('desc');
+    await rowsAre(page, ['old deploy bot', 'nightly export']);
+    await page.getByLabel('Search name, owner or hint').fill('');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByLabel('Sort by').selectOption('createdAt');
+    await page.getByRole('status').filter({ hasText: 'of 5' }).waitFor();
+  });
+
+  let issuedKey = '';
+  let issuedId = '';
+
+  it('issues a key and shows it once; after the dialog closes it is nowhere in the page', async () => {
+    await page.getByRole('link', { name: 'Issue a key' }).click();
+    await page.getByRole('heading', { name: 'Issue a key' }).waitFor();
+    await expectAccessible(page);
+    await page.getByLabel('Name', { exact: true }).fill('checkout service');
+    await page.getByLabel('Owner (user, team or tenant id; optional)').fill('shop');
+    await page.getByLabel(/Narrower scopes/).fill('billing:read');
+    await page.getByRole('button', { name: 'Issue', exact: true }).click();
+    await page.getByRole('alert').filter({ hasText: 'billing:read' }).waitFor(); // not held: refused in the page
+    await page.getByLabel(/Narrower scopes/).fill('');
+    await page.getByLabel('Environment').selectOption('live');
+    await page.getByLabel('Expires').selectOption({ label: '90 days' });
+    await page.getByRole('button', { name: 'Issue', exact: true }).click();
+
+    const dialog = page.getByRole('dialog', { name: 'Key “checkout service” issued' });
+    await dialog.waitFor();
+    issuedKey = await dialog.getByLabel('Key').inputValue();
+    expect(issuedKey).toMatch(/^sk_live_/);
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await dialog
+      .getByRole('status')
+      .filter({ hasText: /Copied|Ctrl\+C/ })
+      .waitFor();
+    await page.screenshot({ path: join(SCREENSHOTS, 'admin-issue-dialog.png') });
+    await expectAccessible(page);
+    expect(await orders(issuedKey)).toBe(403); // no scope yet
+
+    await dialog.getByRole('button', { name: /^Done/ }).click();
+    await page.getByRole('heading', { name: 'checkout service', level: 1 }).waitFor();
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    const memory = await pageMemory(page);
+    expect(memory).not.toContain(issuedKey);
+    expect(memory).not.toContain(issuedKey.slice(12)); // not even the secret part
+    issuedId = new URL(page.url()).hash.split('/')[2];
+    expect(issuedId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('edits the scopes on the key page and the next request sees them', async () => {
+    await expectAccessible(page);
+    await page.getByLabel('Scopes (space separated)').fill('orders:read orders:write');
+    await page.getByRole('button', { name: 'Save scopes' }).click();
+    await page.getByRole('status').filter({ hasText: 'Scopes saved' }).waitFor();
+    expect(await orders(issuedKey)).toBe(200);
+    expect(await orders(issuedKey, 'POST')).toBe(201);
+    await page.getByLabel('Scopes (space separated)').fill('orders:read');
+    await page.getByRole('button', { name: 'Save scopes' }).click();
+    await page
+      .locator('dd')
+      .filter({ hasText: /^orders:read$/ })
+      .waitFor();
+    expect(await orders(issuedKey, 'POST')).toBe(403);
+    await page.screenshot({ path: join(SCREENSHOTS, 'admin-key.png'), fullPage: true });
+  });
+
+  let successorKey = '';
+
+  it('rotates with a grace period: the successor shown once, both keys work meanwhile', async () => {
+    await page.getByLabel('Grace period for the old key').selectOption({ label: '1 hour' });
+    await page.getByRole('button', { name: 'Rotate' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Successor key issued' });
+    await dialog.waitFor();
+    successorKey = await dialog.getByLabel('Key').inputValue();
+    expect(successorKey).not.toBe(issuedKey);
+    await page.keyboard.press('Escape'); // a native dialog closes on Escape, like Done
+    await page.getByRole('heading', { name: 'checkout service', level: 1 }).waitFor();
+    await page.waitForFunction((id) => !location.hash.includes(id), issuedId);
+    expect(await page.getByRole('dialog').count()).toBe(0);
+    expect(await pageMemory(page)).not.toContain(successorKey);
+    expect(await orders(issuedKey)).toBe(200);
+    expect(await orders(successorKey)).toBe(200);
+  });
+
+  it('revokes with a reason after a confirmation, and shows the audit trail', async () => {
+    await page.getByLabel('Reason (kept in the audit trail)').fill('laptop lost');
+    await page.getByRole('button', { name: 'Revoke…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke “checkout service”?' });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await orders(successorKey)).toBe(200);
+    await page.getByRole('button', { name: 'Revoke…' }).click();
+    await expectAccessible(page);
+    await confirm.getByRole('button', { name: 'Revoke now' }).click();
+    await page.getByRole('status').filter({ hasText: 'Revoked' }).waitFor();
+    expect(await orders(successorKey)).toBe(401);
+    const trail = page.getByRole('region', { name: 'Audit trail table' });
+    await trail.getByRole('cell', { name: 'revoked', exact: true }).waitFor();
+    await expect(trail.textContent()).resolves.toContain(`admin:${adminId}`);
+    await expect(trail.textContent()).resolves.toContain('laptop lost');
+    await page.getByText('No data: usage is not recorded yet.').waitFor();
+
+    await page.goto(`${base}/admin/keys#/keys/${issuedId}`);
+    await page.reload(); // a reload signs out: the admin key lived in the script's memory only
+    await page.getByLabel('Admin API key').fill(adminKey);
+    await page.keyboard.press('Enter');
+    const oldTrail = page.getByRole('region', { name: 'Audit trail table' });
+    await oldTrail.getByRole('cell', { name: 'scopes changed' }).first().waitFor();
+    await oldTrail.getByRole('cell', { name: 'rotated', exact: true }).waitFor();
+  });
+
+  it("shows an owner's keys", async () => {
+    await page.getByRole('link', { name: 'shop', exact: true }).click();
+    await page.getByRole('heading', { name: 'Keys of owner shop' }).waitFor();
+    await page.getByRole('cell', { name: 'storefront' }).waitFor();
+    await rowsAre(page, ['checkout service', 'checkout service', 'storefront']); // and the successor, newest first
+    await expectAccessible(page);
+  });
+
+  it('works with the keyboard alone at 360 px wide', async () => {
+    const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
+    const small = await phone.newPage();
+    watch(small);
+    await small.goto(`${base}/admin/keys`);
+    await small.getByLabel('Admin API key').waitFor();
+    await small.keyboard.press('Tab');
+    expect(await small.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await small.keyboard.press('Enter'); // to the heading, then on to the form
+    await small.keyboard.press('Tab');
+    expect(await small.evaluate(() => document.activeElement?.id)).toBe('admin-key');
+    await small.keyboard.type(adminKey);
+    await small.keyboard.press('Enter');
+    await small.getByRole('cell', { name: 'nightly export' }).waitFor();
+    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await expectAccessible(small);
+    await small.screenshot({ path: join(SCREENSHOTS, 'admin-mobile.png') });
+    // To the issue form by keyboard: focus the link, follow it, fill the form, submit with Enter.
+    await small.getByRole('link', { name: 'Issue a key' }).focus();
+    await small.keyboard.press('Enter');
+    await small.getByRole('heading', { name: 'Issue a key' }).waitFor();
+    await small.waitForFunction(() => document.activeElement?.tagName === 'H1');
+    await small.keyboard.press('Tab');
+    expect(await small.evaluate(() => document.activeElement?.id)).toBe('name');
+    await small.keyboard.type('keyboard key');
+    await small.keyboard.press('Enter');
+    const dialog = small.getByRole('dialog');
+    await dialog.waitFor();
+    const key = await dialog.getByLabel('Key').inputValue();
+    expect(await small.evaluate(() => document.activeElement?.id)).toBe('secret-value'); // focus moved into the dialog
+    await expectAccessible(small);
+    await small.keyboard.press('Tab');
+    await small.keyboard.press('Tab');
+    await small.keyboard.press('Enter'); // "Done"
+    await small.getByRole('heading', { name: 'keyboard key' }).waitFor();
+    expect(await pageMemory(small)).not.toContain(key);
+    await phone.close();
+  });
+
+  it('ran without a script error or a Content-Security-Policy violation', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});

@@ -1,0 +1,69 @@
+import { describe, expect, it } from '@jest/globals';
+import { ForbiddenException } from '@nestjs/common';
+import { actingOptions, keyStatus, parseAdminKeyQuery } from 'nestjs-opaque-keys/admin';
+
+describe('actingOptions (the one place console calls get who acts)', () => {
+  const admin = { id: 'k1', scopes: ['keys:admin', 'orders:*'] };
+
+  it('names the admin as actor and lets through what the admin holds, wildcards included', () => {
+    expect(actingOptions(admin)).toEqual({ actor: 'admin:k1' });
+    expect(actingOptions(admin, { scopes: [] })).toEqual({ actor: 'admin:k1' });
+    expect(actingOptions(admin, { scopes: ['orders:read', 'orders:refund:create', 'orders:*', 'keys:admin'] })).toEqual(
+      { actor: 'admin:k1' },
+    );
+    expect(actingOptions({ id: 'root', scopes: ['*'] }, { scopes: ['*', 'anything:at:all'] })).toEqual({
+      actor: 'admin:root',
+    });
+  });
+
+  it('refuses, naming them, scopes the admin does not hold: wider wildcards, siblings, prefixes', () => {
+    for (const scopes of [
+      ['*'],
+      ['orders'],
+      ['ordersx:read'],
+      ['billing:read'],
+      ['keys:*'],
+      ['orders:read', 'billing'],
+    ]) {
+      expect(() => actingOptions(admin, { scopes })).toThrow(ForbiddenException);
+    }
+    expect(() => actingOptions(admin, { scopes: ['orders:read', 'billing', 'keys:*'] })).toThrow(
+      'you cannot grant scopes you do not hold: billing, keys:*',
+    );
+  });
+});
+
+describe('the console list query and status', () => {
+  it('checks the query string and applies defaults', () => {
+    expect(parseAdminKeyQuery({})).toEqual({
+      q: undefined,
+      status: undefined,
+      ownerId: undefined,
+      sort: 'createdAt',
+      order: 'desc',
+      limit: 25,
+      offset: 0,
+    });
+    expect(parseAdminKeyQuery({ q: ' Deploy ', sort: 'name', limit: '5' })).toMatchObject({
+      q: 'deploy',
+      order: 'asc',
+      limit: 5,
+    });
+    for (const bad of [{ status: 'disabledx' }, { sort: 'hash' }, { order: 'up' }, { limit: '0' }, { offset: '-1' }]) {
+      expect(() => parseAdminKeyQuery(bad)).toThrow();
+    }
+  });
+
+  it('computes active, revoked, expired and expiring soon', () => {
+    const now = Date.UTC(2026, 0, 1);
+    const base = { revokedAt: null, expiresAt: null } as never as Parameters<typeof keyStatus>[0];
+    expect(keyStatus(base, now)).toMatchObject({ status: 'active', expiringSoon: false });
+    expect(keyStatus({ ...base, revokedAt: new Date(now - 1) }, now).status).toBe('revoked');
+    expect(keyStatus({ ...base, expiresAt: new Date(now) }, now).status).toBe('expired');
+    expect(keyStatus({ ...base, expiresAt: new Date(now + 86_400_000) }, now)).toMatchObject({
+      status: 'active',
+      expiringSoon: true,
+    });
+    expect(keyStatus({ ...base, expiresAt: new Date(now + 30 * 86_400_000) }, now).expiringSoon).toBe(false);
+  });
+});
