@@ -7,6 +7,7 @@ import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
 import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
 import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
+import { loadRateLimiterFlexible, RATE_LIMITER_MODULE_LOADER } from './verification/rate-limit-backend.js';
 import { ApiKeyService } from './lifecycle/api-key.service.js';
 import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
 import { ApiKeyUsageCounter } from './verification/usage-counter.js';
@@ -38,6 +39,7 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
     ApiKeyRotation,
+    { provide: RATE_LIMITER_MODULE_LOADER, useValue: loadRateLimiterFlexible },
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,

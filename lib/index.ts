@@ -99,3 +99,6 @@ export {
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
 } from './storage/migrations/index.js';
+// Rate limits: per rotation family and per owner, counted with rate-limiter-flexible
+export { decideRateLimit, tighterDecision, type RateLimitBackend, type RateLimitCount } from './policies/rate-limit.js';
+export { type RateLimitCounter } from './verification/rate-limit-counter.js';

@@ -147,7 +147,7 @@ export class ApiKeyGuard implements CanActivate {
     this.checkScopes(context, rule, principal);
 
     // Keys without rate or use limits need no more I/O: done now.
-    if (principal.remainingUses === null && this.rateLimiter.limitFor(principal) === null)
+    if (principal.remainingUses === null && !this.rateLimiter.applies(principal))
       return this.attach(request, principal);
     return this.admitLimited(context, request, principal);
   }
@@ -158,7 +158,7 @@ export class ApiKeyGuard implements CanActivate {
     request: Record<string, any>,
     principal: ApiKeyPrincipal,
   ): Promise<boolean> {
-    // 7. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
+    // 7. The rate limits, if any apply (per rotation family, and per owner with ownerRateLimit).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
     if (rate) {
       this.setHeader(context, 'RateLimit-Policy', `${rate.limit};w=${rate.windowSeconds}`);

@@ -19,6 +19,7 @@ export type StoredApiKey = Pick<
   | 'remainingUses'
   | 'rateLimitMax'
   | 'rateLimitWindowMs'
+  | 'familyId'
   | 'hash'
 >;
 
@@ -33,6 +34,7 @@ const HOT_COLUMNS = [
   'remainingUses',
   'rateLimitMax',
   'rateLimitWindowMs',
+  'familyId',
   'hash',
 ] as const;
 

@@ -81,6 +81,7 @@ export class ApiKeyVerifier {
 function toPrincipal(row: StoredApiKey, environment: string | null): ApiKeyPrincipal {
   return {
     id: row.id,
+    familyId: row.familyId ?? row.id,
     environment,
     name: row.name,
     ownerId: row.ownerId,

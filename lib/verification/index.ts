@@ -4,3 +4,4 @@
  * @module
  */
 export * from './last-used.recorder.js';
+export { RATE_LIMITER_MODULE_LOADER, type RateLimiterModuleLoader } from './rate-limit-backend.js';

@@ -124,7 +124,7 @@ describe('rate-limit storage', () => {
     try {
       const { key, record } = await t.service.issue({ name: 's', scopes: ['orders:read'] });
       await request(t.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(200);
-      expect(seen).toEqual([`api-key:${record.id}:5000:5`]);
+      expect(seen).toEqual([`api-key:family:${record.id}:5000:5`]);
       expect(seen.join()).not.toContain(key);
       failing = true;
       const res = await request(t.app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(503);

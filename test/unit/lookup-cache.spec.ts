@@ -26,6 +26,7 @@ function row(id: string, hash = `hash-${id}`, scopes = ['orders:read']): StoredA
     remainingUses: null,
     rateLimitMax: null,
     rateLimitWindowMs: null,
+    familyId: null,
   };
 }
 
