@@ -1,5 +1,13 @@
-import { Controller, Get, Post, UseGuards } from '@nestjs/common';
-import { AnyScope, ApiKeyGuard, CurrentApiKey, Public, Scopes, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
+import { Controller, Get, Headers, Inject, Post, Query, UseGuards } from '@nestjs/common';
+import {
+  AnyScope,
+  ApiKeyGuard,
+  ApiKeyService,
+  CurrentApiKey,
+  Public,
+  Scopes,
+  type ApiKeyPrincipal,
+} from 'nestjs-opaque-keys';
 
 /** Routes guarded per controller with `@UseGuards(ApiKeyGuard)`. */
 @Controller('orders')
@@ -59,5 +67,17 @@ export class GlobalController {
   @Public()
   health() {
     return { status: 'ok' };
+  }
+}
+
+/** `POST /keys/self/rotate`: a key rotates itself (as the sample app's self-service route), through the guard. */
+@Controller('keys/self')
+@UseGuards(ApiKeyGuard)
+export class SelfRotateController {
+  constructor(@Inject(ApiKeyService) private readonly keys: ApiKeyService) {}
+
+  @Post('rotate')
+  rotate(@Headers('x-api-key') key: string, @Query('graceMs') graceMs?: string) {
+    return this.keys.rotateByKey(key, { gracePeriodMs: Number(graceMs ?? 0) });
   }
 }
