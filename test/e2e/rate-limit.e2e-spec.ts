@@ -279,6 +279,19 @@ describe("rateLimitBackend: 'database' (shared by instances on one database)", (
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429]);
   });
 
+  it('never lets a family pass its limit under concurrency, on both instances and both keys', async () => {
+    const { key: old, record } = await a.service.issue({
+      name: 'burst',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 7, windowMs: 60_000 },
+    });
+    const { key: next } = await a.service.rotate(record.id, { gracePeriodMs: 60_000 });
+    const responses = await Promise.all(Array.from({ length: 24 }, (_, i) => get(i % 2 ? a : b, i % 3 ? old : next)));
+    const statuses = responses.map((res) => res.status);
+    expect(statuses.filter((status) => status === 200)).toHaveLength(7);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(17);
+  });
+
   it('self-rotation on another instance is counted in the same budget', async () => {
     let { key } = await a.service.issue({
       name: 'self',
