@@ -17,6 +17,8 @@ describe('ResolvedApiKeyOptions', () => {
       coalesceLookups: false,
       rateLimit: undefined,
       rateLimitStorage: undefined,
+      rateLimitBackend: 'memory',
+      ownerRateLimit: undefined,
       environments: [],
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,
