@@ -9,6 +9,7 @@ import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
 import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
 import { ApiKeyControls } from './lifecycle/api-key.controls.js';
 import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
+import { loadRateLimiterFlexible, RATE_LIMITER_MODULE_LOADER } from './verification/rate-limit-backend.js';
 import { ApiKeyService } from './lifecycle/api-key.service.js';
 import { ApiKeyUnitOfWork } from './storage/api-key.unit-of-work.js';
 import { ApiKeyUsageCounter } from './verification/usage-counter.js';
@@ -52,6 +53,7 @@ import { ApiKeySchemaCheck } from './storage/schema-check.js';
     ApiKeyRotation,
     ApiKeyCredits,
     ApiKeyControls,
+    { provide: RATE_LIMITER_MODULE_LOADER, useValue: loadRateLimiterFlexible },
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifier },

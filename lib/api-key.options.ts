@@ -6,7 +6,12 @@ import {
   type ApiKeyCacheOptions,
   type ResolvedApiKeyCacheOptions,
 } from './cache/cache.options.js';
-import { validateRateLimit, type RateLimit, type RateLimitStorage } from './policies/rate-limit.js';
+import {
+  validateRateLimit,
+  type RateLimit,
+  type RateLimitBackend,
+  type RateLimitStorage,
+} from './policies/rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
 export interface ApiKeyModuleOptions {
@@ -41,14 +46,29 @@ export interface ApiKeyModuleOptions {
    * "revoked on the next request" holds only up to one lookup's round trip.
    */
   coalesceLookups?: boolean;
-  /** Default per-key rate limit for keys without their own, e.g. `{ limit: 100, windowMs: 60_000 }`. Default none. */
+  /**
+   * Default rate limit for keys without their own, e.g. `{ limit: 100, windowMs: 60_000 }`, counted per
+   * rotation family (a key and its successors share one budget). Needs `rate-limiter-flexible`
+   * (unless `rateLimitStorage` is given). Default none.
+   */
   rateLimit?: RateLimit;
   /**
-   * Where rate-limit hits are counted: any `@nestjs/throttler` storage. Default:
-   * its in-memory `ThrottlerStorageService` (one instance); use a Redis storage
-   * to share limits across instances.
+   * Where rate-limit hits are counted, through `rate-limiter-flexible`: `'memory'` (this process),
+   * `{ redis: ioredisClient }` or `'database'` (the key database) to share limits across instances.
+   * Default `'memory'`. See docs/rate-limits.md.
+   */
+  rateLimitBackend?: RateLimitBackend;
+  /**
+   * Count in a `@nestjs/throttler` storage instead (a host's existing one). Such storages keep one
+   * timestamp per hit: cost and memory grow with the hits in the window. Not with `rateLimitBackend`.
    */
   rateLimitStorage?: RateLimitStorage;
+  /**
+   * A limit per owner (`ownerId`), counted in addition to each key's, so issuing more keys does not
+   * multiply an owner's allowance, e.g. `{ limit: 1000, windowMs: 60_000 }`. Keys without an owner are
+   * not owner-limited. Default none.
+   */
+  ownerRateLimit?: RateLimit;
   /** Refused uses of revoked/expired/exhausted keys are logged to the audit table at most once per key per interval (ms). `0` turns it off. Default 60000. */
   auditUseIntervalMs?: number;
   /**
@@ -143,6 +163,8 @@ export class ResolvedApiKeyOptions {
   readonly coalesceLookups: boolean = false;
   readonly rateLimit: RateLimit | undefined = undefined;
   readonly rateLimitStorage: RateLimitStorage | undefined = undefined;
+  readonly rateLimitBackend: RateLimitBackend = 'memory';
+  readonly ownerRateLimit: RateLimit | undefined = undefined;
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
@@ -198,6 +220,20 @@ export class ResolvedApiKeyOptions {
       this.rateLimit = validateRateLimit(this.rateLimit) ?? undefined;
     } catch (error) {
       throw new TypeError((error as Error).message);
+    }
+    // Rate limits: the owner limit, the backend.
+    try {
+      this.ownerRateLimit = validateRateLimit(this.ownerRateLimit) ?? undefined;
+    } catch (error) {
+      throw new TypeError(`ownerRateLimit: ${(error as Error).message.replace(/^rateLimit /, '')}`);
+    }
+    const backend = this.rateLimitBackend as unknown;
+    const redis = typeof backend === 'object' && backend !== null ? (backend as { redis?: unknown }).redis : undefined;
+    if (backend !== 'memory' && backend !== 'database' && (typeof redis !== 'object' || redis === null)) {
+      throw new TypeError("rateLimitBackend must be 'memory', 'database' or { redis: <ioredis client> }");
+    }
+    if (this.rateLimitStorage && options.rateLimitBackend !== undefined) {
+      throw new TypeError('give rateLimitBackend or rateLimitStorage (a @nestjs/throttler storage), not both');
     }
     this.cache = resolveCacheOptions(options.cache);
     if (this.batchLookups !== undefined && typeof this.batchLookups !== 'boolean') {

@@ -159,7 +159,7 @@ export class ApiKeyGuard implements CanActivate {
 
     // Keys without rate or use limits need no more I/O: done now.
     const cost = principal.remainingUses === null ? 0 : rule.cost;
-    if (cost === 0 && this.rateLimiter.limitFor(principal) === null) return this.attach(request, exchange, principal);
+    if (cost === 0 && !this.rateLimiter.applies(principal)) return this.attach(request, exchange, principal);
     return this.admitLimited(context, request, exchange, principal, cost);
   }
 
@@ -171,7 +171,7 @@ export class ApiKeyGuard implements CanActivate {
     principal: ApiKeyPrincipal,
     cost: number,
   ): Promise<boolean> {
-    // 7. The key's rate limit, if one applies (counted in @nestjs/throttler's storage, by key id).
+    // 7. The rate limits, if any apply (per rotation family, and per owner with ownerRateLimit).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
     if (rate) {
       this.setHeader(context, 'RateLimit-Policy', `${rate.limit};w=${rate.windowSeconds}`);

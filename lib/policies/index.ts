@@ -7,3 +7,4 @@ export * from './api-key.input.js';
 export * from './credits.js';
 export * from './delegation.js';
 export * from './ip-allowlist.js';
+export * from './rate-limit.js';

@@ -23,7 +23,7 @@ export const HOT_COLUMNS = [
   'rateLimitMax',
   'rateLimitWindowMs',
   'hash',
-  // Credits: where the family's balance lives, and its refill.
+  // Rotation family (rate limits and credits are the family's) and where its balance lives.
   'familyId',
   'replacedById',
   'refillAmount',

@@ -6,6 +6,8 @@ import type { IpAllowlist } from '../policies/ip-allowlist.js';
  */
 export interface ApiKeyPrincipal {
   readonly id: string;
+  /** The key's rotation family (the first key's id): rate limits are counted per family. */
+  readonly familyId: string;
   readonly name: string;
   readonly ownerId: string | null;
   readonly scopes: readonly string[];

@@ -136,6 +136,7 @@ function legacyHolder(principal: ApiKeyPrincipal): KeyCredits {
 function toPrincipal(row: StoredApiKey, environment: string | null, remainingUses: number | null): ApiKeyPrincipal {
   const principal = {
     id: row.id,
+    familyId: row.familyId ?? row.id,
     environment,
     name: row.name,
     ownerId: row.ownerId,

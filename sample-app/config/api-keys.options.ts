@@ -25,8 +25,8 @@ export const API_KEY_POLICY = {
 
 /**
  * The `ApiKeyModule` options. Rate-limit hits are counted in `rateLimitStorage`
- * when one is given (a Redis storage for several instances, or a test double);
- * without one, the library uses @nestjs/throttler's in-memory storage.
+ * when one is given (a host's @nestjs/throttler storage, or a test double);
+ * without one, in memory with rate-limiter-flexible, per rotation family.
  */
 export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModuleOptions {
   return { ...API_KEY_POLICY, environments: [...KEY_ENVIRONMENTS], ...(rateLimitStorage ? { rateLimitStorage } : {}) };

@@ -33,6 +33,7 @@ describe('ApiKeyGuard over HTTP', () => {
     const res = await http().get('/orders').set('Authorization', `Bearer ${reader.key}`).expect(200);
     expect(res.body.principal).toEqual({
       id: reader.record.id,
+      familyId: reader.record.id,
       name: 'test key',
       ownerId: 'team-1',
       scopes: ['orders:read'],

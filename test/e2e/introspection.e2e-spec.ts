@@ -73,7 +73,7 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
         sub: 'acme',
         exp: Math.floor(expiresAt.getTime() / 1000),
         token_type: 'api_key',
-        ext: { name: 'client key', environment: null, metadata: { plan: 'pro' } },
+        ext: { name: 'client key', family_id: key.record.id, environment: null, metadata: { plan: 'pro' } },
       });
     });
 
@@ -89,7 +89,7 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
         scope: 'orders:read',
         client_id: key.record.id,
         token_type: 'api_key',
-        ext: { name: 'client key', environment: null, metadata: null },
+        ext: { name: 'client key', family_id: key.record.id, environment: null, metadata: null },
       });
     });
 
@@ -133,6 +133,7 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
       const res = await b().get('/orders').set('Authorization', `Bearer ${key.key}`).expect(200);
       expect(res.body.principal).toEqual({
         id: key.record.id,
+        familyId: key.record.id,
         name: 'client key',
         ownerId: 'team-1',
         scopes: ['orders:read'],

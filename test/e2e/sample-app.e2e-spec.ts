@@ -969,6 +969,7 @@ describe('sample app', () => {
         token_type: 'api_key',
         ext: {
           name: 'client',
+          family_id: client.record.id,
           environment: 'test',
           metadata: null,
           remaining_uses: 5,

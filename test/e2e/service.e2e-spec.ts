@@ -71,6 +71,7 @@ describe('ApiKeyService', () => {
         valid: true,
         principal: {
           id: record.id,
+          familyId: record.id,
           name: 'v',
           ownerId: null,
           scopes: ['a'],

@@ -1,7 +1,8 @@
-import { Controller, Get, Post, UseGuards } from '@nestjs/common';
+import { Controller, Get, Headers, Inject, Post, Query, UseGuards } from '@nestjs/common';
 import {
   AnyScope,
   ApiKeyGuard,
+  ApiKeyService,
   CurrentApiKey,
   OptionalApiKey,
   Public,
@@ -79,5 +80,17 @@ export class OptionalKeyController {
   @Scopes('reports:read')
   maybe(@CurrentApiKey('id') id?: string) {
     return { id: id ?? null };
+  }
+}
+
+/** `POST /keys/self/rotate`: a key rotates itself (as the sample app's self-service route), through the guard. */
+@Controller('keys/self')
+@UseGuards(ApiKeyGuard)
+export class SelfRotateController {
+  constructor(@Inject(ApiKeyService) private readonly keys: ApiKeyService) {}
+
+  @Post('rotate')
+  rotate(@Headers('x-api-key') key: string, @Query('graceMs') graceMs?: string) {
+    return this.keys.rotateByKey(key, { gracePeriodMs: Number(graceMs ?? 0) });
   }
 }

@@ -14,6 +14,7 @@ import { ResolvedRemoteOptions } from '../../lib/integrations/introspection/inde
 
 const principal: ApiKeyPrincipal = {
   id: '7d3c0a52-0000-4000-8000-000000000001',
+  familyId: '7d3c0a52-0000-4000-8000-000000000000',
   name: 'billing sync',
   ownerId: 'acme',
   scopes: ['orders:read', 'billing:*'],
@@ -34,7 +35,12 @@ describe('RFC 7662 answers', () => {
       sub: 'acme',
       exp: 1893456000,
       token_type: 'api_key',
-      ext: { name: 'billing sync', environment: 'live', metadata: { plan: 'pro' } },
+      ext: {
+        name: 'billing sync',
+        family_id: '7d3c0a52-0000-4000-8000-000000000000',
+        environment: 'live',
+        metadata: { plan: 'pro' },
+      },
     });
     expect(fromIntrospectionResponse(JSON.parse(JSON.stringify(answer)))).toEqual({
       valid: true,

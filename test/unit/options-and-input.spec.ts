@@ -18,6 +18,8 @@ describe('ResolvedApiKeyOptions', () => {
       readFrom: 'primary',
       rateLimit: undefined,
       rateLimitStorage: undefined,
+      rateLimitBackend: 'memory',
+      ownerRateLimit: undefined,
       environments: [],
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,

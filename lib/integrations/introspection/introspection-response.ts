@@ -6,6 +6,8 @@ export const API_KEY_TOKEN_TYPE = 'api_key';
 /** Library-specific members of an active introspection answer (RFC 7662 allows extensions). */
 export interface IntrospectionExtensions {
   readonly name: string;
+  /** The key's rotation family, so a resource server counts rate limits per family as the issuer does. */
+  readonly family_id: string;
   readonly environment: string | null;
   readonly metadata: Readonly<Record<string, unknown>> | null;
   /** Uses left when the key has a use limit, as of this answer; absent for unlimited keys. */
@@ -49,6 +51,7 @@ export function toIntrospectionResponse(verification: ApiKeyVerification): Intro
   const key = verification.principal;
   const ext: IntrospectionExtensions = {
     name: key.name,
+    family_id: key.familyId,
     environment: key.environment,
     metadata: key.metadata,
     ...(key.remainingUses !== null ? { remaining_uses: key.remainingUses } : {}),
@@ -80,6 +83,7 @@ export function fromIntrospectionResponse(body: unknown): ApiKeyVerification | u
   const ext = (typeof answer.ext === 'object' && answer.ext !== null ? answer.ext : {}) as Record<string, unknown>;
   const principal: ApiKeyPrincipal = {
     id: answer.client_id,
+    familyId: typeof ext.family_id === 'string' ? ext.family_id : answer.client_id,
     name: typeof ext.name === 'string' ? ext.name : '',
     ownerId: typeof answer.sub === 'string' ? answer.sub : null,
     scopes: typeof answer.scope === 'string' ? answer.scope.split(' ').filter(Boolean) : [],

@@ -18,9 +18,11 @@ import { API_KEY_VERIFIER } from '../../verification/key-verifier.js';
 const NO_LAST_USED: Pick<LastUsedRecorder, 'touch' | 'flush'> = { touch() {}, flush: async () => {} };
 
 function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
-  const { prefix, environments, bearer, header, realm, retryAfterSeconds, rateLimit, rateLimitStorage } = raw;
+  const { prefix, environments, bearer, header, realm, retryAfterSeconds } = raw;
+  const { rateLimit, rateLimitStorage, rateLimitBackend, ownerRateLimit } = raw;
   return new ResolvedApiKeyOptions({
-    ...{ prefix, environments, bearer, header, realm, retryAfterSeconds, rateLimit, rateLimitStorage },
+    ...{ prefix, environments, bearer, header, realm, retryAfterSeconds },
+    ...{ rateLimit, rateLimitStorage, rateLimitBackend, ownerRateLimit },
     lastUsedIntervalMs: 0,
     auditUseIntervalMs: 0,
   });

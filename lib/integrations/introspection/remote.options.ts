@@ -10,14 +10,24 @@ export type FetchFunction = (input: string, init: RequestInit) => Promise<Respon
  * Options of `ApiKeyRemoteModule.forRoot()`: where the key store's
  * introspection endpoint is, and how keys are read from requests here
  * (`prefix`, `environments`, `bearer`, `header`, `realm`,
- * `retryAfterSeconds`, `rateLimit` and `rateLimitStorage`, as in
+ * `retryAfterSeconds`, `rateLimit`, `ownerRateLimit`, `rateLimitBackend` (`'memory'` or Redis)
+ * and `rateLimitStorage`, as in
  * `ApiKeyModule`; the prefix and environments must match the key store's).
  * Rate limits are counted in this service's storage: a key's own limit comes
  * with the introspection answer, `rateLimit` is this service's default.
  */
 export interface ApiKeyRemoteModuleOptions extends Pick<
   ApiKeyModuleOptions,
-  'prefix' | 'environments' | 'bearer' | 'header' | 'realm' | 'retryAfterSeconds' | 'rateLimit' | 'rateLimitStorage'
+  | 'prefix'
+  | 'environments'
+  | 'bearer'
+  | 'header'
+  | 'realm'
+  | 'retryAfterSeconds'
+  | 'rateLimit'
+  | 'rateLimitStorage'
+  | 'rateLimitBackend'
+  | 'ownerRateLimit'
 > {
   /** Absolute URL of the key store's introspection endpoint, e.g. `https://keys.internal/oauth/introspect`. */
   introspectionUrl: string;

@@ -1,0 +1,126 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import type { INestApplication } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import request from 'supertest';
+import { ApiKeyModule, ApiKeyService, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
+import { RATE_LIMITER_MODULE_LOADER, type RateLimiterModuleLoader } from '../../lib/verification/index.js';
+import { OrdersController } from '../support/controllers.js';
+import { testDataSourceOptions } from '../support/database.js';
+import { createPlatformApp } from '../support/http-platform.js';
+import { LogCapture } from '../support/log-capture.js';
+
+/**
+ * The app as a host without `rate-limiter-flexible` installed: the module's
+ * loader imports a package name that is not installed, so the import fails
+ * exactly as the missing package's would (Node's own module-not-found error).
+ */
+const NOT_INSTALLED = 'rate-limiter-flexible-not-installed';
+const missingPackage: RateLimiterModuleLoader = () => import(NOT_INSTALLED);
+
+describe('rate limits without rate-limiter-flexible installed', () => {
+  const apps: INestApplication[] = [];
+  afterEach(async () => {
+    while (apps.length) await apps.pop()!.close();
+  });
+
+  /** Compiles and initialises an app whose rate limiter loads `loader`. */
+  async function boot(options: ApiKeyModuleOptions, logs = new LogCapture()): Promise<INestApplication> {
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...testDataSourceOptions(),
+          autoLoadEntities: true,
+          synchronize: true,
+          dropSchema: true,
+        }),
+        ApiKeyModule.forRoot(options),
+      ],
+      controllers: [OrdersController],
+    })
+      .overrideProvider(RATE_LIMITER_MODULE_LOADER)
+      .useValue(missingPackage)
+      .compile();
+    const app = await createPlatformApp(moduleRef, { logger: logs, abortOnError: false }).catch(async (error) => {
+      await moduleRef.close();
+      throw error;
+    });
+    apps.push(app);
+    return app;
+  }
+
+  it('the loader really fails as a missing package does', async () => {
+    await expect(missingPackage()).rejects.toMatchObject({ message: expect.stringContaining(NOT_INSTALLED) });
+  });
+
+  it.each<[string, ApiKeyModuleOptions]>([
+    ['rateLimit', { rateLimit: { limit: 10, windowMs: 1000 } }],
+    ['ownerRateLimit', { ownerRateLimit: { limit: 10, windowMs: 1000 } }],
+    ["rateLimitBackend 'database'", { rateLimitBackend: 'database' }],
+  ])('fails at boot, with the install command, when %s is configured', async (_name, options) => {
+    await expect(boot(options)).rejects.toThrow(
+      'rate limits need the rate-limiter-flexible package, which is not installed: npm install rate-limiter-flexible',
+    );
+  });
+
+  it('boots when no limit is configured; a key issued with its own limit then fails closed (503), others pass', async () => {
+    const logs = new LogCapture();
+    const app = await boot({}, logs);
+    expect(logs.lines.join('\n')).toContain('npm install rate-limiter-flexible');
+    const service = app.get(ApiKeyService);
+    const free = await service.issue({ name: 'free', scopes: ['orders:read'] });
+    const limited = await service.issue({
+      name: 'limited',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 5, windowMs: 1000 },
+    });
+    await request(app.getHttpServer()).get('/orders').set('X-API-Key', free.key).expect(200);
+    const res = await request(app.getHttpServer()).get('/orders').set('X-API-Key', limited.key).expect(503);
+    expect(res.headers['retry-after']).toBe('5');
+  });
+
+  it('needs no package for a @nestjs/throttler storage (rateLimitStorage)', async () => {
+    const app = await boot({
+      rateLimit: { limit: 1, windowMs: 10_000 },
+      rateLimitStorage: {
+        increment: async (_key, _ttl, limit) => ({
+          totalHits: limit + 1,
+          timeToExpire: 9,
+          isBlocked: true,
+          timeToBlockExpire: 9,
+        }),
+      },
+    });
+    const { key } = await app.get(ApiKeyService).issue({ name: 'k', scopes: ['orders:read'] });
+    await request(app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(429);
+  });
+});
+
+describe('rate-limit options', () => {
+  it.each<[string, ApiKeyModuleOptions, string]>([
+    ['a bad ownerRateLimit', { ownerRateLimit: { limit: 0, windowMs: 1000 } }, 'ownerRateLimit: must be'],
+    [
+      'a bad backend',
+      { rateLimitBackend: 'redis' as never },
+      "rateLimitBackend must be 'memory', 'database' or { redis",
+    ],
+    [
+      'a backend and a throttler storage',
+      { rateLimitBackend: 'memory', rateLimitStorage: { increment: async () => ({}) as never } },
+      'not both',
+    ],
+  ])('rejects %s at boot', async (_name, options, message) => {
+    const compiled = Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...testDataSourceOptions(),
+          autoLoadEntities: true,
+          synchronize: true,
+          dropSchema: true,
+        }),
+        ApiKeyModule.forRoot(options),
+      ],
+    }).compile();
+    await expect(compiled).rejects.toThrow(message);
+  });
+});
