@@ -247,9 +247,7 @@ function targetRow(target: Target, byId: Map<string, VariantSummary>, mode: Benc
           : `missed by ${fixed(target.bound - throughput.median, 2)} (needs ${percent(target.bound / throughput.median - 1)} req/s)`;
     } else if (target.measure === 'cpu') {
       status =
-        cpu.median <= target.bound
-          ? 'met'
-          : `missed by ${percent(cpu.median / target.bound - 1)} CPU per request`;
+        cpu.median <= target.bound ? 'met' : `missed by ${percent(cpu.median / target.bound - 1)} CPU per request`;
     } else {
       status =
         v.statementsPerRequest <= target.bound

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
-import { apiKeyEntityFor } from '../lib/storage/index.js';
+import { apiKeyEntities } from '../lib/index.js';
 import {
   KEY_TAG_LENGTH,
   KeyTagger,
@@ -32,8 +32,6 @@ import {
 } from './config.js';
 
 const BATCH = 1_000;
-/** How many distinct forged keys a flood variant rotates through (none repeats within a few requests). */
-const FORGED_KEYS = 4_096;
 
 /** Issues a key as the library would: with the bench's keyed tag on a tagged table. */
 function issueKey(size: TableSize): string {
@@ -99,8 +97,10 @@ export async function seedKeys(
   if (db !== 'sqlite') await ensureServerDatabase(db);
   const rows = ROWS[size];
   const keysFile = `${DATA_DIR}/${db}-${size}.keys`;
-  const entity = apiKeyEntityFor(tableFor(size));
-  const dataSource = new DataSource({ ...dataSourceOptions(db, size), entities: [entity], synchronize: true });
+  // Both tables the library reads (keys and their audit events), created or brought up to date by synchronize.
+  const entities = apiKeyEntities(tableFor(size));
+  const entity = entities[0];
+  const dataSource = new DataSource({ ...dataSourceOptions(db, size), entities, synchronize: true });
   await dataSource.initialize();
   try {
     const table = dataSource.driver.escape(tableFor(size));
@@ -128,8 +128,7 @@ export async function seedKeys(
         const values: string[] = [];
         for (let i = start; i < Math.min(rows, start + BATCH); i++) {
           // Every row is a real key's row; only the plaintext of the ones in rotation is kept.
-          const key =
-            i % every === 0 && known.length < KEYS_IN_ROTATION ? issueKey(size) : undefined;
+          const key = i % every === 0 && known.length < KEYS_IN_ROTATION ? issueKey(size) : undefined;
           if (key) known.push(key);
           const hash = key ? hashApiKey(key) : randomBytes(32).toString('hex');
           const row: Record<string, unknown> = {
@@ -163,7 +162,8 @@ export async function seedKeys(
 
 /**
  * Signs the JWTs of the JWT variants (one per key in rotation), the bare
- * route's dummy credentials and the flood variants' forged keys: well-formed,
+ * route's dummy credentials and the flood variants' forged keys (as many as
+ * the valid keys in rotation, so the load generator does the same work): well-formed,
  * valid CRC32 checksum, random body, in no table (`forged-tagged.keys`: of the
  * tagged length, version `1`, a random MAC).
  */
@@ -175,9 +175,11 @@ export function writeStaticCredentials(): void {
   writeFileSync(`${DATA_DIR}/jwt.keys`, tokens.join('\n') + '\n');
   const bare = Array.from({ length: KEYS_IN_ROTATION }, () => generateApiKey({ prefix: PREFIX }));
   writeFileSync(`${DATA_DIR}/bare.keys`, bare.join('\n') + '\n');
-  const forged = Array.from({ length: FORGED_KEYS }, () => generateApiKey({ prefix: PREFIX }));
+  const forged = Array.from({ length: KEYS_IN_ROTATION }, () => generateApiKey({ prefix: PREFIX }));
   writeFileSync(`${DATA_DIR}/forged.keys`, forged.join('\n') + '\n');
   const randomTag = () => KEY_TAG.current + randomBase62(KEY_TAG_LENGTH - 1);
-  const forgedTagged = Array.from({ length: FORGED_KEYS }, () => generateApiKey({ prefix: PREFIX, tag: randomTag }));
+  const forgedTagged = Array.from({ length: KEYS_IN_ROTATION }, () =>
+    generateApiKey({ prefix: PREFIX, tag: randomTag }),
+  );
   writeFileSync(`${DATA_DIR}/forged-tagged.keys`, forgedTagged.join('\n') + '\n');
 }

@@ -26,8 +26,8 @@ import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, type Logger } from 'typeorm';
 import { API_KEY_ENTITY, API_KEY_STORE } from '../lib/api-key.constants.js';
-import { apiKeyEntityFor, type ApiKeyColumns } from '../lib/storage/index.js';
-import { ApiKeyGuard, ApiKeyModule, Scopes } from '../lib/index.js';
+import { type ApiKeyColumns } from '../lib/storage/index.js';
+import { ApiKeyGuard, ApiKeyModule, Scopes, apiKeyEntities } from '../lib/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
 import { JWT_SECRET, KEY_TAG, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
 import { HandRolledGuard, JwtBenchGuard, NoopAsyncGuard, NoopGuard, handRolledEntity } from './guards.js';
@@ -92,11 +92,13 @@ function appModule(variant: Variant): DynamicModule {
   const imports: DynamicModule['imports'] = [];
   const providers: DynamicModule['providers'] = [];
   let guard: Type<CanActivate> | undefined;
-  const entity = variant.size ? apiKeyEntityFor(tableFor(variant.size)) : undefined;
+  // The key table's entity and its audit-event entity (the library checks both are registered at boot).
+  const entities = variant.size ? apiKeyEntities(tableFor(variant.size)) : [];
+  const entity = entities[0] as typeof ApiKeyColumns | undefined;
   const database = () =>
     TypeOrmModule.forRoot({
       ...dataSourceOptions(variant.db!, variant.size!),
-      entities: [entity!],
+      entities,
       synchronize: false,
       logger: statementCounter,
     });
