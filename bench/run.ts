@@ -46,7 +46,7 @@ function parseArgs(argv: string[]): Args {
     quick,
     baseline: flag('baseline'),
     only: value('only')?.split(','),
-    rounds: Number(value('rounds') ?? (quick ? 5 : 8)),
+    rounds: Number(value('rounds') ?? (quick ? 4 : 8)),
     duration: Number(value('duration') ?? (quick ? 3 : 6)),
     warmup: Number(value('warmup') ?? (quick ? 2 : 3)),
     connections: Number(value('connections') ?? 16),
