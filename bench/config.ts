@@ -177,6 +177,14 @@ export const VARIANTS: readonly Variant[] = [
     fullOnly: true,
   },
   { id: 'lib-mariadb-1k', label: 'nestjs-opaque-keys, MariaDB, 1k keys', guard: 'library', db: 'mariadb', size: '1k' },
+  {
+    id: 'lib-mariadb-1m',
+    label: 'nestjs-opaque-keys, MariaDB, 1M keys',
+    guard: 'library',
+    db: 'mariadb',
+    size: '1m',
+    fullOnly: true,
+  },
   { id: 'jwt-string', label: '@nestjs/jwt HS256, string secret', guard: 'jwt-string', fullOnly: true },
   { id: 'jwt-keyobject', label: '@nestjs/jwt HS256, KeyObject secret', guard: 'jwt-keyobject' },
   {
