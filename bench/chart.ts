@@ -6,12 +6,16 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RESULTS_DIR } from './config.js';
+import { RESULTS_DIR, VARIANTS } from './config.js';
 import type { BenchResults } from './report.js';
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+const FLOOD = new Set(VARIANTS.filter((v) => v.flood).map((v) => v.id));
+
 function colorOf(id: string): string {
+  // Forged-key floods answer 401s: their throughput is not a valid key's, so they get their own colour.
+  if (FLOOD.has(id)) return '#7c3aed';
   if (id === 'bare' || id.startsWith('noop')) return '#9ca3af';
   if (id.startsWith('lib-')) return '#2563eb';
   if (id.startsWith('jwt-')) return '#f59e0b';
@@ -26,13 +30,13 @@ export function renderChart(results: BenchResults): string {
   const top = 48;
   const height = top + results.variants.length * rowHeight + 36;
   const width = labelWidth + barWidth + 150;
-  const max = Math.max(1, ...results.variants.map((v) => v.ratioToBare || 0));
+  const max = Math.max(1, ...results.variants.map((v) => Math.max(v.ratioToBare || 0, v.ratio?.max || 0)));
   const x = (ratio: number) => labelWidth + (ratio / max) * barWidth;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="12" y="22" font-size="15" font-weight="600">Throughput relative to a bare Nest route (higher is better)</text>`,
-    `<text x="12" y="40" fill="#6b7280" font-size="11">${escape(`${results.settings.loadGenerator}, ${results.settings.connections} connections, median of ${results.settings.rounds} interleaved rounds, ${results.machine.node}, ${results.date.slice(0, 10)}`)}</text>`,
+    `<text x="12" y="40" fill="#6b7280" font-size="11">${escape(`${results.settings.loadGenerator}, ${results.settings.connections} connections, median of ${results.settings.rounds} interleaved rounds (line: min..max), ${results.machine.node}, ${results.date.slice(0, 10)}; purple: forged-key floods (401s)`)}</text>`,
   ];
   results.variants.forEach((v, i) => {
     const y = top + i * rowHeight;
@@ -40,7 +44,16 @@ export function renderChart(results: BenchResults): string {
     parts.push(
       `<text x="${labelWidth - 8}" y="${y + 18}" text-anchor="end">${escape(v.label)}</text>`,
       `<rect x="${labelWidth}" y="${y + 5}" width="${Math.max(1, x(ratio) - labelWidth).toFixed(1)}" height="${rowHeight - 10}" fill="${colorOf(v.id)}"/>`,
-      `<text x="${(x(ratio) + 6).toFixed(1)}" y="${y + 18}">${ratio.toFixed(2)}x · ${Math.round(v.rps).toLocaleString('en-US')} req/s</text>`,
+    );
+    // Older result files carry no per-round spread.
+    if (v.ratio && Number.isFinite(v.ratio.min)) {
+      parts.push(
+        `<line x1="${x(v.ratio.min).toFixed(1)}" y1="${y + 14}" x2="${x(v.ratio.max).toFixed(1)}" y2="${y + 14}" stroke="#111" stroke-width="1.5"/>`,
+      );
+    }
+    const end = Math.max(x(ratio), v.ratio && Number.isFinite(v.ratio.max) ? x(v.ratio.max) : 0);
+    parts.push(
+      `<text x="${(end + 6).toFixed(1)}" y="${y + 18}">${ratio.toFixed(2)}x · ${Math.round(v.rps).toLocaleString('en-US')} req/s</text>`,
     );
   });
   const one = x(1).toFixed(1);

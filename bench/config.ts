@@ -21,9 +21,15 @@ export const JWT_SECRET = 'bench-secret-0123456789abcdef0123456789abcdef';
 
 /** The databases a variant can run on. */
 export type BenchDatabase = 'sqlite' | 'postgres' | 'mariadb';
-/** Seeded table sizes. */
-export type TableSize = '1k' | '1m';
-export const ROWS: Record<TableSize, number> = { '1k': 1_000, '1m': 1_000_000 };
+/**
+ * Seeded tables: 1k or 1M untagged keys, or 1k keys issued with the keyed tag
+ * ({@link KEY_TAG}). Each has its own table, SQLite file and key list, so
+ * adding one leaves the others' caches valid.
+ */
+export type TableSize = '1k' | '1m' | '1k-tagged';
+export const ROWS: Record<TableSize, number> = { '1k': 1_000, '1m': 1_000_000, '1k-tagged': 1_000 };
+/** The `keyTag` module option of the tagged variants; the tagged table is seeded with the same secret. */
+export const KEY_TAG = { secrets: { '1': 'bench-key-tag-secret-0123456789abcdef0123456789' }, current: '1' } as const;
 
 /** The database the bench creates for itself on the servers (tests own `test`, and drop it). */
 export const SERVER_DATABASE = 'bench_api_keys';
@@ -32,7 +38,7 @@ export const MARIADB_URL = process.env.BENCH_MARIADB_URL ?? 'mysql://root@127.0.
 
 /** The table holding keys of one size. */
 export function tableFor(size: TableSize): string {
-  return `api_keys_${size}`;
+  return `api_keys_${size.replace('-', '_')}`;
 }
 
 /** TypeORM connection options of a seeded database (the same for seeder and servers). */
@@ -61,6 +67,14 @@ export interface Variant {
   readonly cache?: boolean;
   /** With `batchLookups: true` (SQLite: the lookups of one event-loop turn as one IN (...) statement). */
   readonly batch?: boolean;
+  /** With the `keyTag` option ({@link KEY_TAG}) on the tagged table. */
+  readonly tag?: boolean;
+  /**
+   * A flood of forged keys: well-formed (valid CRC32 checksum, random body, of
+   * the tagged length with `tag`) but in no table. Every request is a 401, the
+   * expected status of the variant.
+   */
+  readonly flood?: boolean;
   /** Only in the full run. */
   readonly fullOnly?: boolean;
   /** Only with `--baseline` (the v0.1 store, for before/after comparisons). */
@@ -70,7 +84,7 @@ export interface Variant {
 export const VARIANTS: readonly Variant[] = [
   { id: 'bare', label: 'bare Nest route (no auth)', guard: 'none' },
   { id: 'noop-guard', label: 'a guard that only returns true', guard: 'noop' },
-  { id: 'noop-async-guard', label: 'an async guard that only returns true', guard: 'noop-async' },
+  { id: 'noop-async-guard', label: 'an async guard that only returns true', guard: 'noop-async', fullOnly: true },
   { id: 'lib-sqlite-1k', label: 'nestjs-opaque-keys, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k' },
   {
     id: 'lib-sqlite-1m',
@@ -119,8 +133,59 @@ export const VARIANTS: readonly Variant[] = [
     size: '1k',
     cache: true,
   },
+  {
+    id: 'lib-sqlite-1k-tag',
+    label: 'nestjs-opaque-keys, SQLite, 1k keys, keyed tag',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1k-tagged',
+    tag: true,
+  },
+  {
+    id: 'lib-sqlite-1k-forged',
+    label: 'forged-key flood, SQLite, 1k keys (401s)',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1k',
+    flood: true,
+  },
+  {
+    id: 'lib-sqlite-1k-forged-tag',
+    label: 'forged-key flood, SQLite, keyed tag (401s)',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1k-tagged',
+    tag: true,
+    flood: true,
+  },
+  {
+    id: 'lib-postgres-1k-forged',
+    label: 'forged-key flood, PostgreSQL, 1k keys (401s)',
+    guard: 'library',
+    db: 'postgres',
+    size: '1k',
+    flood: true,
+  },
+  {
+    id: 'lib-postgres-1k-forged-tag',
+    label: 'forged-key flood, PostgreSQL, keyed tag (401s)',
+    guard: 'library',
+    db: 'postgres',
+    size: '1k-tagged',
+    tag: true,
+    flood: true,
+    fullOnly: true,
+  },
   { id: 'lib-mariadb-1k', label: 'nestjs-opaque-keys, MariaDB, 1k keys', guard: 'library', db: 'mariadb', size: '1k' },
-  { id: 'jwt-string', label: '@nestjs/jwt HS256, string secret', guard: 'jwt-string' },
+  {
+    id: 'lib-mariadb-1m',
+    label: 'nestjs-opaque-keys, MariaDB, 1M keys',
+    guard: 'library',
+    db: 'mariadb',
+    size: '1m',
+    fullOnly: true,
+  },
+  { id: 'jwt-string', label: '@nestjs/jwt HS256, string secret', guard: 'jwt-string', fullOnly: true },
   { id: 'jwt-keyobject', label: '@nestjs/jwt HS256, KeyObject secret', guard: 'jwt-keyobject' },
   {
     id: 'hand-sqlite-1k',
@@ -128,6 +193,7 @@ export const VARIANTS: readonly Variant[] = [
     guard: 'hand-rolled',
     db: 'sqlite',
     size: '1k',
+    fullOnly: true,
   },
   {
     id: 'hand-postgres-1k',
@@ -135,6 +201,7 @@ export const VARIANTS: readonly Variant[] = [
     guard: 'hand-rolled',
     db: 'postgres',
     size: '1k',
+    fullOnly: true,
   },
   {
     id: 'v0-sqlite-1k',
@@ -162,8 +229,19 @@ export const VARIANTS: readonly Variant[] = [
   },
 ];
 
+/** The HTTP status every request of a variant is expected to get: 401 for a forged-key flood, else 200. */
+export function expectedStatus(variant: Variant): number {
+  return variant.flood ? 401 : 200;
+}
+
 /** The file listing the credentials a variant's load generator sends, one per line. */
 export function credentialsFile(variant: Variant): string {
+  if (variant.flood) return join(DATA_DIR, variant.tag ? 'forged-tagged.keys' : 'forged.keys');
+  return validCredentialsFile(variant);
+}
+
+/** Credentials the variant answers with 200 (for a flood variant: the valid keys of its table). */
+export function validCredentialsFile(variant: Variant): string {
   if (variant.guard === 'jwt-string' || variant.guard === 'jwt-keyobject') return join(DATA_DIR, 'jwt.keys');
   if (!variant.db || !variant.size) return join(DATA_DIR, 'bare.keys');
   return join(DATA_DIR, `${variant.db}-${variant.size}.keys`);

@@ -12,7 +12,17 @@ import { cpus, loadavg } from 'node:os';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { renderChart } from './chart.js';
-import { DATA_DIR, HERE, RESULTS_DIR, ROOT, VARIANTS, credentialsFile, type Variant } from './config.js';
+import {
+  DATA_DIR,
+  HERE,
+  RESULTS_DIR,
+  ROOT,
+  VARIANTS,
+  credentialsFile,
+  expectedStatus,
+  validCredentialsFile,
+  type Variant,
+} from './config.js';
 import { summarizeProfile } from './profile.js';
 import { renderMarkdown, summarize, type BenchResults, type RoundResult } from './report.js';
 import { seedKeys, writeStaticCredentials } from './seed.js';
@@ -36,7 +46,7 @@ function parseArgs(argv: string[]): Args {
     quick,
     baseline: flag('baseline'),
     only: value('only')?.split(','),
-    rounds: Number(value('rounds') ?? (quick ? 5 : 8)),
+    rounds: Number(value('rounds') ?? (quick ? 4 : 8)),
     duration: Number(value('duration') ?? (quick ? 3 : 6)),
     warmup: Number(value('warmup') ?? (quick ? 2 : 3)),
     connections: Number(value('connections') ?? 16),
@@ -84,27 +94,43 @@ async function stopServer(server: Server): Promise<void> {
   await exited;
 }
 
-/** Checks that the variant answers a good credential with 200 and a bad one with 401. */
+/**
+ * Checks that the variant answers a valid credential with 200 and a tampered one with 401, and that the
+ * credentials its load generator sends get the variant's expected status (401 for a forged-key flood).
+ */
 async function sanityCheck(server: Server): Promise<void> {
-  const [good] = readFileSync(credentialsFile(server.variant), 'utf8').split('\n');
+  const { variant } = server;
+  const [good] = readFileSync(validCredentialsFile(variant), 'utf8').split('\n');
   const url = `http://127.0.0.1:${server.port}/bench`;
-  const ok = await fetch(url, { headers: { authorization: `Bearer ${good}` } });
-  if (ok.status !== 200) throw new Error(`${server.variant.id}: a valid credential got ${ok.status}`);
-  if (['none', 'noop', 'noop-async'].includes(server.variant.guard)) return; // they check no credential
-  const bad = await fetch(url, { headers: { authorization: `Bearer ${good.slice(0, -2)}xx` } });
-  if (bad.status !== 401) throw new Error(`${server.variant.id}: an invalid credential got ${bad.status}`);
+  const status = async (credential: string) =>
+    (await fetch(url, { headers: { authorization: `Bearer ${credential}` } })).status;
+  const ok = await status(good);
+  if (ok !== 200) throw new Error(`${variant.id}: a valid credential got ${ok}`);
+  if (['none', 'noop', 'noop-async'].includes(variant.guard)) return; // they check no credential
+  const bad = await status(`${good.slice(0, -2)}xx`);
+  if (bad !== 401) throw new Error(`${variant.id}: a tampered credential got ${bad}`);
+  const [sent] = readFileSync(credentialsFile(variant), 'utf8').split('\n');
+  const got = await status(sent);
+  if (got !== expectedStatus(variant)) {
+    throw new Error(`${variant.id}: its load credentials got ${got}, expected ${expectedStatus(variant)}`);
+  }
 }
 
-async function serverCpuMicros(server: Server): Promise<number> {
+/** The server's CPU time so far (µs) and the SQL statements it has sent. */
+async function serverStats(server: Server): Promise<{ cpuUs: number; statements: number }> {
   const response = await fetch(`http://127.0.0.1:${server.port}/__stats`);
-  const { cpu } = (await response.json()) as { cpu: { user: number; system: number } };
-  return cpu.user + cpu.system;
+  const { cpu, statements } = (await response.json()) as {
+    cpu: { user: number; system: number };
+    statements: number;
+  };
+  return { cpuUs: cpu.user + cpu.system, statements };
 }
 
 interface LoadSummary {
   requests: number;
   durationUs: number;
-  non2xx: number;
+  /** Responses with another status than the variant's expected one. */
+  unexpected: number;
   socketErrors: number;
   p50Us: number;
   p99Us: number;
@@ -114,6 +140,7 @@ interface LoadSummary {
 function load(server: Server, seconds: number, connections: number): Promise<LoadSummary> {
   const url = `http://127.0.0.1:${server.port}/bench`;
   const file = credentialsFile(server.variant);
+  const expected = String(expectedStatus(server.variant));
   const [command, args] = hasWrk
     ? pinned(1, 'wrk', [
         '-t1',
@@ -125,8 +152,16 @@ function load(server: Server, seconds: number, connections: number): Promise<Loa
         url,
         '--',
         file,
+        expected,
       ])
-    : pinned(1, process.execPath, [join(HERE, 'load-autocannon.js'), url, file, String(seconds), String(connections)]);
+    : pinned(1, process.execPath, [
+        join(HERE, 'load-autocannon.js'),
+        url,
+        file,
+        String(seconds),
+        String(connections),
+        expected,
+      ]);
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -140,16 +175,18 @@ function load(server: Server, seconds: number, connections: number): Promise<Loa
 }
 
 async function measure(server: Server, seconds: number, connections: number): Promise<RoundResult> {
-  const cpuBefore = await serverCpuMicros(server);
+  const before = await serverStats(server);
   const summary = await load(server, seconds, connections);
-  const cpuAfter = await serverCpuMicros(server);
+  const after = await serverStats(server);
   return {
     rps: summary.requests / (summary.durationUs / 1e6),
     p50Ms: summary.p50Us / 1000,
     p99Ms: summary.p99Us / 1000,
-    cpuUsPerRequest: (cpuAfter - cpuBefore) / summary.requests,
+    cpuUsPerRequest: (after.cpuUs - before.cpuUs) / summary.requests,
+    // The stats request itself sends none; a loaded request in flight at the end may count on either side.
+    statementsPerRequest: (after.statements - before.statements) / summary.requests,
     requests: summary.requests,
-    non2xx: summary.non2xx,
+    unexpected: summary.unexpected,
     socketErrors: summary.socketErrors,
   };
 }
@@ -162,11 +199,26 @@ function chosenVariants(args: Args): Variant[] {
   });
 }
 
+const README_START = '<!-- bench:latest:start -->';
+const README_END = '<!-- bench:latest:end -->';
+
+/** Replaces the latest run's tables between the markers of bench/README.md; false when the markers are missing. */
+function updateReadme(markdown: string): boolean {
+  const file = join(ROOT, 'bench', 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start) return false;
+  writeFileSync(file, `${text.slice(0, start + README_START.length)}\n\n${markdown.trim()}\n\n${text.slice(end)}`);
+  return true;
+}
+
 async function prepareData(variants: Variant[]): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   writeStaticCredentials();
   const seen = new Set<string>();
   for (const v of variants) {
+    // A flood variant's server needs its table too (its sanity check sends a valid key).
     if (!v.db || !v.size || seen.has(`${v.db}-${v.size}`)) continue;
     seen.add(`${v.db}-${v.size}`);
     await seedKeys(v.db, v.size);
@@ -224,9 +276,12 @@ async function main(): Promise<void> {
         const result = await measure(server, args.duration, args.connections);
         rounds.get(server.variant.id)!.push(result);
         console.log(
-          `round ${round + 1}/${args.rounds} ${server.variant.id.padEnd(16)} ${Math.round(result.rps).toString().padStart(6)} req/s` +
+          `round ${round + 1}/${args.rounds} ${server.variant.id.padEnd(26)} ${Math.round(result.rps).toString().padStart(6)} req/s` +
             `  p50 ${result.p50Ms.toFixed(2)} ms  p99 ${result.p99Ms.toFixed(2)} ms  ${result.cpuUsPerRequest.toFixed(1)} µs CPU/req` +
-            (result.non2xx || result.socketErrors ? `  non-2xx ${result.non2xx} errors ${result.socketErrors}` : ''),
+            `  ${result.statementsPerRequest.toFixed(2)} stmt/req` +
+            (result.unexpected || result.socketErrors
+              ? `  unexpected status ${result.unexpected} errors ${result.socketErrors}`
+              : ''),
         );
       }
     }
@@ -257,7 +312,9 @@ async function main(): Promise<void> {
     const markdown = renderMarkdown(results);
     writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);
     writeFileSync(join(RESULTS_DIR, 'latest.svg'), renderChart(results));
-    console.log(`\n${markdown}\nwritten: bench/results/${stamp}.json, latest.md, latest.svg`);
+    // A run of the whole set (not --only) is the one bench/README.md shows.
+    const readme = args.only ? '' : updateReadme(markdown) ? ', bench/README.md' : '';
+    console.log(`\n${markdown}\nwritten: bench/results/${stamp}.json, latest.md, latest.svg${readme}`);
   } finally {
     await Promise.all(servers.map(stopServer));
   }

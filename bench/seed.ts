@@ -2,12 +2,22 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { JwtService } from '@nestjs/jwt';
 import { DataSource } from 'typeorm';
-import { apiKeyEntityFor } from '../lib/storage/index.js';
-import { generateApiKey, hintOf, parseApiKey } from '../lib/key/index.js';
-import { hashApiKey } from '../lib/key/index.js';
+import { apiKeyEntities } from '../lib/index.js';
+import {
+  KEY_TAG_LENGTH,
+  KeyTagger,
+  bodyLengthFor,
+  DEFAULT_ENTROPY_BITS,
+  generateApiKey,
+  hashApiKey,
+  hintOf,
+  parseApiKey,
+  randomBase62,
+} from '../lib/key/index.js';
 import {
   DATA_DIR,
   JWT_SECRET,
+  KEY_TAG,
   KEYS_IN_ROTATION,
   MARIADB_URL,
   POSTGRES_URL,
@@ -22,6 +32,13 @@ import {
 } from './config.js';
 
 const BATCH = 1_000;
+
+/** Issues a key as the library would: with the bench's keyed tag on a tagged table. */
+function issueKey(size: TableSize): string {
+  if (size !== '1k-tagged') return generateApiKey({ prefix: PREFIX });
+  const tagger = new KeyTagger(KEY_TAG, bodyLengthFor(DEFAULT_ENTROPY_BITS));
+  return generateApiKey({ prefix: PREFIX, tag: (head) => tagger.tag(head) });
+}
 const COLUMNS = [
   'id',
   'name',
@@ -80,8 +97,10 @@ export async function seedKeys(
   if (db !== 'sqlite') await ensureServerDatabase(db);
   const rows = ROWS[size];
   const keysFile = `${DATA_DIR}/${db}-${size}.keys`;
-  const entity = apiKeyEntityFor(tableFor(size));
-  const dataSource = new DataSource({ ...dataSourceOptions(db, size), entities: [entity], synchronize: true });
+  // Both tables the library reads (keys and their audit events), created or brought up to date by synchronize.
+  const entities = apiKeyEntities(tableFor(size));
+  const entity = entities[0];
+  const dataSource = new DataSource({ ...dataSourceOptions(db, size), entities, synchronize: true });
   await dataSource.initialize();
   try {
     const table = dataSource.driver.escape(tableFor(size));
@@ -109,8 +128,7 @@ export async function seedKeys(
         const values: string[] = [];
         for (let i = start; i < Math.min(rows, start + BATCH); i++) {
           // Every row is a real key's row; only the plaintext of the ones in rotation is kept.
-          const key =
-            i % every === 0 && known.length < KEYS_IN_ROTATION ? generateApiKey({ prefix: PREFIX }) : undefined;
+          const key = i % every === 0 && known.length < KEYS_IN_ROTATION ? issueKey(size) : undefined;
           if (key) known.push(key);
           const hash = key ? hashApiKey(key) : randomBytes(32).toString('hex');
           const row: Record<string, unknown> = {
@@ -142,7 +160,13 @@ export async function seedKeys(
   }
 }
 
-/** Signs the JWTs of the JWT variants (one per key in rotation) and the bare route's dummy credentials. */
+/**
+ * Signs the JWTs of the JWT variants (one per key in rotation), the bare
+ * route's dummy credentials and the flood variants' forged keys (as many as
+ * the valid keys in rotation, so the load generator does the same work): well-formed,
+ * valid CRC32 checksum, random body, in no table (`forged-tagged.keys`: of the
+ * tagged length, version `1`, a random MAC).
+ */
 export function writeStaticCredentials(): void {
   const jwt = new JwtService({ secret: JWT_SECRET });
   const tokens = Array.from({ length: KEYS_IN_ROTATION }, (_, i) =>
@@ -151,4 +175,11 @@ export function writeStaticCredentials(): void {
   writeFileSync(`${DATA_DIR}/jwt.keys`, tokens.join('\n') + '\n');
   const bare = Array.from({ length: KEYS_IN_ROTATION }, () => generateApiKey({ prefix: PREFIX }));
   writeFileSync(`${DATA_DIR}/bare.keys`, bare.join('\n') + '\n');
+  const forged = Array.from({ length: KEYS_IN_ROTATION }, () => generateApiKey({ prefix: PREFIX }));
+  writeFileSync(`${DATA_DIR}/forged.keys`, forged.join('\n') + '\n');
+  const randomTag = () => KEY_TAG.current + randomBase62(KEY_TAG_LENGTH - 1);
+  const forgedTagged = Array.from({ length: KEYS_IN_ROTATION }, () =>
+    generateApiKey({ prefix: PREFIX, tag: randomTag }),
+  );
+  writeFileSync(`${DATA_DIR}/forged-tagged.keys`, forgedTagged.join('\n') + '\n');
 }

@@ -24,12 +24,12 @@ import { NestFactory } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
+import { DataSource, type Logger } from 'typeorm';
 import { API_KEY_ENTITY, API_KEY_STORE } from '../lib/api-key.constants.js';
-import { apiKeyEntityFor, type ApiKeyColumns } from '../lib/storage/index.js';
-import { ApiKeyGuard, ApiKeyModule, Scopes } from '../lib/index.js';
+import { type ApiKeyColumns } from '../lib/storage/index.js';
+import { ApiKeyGuard, ApiKeyModule, Scopes, apiKeyEntities } from '../lib/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
-import { JWT_SECRET, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
+import { JWT_SECRET, KEY_TAG, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
 import { HandRolledGuard, JwtBenchGuard, NoopAsyncGuard, NoopGuard, handRolledEntity } from './guards.js';
 
 /** The benchmarked route, behind `guard` (if any). The handler is the same in every variant. */
@@ -48,12 +48,25 @@ function benchController(guard?: Type<CanActivate>): Type {
 
 let profiler: Session | undefined;
 
+/** SQL statements sent so far: the DataSource's logger, called once per statement (the store reports each lookup). */
+let statements = 0;
+
+/** A TypeORM logger that only counts statements: as cheap as the default logger with logging off. */
+const statementCounter: Logger = {
+  logQuery: () => void statements++,
+  logQueryError: () => undefined,
+  logQuerySlow: () => undefined,
+  logSchemaBuild: () => undefined,
+  logMigration: () => undefined,
+  log: () => undefined,
+};
+
 /** Unguarded: CPU time so far, and a V8 CPU profiler to run over a measured window only. */
 @Controller('__stats')
 class StatsController {
   @Get()
   stats() {
-    return { cpu: process.cpuUsage(), rss: process.memoryUsage.rss() };
+    return { cpu: process.cpuUsage(), statements, rss: process.memoryUsage.rss() };
   }
 
   @Get('profile/start')
@@ -79,12 +92,15 @@ function appModule(variant: Variant): DynamicModule {
   const imports: DynamicModule['imports'] = [];
   const providers: DynamicModule['providers'] = [];
   let guard: Type<CanActivate> | undefined;
-  const entity = variant.size ? apiKeyEntityFor(tableFor(variant.size)) : undefined;
+  // The key table's entity and its audit-event entity (the library checks both are registered at boot).
+  const entities = variant.size ? apiKeyEntities(tableFor(variant.size)) : [];
+  const entity = entities[0] as typeof ApiKeyColumns | undefined;
   const database = () =>
     TypeOrmModule.forRoot({
       ...dataSourceOptions(variant.db!, variant.size!),
-      entities: [entity!],
+      entities,
       synchronize: false,
+      logger: statementCounter,
     });
   switch (variant.guard) {
     case 'none':
@@ -104,6 +120,7 @@ function appModule(variant: Variant): DynamicModule {
           tableName: tableFor(variant.size!),
           cache: variant.cache ? { ttlMs: 5_000 } : undefined,
           batchLookups: variant.batch,
+          keyTag: variant.tag ? KEY_TAG : undefined,
         }),
       );
       guard = ApiKeyGuard;
