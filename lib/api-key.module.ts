@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from './api-key.constants.js';
 import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
+import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
@@ -35,6 +36,7 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
       inject: [MODULE_OPTIONS_TOKEN],
     },
     ApiKeyUnitOfWork,
+    ApiKeyEventPublisher,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
@@ -47,6 +49,7 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     ApiKeyService,
   ],
   exports: [
+    ApiKeyEventPublisher,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyRateLimiter,

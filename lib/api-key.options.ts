@@ -6,6 +6,7 @@ import {
   type ApiKeyCacheOptions,
   type ResolvedApiKeyCacheOptions,
 } from './cache/cache.options.js';
+import type { ApiKeyEventOptions } from './events/api-key-event.listener.js';
 import { validateRateLimit, type RateLimit, type RateLimitStorage } from './policies/rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
@@ -81,6 +82,8 @@ export interface ApiKeyModuleOptions {
    * its own statement.
    */
   batchLookups?: boolean;
+  /** Lifecycle events: listeners, and whether to emit through `@nestjs/event-emitter` (default: when present). */
+  events?: ApiKeyEventOptions;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -115,6 +118,7 @@ export class ResolvedApiKeyOptions {
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
   readonly batchLookups: boolean | undefined = undefined;
+  readonly events: ApiKeyEventOptions = {};
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
@@ -169,6 +173,10 @@ export class ResolvedApiKeyOptions {
     }
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
       throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
+    }
+    const listeners = this.events.listeners ?? [];
+    if (!Array.isArray(listeners) || listeners.some((listener) => typeof listener?.onApiKeyEvent !== 'function')) {
+      throw new TypeError('events.listeners must be an array of objects with an onApiKeyEvent(event) method');
     }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));

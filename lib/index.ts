@@ -91,3 +91,15 @@ export {
   type ApiKeyMigrationClass,
   type ApiKeyMigrationsOptions,
 } from './storage/migrations/index.js';
+// Observability: lifecycle events
+export {
+  API_KEY_EVENT_LISTENER,
+  type ApiKeyEventListener,
+  type ApiKeyEventOptions,
+} from './events/api-key-event.listener.js';
+export {
+  API_KEY_LIFECYCLE_EVENT_TYPES,
+  apiKeyEventName,
+  type ApiKeyLifecycleEvent,
+  type ApiKeyLifecycleEventType,
+} from './events/api-key-lifecycle.event.js';

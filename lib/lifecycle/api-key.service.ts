@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, LessThan, type FindOptionsWhere } from 'typeorm';
-import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
+import { ApiKeyAuditLog, type ApiKeyEventInput, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
@@ -144,7 +144,16 @@ export class ApiKeyService {
     );
     if (!row) return { status: 'unknown' };
     try {
-      await this.revoke(row.id, reason.slice(0, 255), { actor });
+      // A leak report: the revocation and a `leak_reported` event, in one transaction.
+      const checked = input.validateReason(reason.slice(0, 255));
+      await this.updateLive(
+        row.id,
+        { revokedAt: new Date(), revokedReason: checked },
+        'revoked',
+        actor,
+        { reason: checked },
+        'leak_reported',
+      );
       return { status: 'revoked' };
     } catch (error) {
       if (error instanceof ApiKeyStateError) return { status: 'already_revoked' };
@@ -217,6 +226,7 @@ export class ApiKeyService {
     type: 'revoked' | 'scopes_changed',
     actor: string | undefined,
     details: Record<string, unknown>,
+    alsoType?: 'leak_reported',
   ): Promise<ApiKeyRecord> {
     const updated = await this.unitOfWork.run(async (em) => {
       const row = await em.findOne(this.entity, {
@@ -228,7 +238,9 @@ export class ApiKeyService {
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
       await this.cache.changed(em, { ids: [id] });
-      await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details }]);
+      const events: ApiKeyEventInput[] = [{ keyId: id, ownerId: row.ownerId, type, actor, details }];
+      if (alsoType) events.push({ keyId: id, ownerId: row.ownerId, type: alsoType, actor, details });
+      await this.audit.write(em, events);
       return true;
     }, true);
     if (!updated) throw new ApiKeyNotFoundError(id);

@@ -10,7 +10,14 @@ export type ApiKeyEventType =
   | 'revoked_use'
   | 'expired_use'
   | 'exhausted_use'
-  | 'reuse_detected';
+  | 'reuse_detected'
+  // Lifecycle events (lib/events): a leak report, expiry notices, and the controls' changes.
+  | 'leak_reported'
+  | 'expiring'
+  | 'expired'
+  | 'disabled'
+  | 'enabled'
+  | 'updated';
 
 /**
  * One audit-log row. Written in the same transaction as the change it
