@@ -3,6 +3,7 @@ import { API_KEY_OPTIONS } from './api-key.constants.js';
 import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
 import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
+import { ApiKeyExpiryNotifier } from './events/expiry-notifier.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
@@ -37,6 +38,7 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     },
     ApiKeyUnitOfWork,
     ApiKeyEventPublisher,
+    ApiKeyExpiryNotifier,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
@@ -50,6 +52,8 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
   ],
   exports: [
     ApiKeyEventPublisher,
+    ApiKeyExpiryNotifier,
+    ApiKeyExpiryNotifier,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyRateLimiter,

@@ -7,6 +7,11 @@ import {
   type ResolvedApiKeyCacheOptions,
 } from './cache/cache.options.js';
 import type { ApiKeyEventOptions } from './events/api-key-event.listener.js';
+import {
+  resolveExpiryNoticeOptions,
+  type ApiKeyExpiryNoticeOptions,
+  type ResolvedExpiryNoticeOptions,
+} from './events/expiry-notices.options.js';
 import { validateRateLimit, type RateLimit, type RateLimitStorage } from './policies/rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
@@ -84,6 +89,12 @@ export interface ApiKeyModuleOptions {
   batchLookups?: boolean;
   /** Lifecycle events: listeners, and whether to emit through `@nestjs/event-emitter` (default: when present). */
   events?: ApiKeyEventOptions;
+  /**
+   * Expiry notices: `expiring` once per key per threshold (default 7 days and
+   * 1 day before) and `expired`, announced once across instances. `true` for
+   * the defaults. Default off.
+   */
+  expiryNotices?: ApiKeyExpiryNoticeOptions | boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -119,6 +130,8 @@ export class ResolvedApiKeyOptions {
   readonly readFrom: 'primary' | 'replica' = 'primary';
   readonly batchLookups: boolean | undefined = undefined;
   readonly events: ApiKeyEventOptions = {};
+  /** Expiry notice settings, or `undefined` when off. */
+  readonly expiryNotices: ResolvedExpiryNoticeOptions | undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
@@ -174,6 +187,7 @@ export class ResolvedApiKeyOptions {
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
       throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
     }
+    this.expiryNotices = resolveExpiryNoticeOptions(options.expiryNotices);
     const listeners = this.events.listeners ?? [];
     if (!Array.isArray(listeners) || listeners.some((listener) => typeof listener?.onApiKeyEvent !== 'function')) {
       throw new TypeError('events.listeners must be an array of objects with an onApiKeyEvent(event) method');

@@ -103,3 +103,5 @@ export {
   type ApiKeyLifecycleEvent,
   type ApiKeyLifecycleEventType,
 } from './events/api-key-lifecycle.event.js';
+export type { ApiKeyExpiryNoticeOptions } from './events/expiry-notices.options.js';
+export type { ListExpiringQuery } from './lifecycle/api-key.service.js';

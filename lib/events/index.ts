@@ -5,3 +5,5 @@
 export * from './api-key-event.listener.js';
 export * from './api-key-event.publisher.js';
 export * from './api-key-lifecycle.event.js';
+export * from './expiry-notices.options.js';
+export * from './expiry-notifier.js';

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IsNull, LessThan, type FindOptionsWhere } from 'typeorm';
+import { And, IsNull, LessThan, LessThanOrEqual, MoreThan, type FindOptionsWhere } from 'typeorm';
 import { ApiKeyAuditLog, type ApiKeyEventInput, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyNotFoundError, ApiKeyStateError } from '../api-key.errors.js';
+import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
@@ -35,6 +35,16 @@ const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column,
 
 function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null; rateLimitWindowMs: number | null } {
   return { rateLimitMax: rate?.limit ?? null, rateLimitWindowMs: rate?.windowMs ?? null };
+}
+
+/** Query of `ApiKeyService.listExpiring`. */
+export interface ListExpiringQuery {
+  /** How far ahead to look, in ms (e.g. 7 days). */
+  within: number;
+  ownerId?: string;
+  /** Page size, 1-100. Default 50. */
+  limit?: number;
+  offset?: number;
 }
 
 /** Who acts, for the audit log. */
@@ -202,6 +212,34 @@ export class ApiKeyService {
       ]),
     );
     return { items: rows.map(toRecord), total, limit, offset };
+  }
+
+  /**
+   * Live keys (not revoked, not rotated away) that expire within `within` ms
+   * from now, the soonest first, optionally of one owner; a page (`limit`
+   * 1-100, default 50).
+   */
+  async listExpiring(query: ListExpiringQuery): Promise<ApiKeyRecord[]> {
+    if (!Number.isFinite(query?.within) || query.within <= 0)
+      throw new ApiKeyValidationError('within must be a positive number of ms');
+    const { limit, offset } = input.validatePage(query);
+    const now = Date.now();
+    const where: FindOptionsWhere<ApiKeyColumns> = {
+      revokedAt: IsNull(),
+      replacedById: IsNull(),
+      expiresAt: And(MoreThan(new Date(now)), LessThanOrEqual(new Date(now + query.within))),
+    };
+    if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
+    const rows = await this.unitOfWork.run((em) =>
+      em.find(this.entity, {
+        where,
+        select: RECORD_SELECT,
+        order: { expiresAt: 'ASC', id: 'ASC' },
+        take: limit,
+        skip: offset,
+      }),
+    );
+    return rows.map(toRecord);
   }
 
   /** Audit events of a key and/or an owner, newest first. */
