@@ -9,7 +9,9 @@ import {
   API_KEY_EVENT_ENTITY,
   API_KEY_OPTIONS,
   API_KEY_STORE,
+  API_KEY_USAGE_ENTITY,
 } from './api-key.constants.js';
+import { apiKeyUsageEntityFor } from './storage/api-key-usage.entity.js';
 import { apiKeyEventEntityFor } from './storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './storage/api-key.entity.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
@@ -30,6 +32,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
   const providers: Provider[] = [
     { provide: API_KEY_ENTITY, useValue: entity },
     { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
+    { provide: API_KEY_USAGE_ENTITY, useValue: apiKeyUsageEntityFor(extras.tableName) },
     { provide: API_KEY_DATA_SOURCE, useExisting: getDataSourceToken(extras.dataSource) },
     {
       provide: API_KEY_CACHE,
@@ -79,7 +82,11 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
         imports: [
           ...(definition.imports ?? []),
           TypeOrmModule.forFeature(
-            [apiKeyEntityFor(merged.tableName), apiKeyEventEntityFor(merged.tableName)],
+            [
+              apiKeyEntityFor(merged.tableName),
+              apiKeyEventEntityFor(merged.tableName),
+              apiKeyUsageEntityFor(merged.tableName),
+            ],
             merged.dataSource,
           ),
         ],

@@ -7,6 +7,7 @@ import { ApiKeyExpiryNotifier } from './events/expiry-notifier.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
+import { ApiKeyUsageReader } from './lifecycle/api-key-usage.reader.js';
 import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
 import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
 import { ApiKeyService } from './lifecycle/api-key.service.js';
@@ -15,6 +16,8 @@ import { ApiKeyUsageCounter } from './verification/usage-counter.js';
 import { ApiKeyVerifier } from './verification/api-key.verifier.js';
 import { LastUsedRecorder } from './verification/last-used.recorder.js';
 import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
+import { ApiKeyUsageRecorder } from './verification/usage.recorder.js';
+import { VerificationOutcomes } from './verification/verification-outcomes.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -43,10 +46,13 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
     ApiKeyRotation,
+    ApiKeyUsageReader,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,
     RefusedUseRecorder,
+    ApiKeyUsageRecorder,
+    VerificationOutcomes,
     ApiKeyGuard,
     ApiKeyService,
   ],
@@ -59,6 +65,8 @@ import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     LastUsedRecorder,
+    ApiKeyUsageRecorder,
+    VerificationOutcomes,
     ApiKeyGuard,
     ApiKeyService,
     API_KEY_OPTIONS,

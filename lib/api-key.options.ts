@@ -12,6 +12,11 @@ import {
   type ApiKeyExpiryNoticeOptions,
   type ResolvedExpiryNoticeOptions,
 } from './events/expiry-notices.options.js';
+import {
+  resolveUsageOptions,
+  type ApiKeyUsageOptions,
+  type ResolvedUsageOptions,
+} from './verification/usage.options.js';
 import { validateRateLimit, type RateLimit, type RateLimitStorage } from './policies/rate-limit.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
@@ -95,6 +100,12 @@ export interface ApiKeyModuleOptions {
    * the defaults. Default off.
    */
   expiryNotices?: ApiKeyExpiryNoticeOptions | boolean;
+  /**
+   * Per-key usage counts by hour (or day) and outcome, written behind in one
+   * upsert per flush; read them with `ApiKeyService.usage`. `true` for the
+   * defaults. Default off.
+   */
+  usage?: ApiKeyUsageOptions | boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -132,6 +143,8 @@ export class ResolvedApiKeyOptions {
   readonly events: ApiKeyEventOptions = {};
   /** Expiry notice settings, or `undefined` when off. */
   readonly expiryNotices: ResolvedExpiryNoticeOptions | undefined;
+  /** Usage count settings, or `undefined` when off. */
+  readonly usage: ResolvedUsageOptions | undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
@@ -188,6 +201,7 @@ export class ResolvedApiKeyOptions {
       throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
     }
     this.expiryNotices = resolveExpiryNoticeOptions(options.expiryNotices);
+    this.usage = resolveUsageOptions(options.usage);
     const listeners = this.events.listeners ?? [];
     if (!Array.isArray(listeners) || listeners.some((listener) => typeof listener?.onApiKeyEvent !== 'function')) {
       throw new TypeError('events.listeners must be an array of objects with an onApiKeyEvent(event) method');

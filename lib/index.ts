@@ -105,3 +105,13 @@ export {
 } from './events/api-key-lifecycle.event.js';
 export type { ApiKeyExpiryNoticeOptions } from './events/expiry-notices.options.js';
 export type { ListExpiringQuery } from './lifecycle/api-key.service.js';
+// Observability: per-key usage
+export {
+  ApiKeyUsageEntity,
+  apiKeyUsageEntityFor,
+  UNKNOWN_KEYS_ID,
+  type ApiKeyUsageColumns,
+  type ApiKeyUsageOutcome,
+} from './storage/api-key-usage.entity.js';
+export type { ApiKeyUsageOptions } from './verification/usage.options.js';
+export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './lifecycle/api-key-usage.reader.js';

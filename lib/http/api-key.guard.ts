@@ -24,6 +24,7 @@ import { requestOf, responseOf } from './execution-request.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
+import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import {
   describeRequirement,
   matchScopes,
@@ -77,6 +78,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly verifier: ApiKeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
     private readonly rateLimiter: ApiKeyRateLimiter,
+    private readonly outcomes: VerificationOutcomes,
   ) {
     this.headerNames = credentialHeaderNames(options);
   }
@@ -139,6 +141,7 @@ export class ApiKeyGuard implements CanActivate {
       // malformed ones are noise under a scan, so they stay at debug level.
       if (verification.keyId) this.logger.warn(`rejected API key ${verification.keyId}: ${verification.reason}`);
       else this.logger.debug(`rejected API key: ${verification.reason}`);
+      this.outcomes.refused(context, verification);
       throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
@@ -148,7 +151,7 @@ export class ApiKeyGuard implements CanActivate {
 
     // Keys without rate or use limits need no more I/O: done now.
     if (principal.remainingUses === null && this.rateLimiter.limitFor(principal) === null)
-      return this.attach(request, principal);
+      return this.attach(request, principal, context);
     return this.admitLimited(context, request, principal);
   }
 
@@ -167,6 +170,7 @@ export class ApiKeyGuard implements CanActivate {
       this.setHeader(context, 'RateLimit-Reset', String(rate.resetSeconds));
       if (!rate.allowed) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
+        this.outcomes.report(context, 'rate_limited', principal.id);
         throw new HttpException(
           { statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' },
           429,
@@ -177,14 +181,16 @@ export class ApiKeyGuard implements CanActivate {
     // 8. A key with a use limit spends one now (a conditional UPDATE); others write nothing.
     if (principal.remainingUses !== null) {
       const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal));
+      if (!used.valid) this.outcomes.report(context, 'out_of_credits', principal.id);
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    return this.attach(request, principal);
+    return this.attach(request, principal, context);
   }
 
   /** 9. Attaches the principal; notes the use for the write-behind recorder. */
-  private attach(request: Record<string, any>, principal: ApiKeyPrincipal): true {
+  private attach(request: Record<string, any>, principal: ApiKeyPrincipal, context: ExecutionContext): true {
+    this.outcomes.report(context, 'verified', principal.id);
     request[API_KEY_REQUEST_PROPERTY] = principal;
     verifiedRequests.set(request, principal);
     this.lastUsed.touch(principal.id);
@@ -193,6 +199,7 @@ export class ApiKeyGuard implements CanActivate {
 
   private checkScopes(context: ExecutionContext, rule: RouteRule, principal: ApiKeyPrincipal): true {
     if (!matchScopes(rule.requirement, principal.scopes)) {
+      this.outcomes.report(context, 'forbidden', principal.id);
       throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
     }
     return true;

@@ -22,6 +22,7 @@ import {
   type RotatedApiKey,
 } from './api-key.record.js';
 import { ApiKeyRotation } from './api-key.rotation.js';
+import { ApiKeyUsageReader, type ApiKeyUsageQuery, type ApiKeyUsageSeries } from './api-key-usage.reader.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
@@ -69,6 +70,7 @@ export class ApiKeyService {
     private readonly rotation: ApiKeyRotation,
     private readonly audit: ApiKeyAuditLog,
     private readonly cache: ApiKeyCacheInvalidator,
+    private readonly usageReader: ApiKeyUsageReader,
   ) {}
 
   /** Creates a key. The plaintext is in the result and nowhere else. */
@@ -240,6 +242,15 @@ export class ApiKeyService {
       }),
     );
     return rows.map(toRecord);
+  }
+
+  /**
+   * Requests per bucket and outcome of one key, or of all an owner's keys, from
+   * `from` to `to` (the `usage` option must be on). Counts are written behind:
+   * the last flush interval's may not be there yet.
+   */
+  usage(query: ApiKeyUsageQuery): Promise<ApiKeyUsageSeries> {
+    return this.usageReader.series(query);
   }
 
   /** Audit events of a key and/or an owner, newest first. */

@@ -10,3 +10,4 @@ export * from './lookup-coalescer.js';
 export * from './migrations/index.js';
 export * from './time-ordered-id.js';
 export * from './api-key.unit-of-work.js';
+export * from './api-key-usage.entity.js';

@@ -5,3 +5,5 @@
  */
 export * from './last-used.recorder.js';
 export * from './refused-use.recorder.js';
+export * from './usage.recorder.js';
+export * from './verification-outcomes.js';

@@ -4,10 +4,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   ApiKeyEntity,
   ApiKeyEventEntity,
+  ApiKeyUsageEntity,
   ApiKeyModule,
   ApiKeyService,
   apiKeyEntityFor,
   apiKeyEventEntityFor,
+  apiKeyUsageEntityFor,
 } from 'nestjs-opaque-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/index.js';
@@ -62,7 +64,7 @@ async function hasTable(dataSource: DataSource, table: string): Promise<boolean>
 describe(`shipped migrations (${database})`, () => {
   it('create exactly the table the entity describes, and revert drops it', async () => {
     const dataSource = await emptyDataSource({
-      entities: [ApiKeyEntity, ApiKeyEventEntity],
+      entities: [ApiKeyEntity, ApiKeyEventEntity, ApiKeyUsageEntity],
       migrations: apiKeyMigrations(database),
     });
     try {
@@ -71,6 +73,7 @@ describe(`shipped migrations (${database})`, () => {
       expect(ran.map((migration) => migration.name)).toEqual([
         'CreateApiKeys1795478400000',
         'AddKeyPolicies1795564800000',
+        'AddUsage1795651200000',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
@@ -89,6 +92,9 @@ describe(`shipped migrations (${database})`, () => {
       );
       expect(await hasTable(dataSource, 'api_key_events')).toBe(true);
 
+      expect(await hasTable(dataSource, 'api_key_usage')).toBe(true);
+      await dataSource.undoLastMigration();
+      expect(await hasTable(dataSource, 'api_key_usage')).toBe(false);
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'api_key_events')).toBe(false);
       await dataSource.undoLastMigration();
@@ -102,7 +108,11 @@ describe(`shipped migrations (${database})`, () => {
 
   it('follow a custom table name and the DataSource naming strategy', async () => {
     const dataSource = await emptyDataSource({
-      entities: [apiKeyEntityFor('service_keys'), apiKeyEventEntityFor('service_keys')],
+      entities: [
+        apiKeyEntityFor('service_keys'),
+        apiKeyEventEntityFor('service_keys'),
+        apiKeyUsageEntityFor('service_keys'),
+      ],
       migrations: apiKeyMigrations(database, { tableName: 'service_keys' }),
       namingStrategy: new SnakeNamingStrategy(),
     });
@@ -111,14 +121,17 @@ describe(`shipped migrations (${database})`, () => {
       expect(ran.map((migration) => migration.name)).toEqual([
         'CreateApiKeys_service_keys1795478400000',
         'AddKeyPolicies_service_keys1795564800000',
+        'AddUsage_service_keys1795651200000',
       ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
+      expect(await hasTable(dataSource, 'service_keys_usage')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
       expect(await pendingSchemaChanges(dataSource)).toEqual([]);
       const rows = await dataSource.query(
         `SELECT ${dataSource.driver.escape('owner_id')} FROM ${dataSource.driver.escape('service_keys')}`,
       );
       expect(rows).toEqual([]);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'service_keys')).toBe(false);

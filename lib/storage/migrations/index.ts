@@ -8,6 +8,10 @@ import { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
 import { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
 import { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
 import { AddKeyPoliciesMigration } from './key-policies-migration.js';
+import { AddUsageMysql1795651200000 } from './add-usage.mysql.js';
+import { AddUsagePostgres1795651200000 } from './add-usage.postgres.js';
+import { AddUsageSqlite1795651200000 } from './add-usage.sqlite.js';
+import { AddUsageMigration } from './usage-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -17,6 +21,10 @@ export { AddKeyPoliciesMigration } from './key-policies-migration.js';
 export { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
 export { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
 export { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
+export { AddUsageMigration } from './usage-migration.js';
+export { AddUsageMysql1795651200000 } from './add-usage.mysql.js';
+export { AddUsagePostgres1795651200000 } from './add-usage.postgres.js';
+export { AddUsageSqlite1795651200000 } from './add-usage.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -35,11 +43,11 @@ type TableMigrationClass = new () => MigrationInterface & { readonly tableName: 
 
 /** The migrations of each database, in order. */
 const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
-  postgres: [CreateApiKeysPostgres1795478400000, AddKeyPoliciesPostgres1795564800000],
-  mysql: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000],
-  mariadb: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000],
-  'better-sqlite3': [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000],
-  sqlite: [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000],
+  postgres: [CreateApiKeysPostgres1795478400000, AddKeyPoliciesPostgres1795564800000, AddUsagePostgres1795651200000],
+  mysql: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000, AddUsageMysql1795651200000],
+  mariadb: [CreateApiKeysMysql1795478400000, AddKeyPoliciesMysql1795564800000, AddUsageMysql1795651200000],
+  'better-sqlite3': [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000, AddUsageSqlite1795651200000],
+  sqlite: [CreateApiKeysSqlite1795478400000, AddKeyPoliciesSqlite1795564800000, AddUsageSqlite1795651200000],
 };
 
 const named = new Map<string, ApiKeyMigrationClass>();
@@ -50,9 +58,11 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   let migration = named.get(key);
   if (!migration) {
     const name =
-      base.prototype instanceof AddKeyPoliciesMigration
-        ? AddKeyPoliciesMigration.nameFor(tableName)
-        : CreateApiKeysMigration.nameFor(tableName);
+      base.prototype instanceof AddUsageMigration
+        ? AddUsageMigration.nameFor(tableName)
+        : base.prototype instanceof AddKeyPoliciesMigration
+          ? AddKeyPoliciesMigration.nameFor(tableName)
+          : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;
