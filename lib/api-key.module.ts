@@ -17,6 +17,7 @@ import { ApiKeyVerifier } from './verification/api-key.verifier.js';
 import { LastUsedRecorder } from './verification/last-used.recorder.js';
 import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
 import { ApiKeyUsageRecorder } from './verification/usage.recorder.js';
+import { ApiKeyTelemetry } from './telemetry/api-key.telemetry.js';
 import { VerificationOutcomes } from './verification/verification-outcomes.js';
 
 /**
@@ -52,6 +53,7 @@ import { VerificationOutcomes } from './verification/verification-outcomes.js';
     LastUsedRecorder,
     RefusedUseRecorder,
     ApiKeyUsageRecorder,
+    ApiKeyTelemetry,
     VerificationOutcomes,
     ApiKeyGuard,
     ApiKeyService,

@@ -115,3 +115,5 @@ export {
 } from './storage/api-key-usage.entity.js';
 export type { ApiKeyUsageOptions } from './verification/usage.options.js';
 export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './lifecycle/api-key-usage.reader.js';
+// Observability: OpenTelemetry
+export { API_KEY_TELEMETRY } from './telemetry/api-key.telemetry.js';

@@ -103,6 +103,7 @@ export class ApiKeyGuard implements CanActivate {
       ? credentialHeaderLines(rawHeaders, this.headerNames)
       : (request.headersDistinct ?? request.headers ?? {});
     const credential = extractCredential(headers, this.options);
+    this.outcomes.start(context);
     if (credential.kind === 'conflict') {
       throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
     }
@@ -217,6 +218,7 @@ export class ApiKeyGuard implements CanActivate {
   /** What to throw for an error of database work: a store failure is a 503 with `Retry-After`; anything else as it is. */
   private storeFailure(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ApiKeyStoreUnavailableError)) return error;
+    this.outcomes.unavailable(context);
     this.logger.error(`key store unavailable: ${(error.cause as Error)?.message ?? error.message}`);
     this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
     return new ServiceUnavailableException('Authentication is temporarily unavailable');
