@@ -287,8 +287,9 @@ export class ApiKeyService {
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
       await this.cache.changed(em, { ids: [id] });
+      // A leak report comes first, then the revocation it caused (the newest event stays `revoked`).
       const events: ApiKeyEventInput[] = [{ keyId: id, ownerId: row.ownerId, type, actor, details }];
-      if (alsoType) events.push({ keyId: id, ownerId: row.ownerId, type: alsoType, actor, details });
+      if (alsoType) events.unshift({ keyId: id, ownerId: row.ownerId, type: alsoType, actor, details });
       await this.audit.write(em, events);
       return true;
     }, true);

@@ -21,6 +21,8 @@ describe('ResolvedApiKeyOptions', () => {
       defaultLifetimeMs: undefined,
       maxLifetimeMs: undefined,
       prefixes: new Map([['sk', null]]),
+      readFrom: 'primary',
+      events: {},
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
       new Map([
