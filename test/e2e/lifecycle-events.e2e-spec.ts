@@ -55,7 +55,11 @@ describe('lifecycle events', () => {
       ]);
       expect(heard.events[1]).toMatchObject({ ownerId: 'acme', actor: 'bob', details: { scopes: ['y'] } });
       expect(heard.events[1].at).toBeInstanceOf(Date);
-      expect(heard.events[6]).toMatchObject({ type: 'leak_reported', actor: 'scanner', details: { reason: 'found on GitHub' } });
+      expect(heard.events[6]).toMatchObject({
+        type: 'leak_reported',
+        actor: 'scanner',
+        details: { reason: 'found on GitHub' },
+      });
       const text = JSON.stringify(heard.events);
       for (const key of [issued.key, rotated.key, leaked.key]) {
         expect(text).not.toContain(key);
