@@ -6,6 +6,17 @@ import { asStoreUnavailable } from '../api-key.errors.js';
 import { UNKNOWN_KEYS_ID, type ApiKeyUsageColumns, type ApiKeyUsageOutcome } from '../storage/api-key-usage.entity.js';
 
 const HOUR_MS = 3_600_000;
+const OUTCOMES: readonly ApiKeyUsageOutcome[] = ['verified', 'invalid', 'forbidden', 'rate_limited', 'out_of_credits'];
+const OUTCOME_INDEX: Readonly<Record<ApiKeyUsageOutcome, number>> = {
+  verified: 0,
+  invalid: 1,
+  forbidden: 2,
+  rate_limited: 3,
+  out_of_credits: 4,
+};
+const INVALID = OUTCOME_INDEX.invalid;
+/** Pending counts: by bucket (hours since the epoch), by key id, one count per outcome (OUTCOMES' order). */
+type Pending = Map<number, Map<string, number[]>>;
 /** Rows per upsert statement: at most one statement per flush up to this many (key, bucket, outcome) counts. */
 export const USAGE_ROWS_PER_STATEMENT = 1000;
 
@@ -20,7 +31,10 @@ export const USAGE_ROWS_PER_STATEMENT = 1000;
 @Injectable()
 export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('ApiKeyUsage');
-  private pending = new Map<string, number>();
+  private pending: Pending = new Map();
+  /** The bucket of the last `record`, and its map: most calls land in the current hour. */
+  private lastHour: number | undefined;
+  private lastByKey: Map<string, number[]> | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private purgeTimer: ReturnType<typeof setInterval> | undefined;
   private readonly bucketMs: number;
@@ -45,14 +59,20 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
   record(keyId: string | null | undefined, outcome: ApiKeyUsageOutcome, now: number = Date.now()): void {
     if (this.options.usage === undefined) return;
     const hour = Math.floor(now / this.bucketMs) * (this.bucketMs / HOUR_MS);
-    const entry = `${keyId ?? UNKNOWN_KEYS_ID}|${hour}|${keyId ? outcome : 'invalid'}`;
-    this.pending.set(entry, (this.pending.get(entry) ?? 0) + 1);
+    let byKey = hour === this.lastHour ? this.lastByKey! : this.pending.get(hour);
+    if (!byKey) this.pending.set(hour, (byKey = new Map()));
+    this.lastHour = hour;
+    this.lastByKey = byKey;
+    const id = keyId || UNKNOWN_KEYS_ID;
+    let counts = byKey.get(id);
+    if (!counts) byKey.set(id, (counts = [0, 0, 0, 0, 0]));
+    counts[keyId ? OUTCOME_INDEX[outcome] : INVALID]++;
     this.timer ??= setTimeout(() => void this.flush(), this.options.usage.flushIntervalMs).unref();
   }
 
   /** Counts noted and not yet written (key, bucket, outcome entries). */
   get pendingEntries(): number {
-    return this.pending.size;
+    return this.rows(this.pending).length;
   }
 
   /** Writes every pending count now: one statement per {@link USAGE_ROWS_PER_STATEMENT} entries. Never throws. */
@@ -62,20 +82,35 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
-    const rows = [...batch].map(([entry, count]) => {
-      const [keyId, hour, outcome] = entry.split('|');
-      return [keyId, Number(hour), outcome, count] as const;
-    });
+    this.lastHour = undefined;
+    this.lastByKey = undefined;
+    const rows = this.rows(batch);
     try {
       for (let i = 0; i < rows.length; i += USAGE_ROWS_PER_STATEMENT)
         await this.upsert(rows.slice(i, i + USAGE_ROWS_PER_STATEMENT));
     } catch (error) {
       this.logger.warn(
-        `could not write usage counts (${batch.size} entries, kept for the next flush): ${(error as Error).message}`,
+        `could not write usage counts (${rows.length} entries, kept for the next flush): ${(error as Error).message}`,
       );
-      for (const [entry, count] of batch) this.pending.set(entry, (this.pending.get(entry) ?? 0) + count);
+      for (const [keyId, hour, outcome, count] of rows) {
+        let byKey = this.pending.get(hour);
+        if (!byKey) this.pending.set(hour, (byKey = new Map()));
+        let counts = byKey.get(keyId);
+        if (!counts) byKey.set(keyId, (counts = [0, 0, 0, 0, 0]));
+        counts[OUTCOME_INDEX[outcome]] += count;
+      }
+      this.lastHour = undefined;
       this.timer ??= setTimeout(() => void this.flush(), this.options.usage!.flushIntervalMs).unref();
     }
+  }
+
+  /** The non-zero counts of `batch` as rows: key id, hour, outcome, count. */
+  private rows(batch: Pending): [string, number, ApiKeyUsageOutcome, number][] {
+    const rows: [string, number, ApiKeyUsageOutcome, number][] = [];
+    for (const [hour, byKey] of batch)
+      for (const [keyId, counts] of byKey)
+        counts.forEach((count, index) => count > 0 && rows.push([keyId, hour, OUTCOMES[index], count]));
+    return rows;
   }
 
   /** Deletes rows older than the retention. Returns how many went. */
@@ -106,7 +141,7 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
     if (this.purgeTimer) clearInterval(this.purgeTimer);
   }
 
-  private async upsert(rows: readonly (readonly [string, number, string, number])[]): Promise<void> {
+  private async upsert(rows: readonly (readonly [string, number, ApiKeyUsageOutcome, number])[]): Promise<void> {
     const sql = (this.sql ??= this.statementParts());
     const postgres = this.dataSource.options.type === 'postgres';
     let n = 0;

@@ -137,4 +137,24 @@ describe('per-key usage', () => {
       if (!closed) await t.close();
     }
   });
+
+  it('keeps the counts of a failed flush and writes them with the next one', async () => {
+    const t = await createTestApp({ controllers: [OrdersController], options: { usage: true } });
+    try {
+      const server = t.app.getHttpServer();
+      const { key, record } = await t.service.issue({ name: 'k', scopes: ['orders:read'] });
+      for (let i = 0; i < 3; i++) await request(server).get('/orders').set('X-API-Key', key).expect(200);
+      const recorder = t.app.get(ApiKeyUsageRecorder);
+      await t.dataSource.query(`DROP TABLE ${t.dataSource.driver.escape('api_key_usage')}`);
+      await recorder.flush(); // fails: no table; logged, counts kept
+      expect(t.logs.lines.some((line) => /could not write usage counts \(1 entries/.test(line))).toBe(true);
+      expect(recorder.pendingEntries).toBe(1);
+      await t.dataSource.synchronize();
+      await request(server).get('/orders').set('X-API-Key', key).expect(200);
+      await recorder.flush();
+      expect(await usageRows(t)).toEqual([{ keyId: record.id, outcome: 'verified', count: 4 }]);
+    } finally {
+      await t.close();
+    }
+  });
 });
