@@ -32,10 +32,11 @@ module.exports = {
     },
     {
       name: 'request-path-reads-only',
-      comment: 'lib/verification and lib/http (the request path) must not import lib/lifecycle (the write side).',
+      comment:
+        'lib/verification and lib/http (the request path) must not import lib/lifecycle or lib/events (the write side).',
       severity: 'error',
       from: { path: '^lib/(verification|http)/' },
-      to: { path: '^lib/lifecycle/' },
+      to: { path: '^lib/(lifecycle|events)/' },
     },
     {
       name: 'verification-without-cache',

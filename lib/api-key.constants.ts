@@ -7,6 +7,7 @@ export const API_KEY_STORE = Symbol('nestjs-opaque-keys:store');
 export const API_KEY_DATA_SOURCE = Symbol('nestjs-opaque-keys:data-source');
 export const API_KEY_ENTITY = Symbol('nestjs-opaque-keys:entity');
 export const API_KEY_EVENT_ENTITY = Symbol('nestjs-opaque-keys:event-entity');
+export const API_KEY_USAGE_ENTITY = Symbol('nestjs-opaque-keys:usage-entity');
 export const SCOPES_METADATA = 'nestjs-opaque-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');

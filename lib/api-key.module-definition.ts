@@ -9,10 +9,16 @@ import {
   API_KEY_EVENT_ENTITY,
   API_KEY_OPTIONS,
   API_KEY_STORE,
+  API_KEY_USAGE_ENTITY,
 } from './api-key.constants.js';
+import { apiKeyUsageEntityFor } from './storage/api-key-usage.entity.js';
 import { apiKeyEventEntityFor } from './storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './storage/api-key.entity.js';
 import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
+import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
+import { ApiKeyExpiryNotifier } from './events/expiry-notifier.js';
+import { ApiKeyUsageRecorder } from './verification/usage.recorder.js';
+import { VerificationOutcomes } from './verification/verification-outcomes.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
 import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
@@ -49,6 +55,10 @@ const DEFAULT_EXPORTS = [
   ApiKeyGuard,
   ApiKeyService,
   ApiKeyCredits,
+  ApiKeyEventPublisher,
+  ApiKeyExpiryNotifier,
+  ApiKeyUsageRecorder,
+  VerificationOutcomes,
   API_KEY_OPTIONS,
 ];
 
@@ -69,6 +79,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
     { provide: API_KEY_ENTITY, useValue: entity },
     { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
     dataSourceProvider(extras.dataSource),
+    { provide: API_KEY_USAGE_ENTITY, useValue: apiKeyUsageEntityFor(extras.tableName) },
     {
       provide: API_KEY_CACHE,
       useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),

@@ -2,9 +2,12 @@ import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from './api-key.constants.js';
 import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
+import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
+import { ApiKeyExpiryNotifier } from './events/expiry-notifier.js';
 import { ApiKeyGuard } from './http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from './api-key.options.js';
+import { ApiKeyUsageReader } from './lifecycle/api-key-usage.reader.js';
 import { ApiKeyRotation } from './lifecycle/api-key.rotation.js';
 import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
 import { ApiKeyControls } from './lifecycle/api-key.controls.js';
@@ -18,6 +21,9 @@ import { LastUsedRecorder } from './verification/last-used.recorder.js';
 import { RefusedUseRecorder } from './verification/refused-use.recorder.js';
 import { API_KEY_VERIFIER } from './verification/key-verifier.js';
 import { ApiKeySchemaCheck } from './storage/schema-check.js';
+import { ApiKeyUsageRecorder } from './verification/usage.recorder.js';
+import { ApiKeyTelemetry } from './telemetry/api-key.telemetry.js';
+import { VerificationOutcomes } from './verification/verification-outcomes.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -47,6 +53,8 @@ import { ApiKeySchemaCheck } from './storage/schema-check.js';
     },
     ApiKeySchemaCheck,
     ApiKeyUnitOfWork,
+    ApiKeyEventPublisher,
+    ApiKeyExpiryNotifier,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
@@ -54,11 +62,15 @@ import { ApiKeySchemaCheck } from './storage/schema-check.js';
     ApiKeyCredits,
     ApiKeyControls,
     { provide: RATE_LIMITER_MODULE_LOADER, useValue: loadRateLimiterFlexible },
+    ApiKeyUsageReader,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifier },
     LastUsedRecorder,
     RefusedUseRecorder,
+    ApiKeyUsageRecorder,
+    ApiKeyTelemetry,
+    VerificationOutcomes,
     ApiKeyGuard,
     ApiKeyService,
   ],

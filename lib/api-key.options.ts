@@ -12,6 +12,17 @@ import {
   type RateLimitBackend,
   type RateLimitStorage,
 } from './policies/rate-limit.js';
+import type { ApiKeyEventOptions } from './events/api-key-event.listener.js';
+import {
+  resolveExpiryNoticeOptions,
+  type ApiKeyExpiryNoticeOptions,
+  type ResolvedExpiryNoticeOptions,
+} from './events/expiry-notices.options.js';
+import {
+  resolveUsageOptions,
+  type ApiKeyUsageOptions,
+  type ResolvedUsageOptions,
+} from './verification/usage.options.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
 export interface ApiKeyModuleOptions {
@@ -127,6 +138,20 @@ export interface ApiKeyModuleOptions {
    * the app starts. Default `true`.
    */
   schemaCheck?: boolean;
+  /** Lifecycle events: listeners, and whether to emit through `@nestjs/event-emitter` (default: when present). */
+  events?: ApiKeyEventOptions;
+  /**
+   * Expiry notices: `expiring` once per key per threshold (default 7 days and
+   * 1 day before) and `expired`, announced once across instances. `true` for
+   * the defaults. Default off.
+   */
+  expiryNotices?: ApiKeyExpiryNoticeOptions | boolean;
+  /**
+   * Per-key usage counts by hour (or day) and outcome, written behind in one
+   * upsert per flush; read them with `ApiKeyService.usage`. `true` for the
+   * defaults. Default off.
+   */
+  usage?: ApiKeyUsageOptions | boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -169,6 +194,11 @@ export class ResolvedApiKeyOptions {
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
   readonly batchLookups: boolean | undefined = undefined;
+  readonly events: ApiKeyEventOptions = {};
+  /** Expiry notice settings, or `undefined` when off. */
+  readonly expiryNotices: ResolvedExpiryNoticeOptions | undefined;
+  /** Usage count settings, or `undefined` when off. */
+  readonly usage: ResolvedUsageOptions | undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   readonly optional: boolean = false;
@@ -241,6 +271,12 @@ export class ResolvedApiKeyOptions {
     }
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
       throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
+    }
+    this.expiryNotices = resolveExpiryNoticeOptions(options.expiryNotices);
+    this.usage = resolveUsageOptions(options.usage);
+    const listeners = this.events.listeners ?? [];
+    if (!Array.isArray(listeners) || listeners.some((listener) => typeof listener?.onApiKeyEvent !== 'function')) {
+      throw new TypeError('events.listeners must be an array of objects with an onApiKeyEvent(event) method');
     }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));

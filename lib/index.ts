@@ -144,3 +144,29 @@ export { ApiKeyConfigurationError } from './api-key.errors.js';
 // Rate limits: per rotation family and per owner, counted with rate-limiter-flexible
 export { decideRateLimit, tighterDecision, type RateLimitBackend, type RateLimitCount } from './policies/rate-limit.js';
 export { type RateLimitCounter } from './verification/rate-limit-counter.js';
+// Observability: lifecycle events
+export {
+  API_KEY_EVENT_LISTENER,
+  type ApiKeyEventListener,
+  type ApiKeyEventOptions,
+} from './events/api-key-event.listener.js';
+export {
+  API_KEY_LIFECYCLE_EVENT_TYPES,
+  apiKeyEventName,
+  type ApiKeyLifecycleEvent,
+  type ApiKeyLifecycleEventType,
+} from './events/api-key-lifecycle.event.js';
+export type { ApiKeyExpiryNoticeOptions } from './events/expiry-notices.options.js';
+export type { ListExpiringQuery } from './lifecycle/api-key.service.js';
+// Observability: per-key usage
+export {
+  ApiKeyUsageEntity,
+  apiKeyUsageEntityFor,
+  UNKNOWN_KEYS_ID,
+  type ApiKeyUsageColumns,
+  type ApiKeyUsageOutcome,
+} from './storage/api-key-usage.entity.js';
+export type { ApiKeyUsageOptions } from './verification/usage.options.js';
+export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './lifecycle/api-key-usage.reader.js';
+// Observability: OpenTelemetry
+export { API_KEY_TELEMETRY } from './telemetry/api-key.telemetry.js';

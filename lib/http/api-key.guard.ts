@@ -33,6 +33,7 @@ import { matchScopes } from '../policies/scope-matcher.js';
 import { RejectionLog } from './rejection-log.js';
 import { routeRuleOf, type RouteRule } from './route-rule.js';
 import { unreadCredential } from './unread-credential.js';
+import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
 /**
@@ -81,6 +82,7 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(API_KEY_VERIFIER) private readonly verifier: KeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
     private readonly rateLimiter: ApiKeyRateLimiter,
+    private readonly outcomes: VerificationOutcomes,
   ) {
     this.headerNames = credentialHeaderNames(options);
     this.log = new RejectionLog(this.logger, options.logIntervalMs);
@@ -100,6 +102,7 @@ export class ApiKeyGuard implements CanActivate {
 
     // 3. The credential.
     const credential = this.readCredential(context, request);
+    this.outcomes.start(context);
     // A long-lived object (a socket, a message payload) carries no principal from an earlier operation.
     if (!exchange) delete request[API_KEY_REQUEST_PROPERTY];
     if (credential.kind === 'conflict') {
@@ -149,6 +152,7 @@ export class ApiKeyGuard implements CanActivate {
         const line = `rejected API key ${verification.keyId}: ${verification.reason}`;
         this.log.note('warn', `${verification.keyId}:${verification.reason}`, line);
       } else this.log.note('debug', verification.reason, `rejected API key: ${verification.reason}`);
+      this.outcomes.refused(context, verification);
       throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
@@ -159,7 +163,7 @@ export class ApiKeyGuard implements CanActivate {
 
     // Keys without rate or use limits need no more I/O: done now.
     const cost = principal.remainingUses === null ? 0 : rule.cost;
-    if (cost === 0 && !this.rateLimiter.applies(principal)) return this.attach(request, exchange, principal);
+    if (cost === 0 && !this.rateLimiter.applies(principal)) return this.attach(request, exchange, principal, context);
     return this.admitLimited(context, request, exchange, principal, cost);
   }
 
@@ -180,6 +184,7 @@ export class ApiKeyGuard implements CanActivate {
       this.setHeader(context, 'RateLimit-Reset', String(rate.resetSeconds));
       if (!rate.allowed) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
+        this.outcomes.report(context, 'rate_limited', principal.id);
         throw this.reject(
           new HttpException(
             { statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' },
@@ -194,6 +199,7 @@ export class ApiKeyGuard implements CanActivate {
     // Out of credits: 429 until a refill comes, or the 401 of an exhausted key when none will.
     if (cost > 0) {
       const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal, cost));
+      if (!used.valid) this.outcomes.report(context, 'out_of_credits', principal.id);
       if (!used.valid && used.retryAfterMs !== undefined) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, Math.ceil(used.retryAfterMs / 1000))));
         throw this.reject(
@@ -204,11 +210,17 @@ export class ApiKeyGuard implements CanActivate {
       if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
     }
 
-    return this.attach(request, exchange, principal);
+    return this.attach(request, exchange, principal, context);
   }
 
   /** 9. Attaches the principal; notes the use for the write-behind recorder. */
-  private attach(request: Record<string, any>, exchange: object | undefined, principal: ApiKeyPrincipal): true {
+  private attach(
+    request: Record<string, any>,
+    exchange: object | undefined,
+    principal: ApiKeyPrincipal,
+    context: ExecutionContext,
+  ): true {
+    this.outcomes.report(context, 'verified', principal.id);
     request[API_KEY_REQUEST_PROPERTY] = principal;
     if (exchange) {
       let bySetup = verdicts.get(exchange);
@@ -221,6 +233,7 @@ export class ApiKeyGuard implements CanActivate {
 
   private checkScopes(context: ExecutionContext, rule: RouteRule, principal: ApiKeyPrincipal): true {
     if (!matchScopes(rule.requirement, principal.scopes)) {
+      this.outcomes.report(context, 'forbidden', principal.id);
       throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
     }
     return true;
@@ -251,6 +264,7 @@ export class ApiKeyGuard implements CanActivate {
   /** What to throw for an error of database work: a store failure is a 503 with `Retry-After`; anything else as it is. */
   private storeFailure(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ApiKeyStoreUnavailableError)) return error;
+    this.outcomes.unavailable(context);
     const cause = error.cause as (Error & { code?: unknown }) | undefined;
     const kind = typeof cause?.code === 'string' ? cause.code : (cause?.name ?? error.name);
     this.log.note('error', `store:${kind}`, `key store unavailable: ${cause?.message ?? error.message}`);

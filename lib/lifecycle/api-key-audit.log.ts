@@ -4,6 +4,7 @@ import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY } from '../api-key.constants.
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { asStoreUnavailable } from '../api-key.errors.js';
 import { validateEventsQuery } from '../policies/api-key.input.js';
+import { ApiKeyEventPublisher } from '../events/api-key-event.publisher.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 
 export type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';
@@ -20,7 +21,7 @@ export interface ListApiKeyEventsQuery {
 /**
  * The audit log (`api_key_events`) of lifecycle changes: the service writes a
  * change's events in the same transaction as the change, and lists them.
- * It only writes events; the cache is invalidated by the change itself, and
+ * It writes events (announced after commit by `ApiKeyEventPublisher`); the cache is invalidated by the change itself, and
  * refused uses on the request path are written by `RefusedUseRecorder`.
  */
 @Injectable()
@@ -28,11 +29,17 @@ export class ApiKeyAuditLog {
   constructor(
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_EVENT_ENTITY) private readonly entity: typeof ApiKeyEventColumns,
+    private readonly events: ApiKeyEventPublisher,
   ) {}
 
-  /** Writes events with `em` (the caller's transaction). */
-  write(em: EntityManager, events: ApiKeyEventInput[], now: number = Date.now()): Promise<void> {
-    return insertApiKeyEvents(em, this.entity, events, now);
+  /**
+   * Writes events with `em` (the caller's transaction), and has them
+   * announced as lifecycle events once that transaction commits (never if it
+   * rolls back): a change that writes its audit events announces them too.
+   */
+  async write(em: EntityManager, events: ApiKeyEventInput[], now: number = Date.now()): Promise<void> {
+    await insertApiKeyEvents(em, this.entity, events, now);
+    this.events.afterCommit(em, events, now);
   }
 
   /** Events of a key and/or an owner, newest first. */

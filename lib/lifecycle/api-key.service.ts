@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { IsNull, LessThan, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
-import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
+import { And, IsNull, LessThan, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
+import { ApiKeyAuditLog, type ApiKeyEventInput, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
@@ -23,6 +23,7 @@ import {
   type RotatedApiKey,
 } from './api-key.record.js';
 import { ApiKeyRotation } from './api-key.rotation.js';
+import { ApiKeyUsageReader, type ApiKeyUsageQuery, type ApiKeyUsageSeries } from './api-key-usage.reader.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
@@ -75,6 +76,16 @@ function statusWhere(
   }
 }
 
+/** Query of `ApiKeyService.listExpiring`. */
+export interface ListExpiringQuery {
+  /** How far ahead to look, in ms (e.g. 7 days). */
+  within: number;
+  ownerId?: string;
+  /** Page size, 1-100. Default 50. */
+  limit?: number;
+  offset?: number;
+}
+
 /** Who acts, for the audit log. */
 export interface ActorOption {
   actor?: string;
@@ -99,6 +110,7 @@ export class ApiKeyService {
     private readonly cache: ApiKeyCacheInvalidator,
     private readonly credits: ApiKeyCredits,
     private readonly controls: ApiKeyControls,
+    private readonly usageReader: ApiKeyUsageReader,
   ) {}
 
   /**
@@ -296,7 +308,17 @@ export class ApiKeyService {
     );
     if (!row) return { status: 'unknown' };
     try {
-      await this.revoke(row.id, reason.slice(0, 255), { actor });
+      // A leak report: the revocation and a `leak_reported` event, in one transaction.
+      const checked = input.validateReason(reason.slice(0, 255));
+      await this.updateLive(
+        row.id,
+        { revokedAt: new Date(), revokedReason: checked },
+        'revoked',
+        actor,
+        { reason: checked },
+        undefined,
+        'leak_reported',
+      );
       return { status: 'revoked' };
     } catch (error) {
       if (error instanceof ApiKeyStateError) return { status: 'already_revoked' };
@@ -348,6 +370,43 @@ export class ApiKeyService {
     return { items: rows.map(toRecord), total, limit, offset };
   }
 
+  /**
+   * Live keys (not revoked, not rotated away) that expire within `within` ms
+   * from now, the soonest first, optionally of one owner; a page (`limit`
+   * 1-100, default 50).
+   */
+  async listExpiring(query: ListExpiringQuery): Promise<ApiKeyRecord[]> {
+    if (!Number.isFinite(query?.within) || query.within <= 0)
+      throw new ApiKeyValidationError('within must be a positive number of ms');
+    const { limit, offset } = input.validatePage(query);
+    const now = Date.now();
+    const where: FindOptionsWhere<ApiKeyColumns> = {
+      revokedAt: IsNull(),
+      replacedById: IsNull(),
+      expiresAt: And(MoreThan(new Date(now)), LessThanOrEqual(new Date(now + query.within))),
+    };
+    if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
+    const rows = await this.unitOfWork.run((em) =>
+      em.find(this.entity, {
+        where,
+        select: RECORD_SELECT,
+        order: { expiresAt: 'ASC', id: 'ASC' },
+        take: limit,
+        skip: offset,
+      }),
+    );
+    return rows.map(toRecord);
+  }
+
+  /**
+   * Requests per bucket and outcome of one key, or of all an owner's keys, from
+   * `from` to `to` (the `usage` option must be on). Counts are written behind:
+   * the last flush interval's may not be there yet.
+   */
+  usage(query: ApiKeyUsageQuery): Promise<ApiKeyUsageSeries> {
+    return this.usageReader.series(query);
+  }
+
   /** Audit events of a key and/or an owner, newest first. */
   listEvents(query: ListApiKeyEventsQuery): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
     return this.audit.list(query);
@@ -380,6 +439,7 @@ export class ApiKeyService {
     actor: string | undefined,
     details: Record<string, unknown>,
     check?: (row: ApiKeyColumns) => void,
+    alsoType?: 'leak_reported',
   ): Promise<ApiKeyRecord> {
     const updated = await this.unitOfWork.run(async (em) => {
       const row = await em.findOne(this.entity, {
@@ -392,7 +452,10 @@ export class ApiKeyService {
       const result = await em.update(this.entity, { id, revokedAt: IsNull() }, change as never);
       if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
       await this.cache.changed(em, { ids: [id] });
-      await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details }]);
+      // A leak report comes first, then the revocation it caused (the newest event stays `revoked`).
+      const events: ApiKeyEventInput[] = [{ keyId: id, ownerId: row.ownerId, type, actor, details }];
+      if (alsoType) events.unshift({ keyId: id, ownerId: row.ownerId, type: alsoType, actor, details });
+      await this.audit.write(em, events);
       return true;
     }, true);
     if (!updated) throw new ApiKeyNotFoundError(id);

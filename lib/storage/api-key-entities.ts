@@ -1,12 +1,13 @@
 import { apiKeyEventEntityFor, type ApiKeyEventColumns } from './api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
+import { apiKeyUsageEntityFor, type ApiKeyUsageColumns } from './api-key-usage.entity.js';
 
 /** One of the library's entity classes. */
-export type ApiKeyEntityClass = typeof ApiKeyColumns | typeof ApiKeyEventColumns;
+export type ApiKeyEntityClass = typeof ApiKeyColumns | typeof ApiKeyEventColumns | typeof ApiKeyUsageColumns;
 
 /**
- * Every entity the library needs on one key table: the keys and their audit
- * events (`<table>_events`). List them in your DataSource's `entities` when you
+ * Every entity the library needs on one key table: the keys, their audit
+ * events (`<table>_events`) and their usage counts (`<table>_usage`). List them in your DataSource's `entities` when you
  * do not use `autoLoadEntities: true`; the module checks at boot that each one
  * is registered.
  * @example
@@ -15,8 +16,8 @@ export type ApiKeyEntityClass = typeof ApiKeyColumns | typeof ApiKeyEventColumns
  * TypeOrmModule.forRoot({ type: 'postgres', url, entities: [...apiKeyEntities('service_keys'), ...yourEntities] })
  */
 export function apiKeyEntities(tableName: string = DEFAULT_API_KEY_TABLE): ApiKeyEntityClass[] {
-  return [apiKeyEntityFor(tableName), apiKeyEventEntityFor(tableName)];
+  return [apiKeyEntityFor(tableName), apiKeyEventEntityFor(tableName), apiKeyUsageEntityFor(tableName)];
 }
 
-/** {@link apiKeyEntities} of the default `api_keys` table: `[ApiKeyEntity, ApiKeyEventEntity]`. */
+/** {@link apiKeyEntities} of the default `api_keys` table: `[ApiKeyEntity, ApiKeyEventEntity, ApiKeyUsageEntity]`. */
 export const API_KEY_ENTITIES: readonly ApiKeyEntityClass[] = Object.freeze(apiKeyEntities());

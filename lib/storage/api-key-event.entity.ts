@@ -18,7 +18,11 @@ export type ApiKeyEventType =
   | 'disabled'
   | 'enabled'
   | 'updated'
-  | 'disabled_use';
+  | 'disabled_use'
+  // Lifecycle events (lib/events): a leak report and expiry notices.
+  | 'leak_reported'
+  | 'expiring'
+  | 'expired';
 
 /**
  * One audit-log row. Written in the same transaction as the change it

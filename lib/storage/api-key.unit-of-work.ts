@@ -18,6 +18,8 @@ export class ApiKeyUnitOfWork {
   private readonly replicated: boolean;
   /** Callbacks to run once each open transaction has ended, by its EntityManager. */
   private readonly pending = new WeakMap<EntityManager, (() => void)[]>();
+  /** Callbacks to run only once each open transaction has committed, by its EntityManager. */
+  private readonly committed = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(@Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource) {
     this.serialize = dataSource.options.type.includes('sqlite');
@@ -37,6 +39,17 @@ export class ApiKeyUnitOfWork {
    */
   afterTransaction(em: EntityManager, callback: () => void): void {
     const callbacks = this.pending.get(em);
+    if (callbacks) callbacks.push(callback);
+    else callback();
+  }
+
+  /**
+   * Runs `callback` once the transaction of `em` has committed, and never if
+   * it rolled back or failed (lifecycle events: a change that did not happen
+   * is never announced). Outside a transaction of this unit of work, runs it now.
+   */
+  afterCommit(em: EntityManager, callback: () => void): void {
+    const callbacks = this.committed.get(em);
     if (callbacks) callbacks.push(callback);
     else callback();
   }
@@ -72,13 +85,19 @@ export class ApiKeyUnitOfWork {
 
   private async transaction<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
     const callbacks: (() => void)[] = [];
+    const onCommit: (() => void)[] = [];
+    let committed = false;
     try {
-      return await this.dataSource.transaction((em) => {
+      const result = await this.dataSource.transaction((em) => {
         this.pending.set(em, callbacks);
+        this.committed.set(em, onCommit);
         return work(em);
       });
+      committed = true;
+      return result;
     } finally {
       for (const callback of callbacks) callback();
+      if (committed) for (const callback of onCommit) callback();
     }
   }
 }

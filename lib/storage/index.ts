@@ -9,3 +9,5 @@ export * from './lookup-batcher.js';
 export * from './lookup-coalescer.js';
 export * from './migrations/index.js';
 export * from './time-ordered-id.js';
+export * from './api-key.unit-of-work.js';
+export * from './api-key-usage.entity.js';

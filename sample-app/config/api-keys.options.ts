@@ -1,3 +1,4 @@
+import { keyEventLogger } from '../keys/key-event.logger.js';
 import type { ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
 
 /** One day in ms. */
@@ -29,5 +30,12 @@ export const API_KEY_POLICY = {
  * without one, in memory with rate-limiter-flexible, per rotation family.
  */
 export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModuleOptions {
-  return { ...API_KEY_POLICY, environments: [...KEY_ENVIRONMENTS], ...(rateLimitStorage ? { rateLimitStorage } : {}) };
+  return {
+    ...API_KEY_POLICY,
+    environments: [...KEY_ENVIRONMENTS],
+    ...(rateLimitStorage ? { rateLimitStorage } : {}),
+    // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage).
+    events: { listeners: [keyEventLogger] },
+    usage: true,
+  };
 }

@@ -21,6 +21,7 @@ import {
   type ApiKeyPage,
   type ApiKeyPrincipal,
   type ApiKeyRecord,
+  type ApiKeyUsageSeries,
   type IssuedApiKey,
   type RotatedApiKey,
 } from 'nestjs-opaque-keys';
@@ -101,6 +102,14 @@ export class KeysController {
     const offset = query.offset ?? 0;
     const { items, total } = await this.keys.listEvents({ keyId: id, limit, offset });
     return { items, total, limit, offset };
+  }
+
+  /** The key's requests per hour and outcome over the last 24 hours (written behind: up to a minute late). */
+  @Get(':id/usage')
+  async usage(@Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyUsageSeries> {
+    await this.keys.get(id); // 404 for an unknown key
+    const now = Date.now();
+    return this.keys.usage({ keyId: id, from: new Date(now - 24 * 3_600_000), to: new Date(now) });
   }
 
   /** Replaces the key by a successor: `201 { key, record, previous }`. */

@@ -4,10 +4,12 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   ApiKeyEntity,
   ApiKeyEventEntity,
+  ApiKeyUsageEntity,
   ApiKeyModule,
   ApiKeyService,
   apiKeyEntityFor,
   apiKeyEventEntityFor,
+  apiKeyUsageEntityFor,
 } from 'nestjs-opaque-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/index.js';
@@ -62,7 +64,7 @@ async function hasTable(dataSource: DataSource, table: string): Promise<boolean>
 describe(`shipped migrations (${database})`, () => {
   it('create exactly the table the entity describes, and revert drops it', async () => {
     const dataSource = await emptyDataSource({
-      entities: [ApiKeyEntity, ApiKeyEventEntity],
+      entities: [ApiKeyEntity, ApiKeyEventEntity, ApiKeyUsageEntity],
       migrations: apiKeyMigrations(database),
     });
     try {
@@ -73,6 +75,7 @@ describe(`shipped migrations (${database})`, () => {
         'AddKeyPolicies1795564800000',
         'AddCredits1795651200000',
         'AddKeyControls1795737600000',
+        'AddUsage1795824000000',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
@@ -93,6 +96,9 @@ describe(`shipped migrations (${database})`, () => {
       const credits = ['refillAmount', 'refillIntervalMs', 'refilledAtMs'];
       expect(table!.columns.map((column) => column.name)).toEqual(expect.arrayContaining(credits));
 
+      expect(await hasTable(dataSource, 'api_key_usage')).toBe(true);
+      await dataSource.undoLastMigration();
+      expect(await hasTable(dataSource, 'api_key_usage')).toBe(false);
       await dataSource.undoLastMigration(); // AddKeyControls
       expect((await pendingSchemaChanges(dataSource)).length).toBeGreaterThan(0);
       // Reverting AddCredits drops its columns only; the schema diff then wants them back.
@@ -116,7 +122,11 @@ describe(`shipped migrations (${database})`, () => {
 
   it('follow a custom table name and the DataSource naming strategy', async () => {
     const dataSource = await emptyDataSource({
-      entities: [apiKeyEntityFor('service_keys'), apiKeyEventEntityFor('service_keys')],
+      entities: [
+        apiKeyEntityFor('service_keys'),
+        apiKeyEventEntityFor('service_keys'),
+        apiKeyUsageEntityFor('service_keys'),
+      ],
       migrations: apiKeyMigrations(database, { tableName: 'service_keys' }),
       namingStrategy: new SnakeNamingStrategy(),
     });
@@ -127,8 +137,10 @@ describe(`shipped migrations (${database})`, () => {
         'AddKeyPolicies_service_keys1795564800000',
         'AddCredits_service_keys1795651200000',
         'AddKeyControls_service_keys1795737600000',
+        'AddUsage_service_keys1795824000000',
       ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
+      expect(await hasTable(dataSource, 'service_keys_usage')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
       expect(await pendingSchemaChanges(dataSource)).toEqual([]);
       const rows = await dataSource.query(
@@ -139,6 +151,7 @@ describe(`shipped migrations (${database})`, () => {
         `SELECT ${dataSource.driver.escape('refill_interval_ms')} FROM ${dataSource.driver.escape('service_keys')}`,
       );
       expect(refills).toEqual([]);
+      await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();
       await dataSource.undoLastMigration();

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createSampleApp } from '../../sample-app/sample-app.js';
+import { ApiKeyEventPublisher } from '../../lib/events/index.js';
+import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
 import { LogCapture } from '../support/log-capture.js';
 import { ThrottlerStorageProcess } from '../support/throttler-storage.js';
 
@@ -735,6 +737,21 @@ describe('sample app', () => {
         });
       }
       expect(await keyCount()).toBe(count);
+    });
+  });
+
+  describe('usage and lifecycle events: GET /keys/:id/usage, the event log', () => {
+    it("shows a key's requests per hour and outcome, and logs its lifecycle events", async () => {
+      const { key, record } = await issue({ name: 'used', scopes: ['orders:read'] });
+      for (let i = 0; i < 3; i++) await http().get('/orders').set(bearer(key)).expect(200);
+      await app.get(ApiKeyUsageRecorder).flush();
+      const res = await http().get(`/keys/${record.id}/usage`).set(bearer(admin)).expect(200);
+      expect(res.body.granularity).toBe('hour');
+      expect(res.body.totals).toMatchObject({ verified: 3, forbidden: 0 });
+      expect(res.body.points.length).toBeGreaterThanOrEqual(24);
+      await http().get(`/keys/${randomUUID()}/usage`).set(bearer(admin)).expect(404);
+      await app.get(ApiKeyEventPublisher).idle();
+      expect(logs.lines.join('\n')).toContain(`issued ${record.id} by key:${adminId}`);
     });
   });
 

@@ -1,4 +1,4 @@
-import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import type { INestApplication, ModuleMetadata, Provider, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
@@ -21,8 +21,10 @@ export interface TestApp {
 /** Options of {@link createTestApp}. */
 export interface TestAppOptions {
   controllers?: Type[];
-  /** More modules for the app (e.g. an integration's module). */
-  imports?: (Type | DynamicModule)[];
+  /** More modules for the app (e.g. `EventEmitterModule.forRoot()`). */
+  imports?: NonNullable<ModuleMetadata['imports']>;
+  /** More providers for the app. */
+  providers?: Provider[];
   options?: ApiKeyModuleOptions;
   extras?: ApiKeyModuleExtras;
   /** SQLite only: use this database file instead of a private in-memory database, so that several apps can share it. */
@@ -51,6 +53,7 @@ export interface TestAppOptions {
 export async function createTestApp({
   controllers = [],
   imports = [],
+  providers = [],
   options = {},
   extras = {},
   sqliteFile,
@@ -78,6 +81,7 @@ export async function createTestApp({
       ...imports,
     ],
     controllers,
+    providers,
   }).compile();
   const app = await createPlatformApp(moduleRef, { logger: logs, rawBody }, platform, { trustProxy });
   const dataSource = app.get(DataSource);

@@ -16,6 +16,10 @@ import { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
 import { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
 import { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
 import { AddKeyControlsMigration } from './key-controls-migration.js';
+import { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
+import { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
+import { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
+import { AddUsageMigration } from './usage-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -33,6 +37,10 @@ export { AddKeyControlsMigration } from './key-controls-migration.js';
 export { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
 export { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
 export { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
+export { AddUsageMigration } from './usage-migration.js';
+export { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
+export { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
+export { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -58,30 +66,35 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddKeyPoliciesPostgres1795564800000,
     AddCreditsPostgres1795651200000,
     AddKeyControlsPostgres1795737600000,
+    AddUsagePostgres1795824000000,
   ],
   mysql: [
     CreateApiKeysMysql1795478400000,
     AddKeyPoliciesMysql1795564800000,
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
+    AddUsageMysql1795824000000,
   ],
   mariadb: [
     CreateApiKeysMysql1795478400000,
     AddKeyPoliciesMysql1795564800000,
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
+    AddUsageMysql1795824000000,
   ],
   'better-sqlite3': [
     CreateApiKeysSqlite1795478400000,
     AddKeyPoliciesSqlite1795564800000,
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
+    AddUsageSqlite1795824000000,
   ],
   sqlite: [
     CreateApiKeysSqlite1795478400000,
     AddKeyPoliciesSqlite1795564800000,
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
+    AddUsageSqlite1795824000000,
   ],
 };
 
@@ -93,13 +106,15 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   let migration = named.get(key);
   if (!migration) {
     const name =
-      base.prototype instanceof AddKeyControlsMigration
-        ? AddKeyControlsMigration.nameFor(tableName)
-        : base.prototype instanceof AddCreditsMigration
-          ? AddCreditsMigration.nameFor(tableName)
-          : base.prototype instanceof AddKeyPoliciesMigration
-            ? AddKeyPoliciesMigration.nameFor(tableName)
-            : CreateApiKeysMigration.nameFor(tableName);
+      base.prototype instanceof AddUsageMigration
+        ? AddUsageMigration.nameFor(tableName)
+        : base.prototype instanceof AddKeyControlsMigration
+          ? AddKeyControlsMigration.nameFor(tableName)
+          : base.prototype instanceof AddCreditsMigration
+            ? AddCreditsMigration.nameFor(tableName)
+            : base.prototype instanceof AddKeyPoliciesMigration
+              ? AddKeyPoliciesMigration.nameFor(tableName)
+              : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;

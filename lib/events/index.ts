@@ -1,0 +1,9 @@
+/**
+ * Events (the write side): lifecycle events announced after commit, the listener interface, expiry notices.
+ * @module
+ */
+export * from './api-key-event.listener.js';
+export * from './api-key-event.publisher.js';
+export * from './api-key-lifecycle.event.js';
+export * from './expiry-notices.options.js';
+export * from './expiry-notifier.js';

@@ -1,0 +1,100 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Between, In, type DataSource } from 'typeorm';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../api-key.constants.js';
+import { ResolvedApiKeyOptions } from '../api-key.options.js';
+import { ApiKeyValidationError, asStoreUnavailable } from '../api-key.errors.js';
+import type { ApiKeyUsageColumns, ApiKeyUsageOutcome } from '../storage/api-key-usage.entity.js';
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+
+const HOUR_MS = 3_600_000;
+const OUTCOMES: readonly ApiKeyUsageOutcome[] = ['verified', 'invalid', 'forbidden', 'rate_limited', 'out_of_credits'];
+/** The most points one `usage` call returns. */
+export const MAX_USAGE_POINTS = 10_000;
+
+/** Query of `ApiKeyService.usage`: one key's, or all of one owner's keys', from `from` to `to` (exclusive). */
+export type ApiKeyUsageQuery = ({ keyId: string; ownerId?: never } | { ownerId: string; keyId?: never }) & {
+  from: Date;
+  to: Date;
+  /** The points' width: `'hour'` or `'day'` (UTC). Default: the `usage` option's granularity. */
+  granularity?: 'hour' | 'day';
+};
+
+/** One bucket of a usage series. */
+export interface ApiKeyUsagePoint {
+  /** The bucket's start (UTC). */
+  readonly start: Date;
+  readonly counts: Readonly<Record<ApiKeyUsageOutcome, number>>;
+  readonly total: number;
+}
+
+/** What `ApiKeyService.usage` answers: one point per bucket (zero-filled), and the totals. */
+export interface ApiKeyUsageSeries {
+  readonly granularity: 'hour' | 'day';
+  readonly points: ApiKeyUsagePoint[];
+  readonly totals: Readonly<Record<ApiKeyUsageOutcome, number>>;
+}
+
+const zero = (): Record<ApiKeyUsageOutcome, number> =>
+  Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<ApiKeyUsageOutcome, number>;
+
+/** Reads usage series from the usage table (what the recorder wrote; counts of the last interval may still be in memory). */
+@Injectable()
+export class ApiKeyUsageReader {
+  constructor(
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
+    @Inject(API_KEY_ENTITY) private readonly keys: typeof ApiKeyColumns,
+    @Inject(API_KEY_USAGE_ENTITY) private readonly usage: typeof ApiKeyUsageColumns,
+  ) {}
+
+  async series(query: ApiKeyUsageQuery): Promise<ApiKeyUsageSeries> {
+    const stored = this.options.usage?.granularity ?? 'hour';
+    const granularity = query?.granularity ?? stored;
+    if (granularity !== 'hour' && granularity !== 'day')
+      throw new ApiKeyValidationError("granularity must be 'hour' or 'day'");
+    if (granularity === 'hour' && stored === 'day')
+      throw new ApiKeyValidationError('usage is kept by day: ask for granularity day');
+    const { from, to } = query;
+    if (!(from instanceof Date) || !(to instanceof Date) || !(from.getTime() < to.getTime()))
+      throw new ApiKeyValidationError('from and to must be Dates, from before to');
+    const step = granularity === 'day' ? 24 * HOUR_MS : HOUR_MS;
+    const first = Math.floor(from.getTime() / step) * step;
+    if ((to.getTime() - first) / step > MAX_USAGE_POINTS)
+      throw new ApiKeyValidationError(`at most ${MAX_USAGE_POINTS} points per call`);
+    try {
+      let ids: string[];
+      if (typeof query.keyId === 'string') ids = [query.keyId];
+      else if (typeof query.ownerId === 'string')
+        ids = (
+          await this.dataSource.manager.find(this.keys, { where: { ownerId: query.ownerId }, select: { id: true } })
+        ).map((row) => row.id);
+      else throw new ApiKeyValidationError('give keyId or ownerId');
+      const rows = ids.length
+        ? await this.dataSource.manager.find(this.usage, {
+            where: { keyId: In(ids), hour: Between(first / HOUR_MS, Math.ceil(to.getTime() / HOUR_MS) - 1) },
+          })
+        : [];
+      const points = new Map<number, Record<ApiKeyUsageOutcome, number>>();
+      for (let at = first; at < to.getTime(); at += step) points.set(at, zero());
+      const totals = zero();
+      for (const row of rows) {
+        const start = Math.floor((row.hour * HOUR_MS) / step) * step;
+        const counts = points.get(start);
+        if (!counts || !(row.outcome in counts)) continue;
+        counts[row.outcome] += Number(row.count);
+        totals[row.outcome] += Number(row.count);
+      }
+      return {
+        granularity,
+        points: [...points].map(([start, counts]) => ({
+          start: new Date(start),
+          counts,
+          total: OUTCOMES.reduce((sum, o) => sum + counts[o], 0),
+        })),
+        totals,
+      };
+    } catch (error) {
+      throw asStoreUnavailable(error);
+    }
+  }
+}

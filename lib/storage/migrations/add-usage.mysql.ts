@@ -1,0 +1,13 @@
+import type { QueryRunner } from 'typeorm';
+import { AddUsageMigration } from './usage-migration.js';
+
+/** Adds the per-key usage table on MySQL / MariaDB. */
+export class AddUsageMysql1795824000000 extends AddUsageMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    await queryRunner.query(
+      `CREATE TABLE ${n.usage} (${n.keyId} varchar(36) NOT NULL, ${n.hour} int NOT NULL, ${n.outcome} varchar(16) NOT NULL, ` +
+        `${n.count} int NOT NULL, PRIMARY KEY (${n.keyId}, ${n.hour}, ${n.outcome})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+  }
+}

@@ -1,0 +1,11 @@
+import { Logger } from '@nestjs/common';
+import type { ApiKeyEventListener, ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
+
+const logger = new Logger('KeyEvents');
+
+/** Logs every lifecycle event of a key (type and key id; events never hold the key itself). */
+export const keyEventLogger: ApiKeyEventListener = {
+  onApiKeyEvent(event: ApiKeyLifecycleEvent): void {
+    logger.log(`${event.type} ${event.keyId}${event.actor ? ` by ${event.actor}` : ''}`);
+  },
+};
