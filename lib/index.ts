@@ -141,3 +141,5 @@ export {
 // Boot checks:
 export { apiKeyEntities, API_KEY_ENTITIES, type ApiKeyEntityClass } from './storage/api-key-entities.js';
 export { ApiKeyConfigurationError } from './api-key.errors.js';
+// Introspection clients (client_secret_basic / client_secret_post):
+export { IntrospectionClientGuard } from './integrations/introspection/introspection-client.guard.js';
