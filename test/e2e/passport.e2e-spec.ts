@@ -19,7 +19,7 @@ import {
 } from 'nestjs-opaque-keys';
 import { ApiKeyStrategy } from 'nestjs-opaque-keys/passport';
 import { testDataSourceOptions } from '../support/database.js';
-import { createPlatformApp } from '../support/http-platform.js';
+import { createPlatformApp, httpPlatform } from '../support/http-platform.js';
 import { LogCapture } from '../support/log-capture.js';
 
 /** The host's JWT strategy (no passport-jwt here): `Authorization: Bearer <jwt>`, verified by @nestjs/jwt. */
@@ -158,5 +158,7 @@ describe('Passport: AuthGuard([jwt, api-key]) on the api-key strategy', () => {
     const res = await http().get('/reports').set('X-API-Key', key);
     expect(res.status).toBe(503);
     expect(res.body.message).toBe('Authentication is temporarily unavailable');
+    // Passport hands the strategy the request only: Retry-After is set where it links to its response (Express).
+    if (httpPlatform() === 'express') expect(res.headers['retry-after']).toBeDefined();
   });
 });
