@@ -16,6 +16,7 @@ import {
   OptionalApiKey,
   Scopes,
   type ApiKeyPrincipal,
+  type RateLimitStorage,
 } from 'nestjs-opaque-keys';
 import { ApiKeyStrategy } from 'nestjs-opaque-keys/passport';
 import { testDataSourceOptions } from '../support/database.js';
@@ -40,6 +41,16 @@ class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     }
   }
 }
+
+/** A fixed-window counter in memory (one process), standing in for @nestjs/throttler's storage. */
+const hits = new Map<string, number>();
+const rateLimitStorage: RateLimitStorage = {
+  async increment(key, ttl, limit) {
+    const totalHits = (hits.get(key) ?? 0) + 1;
+    hits.set(key, totalHits);
+    return { totalHits, timeToExpire: Math.ceil(ttl / 1000), isBlocked: totalHits > limit, timeToBlockExpire: 1 };
+  },
+};
 
 /** The host mapping: a key's owner becomes a service user. */
 @Injectable()
@@ -85,7 +96,7 @@ describe('Passport: AuthGuard([jwt, api-key]) on the api-key strategy', () => {
           dropSchema: true,
           retryAttempts: 0,
         }),
-        ApiKeyModule.forRoot({}),
+        ApiKeyModule.forRoot({ rateLimitStorage }),
         JwtModule.register({ secret: 'test-secret-not-for-production', signOptions: { expiresIn: '5m' } }),
       ],
       controllers: [ReportsController],
@@ -132,6 +143,12 @@ describe('Passport: AuthGuard([jwt, api-key]) on the api-key strategy', () => {
     const { key } = await service.issue({ name: 'once', scopes: [], maxUses: 1 });
     await http().get('/reports').set('X-API-Key', key).expect(200);
     await http().get('/reports').set('X-API-Key', key).expect(401);
+  });
+
+  it("counts a key's rate limit: over it is 429, not a fall-through to the JWT strategy", async () => {
+    const { key } = await service.issue({ name: 'limited', scopes: [], rateLimit: { limit: 1, windowMs: 60_000 } });
+    await http().get('/reports').set('X-API-Key', key).expect(200);
+    await http().get('/reports').set('X-API-Key', key).expect(429);
   });
 
   it('enforces @Scopes() with ApiKeyGuard first (optional mode)', async () => {
