@@ -48,7 +48,7 @@ export class IntrospectionClientGuard extends ApiKeyGuard {
 
   protected override reject(exception: HttpException, context: ExecutionContext): unknown {
     if (exception.getStatus() === 401) {
-      const response = context.switchToHttp().getResponse<Record<string, any>>();
+      const response = this.getResponse(context);
       const bearer = response?.getHeader?.('WWW-Authenticate');
       const challenges = [`Basic realm="${this.basicRealm}"`, ...[bearer ?? []].flat()];
       if (typeof response?.header === 'function') response.header('WWW-Authenticate', challenges);
