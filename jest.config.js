@@ -37,6 +37,7 @@ export default {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-opaque-keys$': '<rootDir>/lib/index.ts',
     '^nestjs-opaque-keys/swagger$': '<rootDir>/lib/integrations/swagger/index.ts',
+    '^nestjs-opaque-keys/passport$': '<rootDir>/lib/integrations/passport/index.ts',
     '^nestjs-opaque-keys/websockets$': '<rootDir>/lib/integrations/websockets/index.ts',
     '^nestjs-opaque-keys/microservices$': '<rootDir>/lib/integrations/microservices/index.ts',
     '^nestjs-opaque-keys/admin$': '<rootDir>/lib/integrations/admin/index.ts',

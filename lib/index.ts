@@ -170,3 +170,5 @@ export type { ApiKeyUsageOptions } from './verification/usage.options.js';
 export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './lifecycle/api-key-usage.reader.js';
 // Observability: OpenTelemetry
 export { API_KEY_TELEMETRY } from './telemetry/api-key.telemetry.js';
+// Introspection clients (client_secret_basic / client_secret_post):
+export { IntrospectionClientGuard } from './integrations/introspection/introspection-client.guard.js';

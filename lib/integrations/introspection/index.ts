@@ -3,3 +3,4 @@
  * @module
  */
 export * from './remote.options.js';
+export * from './client-secret.js';

@@ -10,9 +10,9 @@ import {
   type Type,
 } from '@nestjs/common';
 import { ApiKeyExceptionFilter } from '../../http/api-key.exception-filter.js';
-import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
 import { Scopes } from '../../http/decorators/scopes.decorator.js';
+import { IntrospectionClientGuard } from './introspection-client.guard.js';
 import { toIntrospectionResponse, type IntrospectionResponse } from './introspection-response.js';
 
 /** Where the introspection endpoint listens and the scope its callers need. */
@@ -40,7 +40,10 @@ function tokenOf(body: unknown): string {
  * (`token_type_hint` is ignored) answers `{ active: true, scope, client_id,
  * sub, exp, token_type: "api_key", ext }` for a live key and `{ active: false }`
  * for anything else. The caller is another service authenticating with its
- * own key, which must hold `scope`. Introspection never spends a use of a key
+ * own key, which must hold `scope`: as `Authorization: Bearer`, the module's
+ * header, or the OAuth client secret of HTTP Basic or a `client_secret` body
+ * field (`client_secret_basic` / `client_secret_post`; `client_id` is
+ * ignored), see {@link IntrospectionClientGuard}. Introspection never spends a use of a key
  * with a use limit, and answers `Cache-Control: no-store`. A database outage
  * gives 503 with `Retry-After`.
  * @example
@@ -52,7 +55,7 @@ export function createIntrospectionController({
   scope = 'keys:introspect',
 }: IntrospectionOptions = {}): Type {
   @Controller(path)
-  @UseGuards(ApiKeyGuard)
+  @UseGuards(IntrospectionClientGuard)
   @UseFilters(ApiKeyExceptionFilter)
   @Scopes(scope)
   class IntrospectionController {
