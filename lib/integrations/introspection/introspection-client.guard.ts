@@ -4,6 +4,7 @@ import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { credentialHeaderLines, withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
 import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
+import { VerificationOutcomes } from '../../verification/verification-outcomes.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../../verification/key-verifier.js';
 import { basicClientSecret, postedClientSecret } from './client-secret.js';
@@ -29,8 +30,9 @@ export class IntrospectionClientGuard extends ApiKeyGuard {
     @Inject(API_KEY_VERIFIER) verifier: KeyVerifier,
     lastUsed: LastUsedRecorder,
     rateLimiter: ApiKeyRateLimiter,
+    outcomes: VerificationOutcomes,
   ) {
-    super(options, verifier, lastUsed, rateLimiter);
+    super(options, verifier, lastUsed, rateLimiter, outcomes);
     this.basicRealm = options.realm;
   }
 
