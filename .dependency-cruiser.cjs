@@ -33,7 +33,7 @@ module.exports = {
     {
       name: 'request-path-reads-only',
       comment:
-        'lib/verification and lib/http (the request path) must not import lib/lifecycle or lib/events (the write side).',
+        'lib/verification and lib/http (the request path) must not import lib/lifecycle (the write side, lifecycle events included).',
       severity: 'error',
       from: { path: '^lib/(verification|http)/' },
       to: { path: '^lib/(lifecycle|events)/' },

@@ -12,12 +12,12 @@ import {
   type RateLimitBackend,
   type RateLimitStorage,
 } from './policies/rate-limit.js';
-import type { ApiKeyEventOptions } from './events/api-key-event.listener.js';
+import type { ApiKeyEventOptions } from './lifecycle/events/api-key-event.listener.js';
 import {
   resolveExpiryNoticeOptions,
   type ApiKeyExpiryNoticeOptions,
   type ResolvedExpiryNoticeOptions,
-} from './events/expiry-notices.options.js';
+} from './lifecycle/events/expiry-notices.options.js';
 import {
   resolveUsageOptions,
   type ApiKeyUsageOptions,

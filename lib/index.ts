@@ -1,4 +1,4 @@
-export { ApiKeyModule } from './api-key.module.js';
+export { ApiKeyModule } from './module/api-key.module.js';
 export { ApiKeyService } from './lifecycle/api-key.service.js';
 export { ApiKeyGuard } from './http/api-key.guard.js';
 export { ApiKeyVerifier } from './verification/api-key.verifier.js';
@@ -120,7 +120,7 @@ export {
 export type { ApiKeyListenerHeartbeat } from './cache/invalidation-bus.js';
 export { DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS, DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS } from './cache/cache.options.js';
 // Guard: several key setups, the verifier token, optional mode.
-export { ApiKeyGuardFor, InjectApiKeyService, getApiKeySetupToken } from './api-key.setups.js';
+export { ApiKeyGuardFor, InjectApiKeyService, getApiKeySetupToken } from './module/api-key.setups.js';
 export { API_KEY_VERIFIER, type KeyVerifier } from './verification/key-verifier.js';
 export { OptionalApiKey, apiKeyPrincipalOf } from './http/decorators/optional-api-key.decorator.js';
 export type { ExtractedCredential } from './http/credential-extractor.js';
@@ -149,14 +149,14 @@ export {
   API_KEY_EVENT_LISTENER,
   type ApiKeyEventListener,
   type ApiKeyEventOptions,
-} from './events/api-key-event.listener.js';
+} from './lifecycle/events/api-key-event.listener.js';
 export {
   API_KEY_LIFECYCLE_EVENT_TYPES,
   apiKeyEventName,
   type ApiKeyLifecycleEvent,
   type ApiKeyLifecycleEventType,
-} from './events/api-key-lifecycle.event.js';
-export type { ApiKeyExpiryNoticeOptions } from './events/expiry-notices.options.js';
+} from './lifecycle/events/api-key-lifecycle.event.js';
+export type { ApiKeyExpiryNoticeOptions } from './lifecycle/events/expiry-notices.options.js';
 export type { ListExpiringQuery } from './lifecycle/api-key.service.js';
 // Observability: per-key usage
 export {
@@ -169,6 +169,6 @@ export {
 export type { ApiKeyUsageOptions } from './verification/usage.options.js';
 export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './lifecycle/api-key-usage.reader.js';
 // Observability: OpenTelemetry
-export { API_KEY_TELEMETRY } from './telemetry/api-key.telemetry.js';
+export { API_KEY_TELEMETRY } from './verification/telemetry/api-key.telemetry.js';
 // Introspection clients (client_secret_basic / client_secret_post):
 export { IntrospectionClientGuard } from './integrations/introspection/introspection-client.guard.js';

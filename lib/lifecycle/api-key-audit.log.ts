@@ -4,7 +4,7 @@ import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY } from '../api-key.constants.
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { asStoreUnavailable } from '../api-key.errors.js';
 import { validateEventsQuery } from '../policies/api-key.input.js';
-import { ApiKeyEventPublisher } from '../events/api-key-event.publisher.js';
+import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 
 export type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';

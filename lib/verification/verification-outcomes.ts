@@ -1,6 +1,6 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
 import type { ApiKeyUsageOutcome } from '../storage/api-key-usage.entity.js';
-import { ApiKeyTelemetry } from '../telemetry/api-key.telemetry.js';
+import { ApiKeyTelemetry } from './telemetry/api-key.telemetry.js';
 import { ApiKeyUsageRecorder } from './usage.recorder.js';
 
 /**

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKeyConfigurationError } from '../../api-key.errors.js';
-import { ApiKeyModule } from '../../api-key.module.js';
+import { ApiKeyModule } from '../../module/api-key.module.js';
 import { ApiKeyService } from '../../lifecycle/api-key.service.js';
 import { CliError, ExitCode } from './exit-codes.js';
 

@@ -1,7 +1,7 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
 import { APP_GUARD, ModulesContainer, Reflector } from '@nestjs/core';
-import { isApiKeyGuard } from '../../api-key.setups.js';
+import { isApiKeyGuard } from '../../module/api-key.setups.js';
 import { routeRuleOf } from '../../http/route-rule.js';
 import type { ScopeRequirement } from '../../policies/scope-matcher.js';
 

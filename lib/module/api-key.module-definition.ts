@@ -10,30 +10,30 @@ import {
   API_KEY_OPTIONS,
   API_KEY_STORE,
   API_KEY_USAGE_ENTITY,
-} from './api-key.constants.js';
-import { apiKeyUsageEntityFor } from './storage/api-key-usage.entity.js';
-import { apiKeyEventEntityFor } from './storage/api-key-event.entity.js';
-import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './storage/api-key.entity.js';
-import { ApiKeyCredits } from './lifecycle/api-key.credits.js';
-import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
-import { ApiKeyExpiryNotifier } from './events/expiry-notifier.js';
-import { ApiKeyUsageRecorder } from './verification/usage.recorder.js';
-import { VerificationOutcomes } from './verification/verification-outcomes.js';
-import { ApiKeyGuard } from './http/api-key.guard.js';
+} from '../api-key.constants.js';
+import { apiKeyUsageEntityFor } from '../storage/api-key-usage.entity.js';
+import { apiKeyEventEntityFor } from '../storage/api-key-event.entity.js';
+import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from '../storage/api-key.entity.js';
+import { ApiKeyCredits } from '../lifecycle/api-key.credits.js';
+import { ApiKeyEventPublisher } from '../lifecycle/events/api-key-event.publisher.js';
+import { ApiKeyExpiryNotifier } from '../lifecycle/events/expiry-notifier.js';
+import { ApiKeyUsageRecorder } from '../verification/usage.recorder.js';
+import { VerificationOutcomes } from '../verification/verification-outcomes.js';
+import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
-import { ApiKeyAuditLog } from './lifecycle/api-key-audit.log.js';
-import { ApiKeyCacheInvalidator } from './cache/api-key.cache-invalidator.js';
-import { ApiKeyService } from './lifecycle/api-key.service.js';
-import { ApiKeyRateLimiter } from './verification/rate-limiter.js';
-import { ApiKeyVerifier } from './verification/api-key.verifier.js';
-import { API_KEY_VERIFIER } from './verification/key-verifier.js';
-import { LastUsedRecorder } from './verification/last-used.recorder.js';
-import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from './api-key.options.js';
-import { TypeOrmApiKeyStore, type StoredApiKey } from './storage/api-key.store.js';
-import { CachedApiKeyStore } from './cache/cached-api-key.store.js';
-import { LookupCache } from './cache/lookup-cache.js';
-import { dataSourceProvider } from './storage/data-source.provider.js';
-import { apiKeyEntities } from './storage/api-key-entities.js';
+import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
+import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
+import { ApiKeyService } from '../lifecycle/api-key.service.js';
+import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
+import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
+import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
+import { LastUsedRecorder } from '../verification/last-used.recorder.js';
+import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from '../api-key.options.js';
+import { TypeOrmApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
+import { CachedApiKeyStore } from '../cache/cached-api-key.store.js';
+import { LookupCache } from '../cache/lookup-cache.js';
+import { dataSourceProvider } from '../storage/data-source.provider.js';
+import { apiKeyEntities } from '../storage/api-key-entities.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name'>> &
   Pick<ApiKeyModuleExtras, 'dataSource' | 'name'> = {

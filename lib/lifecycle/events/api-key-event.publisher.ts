@@ -1,10 +1,10 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { EntityManager } from 'typeorm';
-import { API_KEY_OPTIONS } from '../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';
-import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import { API_KEY_OPTIONS } from '../../api-key.constants.js';
+import { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import type { ApiKeyEventInput } from '../../storage/api-key-event.insert.js';
+import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
 import { API_KEY_EVENT_LISTENER, type ApiKeyEventListener } from './api-key-event.listener.js';
 import { apiKeyEventName, isLifecycleEventType, type ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
 

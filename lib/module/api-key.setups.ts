@@ -1,6 +1,6 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
-import { ApiKeyGuard } from './http/api-key.guard.js';
-import { ApiKeyService } from './lifecycle/api-key.service.js';
+import { ApiKeyGuard } from '../http/api-key.guard.js';
+import { ApiKeyService } from '../lifecycle/api-key.service.js';
 
 /** The parts of a named key setup another module may inject. */
 type SetupPart = 'guard' | 'service';
