@@ -18,7 +18,7 @@ module.exports = {
       comment: 'Import lib/ through lib/index.ts, a root file of lib/ or a folder entry (index.ts).',
       severity: 'error',
       from: { path: '^(test|sample-app|bench)/' },
-      to: { path: '^lib/.+/', pathNot: '^lib/(?:integrations/)?[^/]+/index\\.ts$' },
+      to: { path: '^lib/.+/', pathNot: ['^lib/[^/]+/index\\.ts$', '^lib/[^/]+/[^/]+/index\\.ts$'] },
     },
     {
       name: 'pure-stays-pure',
