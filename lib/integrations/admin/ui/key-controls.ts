@@ -141,7 +141,7 @@ export function CreditsPanel({ id, keyRow, act }: { id: string; keyRow: KeyRow; 
     <p>Balance: ${keyRow.remainingUses ?? 'unlimited'}</p>
     <form onSubmit=${submit} class="inline">
       <div class="field grow">
-        <label for="credit-amount">Credits</label>
+        <label for="credit-amount">Credits to add or set</label>
         <input id="credit-amount" name="credit-amount" type="number" min="0" required inputmode="numeric" />
       </div>
       ${keyRow.remainingUses !== null && html`<button type="submit" value="add">Add</button>`}
