@@ -147,6 +147,8 @@ describe('admin console in a browser', () => {
     await page.getByLabel(/Narrower scopes/).fill('');
     await page.getByLabel('Environment').selectOption('live');
     await page.getByLabel('Expires').selectOption({ label: '90 days' });
+    await page.getByLabel('Starting credits').fill('100');
+    await page.getByLabel(/^Allowed IPs/).fill('127.0.0.1 ::1 ::ffff:127.0.0.1');
     await page.getByRole('button', { name: 'Issue', exact: true }).click();
 
     const dialog = page.getByRole('dialog', { name: 'Key “checkout service” issued' });
@@ -186,6 +188,37 @@ describe('admin console in a browser', () => {
       .filter({ hasText: /^orders:read$/ })
       .waitFor();
     expect(await orders(issuedKey, 'POST')).toBe(403);
+  });
+
+  it('disables and enables the key, finds it under "disabled", edits its details and credits', async () => {
+    await page.getByLabel(/^Reason \(optional/).fill('audit pending');
+    await page.getByRole('button', { name: 'Disable', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Disabled:' }).waitFor();
+    expect(await orders(issuedKey)).toBe(401);
+    await page.getByRole('link', { name: '← All keys' }).click();
+    await page.getByLabel('Status').selectOption('disabled');
+    await rowsAre(page, ['checkout service']);
+    await page.getByRole('link', { name: 'checkout service' }).click();
+    await page.getByRole('button', { name: 'Enable', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Enabled' }).waitFor();
+    expect(await orders(issuedKey)).toBe(200);
+
+    await page.getByLabel(/^Metadata/).fill('{"team":"payments"}');
+    await page.getByLabel(/^Allowed IPs/).fill('203.0.113.0/24');
+    await page.getByRole('button', { name: 'Save details' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved' }).waitFor();
+    expect(await orders(issuedKey)).toBe(403); // not from 203.0.113.0/24
+    await page.getByLabel(/^Allowed IPs/).fill('');
+    await page.getByRole('button', { name: 'Save details' }).click();
+    await page.locator('dd').filter({ hasText: /^any$/ }).waitFor();
+    expect(await orders(issuedKey)).toBe(200);
+    await page.locator('dd').filter({ hasText: 'payments' }).waitFor();
+
+    await page.getByLabel('Credits to add or set').fill('50');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    await page.getByRole('status').filter({ hasText: 'Credits added' }).waitFor();
+    expect((await t.service.get(issuedId)).remainingUses).toBeGreaterThan(100);
+    await expectAccessible(page);
     await page.screenshot({ path: join(SCREENSHOTS, 'admin-key.png'), fullPage: true });
   });
 
@@ -241,6 +274,27 @@ describe('admin console in a browser', () => {
     await expectAccessible(page);
   });
 
+  it("revokes all of an owner's keys after a confirmation", async () => {
+    expect(await orders(plainKey)).toBe(200);
+    await page.getByLabel('Reason (kept in the audit trail)').fill('shop closed');
+    await page.getByRole('button', { name: 'Revoke all…' }).click();
+    const confirm = page.getByRole('dialog', { name: 'Revoke every key of “shop”?' });
+    await confirm.waitFor();
+    await expectAccessible(page);
+    await page.screenshot({ path: join(SCREENSHOTS, 'admin-owner.png') });
+    await confirm.getByRole('button', { name: 'Cancel' }).click();
+    expect(await orders(plainKey)).toBe(200);
+    await page.getByRole('button', { name: 'Revoke all…' }).click();
+    await confirm.getByRole('button', { name: 'Revoke all now' }).click();
+    await page
+      .getByRole('status')
+      .filter({ hasText: /Revoked \d+ keys?\./ })
+      .waitFor();
+    expect(await orders(plainKey)).toBe(401);
+    await page.getByLabel('Status').selectOption('active');
+    await rowsAre(page, []);
+  });
+
   it('works with the keyboard alone at 360 px wide', async () => {
     const phone = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true });
     const small = await phone.newPage();
@@ -277,6 +331,12 @@ describe('admin console in a browser', () => {
     await small.keyboard.press('Enter'); // "Done"
     await small.getByRole('heading', { name: 'keyboard key' }).waitFor();
     expect(await pageMemory(small)).not.toContain(key);
+    // The key page with its controls fits too, and the disable toggle works by keyboard.
+    await small.getByRole('button', { name: 'Save details' }).waitFor();
+    expect(await small.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(360);
+    await small.getByRole('button', { name: 'Disable', exact: true }).focus();
+    await small.keyboard.press('Enter');
+    await small.getByRole('button', { name: 'Enable', exact: true }).waitFor();
     await phone.close();
   });
 

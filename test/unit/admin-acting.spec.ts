@@ -1,8 +1,26 @@
 import { describe, expect, it } from '@jest/globals';
-import { ForbiddenException } from '@nestjs/common';
-import { actingOptions, keyStatus, parseAdminKeyQuery } from 'nestjs-opaque-keys/admin';
+import { ApiKeyDelegationError, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
+import { actingOptions, assertMayRevokeAll, keyStatus, parseAdminKeyQuery } from 'nestjs-opaque-keys/admin';
 
 describe('actingOptions (the one place console calls get who acts)', () => {
+  const principal = { id: 'k1', scopes: ['keys:admin', 'orders:*'], environment: 'test' } as never as ApiKeyPrincipal;
+
+  it('hands a signed-in admin key to the service as actingAs, with no check of its own (the service decides)', () => {
+    const signedIn = { id: 'k1', scopes: principal.scopes, principal };
+    expect(actingOptions(signedIn, { scopes: ['*'] })).toEqual({ actor: 'admin:k1', actingAs: principal });
+  });
+
+  it('lets only a primary-environment admin key revoke all of an owner (a host operator is trusted)', () => {
+    const live = { ...principal, environment: 'live' } as ApiKeyPrincipal;
+    expect(() => assertMayRevokeAll({ id: 'k1', scopes: [], principal }, ['live', 'test'])).toThrow(
+      ApiKeyDelegationError,
+    );
+    expect(() => assertMayRevokeAll({ id: 'k1', scopes: [], principal: live }, ['live', 'test'])).not.toThrow();
+    expect(() => assertMayRevokeAll({ id: 'k1', scopes: [], principal }, [])).not.toThrow();
+    expect(() => assertMayRevokeAll({ id: 'op', scopes: [] }, ['live', 'test'])).not.toThrow();
+  });
+
+  // Host-guard mode: no key, the scope rule is checked here with the library's uncoveredScopes.
   const admin = { id: 'k1', scopes: ['keys:admin', 'orders:*'] };
 
   it('names the admin as actor and lets through what the admin holds, wildcards included', () => {
@@ -25,10 +43,10 @@ describe('actingOptions (the one place console calls get who acts)', () => {
       ['keys:*'],
       ['orders:read', 'billing'],
     ]) {
-      expect(() => actingOptions(admin, { scopes })).toThrow(ForbiddenException);
+      expect(() => actingOptions(admin, { scopes })).toThrow(ApiKeyDelegationError);
     }
     expect(() => actingOptions(admin, { scopes: ['orders:read', 'billing', 'keys:*'] })).toThrow(
-      'you cannot grant scopes you do not hold: billing, keys:*',
+      'operator k1 cannot grant "billing", "keys:*": they do not hold them',
     );
   });
 });
@@ -59,6 +77,8 @@ describe('the console list query and status', () => {
     const base = { revokedAt: null, expiresAt: null } as never as Parameters<typeof keyStatus>[0];
     expect(keyStatus(base, now)).toMatchObject({ status: 'active', expiringSoon: false });
     expect(keyStatus({ ...base, revokedAt: new Date(now - 1) }, now).status).toBe('revoked');
+    expect(keyStatus({ ...base, disabledAt: new Date(now - 1) } as never, now).status).toBe('disabled');
+    expect(parseAdminKeyQuery({ status: 'disabled' }).status).toBe('disabled');
     expect(keyStatus({ ...base, expiresAt: new Date(now) }, now).status).toBe('expired');
     expect(keyStatus({ ...base, expiresAt: new Date(now + 86_400_000) }, now)).toMatchObject({
       status: 'active',

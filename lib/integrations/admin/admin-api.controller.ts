@@ -5,6 +5,7 @@ import {
   HttpCode,
   Inject,
   Param,
+  Patch,
   Post,
   Put,
   Query,
@@ -23,9 +24,9 @@ import type { ApiKeyRecord, IssuedApiKey, RotatedApiKey } from '../../lifecycle/
 import { ApiKeyService } from '../../lifecycle/api-key.service.js';
 import type { ApiKeyEventColumns } from '../../storage/api-key-event.entity.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
-import { actingOptions } from './admin-acting.js';
+import { actingOptions, assertMayChangeCredits, assertMayRevokeAll } from './admin-acting.js';
 import { keyStatus, parseAdminKeyQuery, searchKeys, type AdminKeyPage, type AdminKeyRow } from './admin-key.query.js';
-import { gracePeriodMsOf, issueInputOf, reasonOf, scopesOf } from './admin-request.body.js';
+import { creditsChangeOf, gracePeriodMsOf, issueInputOf, reasonOf, scopesOf, updateOf } from './admin-request.body.js';
 import { ResolvedAdminOptions, type AdminIdentity } from './admin.options.js';
 
 /** `GET <path>/api/session`: who is signed in and the key policy the issue form follows. */
@@ -70,7 +71,7 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       if (options.identify) return options.identify(request);
       const principal = request[API_KEY_REQUEST_PROPERTY] as ApiKeyPrincipal | undefined;
       if (!principal) throw new UnauthorizedException();
-      return { id: principal.id, scopes: principal.scopes };
+      return { id: principal.id, scopes: principal.scopes, principal };
     }
 
     /** Who is signed in, and the policy the issue form must follow. */
@@ -121,6 +122,76 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
     ): Promise<AdminKeyRow> {
       const scopes = scopesOf(body);
       return keyStatus(await this.keys.updateScopes(id, scopes, actingOptions(this.adminOf(request), { scopes })));
+    }
+
+    /** Replaces the key by a successor (same scopes, which the admin must hold): `201 { key, record, previous }`. */
+    /** Edits name, metadata, expiry, rate limit or IP allowlist (`null` clears); one `updated` audit event. */
+    @Patch('keys/:id')
+    async update(
+      @Req() request: Record<string, unknown>,
+      @Param('id') id: string,
+      @Body() body: unknown,
+    ): Promise<AdminKeyRow> {
+      const patch = updateOf(body);
+      const { scopes } = await this.keys.get(id);
+      return keyStatus(await this.keys.update(id, patch, actingOptions(this.adminOf(request), { scopes })));
+    }
+
+    /** Disables the key (reversible): the next request with it gets 401. */
+    @Post('keys/:id/disable')
+    @HttpCode(200)
+    async disable(
+      @Req() request: Record<string, unknown>,
+      @Param('id') id: string,
+      @Body() body: unknown,
+    ): Promise<AdminKeyRow> {
+      return keyStatus(await this.keys.disable(id, reasonOf(body), actingOptions(this.adminOf(request))));
+    }
+
+    /** Enables a disabled key (it gives power back: the admin must hold its scopes). */
+    @Post('keys/:id/enable')
+    @HttpCode(200)
+    async enable(@Req() request: Record<string, unknown>, @Param('id') id: string): Promise<AdminKeyRow> {
+      const { scopes } = await this.keys.get(id);
+      return keyStatus(await this.keys.enable(id, actingOptions(this.adminOf(request), { scopes })));
+    }
+
+    /**
+     * Adds credits (`{ add }`) or sets the balance (`{ set }`). The admin must
+     * be allowed to manage the key (its scopes and environment); an admin key
+     * cannot change its own credits.
+     */
+    @Post('keys/:id/credits')
+    @HttpCode(200)
+    async credits(
+      @Req() request: Record<string, unknown>,
+      @Param('id') id: string,
+      @Body() body: unknown,
+    ): Promise<AdminKeyRow> {
+      const change = creditsChangeOf(body);
+      const admin = this.adminOf(request);
+      const record = await this.keys.get(id);
+      const { actor, actingAs } = actingOptions(admin, { scopes: record.scopes });
+      if (actingAs) assertMayChangeCredits(actingAs, record, this.keyOptions);
+      const changed =
+        'add' in change
+          ? await this.keys.addCredits(id, change.add, { actor })
+          : await this.keys.setCredits(id, change.set, { actor });
+      return keyStatus(changed);
+    }
+
+    /** Revokes every live key of an owner, after the page's confirmation: `{ revoked: n }`. */
+    @Post('owners/:ownerId/revoke-all')
+    @HttpCode(200)
+    async revokeAll(
+      @Req() request: Record<string, unknown>,
+      @Param('ownerId') ownerId: string,
+      @Body() body: unknown,
+    ): Promise<{ revoked: number }> {
+      const admin = this.adminOf(request);
+      assertMayRevokeAll(admin, this.keyOptions.environments);
+      const revoked = await this.keys.revokeAllForOwner(ownerId, reasonOf(body), { actor: actingOptions(admin).actor });
+      return { revoked };
     }
 
     /** Replaces the key by a successor (same scopes, which the admin must hold): `201 { key, record, previous }`. */

@@ -3,7 +3,7 @@ import type { ApiKeyRecord } from '../../lifecycle/api-key.record.js';
 import type { ApiKeyService } from '../../lifecycle/api-key.service.js';
 
 /** A key's state as the console shows and filters it. */
-export type AdminKeyStatus = 'active' | 'revoked' | 'expired';
+export type AdminKeyStatus = 'active' | 'disabled' | 'revoked' | 'expired';
 /** The list's status filter: a state, or `expiring` (active, expiring within {@link EXPIRING_SOON_MS}). */
 export type AdminStatusFilter = AdminKeyStatus | 'expiring';
 /** Columns the list sorts by. */
@@ -14,7 +14,7 @@ export const EXPIRING_SOON_MS = 7 * 24 * 3_600_000;
 /** The most keys one search reads (newest first); beyond that the answer says `truncated`. */
 export const ADMIN_SCAN_LIMIT = 5_000;
 
-const STATUSES: readonly AdminStatusFilter[] = ['active', 'revoked', 'expired', 'expiring'];
+const STATUSES: readonly AdminStatusFilter[] = ['active', 'disabled', 'revoked', 'expired', 'expiring'];
 const SORTS: readonly AdminSortColumn[] = ['createdAt', 'name', 'ownerId', 'expiresAt', 'lastUsedAt'];
 
 /** A checked list query. */
@@ -44,7 +44,13 @@ export interface AdminKeyPage {
 /** The state of a key at `now`. */
 export function keyStatus(record: ApiKeyRecord, now = Date.now()): AdminKeyRow {
   const expired = record.expiresAt !== null && new Date(record.expiresAt).getTime() <= now;
-  const status: AdminKeyStatus = record.revokedAt ? 'revoked' : expired ? 'expired' : 'active';
+  const status: AdminKeyStatus = record.revokedAt
+    ? 'revoked'
+    : record.disabledAt
+      ? 'disabled'
+      : expired
+        ? 'expired'
+        : 'active';
   const expiringSoon =
     status === 'active' && record.expiresAt !== null && new Date(record.expiresAt).getTime() - now <= EXPIRING_SOON_MS;
   return { ...record, status, expiringSoon };
@@ -119,14 +125,16 @@ function compare(column: AdminSortColumn, order: 'asc' | 'desc'): (a: AdminKeyRo
 export async function searchKeys(service: ApiKeyService, query: AdminKeyQuery): Promise<AdminKeyPage> {
   const now = Date.now();
   const { limit, offset } = query;
-  if (!query.q && !query.status && query.sort === 'createdAt' && query.order === 'desc') {
-    const page = await service.list({ ownerId: query.ownerId, limit, offset });
+  // The states the service filters by go to list({ status }); `expiring` is computed here.
+  const status = query.status === 'expiring' ? 'active' : query.status;
+  if (!query.q && query.status !== 'expiring' && query.sort === 'createdAt' && query.order === 'desc') {
+    const page = await service.list({ ownerId: query.ownerId, status, limit, offset });
     return { ...page, items: page.items.map((record) => keyStatus(record, now)), truncated: false };
   }
   const rows: AdminKeyRow[] = [];
   let truncated = false;
   for (let read = 0; ;) {
-    const page = await service.list({ ownerId: query.ownerId, limit: 100, offset: read });
+    const page = await service.list({ ownerId: query.ownerId, status, limit: 100, offset: read });
     rows.push(...page.items.map((record) => keyStatus(record, now)));
     read += page.items.length;
     if (page.items.length < 100 || read >= page.total) break;

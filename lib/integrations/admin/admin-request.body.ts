@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import type { IssueApiKeyInput } from '../../lifecycle/api-key.record.js';
+import type { ApiKeyUpdate } from '../../lifecycle/api-key.update.js';
 
 /** The longest grace period the console offers: 30 days. */
 export const MAX_GRACE_PERIOD_SECONDS = 30 * 24 * 3600;
@@ -42,7 +43,38 @@ export function issueInputOf(body: unknown): Omit<IssueApiKeyInput, 'actor'> {
     metadata: raw.metadata as Record<string, unknown> | undefined,
     maxUses: raw.maxUses as number | null | undefined,
     rateLimit: rate ? { limit: rate.limit as number, windowMs: rate.windowMs as number } : undefined,
+    credits: raw.credits as IssueApiKeyInput['credits'],
+    allowedIps: raw.allowedIps as string[] | null | undefined,
   };
+}
+
+const UPDATE_FIELDS = ['name', 'metadata', 'expiresAt', 'rateLimit', 'allowedIps'] as const;
+
+/**
+ * The body of `PATCH <path>/api/keys/:id`: any of name, metadata, expiresAt,
+ * rateLimit, allowedIps (`null` clears the last four). The service checks
+ * every value again.
+ * @throws BadRequestException
+ */
+export function updateOf(body: unknown): ApiKeyUpdate {
+  const raw = objectOf(body);
+  const unknown = Object.keys(raw).filter((field) => !(UPDATE_FIELDS as readonly string[]).includes(field));
+  if (unknown.length > 0) {
+    throw new BadRequestException(`cannot update ${unknown.join(', ')}: send any of ${UPDATE_FIELDS.join(', ')}`);
+  }
+  const patch: Record<string, unknown> = { ...raw };
+  if ('expiresAt' in raw) patch.expiresAt = dateOf(raw.expiresAt, 'expiresAt') ?? null;
+  return patch as ApiKeyUpdate;
+}
+
+/** The body of `POST <path>/api/keys/:id/credits`: `{ add: n }` or `{ set: n }`. @throws BadRequestException */
+export function creditsChangeOf(body: unknown): { readonly add: number } | { readonly set: number } {
+  const raw = objectOf(body);
+  const keys = Object.keys(raw);
+  if (keys.length !== 1 || !['add', 'set'].includes(keys[0]) || typeof raw[keys[0]] !== 'number') {
+    throw new BadRequestException('send { "add": n } or { "set": n }');
+  }
+  return keys[0] === 'add' ? { add: raw.add as number } : { set: raw.set as number };
 }
 
 /** The scopes of `PUT <path>/api/keys/:id/scopes`. @throws BadRequestException */

@@ -1,5 +1,6 @@
 import type { CanActivate, Type } from '@nestjs/common';
 import { isValidScope } from '../../policies/scope-matcher.js';
+import type { ApiKeyPrincipal } from '../../verification/api-key.principal.js';
 
 /** Who is using the console: the audit-log actor and the scopes they may grant. */
 export interface AdminIdentity {
@@ -7,6 +8,8 @@ export interface AdminIdentity {
   readonly id: string;
   /** The scopes the operator holds; they may only grant these (wildcards such as `orders:*` allowed). */
   readonly scopes: readonly string[];
+  /** The signed-in admin key (default sign-in), handed to the service as `actingAs`; absent with a host guard. */
+  readonly principal?: ApiKeyPrincipal;
 }
 
 /** Options of `ApiKeyAdminModule.forRoot()`. Every field is optional. */

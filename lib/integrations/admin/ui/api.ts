@@ -68,7 +68,12 @@ export interface KeyRow {
   remainingUses: number | null;
   rateLimitMax: number | null;
   rateLimitWindowMs: number | null;
-  status: 'active' | 'revoked' | 'expired';
+  refillAmount: number | null;
+  refillIntervalMs: number | null;
+  disabledAt: string | null;
+  disabledReason: string | null;
+  allowedIps: string[] | null;
+  status: 'active' | 'disabled' | 'revoked' | 'expired';
   expiringSoon: boolean;
 }
 

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type KeyRow, type Session } from './api.js';
 import { focusHeading, grantCovers, scopeList } from './format.js';
 import { html } from './html.js';
+import { addressList } from './key-controls.js';
 import { SecretDialog } from './secret-dialog.js';
 
 const DAY = 86_400_000;
@@ -53,6 +54,8 @@ export function IssueForm({ session }: { session: Session }) {
           : new Date(now + Number(lifetime)).toISOString();
     const limit = value('rate-limit');
     const uses = value('max-uses');
+    const credits = value('credits');
+    const refill = value('refill-amount');
     const body = {
       name: value('name'),
       ownerId: value('owner') || undefined,
@@ -60,6 +63,15 @@ export function IssueForm({ session }: { session: Session }) {
       environment: value('environment') || undefined,
       expiresAt: expiresAt || null,
       maxUses: uses ? Number(uses) : undefined,
+      credits: credits
+        ? {
+            remaining: Number(credits),
+            refill: refill
+              ? { amount: Number(refill), intervalMs: Number(value('refill-hours') || '24') * 3_600_000 }
+              : undefined,
+          }
+        : undefined,
+      allowedIps: addressList(value('allowed-ips')) ?? undefined,
       rateLimit: limit ? { limit: Number(limit), windowMs: Number(value('rate-window') || '60') * 1000 } : undefined,
     };
     try {
@@ -136,6 +148,23 @@ export function IssueForm({ session }: { session: Session }) {
       </fieldset>
       <label for="max-uses">Uses allowed (optional; 1 = single use)</label>
       <input id="max-uses" name="max-uses" type="number" min="1" inputmode="numeric" />
+      <fieldset>
+        <legend>Credits (optional; each request spends the route's cost)</legend>
+        <label for="credits">Starting credits</label>
+        <input id="credits" name="credits" type="number" min="0" inputmode="numeric" />
+        <div class="pair">
+          <div class="field">
+            <label for="refill-amount">Refill to</label>
+            <input id="refill-amount" name="refill-amount" type="number" min="1" inputmode="numeric" />
+          </div>
+          <div class="field">
+            <label for="refill-hours">every hours</label>
+            <input id="refill-hours" name="refill-hours" type="number" min="1" value="24" inputmode="numeric" />
+          </div>
+        </div>
+      </fieldset>
+      <label for="allowed-ips">Allowed IPs and CIDR ranges (optional; space separated; empty: any address)</label>
+      <input id="allowed-ips" name="allowed-ips" class="mono" spellcheck="false" placeholder="203.0.113.0/24" />
       ${error && html`<p class="error" role="alert">${error}</p>`}
       <div class="actions">
         <button type="submit" class="primary">Issue</button>

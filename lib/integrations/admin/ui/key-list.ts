@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type KeyPage } from './api.js';
 import { environmentOf, focusHeading, statusLabel, when } from './format.js';
 import { html } from './html.js';
+import { RevokeAllPanel } from './owner-actions.js';
 
 const PAGE_SIZE = 25;
 const SORTS: [string, string][] = [
@@ -27,6 +28,7 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
       .catch((failure: Error) => setError(failure.message));
   }, [query, ownerId]);
   const change = (patch: Partial<typeof query>) => setQuery({ ...query, offset: 0, ...patch });
+  const refresh = () => setQuery({ ...query });
   const search = (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
@@ -52,6 +54,7 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
         >
           <option value="">Any</option>
           <option value="active">Active</option>
+          <option value="disabled">Disabled</option>
           <option value="expiring">Expiring within 7 days</option>
           <option value="expired">Expired</option>
           <option value="revoked">Revoked</option>
@@ -145,5 +148,6 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
         </button>
       </nav>`
     }
+    ${ownerId && html`<${RevokeAllPanel} ownerId=${ownerId} onDone=${refresh} />`}
   </main>`;
 }

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type KeyEvent, type KeyRow } from './api.js';
 import { environmentOf, focusHeading, scopeList, statusLabel, when } from './format.js';
 import { html } from './html.js';
+import { CreditsPanel, EditPanel, StatePanel } from './key-controls.js';
 import { ConfirmDialog, SecretDialog } from './secret-dialog.js';
 
 const GRACE_PERIODS: [number, string][] = [
@@ -11,7 +12,7 @@ const GRACE_PERIODS: [number, string][] = [
   [7 * 86_400, '7 days'],
 ];
 
-/** Every field of one key; edit its scopes, rotate it with grace, revoke it; its audit trail and usage. */
+/** Every field of one key; edit it, disable/enable it, change its credits and scopes, rotate, revoke; its audit trail and usage. */
 export function KeyPage({ id }: { id: string }) {
   const [key, setKey] = useState<KeyRow | null>(null);
   const [events, setEvents] = useState<KeyEvent[]>([]);
@@ -101,7 +102,13 @@ export function KeyPage({ id }: { id: string }) {
       key.replacedById ? html`<a href=${`#/keys/${key.replacedById}`} class="mono">${key.replacedById}</a>` : '—',
     ],
     ['Rate limit', key.rateLimitMax ? `${key.rateLimitMax} per ${(key.rateLimitWindowMs ?? 0) / 1000} s` : '—'],
-    ['Uses left', key.remainingUses ?? 'unlimited'],
+    [
+      'Disabled',
+      key.disabledAt ? `${when(key.disabledAt)}${key.disabledReason ? ` (${key.disabledReason})` : ''}` : '—',
+    ],
+    ['Credits left', key.remainingUses ?? 'unlimited'],
+    ['Refill', key.refillAmount ? `to ${key.refillAmount} every ${(key.refillIntervalMs ?? 0) / 3_600_000} h` : '—'],
+    ['Allowed IPs', html`<span class="mono">${key.allowedIps ? key.allowedIps.join(' ') : 'any'}</span>`],
     ['Metadata', html`<span class="mono">${key.metadata ? JSON.stringify(key.metadata) : '—'}</span>`],
     ['Id', html`<span class="mono">${key.id}</span>`],
   ];
@@ -121,7 +128,10 @@ export function KeyPage({ id }: { id: string }) {
     </dl>
     ${
       live &&
-      html`<section aria-labelledby="edit-title" class="panel">
+      html`<${StatePanel} id=${id} keyRow=${key} act=${act} />
+        <${EditPanel} id=${id} keyRow=${key} act=${act} key=${`edit-${version}`} />
+        <${CreditsPanel} id=${id} keyRow=${key} act=${act} />
+        <section aria-labelledby="edit-title" class="panel">
           <h2 id="edit-title">Scopes</h2>
           <form onSubmit=${saveScopes} class="inline">
             <div class="field grow">
@@ -133,6 +143,7 @@ export function KeyPage({ id }: { id: string }) {
         </section>
         ${
           !key.replacedById &&
+          key.status !== 'disabled' &&
           html`<section aria-labelledby="rotate-title" class="panel">
             <h2 id="rotate-title">Rotate</h2>
             <form onSubmit=${rotate} class="inline">
