@@ -1,5 +1,6 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { IsNull, Not, type EntityManager, type FindOptionsWhere } from 'typeorm';
+import { ApiKeyCredits } from './api-key.credits.js';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
 import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
@@ -48,6 +49,7 @@ export class ApiKeyControls {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly unitOfWork: ApiKeyUnitOfWork,
     private readonly audit: ApiKeyAuditLog,
+    private readonly credits: ApiKeyCredits,
     @Optional() private readonly cache?: ApiKeyCacheInvalidator,
   ) {}
 
@@ -106,7 +108,13 @@ export class ApiKeyControls {
         );
       }
       if (row.revokedAt) throw new ApiKeyStateError(id, 'revoked');
-      return { where: { id, revokedAt: IsNull() }, set, details: { fields } };
+      // Credits belong to the rotation family's newest key: set there, in this transaction.
+      const credits = patch.credits;
+      const after =
+        credits === undefined
+          ? undefined
+          : async (em: EntityManager) => [(await this.credits.configure(em, id, credits, now)).holderId];
+      return { where: { id, revokedAt: IsNull() }, set, details: { fields }, after };
     });
   }
 
@@ -160,6 +168,8 @@ export class ApiKeyControls {
       where: FindOptionsWhere<ApiKeyColumns>;
       set: Partial<ApiKeyColumns>;
       details?: Record<string, unknown>;
+      /** More work in the same transaction; returns more key ids whose cached rows it changed. */
+      after?: (em: EntityManager) => Promise<string[]>;
     },
   ): Promise<void> {
     await this.unitOfWork.run(async (em: EntityManager) => {
@@ -169,11 +179,15 @@ export class ApiKeyControls {
         lock: this.unitOfWork.writeLock,
       });
       if (!row) throw new ApiKeyNotFoundError(id);
-      const { where, set, details: planned } = plan(row);
-      const result = await em.update(this.entity, where, set as never);
-      if (result.affected !== 1) throw new ApiKeyStateError(id, type === 'enabled' ? 'enabled' : 'revoked');
+      const { where, set, details: planned, after } = plan(row);
+      // An update of credits alone changes no column of this row (the balance is the family's).
+      if (Object.keys(set).length > 0) {
+        const result = await em.update(this.entity, where, set as never);
+        if (result.affected !== 1) throw new ApiKeyStateError(id, type === 'enabled' ? 'enabled' : 'revoked');
+      }
+      const also = after ? await after(em) : [];
       await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details: planned ?? details }]);
-      await this.cache?.changed(em, { ids: [id] });
+      await this.cache?.changed(em, { ids: [...new Set([id, ...also])] });
     }, true);
   }
 }

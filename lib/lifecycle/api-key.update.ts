@@ -73,7 +73,7 @@ export function toUpdateChange(
     const list = validateAllowedIps(p.allowedIps);
     set.allowedIps = list === null ? null : JSON.stringify(list);
   }
-  // The credits columns come with credits support; until then the field is refused, never ignored.
-  if (p.credits !== undefined) throw new ApiKeyValidationError('credits cannot be updated by this version');
+  // `credits` lives on the family's newest key: applied by the caller in the same transaction (ApiKeyCredits.configure).
+  if (p.credits !== undefined) input.validateCredits(p.credits);
   return { set, fields: UPDATABLE_FIELDS.filter((field) => given.includes(field)) };
 }

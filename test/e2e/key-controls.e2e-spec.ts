@@ -147,9 +147,24 @@ describe('key controls', () => {
       expect((await t.service.get(record.id)).expiresAt).toEqual(record.expiresAt);
     });
 
-    it('refuses empty patches, unknown fields, credits (not in this version) and revoked keys, changing nothing', async () => {
+    it("sets credits in the same audited change, on the family's newest key, seen on the next request", async () => {
+      const expiresAt = new Date(Date.now() + DAY);
+      const { key, record } = await t.service.issue({ name: 'metered', scopes: ['orders:read'], expiresAt });
+      await get(key).expect(200);
+      const updated = await t.service.update(record.id, { name: 'metered v2', credits: { remaining: 1 } });
+      expect(updated).toMatchObject({ name: 'metered v2', remainingUses: 1 });
+      await get(key).expect(200);
+      await get(key).expect(401); // the one credit is spent
+      const [latest] = await events(record.id);
+      expect(latest).toMatchObject({ type: 'updated', details: { fields: ['name', 'credits'] } });
+      // Credits alone, back to unlimited.
+      expect(await t.service.update(record.id, { credits: null })).toMatchObject({ remainingUses: null });
+      await get(key).expect(200);
+    });
+
+    it('refuses empty patches, unknown fields, bad credits and revoked keys, changing nothing', async () => {
       const { record } = await t.service.issue({ name: 'strict', expiresAt: new Date(Date.now() + DAY) });
-      for (const patch of [{}, { scopes: ['*'] }, { hash: 'x' }, { credits: { remaining: 5 } }, { name: '' }]) {
+      for (const patch of [{}, { scopes: ['*'] }, { hash: 'x' }, { credits: { remaining: -5 } }, { name: '' }]) {
         await expect(t.service.update(record.id, patch as never)).rejects.toBeInstanceOf(ApiKeyValidationError);
       }
       expect((await events(record.id)).map((e) => e.type)).toEqual(['issued']);
