@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
-import { ApiKeyEntity, ApiKeyEventEntity, apiKeyMigrations } from 'nestjs-opaque-keys';
+import { ApiKeyEventEntity, apiKeyEntities, apiKeyMigrations } from 'nestjs-opaque-keys';
 import { DataSource } from 'typeorm';
 
 /**
@@ -60,7 +60,7 @@ describe('nestjs-opaque-keys CLI', () => {
     const setup = new DataSource({
       type: 'better-sqlite3',
       database,
-      entities: [ApiKeyEntity, ApiKeyEventEntity],
+      entities: apiKeyEntities(),
       synchronize: true,
     });
     await setup.initialize();
@@ -227,7 +227,7 @@ describe('nestjs-opaque-keys CLI', () => {
   it('records the CLI user as the actor of the audit events it writes', async () => {
     const { record } = json('issue', '--name', 'audited', '--scopes', 'a');
     json('revoke', record.id, '--reason', 'done');
-    const check = new DataSource({ type: 'better-sqlite3', database, entities: [ApiKeyEntity, ApiKeyEventEntity] });
+    const check = new DataSource({ type: 'better-sqlite3', database, entities: apiKeyEntities() });
     await check.initialize();
     try {
       const events = await check.getRepository(ApiKeyEventEntity).find({ where: { keyId: record.id } });
