@@ -51,14 +51,17 @@ describe('admin console in a browser', () => {
     adminKey = admin.key;
     adminId = admin.record.id;
     plainKey = (await t.service.issue({ name: 'storefront', ownerId: 'shop', scopes: ['orders:read'] })).key;
-    // A few keys, so the list looks like a real one.
+    // A few keys, so the list looks like a real one; a few ms apart, so "newest first" has one answer.
     const day = 86_400_000;
+    const tick = () => new Promise((resolve) => setTimeout(resolve, 5));
+    await tick();
     await t.service.issue({
       name: 'nightly export',
       ownerId: 'data-team',
       scopes: ['orders:read'],
       environment: 'live',
     });
+    await tick();
     await t.service.issue({
       name: 'partner sandbox',
       ownerId: 'acme-corp',
@@ -66,6 +69,7 @@ describe('admin console in a browser', () => {
       environment: 'test',
       expiresAt: new Date(Date.now() + 3 * day),
     });
+    await tick();
     const old = await t.service.issue({ name: 'old deploy bot', ownerId: 'data-team', scopes: ['orders:write'] });
     await t.service.revoke(old.record.id, 'replaced by CI', { actor: 'cli' });
     browser = await launchChromium();
