@@ -32,8 +32,8 @@ class BootController {
   }
 }
 
-/** DataSources the apps of a test opened, closed after a failed boot. */
-const opened: DataSource[] = [];
+/** DataSources the helper opened, with their initialization (a failed boot may leave one still connecting). */
+const opened: { dataSource: DataSource; initializing: Promise<unknown> }[] = [];
 
 /** TypeORM on this file's private database, emptied at start, with the given overrides. */
 function typeOrm(overrides: Partial<TypeOrmModuleOptions>): DynamicModule {
@@ -48,9 +48,10 @@ function typeOrm(overrides: Partial<TypeOrmModuleOptions>): DynamicModule {
         ...overrides,
       }) as TypeOrmModuleOptions,
     dataSourceFactory: async (options) => {
-      const dataSource = await new DataSource(options!).initialize();
-      opened.push(dataSource);
-      return dataSource;
+      const dataSource = new DataSource(options!);
+      const initializing = dataSource.initialize();
+      opened.push({ dataSource, initializing });
+      return initializing;
     },
   });
 }
@@ -63,7 +64,10 @@ async function bootError(imports: DynamicModule[]): Promise<Error> {
   } catch (error) {
     return error as Error;
   } finally {
-    for (const dataSource of opened.splice(0)) if (dataSource.isInitialized) await dataSource.destroy();
+    for (const { dataSource, initializing } of opened.splice(0)) {
+      await initializing.catch(() => undefined);
+      if (dataSource.isInitialized) await dataSource.destroy();
+    }
   }
   throw new Error('the app booted');
 }
@@ -144,7 +148,13 @@ describe('boot checks', () => {
     const started = Date.now();
     const error = await bootError([
       TypeOrmModule.forRootAsync({
-        useFactory: () => ({ ...testDataSourceOptions(), synchronize: true, dropSchema: true, autoLoadEntities: true }),
+        useFactory: () => ({
+          ...testDataSourceOptions(),
+          synchronize: true,
+          dropSchema: true,
+          autoLoadEntities: true,
+          retryAttempts: 0,
+        }),
         dataSourceFactory: async (options) => {
           const dataSource = await new DataSource(options!).initialize();
           // Cut the connection under TypeORM: every statement from now on fails.
