@@ -136,6 +136,30 @@ describe('admin console in a browser', () => {
     await page.getByRole('status').filter({ hasText: 'of 5' }).waitFor();
   });
 
+  it("shows the newest filter's answer even when an older filter answers last", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let served!: () => void;
+    const done = new Promise<void>((resolve) => (served = resolve));
+    const slow = /\/api\/keys\?.*status=revoked/;
+    await page.route(slow, async (route) => {
+      await held;
+      await route.continue().catch(() => undefined); // the page may have given up on it meanwhile
+      served();
+    });
+    await page.getByLabel('Status').selectOption('revoked'); // its answer is held back
+    await page.getByLabel('Status').selectOption('expiring');
+    await rowsAre(page, ['partner sandbox']);
+    release();
+    await done;
+    await page.waitForTimeout(300); // time for a late answer to land, were it used
+    const names = await page.$$eval('tbody tr td:first-child', (cells) => cells.map((cell) => cell.textContent));
+    expect(names).toEqual(['partner sandbox']);
+    await page.unroute(slow);
+    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('status').filter({ hasText: 'of 5' }).waitFor();
+  });
+
   let issuedKey = '';
   let issuedId = '';
 

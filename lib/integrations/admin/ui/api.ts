@@ -29,8 +29,18 @@ export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
 }
 
-/** Calls the API; JSON in and out. @throws ApiError */
-export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** True for the rejection of a call its `signal` aborted (a newer call replaced it): not an error to show. */
+export function isAborted(error: unknown): boolean {
+  return error instanceof DOMException && error.name === 'AbortError';
+}
+
+/**
+ * Calls the API; JSON in and out. A view that fetches in an effect passes
+ * its `signal` and aborts on cleanup, so an answer to an older filter or an
+ * earlier key never replaces a newer one.
+ * @throws ApiError
+ */
+export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -40,8 +50,12 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
     body: body === undefined ? undefined : JSON.stringify(body),
     cache: 'no-store',
     referrerPolicy: 'no-referrer',
+    signal,
   });
-  const data = await response.json().catch(() => ({}));
+  const data = await response.json().catch((error: unknown) => {
+    if (isAborted(error)) throw error;
+    return {};
+  });
   if (!response.ok) {
     if (response.status === 401 && token) onUnauthorized();
     const message = Array.isArray(data.message) ? data.message.join('; ') : data.message;

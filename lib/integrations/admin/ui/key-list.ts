@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type KeyPage } from './api.js';
+import { api, isAborted, type KeyPage } from './api.js';
 import { environmentOf, focusHeading, statusLabel, when } from './format.js';
 import { html } from './html.js';
 import { RevokeAllPanel } from './owner-actions.js';
@@ -23,9 +23,11 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
     const params = new URLSearchParams({ ...query, offset: String(query.offset), limit: String(PAGE_SIZE) });
     if (ownerId) params.set('ownerId', ownerId);
     for (const [name, value] of [...params]) if (value === '') params.delete(name);
-    api<KeyPage>('GET', `/keys?${params}`)
+    const call = new AbortController(); // a newer query replaces this one's answer
+    api<KeyPage>('GET', `/keys?${params}`, undefined, call.signal)
       .then((result) => (setPage(result), setError('')))
-      .catch((failure: Error) => setError(failure.message));
+      .catch((failure: Error) => isAborted(failure) || setError(failure.message));
+    return () => call.abort();
   }, [query, ownerId]);
   const change = (patch: Partial<typeof query>) => setQuery({ ...query, offset: 0, ...patch });
   const refresh = () => setQuery({ ...query });

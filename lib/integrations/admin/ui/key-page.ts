@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type KeyEvent, type KeyRow } from './api.js';
+import { api, isAborted, type KeyEvent, type KeyRow } from './api.js';
 import { environmentOf, focusHeading, scopeList, statusLabel, when } from './format.js';
 import { html } from './html.js';
 import { CreditsPanel, EditPanel, StatePanel } from './key-controls.js';
@@ -23,9 +23,14 @@ export function KeyPage({ id }: { id: string }) {
   const [version, setVersion] = useState(0);
   const reload = () => setVersion((v) => v + 1);
   useEffect(() => {
-    Promise.all([api<KeyRow>('GET', `/keys/${id}`), api<{ items: KeyEvent[] }>('GET', `/keys/${id}/events?limit=100`)])
+    const call = new AbortController(); // another key's page or a reload replaces this answer
+    Promise.all([
+      api<KeyRow>('GET', `/keys/${id}`, undefined, call.signal),
+      api<{ items: KeyEvent[] }>('GET', `/keys/${id}/events?limit=100`, undefined, call.signal),
+    ])
       .then(([record, trail]) => (setKey(record), setEvents(trail.items), setError('')))
-      .catch((failure: Error) => setError(failure.message));
+      .catch((failure: Error) => isAborted(failure) || setError(failure.message));
+    return () => call.abort();
   }, [id, version]);
   useEffect(focusHeading, [id]);
 
