@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ApiKeyAdminModule } from 'nestjs-opaque-keys/admin';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
 import { buildAdminAssets } from '../support/admin-assets.js';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -42,7 +43,7 @@ describe('admin console in a browser', () => {
   beforeAll(async () => {
     t = await createTestApp({
       controllers: [OrdersController],
-      options: { environments: ['live', 'test'] },
+      options: { environments: ['live', 'test'], usage: true },
       imports: [ApiKeyAdminModule.forRoot({ assetsDir: buildAdminAssets() })],
     });
     await t.app.listen(0, '127.0.0.1');
@@ -246,6 +247,9 @@ describe('admin console in a browser', () => {
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await page.getByRole('status').filter({ hasText: 'Credits added' }).waitFor();
     expect((await t.service.get(issuedId)).remainingUses).toBeGreaterThan(100);
+    await t.app.get(ApiKeyUsageRecorder).flush(); // usage is written behind: the chart shows what was written
+    await page.getByLabel('Usage period').selectOption({ label: 'Last 24 hours' });
+    await page.locator('.usage-summary').filter({ hasText: 'verified' }).waitFor();
     await expectAccessible(page);
     await page.screenshot({ path: join(SCREENSHOTS, 'admin-key.png'), fullPage: true });
   });
@@ -283,7 +287,6 @@ describe('admin console in a browser', () => {
     await trail.getByRole('cell', { name: 'revoked', exact: true }).waitFor();
     await expect(trail.textContent()).resolves.toContain(`admin:${adminId}`);
     await expect(trail.textContent()).resolves.toContain('laptop lost');
-    await page.getByText('No data: usage is not recorded yet.').waitFor();
 
     await page.goto(`${base}/admin/keys#/keys/${issuedId}`);
     await page.reload(); // a reload signs out: the admin key lived in the script's memory only
@@ -366,6 +369,27 @@ describe('admin console in a browser', () => {
     await small.keyboard.press('Enter');
     await small.getByRole('button', { name: 'Enable', exact: true }).waitFor();
     await phone.close();
+  });
+
+  it("charts a key's usage: exact totals in words, one bar per bucket, per hour or per day", async () => {
+    const probe = await t.service.issue({ name: 'usage probe', ownerId: 'metrics', scopes: ['orders:read'] });
+    for (let i = 0; i < 3; i++) expect(await orders(probe.key)).toBe(200);
+    for (let i = 0; i < 2; i++) expect(await orders(probe.key, 'POST')).toBe(403);
+    await t.app.get(ApiKeyUsageRecorder).flush();
+    await page.evaluate((id) => (location.hash = `#/keys/${id}`), probe.record.id);
+    await page.getByRole('heading', { name: 'usage probe', level: 1 }).waitFor();
+    const summary = page.locator('.usage-summary');
+    await summary.filter({ hasText: '5 requests: 3 verified, 2 forbidden.' }).waitFor();
+    expect(await page.locator('.usage-chart g.bucket').count()).toBe(7 * 24);
+    // One bar of each colour (two if an hour turned between the requests).
+    expect(await page.locator('.usage-chart rect.verified').count()).toBeGreaterThanOrEqual(1);
+    expect(await page.locator('.usage-chart rect.verified').count()).toBeLessThanOrEqual(2);
+    expect(await page.locator('.usage-chart rect.refused').count()).toBeGreaterThanOrEqual(1);
+    await page.getByLabel('Usage period').selectOption({ label: 'Last 30 days' });
+    await page.waitForFunction(() => document.querySelectorAll('.usage-chart g.bucket').length === 30);
+    await summary.filter({ hasText: '5 requests: 3 verified, 2 forbidden.' }).waitFor();
+    await page.getByText('per day', { exact: false }).waitFor();
+    await expectAccessible(page);
   });
 
   it('ran without a script error or a Content-Security-Policy violation', () => {

@@ -27,6 +27,7 @@ import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verificati
 import { actingOptions, assertMayChangeCredits, assertMayRevokeAll } from './admin-acting.js';
 import { keyStatus, parseAdminKeyQuery, searchKeys, type AdminKeyPage, type AdminKeyRow } from './admin-key.query.js';
 import { creditsChangeOf, gracePeriodMsOf, issueInputOf, reasonOf, scopesOf, updateOf } from './admin-request.body.js';
+import { adminUsageQueryOf, type AdminUsage } from './admin-usage.query.js';
 import { ResolvedAdminOptions, type AdminIdentity } from './admin.options.js';
 
 /** `GET <path>/api/session`: who is signed in and the key policy the issue form follows. */
@@ -113,6 +114,15 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       return { items, total, limit, offset };
     }
 
+    /** The key's requests per bucket and outcome over `?days=` (1, 7, 30, 90), or `{ enabled: false }`. */
+    @Get('keys/:id/usage')
+    async usage(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<AdminUsage> {
+      await this.keys.get(id); // 404 for an unknown key, with or without usage recording
+      const stored = this.keyOptions.usage?.granularity;
+      if (!stored) return { enabled: false };
+      return { enabled: true, ...(await this.keys.usage(adminUsageQueryOf(id, query, stored))) };
+    }
+
     /** Replaces the key's scopes (only scopes the admin holds); the next request sees them. */
     @Put('keys/:id/scopes')
     async updateScopes(
@@ -124,7 +134,6 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       return keyStatus(await this.keys.updateScopes(id, scopes, actingOptions(this.adminOf(request), { scopes })));
     }
 
-    /** Replaces the key by a successor (same scopes, which the admin must hold): `201 { key, record, previous }`. */
     /** Edits name, metadata, expiry, rate limit or IP allowlist (`null` clears); one `updated` audit event. */
     @Patch('keys/:id')
     async update(

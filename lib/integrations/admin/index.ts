@@ -32,3 +32,4 @@ export {
   type AdminSortColumn,
 } from './admin-key.query.js';
 export { MAX_GRACE_PERIOD_SECONDS } from './admin-request.body.js';
+export { adminUsageQueryOf, USAGE_PERIOD_DAYS, type AdminUsage } from './admin-usage.query.js';

@@ -114,3 +114,15 @@ export interface KeyEvent {
   at: string;
   details: Record<string, unknown> | null;
 }
+
+/** One bucket of a key's usage. */
+export interface UsagePoint {
+  start: string;
+  counts: Record<'verified' | 'invalid' | 'forbidden' | 'rate_limited' | 'out_of_credits', number>;
+  total: number;
+}
+
+/** A key's usage series, or `enabled: false` when the app does not record usage. */
+export type Usage =
+  | { enabled: false }
+  | { enabled: true; granularity: 'hour' | 'day'; points: UsagePoint[]; totals: UsagePoint['counts'] };

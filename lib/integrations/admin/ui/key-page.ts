@@ -4,6 +4,7 @@ import { environmentOf, focusHeading, scopeList, statusLabel, when } from './for
 import { html } from './html.js';
 import { CreditsPanel, EditPanel, StatePanel } from './key-controls.js';
 import { ConfirmDialog, SecretDialog } from './secret-dialog.js';
+import { UsagePanel } from './usage-chart.js';
 
 const GRACE_PERIODS: [number, string][] = [
   [0, 'None: the old key stops now'],
@@ -173,10 +174,7 @@ export function KeyPage({ id }: { id: string }) {
           </form>
         </section>`
     }
-    <section aria-labelledby="usage-title" class="panel">
-      <h2 id="usage-title">Usage</h2>
-      <p class="empty">No data: usage is not recorded yet.</p>
-    </section>
+    <${UsagePanel} id=${id} />
     <section aria-labelledby="audit-title">
       <h2 id="audit-title">Audit trail</h2>
       <div class="table-scroll" role="region" aria-label="Audit trail table" tabindex="0">
