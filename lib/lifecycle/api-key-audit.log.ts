@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DataSource, EntityManager, FindOptionsWhere } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY } from '../api-key.constants.js';
+import type { EntityManager, FindOptionsWhere } from 'typeorm';
+import { API_KEY_EVENT_ENTITY } from '../api-key.constants.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
-import { asStoreUnavailable } from '../api-key.errors.js';
 import { validateEventsQuery } from '../policies/api-key.input.js';
 import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
+import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 
 export type { ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 
@@ -27,7 +27,7 @@ export interface ListApiKeyEventsQuery {
 @Injectable()
 export class ApiKeyAuditLog {
   constructor(
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
+    private readonly unitOfWork: ApiKeyUnitOfWork,
     @Inject(API_KEY_EVENT_ENTITY) private readonly entity: typeof ApiKeyEventColumns,
     private readonly events: ApiKeyEventPublisher,
   ) {}
@@ -42,25 +42,21 @@ export class ApiKeyAuditLog {
     this.events.afterCommit(em, events, now);
   }
 
-  /** Events of a key and/or an owner, newest first. */
+  /**
+   * Events of a key and/or an owner, newest first; read on the primary under
+   * replication, so the trail read right after a change shows it.
+   */
   async list(query: ListApiKeyEventsQuery): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
     const { limit, offset } = validateEventsQuery(query);
     const where: FindOptionsWhere<ApiKeyEventColumns> = {};
     if (query.keyId !== undefined) where.keyId = query.keyId;
     if (query.ownerId !== undefined) where.ownerId = query.ownerId;
-    try {
-      const [items, total] = await Promise.all([
-        this.dataSource.manager.find(this.entity, {
-          where,
-          order: { at: 'DESC', id: 'DESC' },
-          take: limit,
-          skip: offset,
-        }),
-        this.dataSource.manager.count(this.entity, { where }),
-      ]);
-      return { items, total };
-    } catch (cause) {
-      throw asStoreUnavailable(cause);
-    }
+    const [items, total] = await this.unitOfWork.run((em) =>
+      Promise.all([
+        em.find(this.entity, { where, order: { at: 'DESC', id: 'DESC' }, take: limit, skip: offset }),
+        em.count(this.entity, { where }),
+      ]),
+    );
+    return { items, total };
   }
 }

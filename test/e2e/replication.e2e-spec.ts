@@ -83,6 +83,14 @@ describe.each(['primary', 'replica'] as const)('TypeORM replication, readFrom %s
     });
     expect(revoked!.revokedAt).toBeInstanceOf(Date);
     expect(new Set(statements.map((s) => s.mode))).toEqual(new Set(['master']));
+    // The audit trail read right after the change (the admin console's key page) comes from the primary too.
+    let trail: Awaited<ReturnType<ApiKeyService['listEvents']>> | undefined;
+    const reads = await log.during(async () => {
+      trail = await service.listEvents({ keyId: record.id });
+    });
+    expect(trail!.items.map((event) => event.type)).toEqual(['revoked', 'issued']);
+    expect(reads.length).toBeGreaterThan(0);
+    expect(new Set(reads.map((s) => s.mode))).toEqual(new Set(['master']));
     // Both "servers" are one here, so the next request sees the revocation either way;
     // with a lagging replica only the primary guarantees it (docs/production-databases.md).
     await get(key).expect(401);
