@@ -142,7 +142,7 @@ export {
 export { apiKeyEntities, API_KEY_ENTITIES, type ApiKeyEntityClass } from './storage/api-key-entities.js';
 export { ApiKeyConfigurationError } from './api-key.errors.js';
 // Rate limits: per rotation family and per owner, counted with rate-limiter-flexible
-export { decideRateLimit, tighterDecision, type RateLimitBackend, type RateLimitCount } from './policies/rate-limit.js';
+export type { RateLimitBackend, RateLimitCount } from './policies/rate-limit.js';
 export { type RateLimitCounter } from './verification/rate-limit-counter.js';
 // Observability: lifecycle events
 export {
