@@ -1,25 +1,20 @@
 import type { MigrationInterface } from 'typeorm';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from '../api-key.entity.js';
-import { CreateApiKeysMigration } from './api-key-migration.js';
 import { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
 import { CreateApiKeysPostgres1795478400000 } from './create-api-keys.postgres.js';
 import { CreateApiKeysSqlite1795478400000 } from './create-api-keys.sqlite.js';
 import { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
 import { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
 import { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
-import { AddKeyPoliciesMigration } from './key-policies-migration.js';
 import { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
 import { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
 import { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
-import { AddCreditsMigration } from './credits-migration.js';
 import { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
 import { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
 import { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
-import { AddKeyControlsMigration } from './key-controls-migration.js';
 import { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
 import { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
 import { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
-import { AddUsageMigration } from './usage-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -29,6 +24,7 @@ export { AddKeyPoliciesMigration } from './key-policies-migration.js';
 export { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
 export { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
 export { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
+export { AddKeyColumnsMigration, type KeyColumnsNames } from './key-columns-migration.js';
 export { AddCreditsMigration } from './credits-migration.js';
 export { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
 export { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
@@ -55,7 +51,10 @@ export interface ApiKeyMigrationsOptions {
 }
 
 /** A concrete migration of this library: it knows its table and its recorded name. */
-type TableMigrationClass = new () => MigrationInterface & { readonly tableName: string; readonly name: string };
+type TableMigrationClass = (new () => MigrationInterface & { readonly tableName: string; readonly name: string }) & {
+  /** The recorded name of the migration for a table. */
+  nameFor(tableName: string): string;
+};
 
 /** The migrations of each database, in order. */
 // One migration a line, so that each later migration is a line of its own.
@@ -105,16 +104,7 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   const key = `${base.name}:${tableName}`;
   let migration = named.get(key);
   if (!migration) {
-    const name =
-      base.prototype instanceof AddUsageMigration
-        ? AddUsageMigration.nameFor(tableName)
-        : base.prototype instanceof AddKeyControlsMigration
-          ? AddKeyControlsMigration.nameFor(tableName)
-          : base.prototype instanceof AddCreditsMigration
-            ? AddCreditsMigration.nameFor(tableName)
-            : base.prototype instanceof AddKeyPoliciesMigration
-              ? AddKeyPoliciesMigration.nameFor(tableName)
-              : CreateApiKeysMigration.nameFor(tableName);
+    const name = base.nameFor(tableName); // each migration's static nameFor, inherited by its subclasses
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;
