@@ -43,7 +43,8 @@ interface OpenTelemetryApi {
  * transport only: never a key, a hash, a key id or an owner id (cardinality
  * and secrecy). The span carries the key id (not secret), never the key.
  * With the lookup cache or batching on, it also reports the setup's
- * {@link LookupStats} (see lookup-instruments.ts).
+ * {@link LookupStats} (see {@link observeLookups}: attributes `result` and,
+ * for a named setup, `setup`).
  */
 @Injectable()
 export class ApiKeyTelemetry implements OnModuleInit, OnModuleDestroy {
