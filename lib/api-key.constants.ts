@@ -11,5 +11,7 @@ export const API_KEY_USAGE_ENTITY = Symbol('nestjs-opaque-keys:usage-entity');
 export const SCOPES_METADATA = 'nestjs-opaque-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
+/** The setup's lookup counts (cache hits and misses, batch sizes), read by telemetry. */
+export const API_KEY_LOOKUP_STATS = Symbol('nestjs-opaque-keys:lookup-stats');
 export const COST_METADATA = 'nestjs-opaque-keys:cost';
 export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';

@@ -1,6 +1,7 @@
 import { HOT_COLUMNS, type ApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
 import { LookupCache } from './lookup-cache.js';
 import { LookupCoalescer } from '../storage/lookup-coalescer.js';
+import { LookupStats } from '../storage/lookup-stats.js';
 import { thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 
 /**
@@ -9,7 +10,8 @@ import { thenApply, type MaybePromise } from '../verification/maybe-promise.js';
  * unchanged: a database failure is still an error, never a cached answer, and
  * "not found" is never cached. A read stores its row only if no invalidation
  * happened while it was in flight. Each caller gets its own copy of the row.
- * A hit answers synchronously, so the guard does too.
+ * A hit answers synchronously, so the guard does too. Every lookup counts as
+ * a hit or a miss in {@link LookupStats} (two integer fields, for telemetry).
  */
 export class CachedApiKeyStore implements ApiKeyStore {
   private readonly inFlight?: LookupCoalescer<string, StoredApiKey | null>;
@@ -18,19 +20,25 @@ export class CachedApiKeyStore implements ApiKeyStore {
    * @param coalesce share a miss's lookup between concurrent callers (the
    *   `coalesceLookups` option); done here rather than in the inner store so
    *   the generation ticket is taken when the shared read really starts.
+   * @param stats where hits and misses are counted (the setup's, read by telemetry)
    */
   constructor(
     private readonly inner: ApiKeyStore,
     readonly cache: LookupCache<StoredApiKey>,
     coalesce = false,
     private readonly clock: () => number = Date.now,
+    readonly stats: LookupStats = new LookupStats(),
   ) {
     if (coalesce) this.inFlight = new LookupCoalescer();
   }
 
   findByHash(hash: string): MaybePromise<StoredApiKey | null> {
     const hit = this.cache.get(hash, this.clock());
-    if (hit) return copyOf(hit);
+    if (hit) {
+      this.stats.cacheHits++;
+      return copyOf(hit);
+    }
+    this.stats.cacheMisses++;
     if (!this.inFlight) return this.load(hash);
     // Callers that share one read each get their own copy of its row.
     return this.inFlight.run(hash, async () => this.load(hash)).then((row) => row && copyOf(row));

@@ -7,6 +7,7 @@ import {
   API_KEY_DATA_SOURCE,
   API_KEY_ENTITY,
   API_KEY_EVENT_ENTITY,
+  API_KEY_LOOKUP_STATS,
   API_KEY_OPTIONS,
   API_KEY_STORE,
   API_KEY_USAGE_ENTITY,
@@ -32,6 +33,7 @@ import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } f
 import { TypeOrmApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
 import { CachedApiKeyStore } from '../cache/cached-api-key.store.js';
 import { LookupCache } from '../cache/lookup-cache.js';
+import { LookupStats } from '../storage/lookup-stats.js';
 import { dataSourceProvider } from '../storage/data-source.provider.js';
 import { apiKeyEntities } from '../storage/api-key-entities.js';
 
@@ -85,6 +87,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
       useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),
       inject: [API_KEY_OPTIONS],
     },
+    { provide: API_KEY_LOOKUP_STATS, useFactory: () => new LookupStats(extras.name) },
     {
       provide: API_KEY_STORE,
       useFactory: (
@@ -92,6 +95,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
         keyEntity: typeof ApiKeyColumns,
         options: ResolvedApiKeyOptions,
         cache: LookupCache<StoredApiKey> | null,
+        stats: LookupStats,
       ) =>
         cache
           ? // The cached store coalesces its own misses (see CachedApiKeyStore).
@@ -99,16 +103,20 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
               new TypeOrmApiKeyStore(dataSource, keyEntity, {
                 readFrom: options.readFrom,
                 batch: options.batchLookups,
+                stats,
               }),
               cache,
               options.coalesceLookups,
+              Date.now,
+              stats,
             )
           : new TypeOrmApiKeyStore(dataSource, keyEntity, {
               coalesce: options.coalesceLookups,
               readFrom: options.readFrom,
               batch: options.batchLookups,
+              stats,
             }),
-      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_CACHE],
+      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_CACHE, API_KEY_LOOKUP_STATS],
     },
   ];
   if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: ApiKeyGuard });

@@ -3,6 +3,7 @@ import { asStoreUnavailable } from '../api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
 import { mysqlLookup, postgresLookup, sqliteLookup, type RawRow, type ReadFrom } from './batched-lookup.js';
 import { LookupCoalescer } from './lookup-coalescer.js';
+import type { LookupStats } from './lookup-stats.js';
 import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 import { runLogged } from './statement-log.js';
 
@@ -97,14 +98,17 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
    * lookup's round trip).
    */
   private readonly inFlight?: LookupCoalescer<string, RawRow | undefined>;
+  /** Where batched lookups are counted (telemetry's batch size), if anywhere. */
+  private readonly stats?: LookupStats;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
-    options: { coalesce?: boolean; readFrom?: ReadFrom; batch?: boolean } = {},
+    options: { coalesce?: boolean; readFrom?: ReadFrom; batch?: boolean; stats?: LookupStats } = {},
   ) {
     this.readFrom = options.readFrom ?? 'primary';
     this.batch = options.batch;
+    this.stats = options.stats;
     if (options.coalesce) this.inFlight = new LookupCoalescer();
   }
 
@@ -154,12 +158,14 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
     if (this.dataSource.subscribers.length > 0) return query;
     switch (this.dataSource.options.type) {
       case 'better-sqlite3':
-        return this.batch === true ? sqliteLookup(this.dataSource, lookupSql) : this.betterSqlite3Lookup(sql);
+        return this.batch === true
+          ? sqliteLookup(this.dataSource, lookupSql, this.stats)
+          : this.betterSqlite3Lookup(sql);
       case 'postgres':
-        return this.batch !== false ? postgresLookup(this.dataSource, lookupSql, this.readFrom) : query;
+        return this.batch !== false ? postgresLookup(this.dataSource, lookupSql, this.readFrom, this.stats) : query;
       case 'mysql':
       case 'mariadb':
-        return this.batch !== false ? mysqlLookup(this.dataSource, lookupSql, this.readFrom) : query;
+        return this.batch !== false ? mysqlLookup(this.dataSource, lookupSql, this.readFrom, this.stats) : query;
       default:
         return query;
     }

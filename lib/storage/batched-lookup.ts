@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { hashApiKey } from '../key/key-hash.js';
 import { LookupBatcher } from './lookup-batcher.js';
+import type { LookupStats } from './lookup-stats.js';
 import { runLogged } from './statement-log.js';
 
 /** A row as the driver returns it, before TypeORM's hydration. */
@@ -34,10 +35,12 @@ async function onPooledConnection(
   }
 }
 
-/** Lookups batched per event-loop turn (see {@link LookupBatcher}); rows matched to hashes exactly. */
-function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>): BatchedLookup {
+/** Lookups batched per event-loop turn (see {@link LookupBatcher}); rows matched to hashes exactly; each batch counted in `stats`. */
+function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>, stats?: LookupStats): BatchedLookup {
   const batcher = new LookupBatcher<string, RawRow>(
     async (hashes) => new Map((await run(hashes)).map((row) => [String(row.hash), row])),
+    undefined,
+    stats && ((size) => stats.batchSent(size)),
   );
   return (hash) => batcher.find(hash);
 }
@@ -46,18 +49,25 @@ function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>): Batched
  * PostgreSQL (pg): `WHERE hash = ANY($1)` as one named statement, parsed and
  * planned once per pooled connection, whatever the batch size.
  */
-export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql, readFrom: ReadFrom): BatchedLookup {
+export function postgresLookup(
+  dataSource: DataSource,
+  lookupSql: LookupSql,
+  readFrom: ReadFrom,
+  stats?: LookupStats,
+): BatchedLookup {
   const sql = lookupSql('k.hash = ANY(:hashes)', { hashes: [] });
   // The name is derived from the text: one name never meets two texts on a connection.
   const name = `nestjs_opaque_keys_${hashApiKey(sql).slice(0, 16)}`;
-  return batched((hashes) =>
-    onPooledConnection(
-      dataSource,
-      readFrom,
-      sql,
-      [hashes],
-      async (client) => (await client.query({ name, text: sql, values: [hashes] })).rows,
-    ),
+  return batched(
+    (hashes) =>
+      onPooledConnection(
+        dataSource,
+        readFrom,
+        sql,
+        [hashes],
+        async (client) => (await client.query({ name, text: sql, values: [hashes] })).rows,
+      ),
+    stats,
   );
 }
 
@@ -67,7 +77,12 @@ export function postgresLookup(dataSource: DataSource, lookupSql: LookupSql, rea
  * power of two (padded with a repeated hash), so a connection prepares at most
  * seven texts.
  */
-export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql, readFrom: ReadFrom): BatchedLookup {
+export function mysqlLookup(
+  dataSource: DataSource,
+  lookupSql: LookupSql,
+  readFrom: ReadFrom,
+  stats?: LookupStats,
+): BatchedLookup {
   const texts = new Map<number, string>();
   return batched((hashes) => {
     const size = 2 ** Math.ceil(Math.log2(hashes.length));
@@ -82,7 +97,7 @@ export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql, readFr
       values,
       async (connection) => (await connection.promise().execute(text, values))[0],
     );
-  });
+  }, stats);
 }
 
 /**
@@ -92,7 +107,7 @@ export function mysqlLookup(dataSource: DataSource, lookupSql: LookupSql, readFr
  * (rounded up to a power of two, as for MySQL) on TypeORM's one connection,
  * and prepared again if it reconnects.
  */
-export function sqliteLookup(dataSource: DataSource, lookupSql: LookupSql): BatchedLookup {
+export function sqliteLookup(dataSource: DataSource, lookupSql: LookupSql, stats?: LookupStats): BatchedLookup {
   type Statement = { database: unknown; all(...params: unknown[]): RawRow[] };
   const statements = new Map<number, Statement>();
   const texts = new Map<number, string>();
@@ -108,5 +123,5 @@ export function sqliteLookup(dataSource: DataSource, lookupSql: LookupSql): Batc
       if (statement?.database !== connection) statements.set(size, (statement = connection.prepare(text) as Statement));
       return statement!.all(...values);
     });
-  });
+  }, stats);
 }

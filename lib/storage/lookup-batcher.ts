@@ -24,10 +24,12 @@ export class LookupBatcher<K, V> {
   /**
    * @param load runs one batch
    * @param maxBatch most distinct keys per statement; a fuller queue is sent in several
+   * @param onBatch told the number of distinct keys of each batch as it is sent (counts for telemetry)
    */
   constructor(
     private readonly load: BatchLoad<K, V>,
     private readonly maxBatch = 64,
+    private readonly onBatch?: (size: number) => void,
   ) {}
 
   /** What the batch this lookup joins finds for `key` (`undefined`: not found). Rejects when the batch fails. */
@@ -51,6 +53,7 @@ export class LookupBatcher<K, V> {
     const keys = [...queued.keys()];
     for (let start = 0; start < keys.length; start += this.maxBatch) {
       const batch = keys.slice(start, start + this.maxBatch);
+      this.onBatch?.(batch.length);
       this.load(batch).then(
         (found) => {
           for (const key of batch) for (const waiting of queued.get(key)!) waiting.resolve(found.get(key));

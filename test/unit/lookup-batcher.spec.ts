@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { LookupBatcher } from '../../lib/storage/index.js';
+import { LookupBatcher, LookupStats } from '../../lib/storage/index.js';
 
 /** A batch loader that records every batch and answers `value-<key>` for keys not starting with "missing". */
 function recordingLoader() {
@@ -46,5 +46,17 @@ describe('LookupBatcher', () => {
     const results = await Promise.allSettled(['a', 'a', 'b', 'c'].map((k) => batcher.find(k)));
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'fulfilled']);
     expect(await batcher.find('a')).toBe('a'); // a failure is not remembered
+  });
+
+  it('tells each batch its number of distinct keys as it is sent, and LookupStats adds them up', async () => {
+    const { load } = recordingLoader();
+    const stats = new LookupStats();
+    const sizes: number[] = [];
+    stats.batchSizes = { record: (size) => void sizes.push(size) };
+    const batcher = new LookupBatcher(load, 2, (size) => stats.batchSent(size));
+    await Promise.all(['a', 'b', 'a', 'c'].map((k) => batcher.find(k)));
+    await batcher.find('d');
+    expect(sizes).toEqual([2, 1, 1]);
+    expect([stats.batches, stats.batchedKeys]).toEqual([3, 4]);
   });
 });

@@ -4,6 +4,7 @@ import { CachedApiKeyStore } from '../../lib/cache/index.js';
 import { dispatchInvalidation, encodeInvalidation, invalidationChannel } from '../../lib/cache/index.js';
 import { LookupCache } from '../../lib/cache/index.js';
 import { resolveCacheOptions } from '../../lib/cache/index.js';
+import { LookupStats } from '../../lib/storage/index.js';
 
 /** A promise with its settle functions exposed. */
 function deferred<T>() {
@@ -169,6 +170,29 @@ describe('CachedApiKeyStore', () => {
     const [x, y] = await Promise.all([first, joined]);
     expect(x).not.toBe(y);
     expect(cache.size).toBe(0);
+  });
+
+  it('counts each lookup as a hit or a miss: not held, not found, failed and suspended are misses', async () => {
+    const inner = new ManualStore();
+    const cache = new LookupCache<StoredApiKey>({ ttlMs: 1000, maxEntries: 10 });
+    const stats = new LookupStats();
+    const store = new CachedApiKeyStore(inner, cache, false, () => 0, stats);
+    const first = store.findByHash('hash-a');
+    inner.lookups[0]!.settle.resolve(row('a'));
+    await first;
+    await store.findByHash('hash-a');
+    await store.findByHash('hash-a');
+    const unknown = store.findByHash('hash-x');
+    inner.lookups[1]!.settle.resolve(null);
+    await unknown;
+    const failing = store.findByHash('hash-y');
+    inner.lookups[2]!.settle.reject(new Error('database down'));
+    await expect(failing).rejects.toThrow('database down');
+    cache.suspend();
+    const suspended = store.findByHash('hash-a');
+    inner.lookups[3]!.settle.resolve(row('a'));
+    await suspended;
+    expect([stats.cacheHits, stats.cacheMisses]).toEqual([2, 4]);
   });
 
   it('passes errors through and caches nothing (fail closed)', async () => {

@@ -1,4 +1,8 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { API_KEY_LOOKUP_STATS, API_KEY_OPTIONS } from '../../api-key.constants.js';
+import type { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import type { LookupStats } from '../../storage/lookup-stats.js';
+import { LOOKUP_INSTRUMENTS, observeLookups, type LookupMeter } from './lookup-instruments.js';
 
 /** The instrument and span names this library reports under (meter and tracer `nestjs-opaque-keys`). */
 export const API_KEY_TELEMETRY = Object.freeze({
@@ -7,6 +11,7 @@ export const API_KEY_TELEMETRY = Object.freeze({
   duration: 'api_key.verification.duration',
   storeFailures: 'api_key.store.failures',
   span: 'api_key.verify',
+  ...LOOKUP_INSTRUMENTS,
 });
 
 /** The parts of `@opentelemetry/api` used here (typed loosely: the package is an optional peer). */
@@ -23,7 +28,7 @@ interface Span {
 }
 interface OpenTelemetryApi {
   metrics: {
-    getMeter(name: string): {
+    getMeter(name: string): LookupMeter & {
       createCounter(name: string, options?: object): Counter;
       createHistogram(name: string, options?: object): Histogram;
     };
@@ -37,13 +42,22 @@ interface OpenTelemetryApi {
  * until the host registers an SDK). Attributes are the outcome and the
  * transport only: never a key, a hash, a key id or an owner id (cardinality
  * and secrecy). The span carries the key id (not secret), never the key.
+ * With the lookup cache or batching on, it also reports the setup's
+ * {@link LookupStats} (see {@link observeLookups}: attributes `result` and,
+ * for a named setup, `setup`).
  */
 @Injectable()
-export class ApiKeyTelemetry implements OnModuleInit {
+export class ApiKeyTelemetry implements OnModuleInit, OnModuleDestroy {
   private verifications: Counter | undefined;
   private duration: Histogram | undefined;
   private storeFailures: Counter | undefined;
   private tracer: { startSpan(name: string, options?: object): Span } | undefined;
+  private stopObservingLookups: (() => void) | undefined;
+
+  constructor(
+    @Optional() @Inject(API_KEY_OPTIONS) private readonly options?: ResolvedApiKeyOptions,
+    @Optional() @Inject(API_KEY_LOOKUP_STATS) private readonly lookups?: LookupStats,
+  ) {}
 
   /** True once `@opentelemetry/api` is loaded: the guard notes start times only then. */
   get active(): boolean {
@@ -70,6 +84,14 @@ export class ApiKeyTelemetry implements OnModuleInit {
       description: 'Verifications refused with 503 because the key store could not answer',
     });
     this.tracer = api.trace.getTracer(API_KEY_TELEMETRY.scope);
+    if (this.lookups)
+      this.stopObservingLookups = observeLookups(meter, this.lookups, this.options?.cache !== undefined);
+  }
+
+  /** Stops observing the lookup counts (an app closing must not be collected from, nor kept alive). */
+  onModuleDestroy(): void {
+    this.stopObservingLookups?.();
+    this.stopObservingLookups = undefined;
   }
 
   /**
