@@ -1,14 +1,10 @@
 import {
-  BadRequestException,
-  ForbiddenException,
-  HttpException,
   Inject,
   Injectable,
   Logger,
-  ServiceUnavailableException,
-  UnauthorizedException,
   type CanActivate,
   type ExecutionContext,
+  type HttpException,
 } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
@@ -19,33 +15,19 @@ import {
   type ApiKeyVerification,
 } from '../verification/api-key.principal.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../verification/key-verifier.js';
-import {
-  credentialHeaderLines,
-  credentialHeaderNames,
-  extractCredential,
-  type ExtractedCredential,
-} from './credential-extractor.js';
+import { credentialHeaderNames, extractCredential, type ExtractedCredential } from './credential-extractor.js';
+import { admittedIn, rememberAdmission } from './exchange-verdicts.js';
 import { httpExchangeOf, requestOf, responseOf } from './execution-request.js';
+import * as refusals from './guard-refusals.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import { matchScopes } from '../policies/scope-matcher.js';
 import { RejectionLog } from './rejection-log.js';
+import { carriesPrefix, requestHeaderLines, unreadCredentialOf } from './request-credential.js';
 import { routeRuleOf, type RouteRule } from './route-rule.js';
-import { unreadCredential } from './unread-credential.js';
 import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
-
-/**
- * Verdicts given during one HTTP exchange (keyed by its in-flight response),
- * per key setup (keyed by the setup's verifier): a guard bound both globally
- * and with `@UseGuards` verifies, counts and charges a request once, while
- * another setup (another ApiKeyModule, the remote module) verifies for
- * itself, and a long-lived object (a WebSocket, a GraphQL subscription, an
- * RPC channel) is never an exchange: every operation on it is judged anew.
- * Private, so a client-set property can never pass for one.
- */
-const verdicts = new WeakMap<object, Map<KeyVerifier, ApiKeyPrincipal>>();
 
 /**
  * Authenticates requests by API key, live from the database on every request:
@@ -97,7 +79,7 @@ export class ApiKeyGuard implements CanActivate {
     // globally and with @UseGuards): not looked up, counted or charged again; scopes are checked.
     const request = this.getRequest(context);
     const exchange = httpExchangeOf(context, request, this.getResponse(context));
-    const verified = exchange && verdicts.get(exchange)?.get(this.verifier);
+    const verified = exchange && admittedIn(exchange, this.verifier);
     if (verified) return this.checkScopes(context, rule, verified);
 
     // 3. The credential.
@@ -105,17 +87,15 @@ export class ApiKeyGuard implements CanActivate {
     this.outcomes.start(context);
     // A long-lived object (a socket, a message payload) carries no principal from an earlier operation.
     if (!exchange) delete request[API_KEY_REQUEST_PROPERTY];
-    if (credential.kind === 'conflict') {
-      throw this.fail(context, new BadRequestException('Send one API key, not two different ones'), 'invalid_request');
-    }
+    if (credential.kind === 'conflict') throw this.fail(context, refusals.conflictingKeys(), 'invalid_request');
     const optional = rule.optional ?? this.options.optional;
-    if (credential.kind === 'none' || (optional && !this.carriesOurPrefix(credential.key))) {
+    if (credential.kind === 'none' || (optional && !carriesPrefix(credential.key, this.options.prefixes))) {
       // On an optional route, a token without our prefix (a JWT in the same Bearer header) is not ours either.
       // Not ours: the next guard or the handler decides (a principal left by an earlier operation on a
       // long-lived object is already gone; one set in this exchange by another setup's guard stays).
       if (optional) return true;
       this.noteUnread(request);
-      throw this.fail(context, new UnauthorizedException('API key required'));
+      throw this.fail(context, refusals.missingKey());
     }
 
     // 4. Parse, hash and look the key up: one SQL statement, none for malformed keys.
@@ -146,14 +126,10 @@ export class ApiKeyGuard implements CanActivate {
   ): boolean | Promise<boolean> {
     // 5. One answer for every invalid key; the reason goes to the log only (aggregated).
     if (!verification.valid) {
-      // Revoked/expired keys point at a real, known key: worth a warning. Unknown,
-      // malformed and foreign ones are noise under a scan: debug, one bucket per reason.
-      if (verification.keyId) {
-        const line = `rejected API key ${verification.keyId}: ${verification.reason}`;
-        this.log.note('warn', `${verification.keyId}:${verification.reason}`, line);
-      } else this.log.note('debug', verification.reason, `rejected API key: ${verification.reason}`);
+      const line = refusals.refusedKeyLine(verification);
+      this.log.note(line.level, line.bucket, line.message);
       this.outcomes.refused(context, verification);
-      throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
+      throw this.fail(context, refusals.invalidKey(), 'invalid_token');
     }
 
     // 6. Scopes, live from the row just read.
@@ -178,20 +154,11 @@ export class ApiKeyGuard implements CanActivate {
     // 7. The rate limits, if any apply (per rotation family, and per owner with ownerRateLimit).
     const rate = await this.unavailableAs503(context, this.rateLimiter.hit(principal));
     if (rate) {
-      this.setHeader(context, 'RateLimit-Policy', `${rate.limit};w=${rate.windowSeconds}`);
-      this.setHeader(context, 'RateLimit-Limit', String(rate.limit));
-      this.setHeader(context, 'RateLimit-Remaining', String(rate.remaining));
-      this.setHeader(context, 'RateLimit-Reset', String(rate.resetSeconds));
+      for (const [name, value] of refusals.rateLimitHeaders(rate)) this.setHeader(context, name, value);
       if (!rate.allowed) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
         this.outcomes.report(context, 'rate_limited', principal.id);
-        throw this.reject(
-          new HttpException(
-            { statusCode: 429, message: 'Too many requests for this API key', error: 'Too Many Requests' },
-            429,
-          ),
-          context,
-        );
+        throw this.reject(refusals.tooManyRequests('Too many requests for this API key'), context);
       }
     }
 
@@ -202,12 +169,9 @@ export class ApiKeyGuard implements CanActivate {
       if (!used.valid) this.outcomes.report(context, 'out_of_credits', principal.id);
       if (!used.valid && used.retryAfterMs !== undefined) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, Math.ceil(used.retryAfterMs / 1000))));
-        throw this.reject(
-          new HttpException({ statusCode: 429, message: 'Out of credits', error: 'Too Many Requests' }, 429),
-          context,
-        );
+        throw this.reject(refusals.tooManyRequests('Out of credits'), context);
       }
-      if (!used.valid) throw this.fail(context, new UnauthorizedException('Invalid API key'), 'invalid_token');
+      if (!used.valid) throw this.fail(context, refusals.invalidKey(), 'invalid_token');
     }
 
     return this.attach(request, exchange, principal, context);
@@ -222,11 +186,7 @@ export class ApiKeyGuard implements CanActivate {
   ): true {
     this.outcomes.report(context, 'verified', principal.id);
     request[API_KEY_REQUEST_PROPERTY] = principal;
-    if (exchange) {
-      let bySetup = verdicts.get(exchange);
-      if (!bySetup) verdicts.set(exchange, (bySetup = new Map()));
-      bySetup.set(this.verifier, principal);
-    }
+    if (exchange) rememberAdmission(exchange, this.verifier, principal);
     this.lastUsed.touch(principal.id);
     return true;
   }
@@ -234,7 +194,7 @@ export class ApiKeyGuard implements CanActivate {
   private checkScopes(context: ExecutionContext, rule: RouteRule, principal: ApiKeyPrincipal): true {
     if (!matchScopes(rule.requirement, principal.scopes)) {
       this.outcomes.report(context, 'forbidden', principal.id);
-      throw this.fail(context, new ForbiddenException('Insufficient scope'), 'insufficient_scope', rule.scope);
+      throw this.fail(context, refusals.insufficientScope(), 'insufficient_scope', rule.scope);
     }
     return true;
   }
@@ -248,7 +208,7 @@ export class ApiKeyGuard implements CanActivate {
   private checkAddress(request: Record<string, any>, principal: ApiKeyPrincipal): void {
     if (principal.allowedIps && !principal.allowedIps.allows(request.ip)) {
       this.logger.debug(`refused API key ${principal.id}: address not allowed`);
-      throw new ForbiddenException('This API key may not be used from this address');
+      throw refusals.addressNotAllowed();
     }
   }
 
@@ -265,29 +225,15 @@ export class ApiKeyGuard implements CanActivate {
   private storeFailure(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ApiKeyStoreUnavailableError)) return error;
     this.outcomes.unavailable(context);
-    const cause = error.cause as (Error & { code?: unknown }) | undefined;
-    const kind = typeof cause?.code === 'string' ? cause.code : (cause?.name ?? error.name);
-    this.log.note('error', `store:${kind}`, `key store unavailable: ${cause?.message ?? error.message}`);
+    const line = refusals.storeFailureLine(error);
+    this.log.note(line.level, line.bucket, line.message);
     this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));
-    return this.reject(new ServiceUnavailableException('Authentication is temporarily unavailable'), context);
-  }
-
-  /** Whether a presented value starts with one of this setup's prefixes (no I/O; the parser judges the rest). */
-  private carriesOurPrefix(key: string): boolean {
-    if (typeof key !== 'string') return false;
-    for (const prefix of this.options.prefixes.keys()) if (key.startsWith(`${prefix}_`)) return true;
-    return false;
+    return this.reject(refusals.storeUnavailable(), context);
   }
 
   /** Debug line (aggregated) for a request whose key was sent where the guard never reads one. */
   private noteUnread(request: Record<string, any>): void {
-    const headers = request.headers ?? request.raw?.headers;
-    const url = typeof request.originalUrl === 'string' ? request.originalUrl : request.url;
-    const unread = unreadCredential(
-      headers?.authorization,
-      typeof url === 'string' ? url : undefined,
-      this.options.bearer,
-    );
+    const unread = unreadCredentialOf(request, this.options.bearer);
     if (unread) this.log.note('debug', unread.bucket, unread.message);
   }
 
@@ -299,11 +245,7 @@ export class ApiKeyGuard implements CanActivate {
    * Override for transports that carry the key elsewhere.
    */
   protected readCredential(_context: ExecutionContext, request: Record<string, any>): ExtractedCredential {
-    const rawHeaders = request.rawHeaders ?? request.raw?.rawHeaders;
-    const headers = Array.isArray(rawHeaders)
-      ? credentialHeaderLines(rawHeaders, this.headerNames)
-      : (request.headersDistinct ?? request.headers ?? {});
-    return this.credentialFromHeaders(headers);
+    return this.credentialFromHeaders(requestHeaderLines(request, this.headerNames));
   }
 
   /** The credential in a record of header lines (lower-case names), as this setup reads them (Bearer, its header). */
@@ -340,8 +282,6 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private setHeader(context: ExecutionContext, name: string, value: string): void {
-    const response = this.getResponse(context);
-    if (typeof response?.header === 'function') response.header(name, value);
-    else if (typeof response?.setHeader === 'function') response.setHeader(name, value);
+    refusals.setResponseHeader(this.getResponse(context), name, value);
   }
 }

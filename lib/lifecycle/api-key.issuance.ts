@@ -1,0 +1,98 @@
+import type { ApiKeyAuditLog } from './api-key-audit.log.js';
+import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import * as input from '../policies/api-key.input.js';
+import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import { toRecord, type IssueApiKeyInput, type IssuedApiKey } from './api-key.record.js';
+import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import { resolveExpiry } from '../policies/expiry-policy.js';
+import { createKey, prefixFor } from './key-factory.js';
+import { assertMayGrant, defaultExpiryWithin } from '../policies/delegation.js';
+import { creditColumns } from './api-key.credits.js';
+import { normalizeScopes } from '../policies/scope-matcher.js';
+import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
+import { validateAllowedIps } from '../policies/ip-allowlist.js';
+import { assertOwnerBelowLimit, isDeadlock, OWNER_LIMIT_ATTEMPTS } from './owner-key-limit.js';
+
+/** What issuing a key works with: the service's entity, options, unit of work and audit log. */
+export interface IssuanceDeps {
+  readonly entity: typeof ApiKeyColumns;
+  readonly options: ResolvedApiKeyOptions;
+  readonly unitOfWork: ApiKeyUnitOfWork;
+  readonly audit: ApiKeyAuditLog;
+}
+
+/** An allowlist as its column stores it: JSON text, or `null` for any address. */
+function storedAllowedIps(allowedIps: string[] | null): string | null {
+  return allowedIps === null ? null : JSON.stringify(allowedIps);
+}
+
+function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null; rateLimitWindowMs: number | null } {
+  return { rateLimitMax: rate?.limit ?? null, rateLimitWindowMs: rate?.windowMs ?? null };
+}
+
+/**
+ * `ApiKeyService.issue`: validates the request, holds it to `actingAs` (if
+ * any), makes the key and inserts its row with an `issued` event in one
+ * transaction, under `maxKeysPerOwner` when set. The plaintext is in the
+ * result and nowhere else.
+ * @throws ApiKeyValidationError, ApiKeyDelegationError, ApiKeyLimitError
+ */
+export async function issueApiKey(request: IssueApiKeyInput, deps: IssuanceDeps): Promise<IssuedApiKey> {
+  const { entity, options, unitOfWork, audit } = deps;
+  const now = Date.now();
+  const credits = input.validateCredits(request.credits, request.maxUses);
+  const fields = {
+    name: input.validateName(request?.name),
+    ownerId: input.validateOwnerId(request.ownerId),
+    scopes: normalizeScopes(request.scopes ?? []),
+    metadata: input.validateMetadata(request.metadata),
+    expiresAt: resolveExpiry(request.expiresAt, now, options),
+    ...creditColumns(credits, now),
+    ...rateLimitColumns(validateRateLimit(request.rateLimit)),
+    allowedIps: storedAllowedIps(validateAllowedIps(request.allowedIps)),
+  };
+  const prefix = prefixFor(options, request.environment);
+  const actor = request.actingAs;
+  if (actor) {
+    if (request.expiresAt === undefined) fields.expiresAt = defaultExpiryWithin(actor, fields.expiresAt);
+    assertMayGrant(actor, { ...fields, environment: options.prefixes.get(prefix) ?? null }, options);
+  }
+  const { key, row } = createKey(fields, {
+    prefix,
+    entropyBits: options.entropyBits,
+    keyTagger: options.keyTagger,
+    now,
+  });
+  // A new key changes no cached row: unknown keys are never cached.
+  const limit = options.maxKeysPerOwner;
+  const insert = () =>
+    unitOfWork.run(async (em) => {
+      if (limit !== undefined && row.ownerId !== null)
+        await assertOwnerBelowLimit(em, entity, row.ownerId, limit, new Date(now));
+      await em.insert(entity, row as never);
+      const details = {
+        scopes: row.scopes,
+        expiresAt: row.expiresAt,
+        maxUses: row.remainingUses,
+        refill: credits?.refill ?? null,
+        rateLimit: request.rateLimit ?? null,
+        allowedIps: fields.allowedIps !== null,
+      };
+      await audit.write(
+        em,
+        [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
+        now,
+      );
+    }, true);
+  // Under maxKeysPerOwner, MySQL / MariaDB resolve racing first keys of an owner by a deadlock: try again.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await insert();
+      break;
+    } catch (error) {
+      if (attempt >= OWNER_LIMIT_ATTEMPTS || !isDeadlock(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+  return { key, record: toRecord(row) };
+}
