@@ -4,7 +4,8 @@ import { Strategy } from 'passport-custom';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
-import { credentialHeaderLines, credentialHeaderNames, extractCredential } from '../../http/credential-extractor.js';
+import { credentialHeaderNames, extractCredential } from '../../http/credential-extractor.js';
+import { requestHeaderLines } from '../../http/request-credential.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../../verification/key-verifier.js';
 import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
@@ -57,9 +58,7 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, API_KEY_STRATEGY)
   async validate(request: Record<string, any>): Promise<unknown> {
     const admitted = request[API_KEY_REQUEST_PROPERTY] as ApiKeyPrincipal | undefined;
     if (admitted) return this.toUser(admitted, request); // ApiKeyGuard ran first and checked it all
-    const rawHeaders = request.rawHeaders ?? request.raw?.rawHeaders;
-    const headers = Array.isArray(rawHeaders) ? credentialHeaderLines(rawHeaders, this.headerNames) : request.headers;
-    const credential = extractCredential(headers ?? {}, this.keyOptions);
+    const credential = extractCredential(requestHeaderLines(request, this.headerNames), this.keyOptions);
     if (credential.kind !== 'key') return false;
     const verification = await this.storeWork(request, () => this.verifier.verify(credential.key));
     if (!verification.valid) return false;
