@@ -13,3 +13,4 @@ export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
 export const COST_METADATA = 'nestjs-opaque-keys:cost';
 export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';
+export const API_KEY_WEBHOOK_ENTITY = Symbol('nestjs-opaque-keys:webhook-entity');

@@ -11,3 +11,4 @@ export * from './migrations/index.js';
 export * from './time-ordered-id.js';
 export * from './api-key.unit-of-work.js';
 export * from './api-key-usage.entity.js';
+export * from './api-key-webhook-delivery.entity.js';

@@ -20,6 +20,10 @@ import { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
 import { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
 import { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
 import { AddUsageMigration } from './usage-migration.js';
+import { AddWebhooksMysql1795910400000 } from './add-webhooks.mysql.js';
+import { AddWebhooksPostgres1795910400000 } from './add-webhooks.postgres.js';
+import { AddWebhooksSqlite1795910400000 } from './add-webhooks.sqlite.js';
+import { AddWebhooksMigration } from './webhooks-migration.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -41,6 +45,10 @@ export { AddUsageMigration } from './usage-migration.js';
 export { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
 export { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
 export { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
+export { AddWebhooksMigration } from './webhooks-migration.js';
+export { AddWebhooksMysql1795910400000 } from './add-webhooks.mysql.js';
+export { AddWebhooksPostgres1795910400000 } from './add-webhooks.postgres.js';
+export { AddWebhooksSqlite1795910400000 } from './add-webhooks.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -67,6 +75,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsPostgres1795651200000,
     AddKeyControlsPostgres1795737600000,
     AddUsagePostgres1795824000000,
+    AddWebhooksPostgres1795910400000,
   ],
   mysql: [
     CreateApiKeysMysql1795478400000,
@@ -74,6 +83,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
     AddUsageMysql1795824000000,
+    AddWebhooksMysql1795910400000,
   ],
   mariadb: [
     CreateApiKeysMysql1795478400000,
@@ -81,6 +91,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
     AddUsageMysql1795824000000,
+    AddWebhooksMysql1795910400000,
   ],
   'better-sqlite3': [
     CreateApiKeysSqlite1795478400000,
@@ -88,6 +99,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
     AddUsageSqlite1795824000000,
+    AddWebhooksSqlite1795910400000,
   ],
   sqlite: [
     CreateApiKeysSqlite1795478400000,
@@ -95,6 +107,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
     AddUsageSqlite1795824000000,
+    AddWebhooksSqlite1795910400000,
   ],
 };
 
@@ -106,15 +119,17 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
   let migration = named.get(key);
   if (!migration) {
     const name =
-      base.prototype instanceof AddUsageMigration
-        ? AddUsageMigration.nameFor(tableName)
-        : base.prototype instanceof AddKeyControlsMigration
-          ? AddKeyControlsMigration.nameFor(tableName)
-          : base.prototype instanceof AddCreditsMigration
-            ? AddCreditsMigration.nameFor(tableName)
-            : base.prototype instanceof AddKeyPoliciesMigration
-              ? AddKeyPoliciesMigration.nameFor(tableName)
-              : CreateApiKeysMigration.nameFor(tableName);
+      base.prototype instanceof AddWebhooksMigration
+        ? AddWebhooksMigration.nameFor(tableName)
+        : base.prototype instanceof AddUsageMigration
+          ? AddUsageMigration.nameFor(tableName)
+          : base.prototype instanceof AddKeyControlsMigration
+            ? AddKeyControlsMigration.nameFor(tableName)
+            : base.prototype instanceof AddCreditsMigration
+              ? AddCreditsMigration.nameFor(tableName)
+              : base.prototype instanceof AddKeyPoliciesMigration
+                ? AddKeyPoliciesMigration.nameFor(tableName)
+                : CreateApiKeysMigration.nameFor(tableName);
     migration = class extends base {
       override readonly tableName = tableName;
       override readonly name = name;
