@@ -204,7 +204,7 @@ describe(`webhooks (${testDatabase()})`, () => {
     await hooks.waitFor(1);
     const [row] = await eventually(async () => {
       const { items } = await log(t).list({ keyId: record.id });
-      return items[0]?.lastError && items;
+      return items[0]?.lastError ? items : undefined;
     });
     expect(row).toMatchObject({ status: 'pending', lastError: 'no answer within 300 ms' });
     // An attempt hangs again; shutdown aborts it at once, well before its timeout.
