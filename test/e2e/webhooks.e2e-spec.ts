@@ -85,6 +85,26 @@ describe(`webhooks (${testDatabase()})`, () => {
     expect(JSON.stringify(rows)).not.toContain(issued.key);
   });
 
+  it('costs a change one INSERT in its transaction, and the request path nothing', async () => {
+    const key = secret();
+    const hooks = await receiver(key);
+    const t = await app({ endpoints: [{ url: hooks.url, secret: key }], ...fast, pollIntervalMs: 60_000 });
+    const table = /webhook_deliveries/;
+    let issued!: Awaited<ReturnType<typeof t.service.issue>>;
+    const change = await t.queries.during(async () => (issued = await t.service.issue({ name: 'a' })));
+    const outbox = change.filter((sql) => table.test(sql));
+    expect(outbox).toHaveLength(1);
+    expect(outbox[0]).toMatch(/^INSERT INTO/);
+    // Inside the transaction: after its BEGIN, before its COMMIT.
+    const at = change.indexOf(outbox[0]);
+    expect(change.slice(0, at).some((sql) => /^(BEGIN|START TRANSACTION)/i.test(sql))).toBe(true);
+    expect(change.slice(at).some((sql) => /^COMMIT/i.test(sql))).toBe(true);
+    await hooks.waitFor(1);
+    const verify = await t.queries.during(() => t.service.verify(issued.key));
+    expect(verify.filter((sql) => !table.test(sql))).toHaveLength(1); // the one lookup, as without webhooks
+    expect(verify.filter((sql) => /^INSERT/i.test(sql))).toEqual([]);
+  });
+
   it('sends nothing for a change that rolled back', async () => {
     const key = secret();
     const hooks = await receiver(key);
