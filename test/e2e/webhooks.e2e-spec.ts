@@ -15,6 +15,7 @@ import {
 import { ApiKeyEventPublisher } from '../../lib/lifecycle/events/index.js';
 import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
 import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
+import { sendWebhook } from '../../lib/lifecycle/webhooks/index.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { deadUrl, eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -92,9 +93,9 @@ describe(`webhooks (${testDatabase()})`, () => {
     const table = /webhook_deliveries/;
     let issued!: Awaited<ReturnType<typeof t.service.issue>>;
     const change = await t.queries.during(async () => (issued = await t.service.issue({ name: 'a' })));
-    const outbox = change.filter((sql) => table.test(sql));
+    // The dispatcher, woken by the commit, may read the table meanwhile; only the change inserts.
+    const outbox = change.filter((sql) => table.test(sql) && /^INSERT/i.test(sql));
     expect(outbox).toHaveLength(1);
-    expect(outbox[0]).toMatch(/^INSERT INTO/);
     // Inside the transaction: after its BEGIN, before its COMMIT.
     const at = change.indexOf(outbox[0]);
     expect(change.slice(0, at).some((sql) => /^(BEGIN|START TRANSACTION)/i.test(sql))).toBe(true);
@@ -234,6 +235,30 @@ describe(`webhooks (${testDatabase()})`, () => {
     closed = true;
     expect(Date.now() - closing).toBeLessThan(1500);
     expect(hooks.received).toHaveLength(2);
+  });
+
+  it('the sender resolves, never throws: refused, timed out, aborted before or during the request', async () => {
+    const hooks = await receiver(secret(), () => 'hang');
+    const request = { url: hooks.url, headers: {}, body: '{}', timeoutMs: 200 };
+    const aborted = new AbortController();
+    aborted.abort();
+    await expect(sendWebhook({ ...request, signal: aborted.signal })).resolves.toEqual({
+      error: 'aborted: shutting down',
+    });
+    expect(hooks.received).toHaveLength(0); // no connection at all
+    const live = new AbortController();
+    await expect(sendWebhook({ ...request, signal: live.signal })).resolves.toEqual({
+      error: 'no answer within 200 ms',
+    });
+    const during = sendWebhook({ ...request, timeoutMs: 5000, signal: live.signal });
+    await hooks.waitFor(2);
+    live.abort();
+    await expect(during).resolves.toEqual({ error: 'aborted: shutting down' });
+    await expect(
+      sendWebhook({ ...request, url: await deadUrl(), signal: new AbortController().signal }),
+    ).resolves.toMatchObject({
+      error: expect.stringMatching(/ECONNREFUSED/),
+    });
   });
 
   it('queues the webhooks of already-committed work (expiry notices) through publish()', async () => {

@@ -21,6 +21,7 @@ export interface WebhookRequest {
  * response body is read and discarded.
  */
 export function sendWebhook({ url, headers, body, timeoutMs, signal }: WebhookRequest): Promise<WebhookAttemptResult> {
+  if (signal.aborted) return Promise.resolve({ error: 'aborted: shutting down' });
   return new Promise((resolve) => {
     let done = false;
     const finish = (result: WebhookAttemptResult) => {
@@ -45,14 +46,13 @@ export function sendWebhook({ url, headers, body, timeoutMs, signal }: WebhookRe
       finish({ error: 'aborted: shutting down' });
       request.destroy();
     };
-    if (signal.aborted) return onAbort();
+    request.on('error', (error) => finish({ error: error.message || String(error) }));
     signal.addEventListener('abort', onAbort, { once: true });
     request.on('response', (response) => {
       response.on('error', () => undefined);
       response.on('end', () => finish({ status: response.statusCode ?? 0 }));
       response.resume();
     });
-    request.on('error', (error) => finish({ error: error.message || String(error) }));
     request.end(body);
   });
 }
