@@ -15,3 +15,4 @@ export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
 export const API_KEY_LOOKUP_STATS = Symbol('nestjs-opaque-keys:lookup-stats');
 export const COST_METADATA = 'nestjs-opaque-keys:cost';
 export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';
+export const API_KEY_WEBHOOK_ENTITY = Symbol('nestjs-opaque-keys:webhook-entity');

@@ -18,6 +18,7 @@ import {
   type ApiKeyExpiryNoticeOptions,
   type ResolvedExpiryNoticeOptions,
 } from './lifecycle/events/expiry-notices.options.js';
+import { resolveWebhookOptions, type ResolvedWebhookOptions } from './lifecycle/webhooks/webhook.options.js';
 import {
   resolveUsageOptions,
   type ApiKeyUsageOptions,
@@ -138,7 +139,7 @@ export interface ApiKeyModuleOptions {
    * the app starts. Default `true`.
    */
   schemaCheck?: boolean;
-  /** Lifecycle events: listeners, and whether to emit through `@nestjs/event-emitter` (default: when present). */
+  /** Lifecycle events: listeners, whether to emit through `@nestjs/event-emitter` (default: when present), webhooks (default off). */
   events?: ApiKeyEventOptions;
   /**
    * Expiry notices: `expiring` once per key per threshold (default 7 days and
@@ -194,7 +195,10 @@ export class ResolvedApiKeyOptions {
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
   readonly batchLookups: boolean | undefined = undefined;
-  readonly events: ApiKeyEventOptions = {};
+  /** The `events` option without `webhooks` (resolved apart, so the signing secrets stay out of it). */
+  readonly events: Omit<ApiKeyEventOptions, 'webhooks'> = {};
+  /** Webhook settings, or `undefined` when off. */
+  readonly webhooks: ResolvedWebhookOptions | undefined;
   /** Expiry notice settings, or `undefined` when off. */
   readonly expiryNotices: ResolvedExpiryNoticeOptions | undefined;
   /** Usage count settings, or `undefined` when off. */
@@ -274,6 +278,9 @@ export class ResolvedApiKeyOptions {
     }
     this.expiryNotices = resolveExpiryNoticeOptions(options.expiryNotices);
     this.usage = resolveUsageOptions(options.usage);
+    const { webhooks, ...events } = (this.events ?? {}) as ApiKeyEventOptions;
+    this.events = events;
+    this.webhooks = resolveWebhookOptions(webhooks);
     const listeners = this.events.listeners ?? [];
     if (!Array.isArray(listeners) || listeners.some((listener) => typeof listener?.onApiKeyEvent !== 'function')) {
       throw new TypeError('events.listeners must be an array of objects with an onApiKeyEvent(event) method');

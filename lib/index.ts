@@ -172,3 +172,19 @@ export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './li
 export { API_KEY_TELEMETRY } from './verification/telemetry/api-key.telemetry.js';
 // Introspection clients (client_secret_basic / client_secret_post):
 export { IntrospectionClientGuard } from './integrations/introspection/introspection-client.guard.js';
+// Webhooks: lifecycle events POSTed, signed per Standard Webhooks, through a transactional outbox
+export {
+  ApiKeyWebhookDeliveryEntity,
+  ApiKeyWebhookDeliveryColumns,
+  apiKeyWebhookDeliveryEntityFor,
+  DEFAULT_API_KEY_WEBHOOK_DELIVERIES_TABLE,
+  type ApiKeyWebhookDeliveryStatus,
+} from './storage/api-key-webhook-delivery.entity.js';
+export {
+  ApiKeyWebhookLog,
+  type ApiKeyWebhookDelivery,
+  type ListWebhookDeliveriesQuery,
+  type PurgeWebhookDeliveriesOptions,
+} from './lifecycle/webhooks/api-key-webhook.log.js';
+export { ApiKeyWebhookDispatcher } from './lifecycle/webhooks/webhook-dispatcher.js';
+export type { ApiKeyWebhookEndpoint, ApiKeyWebhookOptions } from './lifecycle/webhooks/webhook.options.js';

@@ -39,7 +39,7 @@ export class ApiKeyAuditLog {
    */
   async write(em: EntityManager, events: ApiKeyEventInput[], now: number = Date.now()): Promise<void> {
     await insertApiKeyEvents(em, this.entity, events, now);
-    this.events.afterCommit(em, events, now);
+    await this.events.afterCommit(em, events, now);
   }
 
   /**

@@ -11,7 +11,10 @@ import {
   API_KEY_OPTIONS,
   API_KEY_STORE,
   API_KEY_USAGE_ENTITY,
+  API_KEY_WEBHOOK_ENTITY,
 } from '../api-key.constants.js';
+import { apiKeyWebhookDeliveryEntityFor } from '../storage/api-key-webhook-delivery.entity.js';
+import { ApiKeyWebhookLog } from '../lifecycle/webhooks/api-key-webhook.log.js';
 import { apiKeyUsageEntityFor } from '../storage/api-key-usage.entity.js';
 import { apiKeyEventEntityFor } from '../storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from '../storage/api-key.entity.js';
@@ -61,6 +64,7 @@ const DEFAULT_EXPORTS = [
   ApiKeyExpiryNotifier,
   ApiKeyUsageRecorder,
   VerificationOutcomes,
+  ApiKeyWebhookLog,
   API_KEY_OPTIONS,
 ];
 
@@ -82,6 +86,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
     { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
     dataSourceProvider(extras.dataSource),
     { provide: API_KEY_USAGE_ENTITY, useValue: apiKeyUsageEntityFor(extras.tableName) },
+    { provide: API_KEY_WEBHOOK_ENTITY, useValue: apiKeyWebhookDeliveryEntityFor(extras.tableName) },
     {
       provide: API_KEY_CACHE,
       useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),

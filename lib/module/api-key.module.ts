@@ -24,6 +24,10 @@ import { ApiKeySchemaCheck } from '../storage/schema-check.js';
 import { ApiKeyUsageRecorder } from '../verification/usage.recorder.js';
 import { ApiKeyTelemetry } from '../verification/telemetry/api-key.telemetry.js';
 import { VerificationOutcomes } from '../verification/verification-outcomes.js';
+import { WebhookDeliveryStore } from '../lifecycle/webhooks/webhook-delivery.store.js';
+import { ApiKeyWebhookDispatcher } from '../lifecycle/webhooks/webhook-dispatcher.js';
+import { ApiKeyWebhookOutbox } from '../lifecycle/webhooks/webhook-outbox.js';
+import { ApiKeyWebhookLog } from '../lifecycle/webhooks/api-key-webhook.log.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -55,6 +59,10 @@ import { VerificationOutcomes } from '../verification/verification-outcomes.js';
     ApiKeyUnitOfWork,
     ApiKeyEventPublisher,
     ApiKeyExpiryNotifier,
+    WebhookDeliveryStore,
+    ApiKeyWebhookDispatcher,
+    ApiKeyWebhookOutbox,
+    ApiKeyWebhookLog,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyUsageCounter,

@@ -12,3 +12,4 @@ export * from './time-ordered-id.js';
 export * from './api-key.unit-of-work.js';
 export * from './api-key-usage.entity.js';
 export * from './lookup-stats.js';
+export * from './api-key-webhook-delivery.entity.js';

@@ -1,6 +1,12 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { getMetadataArgsStorage, type DataSource, type EntityMetadata } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
+import {
+  API_KEY_DATA_SOURCE,
+  API_KEY_ENTITY,
+  API_KEY_EVENT_ENTITY,
+  API_KEY_OPTIONS,
+  API_KEY_WEBHOOK_ENTITY,
+} from '../api-key.constants.js';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyEntityClass } from './api-key-entities.js';
@@ -144,7 +150,8 @@ export function schemaProblemsMessage(
  * Checks at boot, before any request, that the host's DataSource can serve
  * the library: every entity registered, and (unless `schemaCheck: false`) the
  * tables and columns present. A failure stops the boot with the fix in the
- * message, instead of 500s or 503s on the first requests.
+ * message, instead of 500s or 503s on the first requests. The webhook
+ * delivery table is required only when `events.webhooks` is configured.
  */
 @Injectable()
 export class ApiKeySchemaCheck implements OnModuleInit {
@@ -153,10 +160,11 @@ export class ApiKeySchemaCheck implements OnModuleInit {
     @Inject(API_KEY_ENTITY) private readonly keyEntity: ApiKeyEntityClass,
     @Inject(API_KEY_EVENT_ENTITY) private readonly eventEntity: ApiKeyEntityClass,
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_WEBHOOK_ENTITY) private readonly webhookEntity: ApiKeyEntityClass,
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const entities = [this.keyEntity, this.eventEntity];
+    const entities = [this.keyEntity, this.eventEntity, ...(this.options.webhooks ? [this.webhookEntity] : [])];
     const tableName = getMetadataArgsStorage().tables.find((table) => table.target === this.keyEntity)?.name;
     const missing = unregisteredEntities(this.dataSource, entities);
     if (missing.length)

@@ -125,6 +125,27 @@ describe('boot checks', () => {
     expect(error.message).toMatch(/table \S*api_keys\S* lacks column\(s\) [^;]*remainingUses/);
   });
 
+  it('(4) webhooks on without the delivery table: names it and the migrations; webhooks off boots without it', async () => {
+    const type = (testDatabase() === 'sqlite' ? 'better-sqlite3' : testDatabase()) as 'postgres';
+    const beforeWebhooks = apiKeyMigrations(type).filter((migration) => !/AddWebhooks/.test(migration.name));
+    const webhooks = {
+      endpoints: [{ url: 'https://hooks.example.com/keys', secret: 'whsec_' + 'A'.repeat(43) + '=' }],
+    };
+    const error = await bootError([
+      typeOrm({ autoLoadEntities: true, migrations: beforeWebhooks, migrationsRun: true }),
+      apiKeys({ events: { webhooks } }),
+    ]);
+    expect(error).toBeInstanceOf(ApiKeyConfigurationError);
+    expect(error.message).toMatch(/table \S*api_key_webhook_deliveries\S* does not exist/);
+    expect(error.message).not.toMatch(/table \S*api_keys\S* /);
+    expect(error.message).toContain(`apiKeyMigrations("${type}")`);
+    const { app } = await boot([
+      typeOrm({ autoLoadEntities: true, migrations: beforeWebhooks, migrationsRun: true }),
+      apiKeys(),
+    ]);
+    await app.close();
+  });
+
   it('(4) schemaCheck: false boots on an empty database (for hosts that migrate after start)', async () => {
     const { app } = await boot([typeOrm({ autoLoadEntities: true }), apiKeys({ schemaCheck: false })]);
     await app.close();

@@ -5,11 +5,13 @@ import {
   ApiKeyEntity,
   ApiKeyEventEntity,
   ApiKeyUsageEntity,
+  ApiKeyWebhookDeliveryEntity,
   ApiKeyModule,
   ApiKeyService,
   apiKeyEntityFor,
   apiKeyEventEntityFor,
   apiKeyUsageEntityFor,
+  apiKeyWebhookDeliveryEntityFor,
 } from 'nestjs-opaque-keys';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/index.js';
@@ -64,7 +66,7 @@ async function hasTable(dataSource: DataSource, table: string): Promise<boolean>
 describe(`shipped migrations (${database})`, () => {
   it('create exactly the table the entity describes, and revert drops it', async () => {
     const dataSource = await emptyDataSource({
-      entities: [ApiKeyEntity, ApiKeyEventEntity, ApiKeyUsageEntity],
+      entities: [ApiKeyEntity, ApiKeyEventEntity, ApiKeyUsageEntity, ApiKeyWebhookDeliveryEntity],
       migrations: apiKeyMigrations(database),
     });
     try {
@@ -76,6 +78,7 @@ describe(`shipped migrations (${database})`, () => {
         'AddCredits1795651200000',
         'AddKeyControls1795737600000',
         'AddUsage1795824000000',
+        'AddWebhooks1795910400000',
       ]);
       expect(await dataSource.showMigrations()).toBe(false);
 
@@ -96,6 +99,9 @@ describe(`shipped migrations (${database})`, () => {
       const credits = ['refillAmount', 'refillIntervalMs', 'refilledAtMs'];
       expect(table!.columns.map((column) => column.name)).toEqual(expect.arrayContaining(credits));
 
+      expect(await hasTable(dataSource, 'api_key_webhook_deliveries')).toBe(true);
+      await dataSource.undoLastMigration();
+      expect(await hasTable(dataSource, 'api_key_webhook_deliveries')).toBe(false);
       expect(await hasTable(dataSource, 'api_key_usage')).toBe(true);
       await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'api_key_usage')).toBe(false);
@@ -126,6 +132,7 @@ describe(`shipped migrations (${database})`, () => {
         apiKeyEntityFor('service_keys'),
         apiKeyEventEntityFor('service_keys'),
         apiKeyUsageEntityFor('service_keys'),
+        apiKeyWebhookDeliveryEntityFor('service_keys'),
       ],
       migrations: apiKeyMigrations(database, { tableName: 'service_keys' }),
       namingStrategy: new SnakeNamingStrategy(),
@@ -138,9 +145,11 @@ describe(`shipped migrations (${database})`, () => {
         'AddCredits_service_keys1795651200000',
         'AddKeyControls_service_keys1795737600000',
         'AddUsage_service_keys1795824000000',
+        'AddWebhooks_service_keys1795910400000',
       ]);
       expect(await hasTable(dataSource, 'service_keys_events')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys_usage')).toBe(true);
+      expect(await hasTable(dataSource, 'service_keys_webhook_deliveries')).toBe(true);
       expect(await hasTable(dataSource, 'service_keys')).toBe(true);
       expect(await pendingSchemaChanges(dataSource)).toEqual([]);
       const rows = await dataSource.query(
@@ -151,11 +160,7 @@ describe(`shipped migrations (${database})`, () => {
         `SELECT ${dataSource.driver.escape('refill_interval_ms')} FROM ${dataSource.driver.escape('service_keys')}`,
       );
       expect(refills).toEqual([]);
-      await dataSource.undoLastMigration();
-      await dataSource.undoLastMigration();
-      await dataSource.undoLastMigration();
-      await dataSource.undoLastMigration();
-      await dataSource.undoLastMigration();
+      for (let i = 0; i < 6; i++) await dataSource.undoLastMigration();
       expect(await hasTable(dataSource, 'service_keys')).toBe(false);
     } finally {
       await dataSource.destroy();

@@ -1,4 +1,5 @@
 import type { ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
+import type { ApiKeyWebhookOptions } from '../webhooks/webhook.options.js';
 
 /**
  * Hears lifecycle events, for hosts without `@nestjs/event-emitter` (or in
@@ -32,4 +33,11 @@ export interface ApiKeyEventOptions {
    * emitted without the package.
    */
   eventEmitter?: boolean;
+  /**
+   * POST every event to these endpoints, signed per Standard Webhooks (needs
+   * the `standardwebhooks` package), through an outbox written in the
+   * change's transaction: at least once, retried with backoff. Default off.
+   * See docs/webhooks.md.
+   */
+  webhooks?: ApiKeyWebhookOptions;
 }

@@ -5,6 +5,7 @@ import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ApiKeyEventInput } from '../../storage/api-key-event.insert.js';
 import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
+import { ApiKeyWebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { API_KEY_EVENT_LISTENER, type ApiKeyEventListener } from './api-key-event.listener.js';
 import { apiKeyEventName, isLifecycleEventType, type ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
 
@@ -28,7 +29,9 @@ async function loadEventEmitterClass(): Promise<unknown> {
  * host's `EventEmitter2` (`api-key.<type>`) when `@nestjs/event-emitter` is
  * there, and to every `ApiKeyEventListener` (option or provider token). A
  * listener that throws or rejects is logged (one line per batch) and never
- * reaches the change; delivery does not hold up the caller.
+ * reaches the change; delivery does not hold up the caller. With
+ * `events.webhooks`, each event is also queued in the webhook outbox, in the
+ * change's transaction (see `ApiKeyWebhookOutbox`).
  */
 @Injectable()
 export class ApiKeyEventPublisher implements OnApplicationBootstrap {
@@ -41,6 +44,7 @@ export class ApiKeyEventPublisher implements OnApplicationBootstrap {
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly unitOfWork: ApiKeyUnitOfWork,
     private readonly moduleRef: ModuleRef,
+    private readonly webhooks: ApiKeyWebhookOutbox,
   ) {
     this.listeners = [...(options.events.listeners ?? [])];
   }
@@ -61,16 +65,27 @@ export class ApiKeyEventPublisher implements OnApplicationBootstrap {
 
   /**
    * Announces `events` once the transaction of `em` commits; never if it
-   * rolls back. Refused-use types are ignored. One call per change.
+   * rolls back. Refused-use types are ignored. One call per change, inside
+   * its transaction: with webhooks on, it writes their outbox rows with `em`
+   * (one INSERT; nothing without webhooks).
    */
-  afterCommit(em: EntityManager, events: readonly ApiKeyEventInput[], now: number = Date.now()): void {
+  async afterCommit(em: EntityManager, events: readonly ApiKeyEventInput[], now: number = Date.now()): Promise<void> {
     const lifecycle = events.filter((event) => isLifecycleEventType(event.type));
     if (lifecycle.length === 0) return;
-    this.unitOfWork.afterCommit(em, () => this.publish(lifecycle.map((event) => toLifecycleEvent(event, now))));
+    const announced = lifecycle.map((event) => toLifecycleEvent(event, now));
+    if (this.webhooks.enabled) await this.webhooks.enqueue(em, announced, now);
+    this.unitOfWork.afterCommit(em, () => this.announce(announced));
   }
 
-  /** Announces events of work already committed (e.g. an expiry notice's row). Never throws. */
+  /** Announces events of work already committed (e.g. an expiry notice's row), and queues their webhooks. Never throws. */
   publish(events: readonly ApiKeyLifecycleEvent[]): void {
+    if (events.length === 0) return;
+    if (this.webhooks.enabled) this.webhooks.enqueueCommitted(events);
+    this.announce(events);
+  }
+
+  /** Hands events to the emitter and the listeners, off the caller's stack. */
+  private announce(events: readonly ApiKeyLifecycleEvent[]): void {
     if (events.length === 0 || !this.active) return;
     const delivery = this.deliver(events);
     this.inFlight.add(delivery);

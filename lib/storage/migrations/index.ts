@@ -15,6 +15,9 @@ import { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js'
 import { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
 import { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
 import { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
+import { AddWebhooksMysql1795910400000 } from './add-webhooks.mysql.js';
+import { AddWebhooksPostgres1795910400000 } from './add-webhooks.postgres.js';
+import { AddWebhooksSqlite1795910400000 } from './add-webhooks.sqlite.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -37,6 +40,10 @@ export { AddUsageMigration } from './usage-migration.js';
 export { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
 export { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
 export { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
+export { AddWebhooksMigration } from './webhooks-migration.js';
+export { AddWebhooksMysql1795910400000 } from './add-webhooks.mysql.js';
+export { AddWebhooksPostgres1795910400000 } from './add-webhooks.postgres.js';
+export { AddWebhooksSqlite1795910400000 } from './add-webhooks.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -66,6 +73,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsPostgres1795651200000,
     AddKeyControlsPostgres1795737600000,
     AddUsagePostgres1795824000000,
+    AddWebhooksPostgres1795910400000,
   ],
   mysql: [
     CreateApiKeysMysql1795478400000,
@@ -73,6 +81,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
     AddUsageMysql1795824000000,
+    AddWebhooksMysql1795910400000,
   ],
   mariadb: [
     CreateApiKeysMysql1795478400000,
@@ -80,6 +89,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
     AddUsageMysql1795824000000,
+    AddWebhooksMysql1795910400000,
   ],
   'better-sqlite3': [
     CreateApiKeysSqlite1795478400000,
@@ -87,6 +97,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
     AddUsageSqlite1795824000000,
+    AddWebhooksSqlite1795910400000,
   ],
   sqlite: [
     CreateApiKeysSqlite1795478400000,
@@ -94,6 +105,7 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
     AddUsageSqlite1795824000000,
+    AddWebhooksSqlite1795910400000,
   ],
 };
 

@@ -1,0 +1,80 @@
+import { describe, expect, it } from '@jest/globals';
+import { randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
+import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from '../../lib/api-key.options.js';
+import { retryDelay, type ApiKeyWebhookOptions } from '../../lib/lifecycle/webhooks/index.js';
+
+/** The boot-time checks of `events.webhooks` (run by the options provider before anything starts) and the backoff. */
+
+const secret = 'whsec_' + randomBytes(32).toString('base64');
+const boot = (webhooks: unknown) =>
+  new ResolvedApiKeyOptions({ events: { webhooks: webhooks as ApiKeyWebhookOptions } } as ApiKeyModuleOptions);
+const endpoint = (more: Record<string, unknown> = {}) => ({ url: 'https://hooks.example.com/keys', secret, ...more });
+
+describe('webhook options', () => {
+  it('are off by default, and resolve defaults when given', () => {
+    expect(new ResolvedApiKeyOptions({}).webhooks).toBeUndefined();
+    const resolved = boot({ endpoints: [endpoint()] }).webhooks!;
+    expect(resolved).toMatchObject({ maxAttempts: 10, timeoutMs: 10_000, retryDelayMs: 5000, retentionDays: 7 });
+    expect(resolved.endpoints[0]).toMatchObject({ url: 'https://hooks.example.com/keys', events: null });
+  });
+
+  it('keep the signing secrets out of the options object, its JSON and its inspection', () => {
+    const options = boot({ endpoints: [endpoint()] });
+    expect(options.webhooks!.endpoints[0].secrets).toEqual([secret]);
+    expect(JSON.stringify(options)).not.toContain(secret.slice(6));
+    expect(inspect(options, { depth: 10 })).not.toContain(secret.slice(6));
+    expect('webhooks' in options.events).toBe(false);
+  });
+
+  it.each(
+    [
+      [{ endpoints: [] }, /at least one endpoint/],
+      [{ endpoints: [endpoint({ url: 'http://hooks.example.com/x' })] }, /must be https:\/\/.*allowInsecureUrls: true/],
+      [{ endpoints: [endpoint({ url: 'ftp://hooks.example.com/x' })] }, /must be https:\/\//],
+      [{ endpoints: [endpoint({ url: 'hooks.example.com' })] }, /absolute URL such as https:/],
+      [{ endpoints: [endpoint({ url: 'https://user:pw@hooks.example.com/' })] }, /must not carry credentials/],
+      [{ endpoints: [endpoint({ secret: 'not-a-secret' })] }, /endpoints\[0\]\.secret .*'whsec_'.*randomBytes\(32\)/],
+      [{ endpoints: [endpoint({ secret: 'whsec_' + randomBytes(8).toString('base64') })] }, /24 to 64 random bytes/],
+      [{ endpoints: [endpoint({ secret: [] })] }, /non-empty array/],
+      [{ endpoints: [endpoint({ events: ['revoked', 'deleted'] })] }, /unknown type\(s\) "deleted"; known: issued/],
+      [{ endpoints: [endpoint({ events: ['revoked_use'] })] }, /unknown type\(s\) "revoked_use"/],
+      [{ endpoints: [endpoint(), endpoint()] }, /lists https:\/\/hooks.example.com\/keys twice/],
+      [{ endpoints: [endpoint()], maxAttempts: 0 }, /maxAttempts must be an integer from 1 to 100/],
+      [{ endpoints: [endpoint()], timeoutMs: 1.5 }, /timeoutMs must be an integer/],
+      [
+        { endpoints: [endpoint()], retryDelayMs: 1000, maxRetryDelayMs: 10 },
+        /maxRetryDelayMs must be an integer from 1000/,
+      ],
+      [{ endpoints: [endpoint()], allowInsecureUrls: 'yes' }, /allowInsecureUrls must be a boolean/],
+    ].map(([webhooks, message]) => [String(message), webhooks, message] as const),
+  )('refuse bad options at boot, saying the fix: %s', (_, webhooks, message) => {
+    expect(() => boot(webhooks)).toThrow(TypeError);
+    expect(() => boot(webhooks)).toThrow(message);
+  });
+
+  it('take https, localhost over http, several secrets, and http elsewhere only when allowed', () => {
+    for (const url of ['http://localhost:3000/h', 'http://127.0.0.1/h', 'http://[::1]:8080/h'])
+      expect(boot({ endpoints: [endpoint({ url })] }).webhooks!.endpoints[0].url).toBe(url);
+    const two = 'whsec_' + randomBytes(24).toString('base64');
+    expect(boot({ endpoints: [endpoint({ secret: [secret, two] })] }).webhooks!.endpoints[0].secrets).toEqual([
+      secret,
+      two,
+    ]);
+    const insecure = boot({ endpoints: [endpoint({ url: 'http://hooks.test/x' })], allowInsecureUrls: true });
+    expect(insecure.webhooks!.endpoints[0].url).toBe('http://hooks.test/x');
+    expect([...boot({ endpoints: [endpoint({ events: ['revoked'] })] }).webhooks!.endpoints[0].events!]).toEqual([
+      'revoked',
+    ]);
+  });
+
+  it('back off exponentially with jitter, capped', () => {
+    const options = boot({ endpoints: [endpoint()], retryDelayMs: 1000, maxRetryDelayMs: 60_000 }).webhooks!;
+    expect([1, 2, 3, 4].map((attempt) => retryDelay(options, attempt, 1))).toEqual([1000, 2000, 4000, 8000]);
+    expect(retryDelay(options, 3, 0)).toBe(2000); // half of it at the least
+    expect(retryDelay(options, 30, 1)).toBe(60_000);
+    const spread = new Set(Array.from({ length: 50 }, () => retryDelay(options, 5)));
+    expect(spread.size).toBeGreaterThan(10);
+    for (const delay of spread) expect(delay).toBeGreaterThanOrEqual(8000);
+  });
+});
