@@ -16,6 +16,8 @@ export const API_KEY_LIFECYCLE_EVENT_TYPES: readonly ApiKeyLifecycleEventType[] 
   'disabled',
   'enabled',
   'updated',
+  'credits_added',
+  'credits_set',
 ]);
 
 /**

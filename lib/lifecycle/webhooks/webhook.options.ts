@@ -55,7 +55,7 @@ export interface ResolvedWebhookOptions {
 }
 
 /** Every type an endpoint may subscribe to: the listed lifecycle types and the credit changes. */
-const KNOWN_TYPES: ReadonlySet<string> = new Set([...API_KEY_LIFECYCLE_EVENT_TYPES, 'credits_added', 'credits_set']);
+const KNOWN_TYPES: ReadonlySet<string> = new Set(API_KEY_LIFECYCLE_EVENT_TYPES);
 const LOCAL_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 const SECRET_HINT = "'whsec_' + crypto.randomBytes(32).toString('base64')";
 
