@@ -161,6 +161,33 @@ describe('admin console in a browser', () => {
     await page.getByRole('status').filter({ hasText: 'of 5' }).waitFor();
   });
 
+  it('keeps what is typed in the search box when an answer lands meanwhile', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let served!: () => void;
+    const done = new Promise<void>((resolve) => (served = resolve));
+    const slow = /\/api\/keys\?.*status=revoked/;
+    await page.route(slow, async (route) => {
+      await held;
+      await route.continue().catch(() => undefined);
+      served();
+    });
+    await page.getByLabel('Status').selectOption('revoked'); // its answer is held back
+    const search = page.getByLabel('Search name, owner or hint');
+    await search.fill('deploy'); // typed while the list is loading
+    release();
+    await done;
+    await rowsAre(page, ['old deploy bot']); // the answer landed and the list re-rendered
+    expect(await search.inputValue()).toBe('deploy');
+    await page.unroute(slow);
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').filter({ hasText: 'of 1' }).waitFor();
+    await search.fill('');
+    await page.getByLabel('Status').selectOption('');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await page.getByRole('status').filter({ hasText: 'of 5' }).waitFor();
+  });
+
   let issuedKey = '';
   let issuedId = '';
 

@@ -16,6 +16,8 @@ const SORTS: [string, string][] = [
 /** The key table with search, status filter, sort and paging; with `ownerId`, one owner's keys. */
 export function KeyList({ ownerId }: { ownerId?: string }) {
   const [query, setQuery] = useState({ q: '', status: '', sort: 'createdAt', order: 'desc', offset: 0 });
+  // What is typed in the search box, applied on submit: its own state, so a re-render (an answer landing) keeps it.
+  const [draft, setDraft] = useState('');
   const [page, setPage] = useState<KeyPage | null>(null);
   const [error, setError] = useState('');
   useEffect(focusHeading, [ownerId]);
@@ -33,8 +35,7 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
   const refresh = () => setQuery({ ...query });
   const search = (event: Event) => {
     event.preventDefault();
-    const form = event.currentTarget as HTMLFormElement;
-    change({ q: (form.elements.namedItem('q') as HTMLInputElement).value });
+    change({ q: draft });
   };
   const last = page ? Math.min(page.offset + page.items.length, page.total) : 0;
   return html`<main id="main">
@@ -45,7 +46,13 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
     <form class="filters" role="search" aria-label="Filter keys" onSubmit=${search}>
       <div class="field grow">
         <label for="q">Search name, owner or hint</label>
-        <input id="q" name="q" type="search" value=${query.q} />
+        <input
+          id="q"
+          name="q"
+          type="search"
+          value=${draft}
+          onInput=${(e: Event) => setDraft((e.target as HTMLInputElement).value)}
+        />
       </div>
       <div class="field">
         <label for="status">Status</label>
