@@ -94,6 +94,26 @@ describe('admin console in a browser', () => {
     );
   }
 
+  /** The answer of the list filtered by "revoked", held back by the test. */
+  const slow = /\/api\/keys\?.*status=revoked/;
+
+  /**
+   * Holds back the answers to requests matching `url` until `release()`;
+   * `done` resolves once the held answer went on (or the page gave up on it).
+   */
+  async function holdAnswer(target: Page, url: RegExp): Promise<{ release: () => void; done: Promise<void> }> {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let served!: () => void;
+    const done = new Promise<void>((resolve) => (served = resolve));
+    await target.route(url, async (route) => {
+      await held;
+      await route.continue().catch(() => undefined); // the page may have aborted it meanwhile
+      served();
+    });
+    return { release, done };
+  }
+
   async function signIn(target: Page, key: string): Promise<void> {
     await target.goto(`${base}/admin/keys`);
     await target.getByLabel('Admin API key').fill(key);
@@ -138,16 +158,7 @@ describe('admin console in a browser', () => {
   });
 
   it("shows the newest filter's answer even when an older filter answers last", async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let served!: () => void;
-    const done = new Promise<void>((resolve) => (served = resolve));
-    const slow = /\/api\/keys\?.*status=revoked/;
-    await page.route(slow, async (route) => {
-      await held;
-      await route.continue().catch(() => undefined); // the page may have given up on it meanwhile
-      served();
-    });
+    const { release, done } = await holdAnswer(page, slow);
     await page.getByLabel('Status').selectOption('revoked'); // its answer is held back
     await page.getByLabel('Status').selectOption('expiring');
     await rowsAre(page, ['partner sandbox']);
@@ -162,16 +173,7 @@ describe('admin console in a browser', () => {
   });
 
   it('keeps what is typed in the search box when an answer lands meanwhile', async () => {
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let served!: () => void;
-    const done = new Promise<void>((resolve) => (served = resolve));
-    const slow = /\/api\/keys\?.*status=revoked/;
-    await page.route(slow, async (route) => {
-      await held;
-      await route.continue().catch(() => undefined);
-      served();
-    });
+    const { release, done } = await holdAnswer(page, slow);
     await page.getByLabel('Status').selectOption('revoked'); // its answer is held back
     const search = page.getByLabel('Search name, owner or hint');
     await search.fill('deploy'); // typed while the list is loading
