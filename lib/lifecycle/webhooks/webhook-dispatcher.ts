@@ -147,7 +147,7 @@ export class ApiKeyWebhookDispatcher implements OnApplicationBootstrap, OnModule
       return { status: 'pending', lastStatusCode, lastError, nextAttemptAt: new Date(now) };
     if (giveUp || attempts >= config.maxAttempts) {
       this.logger.warn(
-        `webhook ${row.id} (${row.eventType} of key ${row.keyId}) to ${row.endpointUrl} failed after ${attempts} attempt(s): ${lastError}`,
+        `webhook ${row.id} (${row.eventType} of key ${row.keyId}) to ${new URL(row.endpointUrl).origin} failed after ${attempts} attempt(s): ${lastError}`, // the origin only: some receivers put a token in the path
       );
       return { status: 'failed', lastStatusCode, lastError };
     }
