@@ -3,12 +3,11 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { UseGuards, type INestApplication } from '@nestjs/common';
 import { Field, GraphQLModule, ID, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { createClient, type Client } from 'graphql-ws';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
-import { testDataSourceOptions } from '../support/database.js';
+import { testTypeOrmModule } from '../support/test-app.js';
 
 @ObjectType()
 class Order {
@@ -65,13 +64,7 @@ describe('ApiKeyGuard on GraphQL over WebSocket: one upgrade request, many opera
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          ...testDataSourceOptions(),
-          autoLoadEntities: true,
-          synchronize: true,
-          dropSchema: true,
-          retryAttempts: 0,
-        }),
+        testTypeOrmModule(),
         ApiKeyModule.forRoot({}),
         GraphQLModule.forRoot<ApolloDriverConfig>({
           driver: ApolloDriver,

@@ -3,10 +3,9 @@ import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { UseGuards, type INestApplication } from '@nestjs/common';
 import { Args, Field, GraphQLModule, ID, Mutation, ObjectType, Query, Resolver } from '@nestjs/graphql';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { ApiKeyGuard, ApiKeyModule, ApiKeyService, CurrentApiKey, Public, Scopes } from 'nestjs-opaque-keys';
-import { testDataSourceOptions } from '../support/database.js';
+import { testTypeOrmModule } from '../support/test-app.js';
 
 @ObjectType()
 class Order {
@@ -51,13 +50,7 @@ describe('ApiKeyGuard on GraphQL resolvers (Apollo, code first)', () => {
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          ...testDataSourceOptions(),
-          autoLoadEntities: true,
-          synchronize: true,
-          dropSchema: true,
-          retryAttempts: 0,
-        }),
+        testTypeOrmModule(),
         ApiKeyModule.forRoot({}),
         GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
       ],

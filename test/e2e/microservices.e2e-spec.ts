@@ -9,12 +9,11 @@ import {
   type ClientProxy,
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
 import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
 import { RpcApiKeyGuard } from 'nestjs-opaque-keys/microservices';
-import { testDataSourceOptions } from '../support/database.js';
+import { testTypeOrmModule } from '../support/test-app.js';
 import { LogCapture } from '../support/log-capture.js';
 
 /** A subject of this run only: the NATS server is shared. */
@@ -55,16 +54,7 @@ describe('RpcApiKeyGuard on a NATS microservice (real NATS transport)', () => {
 
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
-      imports: [
-        TypeOrmModule.forRoot({
-          ...testDataSourceOptions(),
-          autoLoadEntities: true,
-          synchronize: true,
-          dropSchema: true,
-          retryAttempts: 0,
-        }),
-        ApiKeyModule.forRoot({}),
-      ],
+      imports: [testTypeOrmModule(), ApiKeyModule.forRoot({})],
       controllers: [OrdersHandler],
     }).compile();
     app = moduleRef.createNestApplication({ logger: logs });

@@ -10,7 +10,6 @@ import {
 } from '@nestjs/common';
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import {
   ApiKeyGuard,
@@ -24,10 +23,9 @@ import {
   type ApiKeyPrincipal,
 } from 'nestjs-opaque-keys';
 import type { INestApplication } from '@nestjs/common';
-import { testDataSourceOptions } from '../support/database.js';
 import { OrdersController } from '../support/controllers.js';
 import { createPlatformApp } from '../support/http-platform.js';
-import { createTestApp, type TestApp } from '../support/test-app.js';
+import { createTestApp, type TestApp, testTypeOrmModule } from '../support/test-app.js';
 
 /** The host's JWT guard, placed after ApiKeyGuard: a verified key is enough, else a valid JWT is required. */
 @Injectable()
@@ -74,13 +72,7 @@ describe('Optional API key: a route that takes either a JWT or an API key', () =
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          ...testDataSourceOptions(),
-          autoLoadEntities: true,
-          synchronize: true,
-          dropSchema: true,
-          retryAttempts: 0,
-        }),
+        testTypeOrmModule(),
         ApiKeyModule.forRoot({}),
         JwtModule.register({ secret: 'test-secret-not-for-production', signOptions: { expiresIn: '5m' } }),
       ],

@@ -3,7 +3,6 @@ import { Controller, Get, Injectable, Req, UseGuards, type INestApplication } fr
 import { JwtModule, JwtService } from '@nestjs/jwt';
 import { AuthGuard, PassportStrategy } from '@nestjs/passport';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { Strategy } from 'passport-custom';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
@@ -19,7 +18,7 @@ import {
   type RateLimitStorage,
 } from 'nestjs-opaque-keys';
 import { ApiKeyStrategy } from 'nestjs-opaque-keys/passport';
-import { testDataSourceOptions } from '../support/database.js';
+import { testTypeOrmModule } from '../support/test-app.js';
 import { createPlatformApp, httpPlatform } from '../support/http-platform.js';
 import { LogCapture } from '../support/log-capture.js';
 
@@ -89,13 +88,7 @@ describe('Passport: AuthGuard([jwt, api-key]) on the api-key strategy', () => {
   beforeAll(async () => {
     const moduleRef = await Test.createTestingModule({
       imports: [
-        TypeOrmModule.forRoot({
-          ...testDataSourceOptions(),
-          autoLoadEntities: true,
-          synchronize: true,
-          dropSchema: true,
-          retryAttempts: 0,
-        }),
+        testTypeOrmModule(),
         ApiKeyModule.forRoot({ rateLimitStorage }),
         JwtModule.register({ secret: 'test-secret-not-for-production', signOptions: { expiresIn: '5m' } }),
       ],

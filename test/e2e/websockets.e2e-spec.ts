@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { UseGuards, type INestApplication, type Type } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
@@ -12,7 +11,7 @@ import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
 import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
 import { rememberHandshake, WsApiKeyGuard } from 'nestjs-opaque-keys/websockets';
-import { testDataSourceOptions } from '../support/database.js';
+import { testTypeOrmModule } from '../support/test-app.js';
 import { LogCapture } from '../support/log-capture.js';
 
 /** A socket.io gateway: the key from the handshake's `auth` payload or headers. */
@@ -44,16 +43,7 @@ class WsOrdersGateway implements OnGatewayConnection {
 async function startApp(gateway: Type, ws: boolean) {
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({
-    imports: [
-      TypeOrmModule.forRoot({
-        ...testDataSourceOptions(),
-        autoLoadEntities: true,
-        synchronize: true,
-        dropSchema: true,
-        retryAttempts: 0,
-      }),
-      ApiKeyModule.forRoot({}),
-    ],
+    imports: [testTypeOrmModule(), ApiKeyModule.forRoot({})],
     providers: [gateway],
   }).compile();
   const app = moduleRef.createNestApplication({ logger: logs });

@@ -1,4 +1,4 @@
-import type { INestApplication, ModuleMetadata, Provider, Type } from '@nestjs/common';
+import type { DynamicModule, INestApplication, ModuleMetadata, Provider, Type } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyModule, ApiKeyService, type ApiKeyModuleExtras, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
@@ -43,6 +43,20 @@ export interface TestAppOptions {
   databaseUrl?: string;
   /** Trust `X-Forwarded-For` for `req.ip` (Express `trust proxy`, Fastify `trustProxy`). Default `false`. */
   trustProxy?: boolean;
+}
+
+/**
+ * The host's TypeORM module of a test app built by hand: this test file's
+ * database, the library's entities loaded, a fresh schema, no connection retry.
+ */
+export function testTypeOrmModule(): DynamicModule {
+  return TypeOrmModule.forRoot({
+    ...testDataSourceOptions(),
+    autoLoadEntities: true,
+    synchronize: true,
+    dropSchema: true,
+    retryAttempts: 0,
+  });
 }
 
 /**
