@@ -6,7 +6,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'build/', 'coverage/', 'bench/results/', 'lib/integrations/admin/assets/'] },
+  { ignores: ['node_modules/', 'dist/', 'build/', 'coverage/', 'bench/results/', 'lib/features/admin/assets/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     // The admin console's page runs in the browser.
-    files: ['lib/integrations/admin/ui/**'],
+    files: ['lib/features/admin/ui/**'],
     languageOptions: { globals: { ...globals.browser } },
   },
   {

@@ -12,18 +12,18 @@ import {
   type RateLimitBackend,
   type RateLimitStorage,
 } from './policies/rate-limit.js';
-import type { ApiKeyEventOptions } from './lifecycle/events/api-key-event.listener.js';
+import type { ApiKeyEventOptions } from './features/events/api-key-event.listener.js';
 import {
   resolveExpiryNoticeOptions,
   type ApiKeyExpiryNoticeOptions,
   type ResolvedExpiryNoticeOptions,
-} from './lifecycle/events/expiry-notices.options.js';
-import { resolveWebhookOptions, type ResolvedWebhookOptions } from './lifecycle/webhooks/webhook.options.js';
+} from './features/expiry-notices/expiry-notices.options.js';
+import { resolveWebhookOptions, type ResolvedWebhookOptions } from './features/webhooks/webhook.options.js';
 import {
   resolveUsageOptions,
   type ApiKeyUsageOptions,
   type ResolvedUsageOptions,
-} from './verification/usage.options.js';
+} from './features/usage/usage.options.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
 export interface ApiKeyModuleOptions {

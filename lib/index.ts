@@ -66,11 +66,11 @@ export {
   createLeakReportController,
   MAX_LEAK_REPORT_KEYS,
   type LeakReportOptions,
-} from './integrations/leak-report.controller.js';
+} from './features/secret-scanning/leak-report.controller.js';
 export {
   createIntrospectionController,
   type IntrospectionOptions,
-} from './integrations/introspection/introspection.controller.js';
+} from './features/introspection/introspection.controller.js';
 export {
   toIntrospectionResponse,
   fromIntrospectionResponse,
@@ -79,11 +79,11 @@ export {
   type ActiveIntrospectionResponse,
   type InactiveIntrospectionResponse,
   type IntrospectionExtensions,
-} from './integrations/introspection/introspection-response.js';
-export { RemoteApiKeyVerifier } from './integrations/introspection/remote-verifier.js';
-export { ApiKeyRemoteModule } from './integrations/introspection/remote.module.js';
-export type { ApiKeyRemoteModuleExtras } from './integrations/introspection/remote.module-definition.js';
-export type { ApiKeyRemoteModuleOptions, FetchFunction } from './integrations/introspection/remote.options.js';
+} from './features/introspection/introspection-response.js';
+export { RemoteApiKeyVerifier } from './features/introspection/remote-verifier.js';
+export { ApiKeyRemoteModule } from './features/introspection/remote.module.js';
+export type { ApiKeyRemoteModuleExtras } from './features/introspection/remote.module-definition.js';
+export type { ApiKeyRemoteModuleOptions, FetchFunction } from './features/introspection/remote.options.js';
 export type { RateLimit, RateLimitStorage } from './policies/rate-limit.js';
 export {
   apiKeyMigrations,
@@ -98,12 +98,12 @@ export {
   MAX_GITHUB_ALERT_MATCHES,
   type GitHubSecretScanningOptions,
   type GitHubSecretScanningResult,
-} from './integrations/secret-scanning/github-secret-scanning.controller.js';
+} from './features/secret-scanning/github-secret-scanning.controller.js';
 export {
   GITHUB_SECRET_SCANNING_KEYS_URL,
   type GitHubPublicKeysOptions,
   type PublicKeysFetch,
-} from './integrations/secret-scanning/github-public-keys.js';
+} from './features/secret-scanning/github-public-keys.js';
 // Use limits and credits (refill, per-route cost), shared by a rotation family
 export { Cost, DEFAULT_ROUTE_COST } from './http/decorators/cost.decorator.js';
 export { ApiKeyCredits, creditColumns, type CreditColumns } from './lifecycle/api-key.credits.js';
@@ -149,14 +149,14 @@ export {
   API_KEY_EVENT_LISTENER,
   type ApiKeyEventListener,
   type ApiKeyEventOptions,
-} from './lifecycle/events/api-key-event.listener.js';
+} from './features/events/api-key-event.listener.js';
 export {
   API_KEY_LIFECYCLE_EVENT_TYPES,
   apiKeyEventName,
   type ApiKeyLifecycleEvent,
   type ApiKeyLifecycleEventType,
-} from './lifecycle/events/api-key-lifecycle.event.js';
-export type { ApiKeyExpiryNoticeOptions } from './lifecycle/events/expiry-notices.options.js';
+} from './lifecycle/api-key-lifecycle.event.js';
+export type { ApiKeyExpiryNoticeOptions } from './features/expiry-notices/expiry-notices.options.js';
 export type { ListExpiringQuery } from './lifecycle/api-key.service.js';
 // Observability: per-key usage
 export {
@@ -165,13 +165,13 @@ export {
   UNKNOWN_KEYS_ID,
   type ApiKeyUsageColumns,
   type ApiKeyUsageOutcome,
-} from './storage/api-key-usage.entity.js';
-export type { ApiKeyUsageOptions } from './verification/usage.options.js';
-export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './lifecycle/api-key-usage.reader.js';
+} from './features/usage/api-key-usage.entity.js';
+export type { ApiKeyUsageOptions } from './features/usage/usage.options.js';
+export type { ApiKeyUsagePoint, ApiKeyUsageQuery, ApiKeyUsageSeries } from './features/usage/api-key-usage.reader.js';
 // Observability: OpenTelemetry
-export { API_KEY_TELEMETRY } from './verification/telemetry/api-key.telemetry.js';
+export { API_KEY_TELEMETRY } from './features/telemetry/api-key.telemetry.js';
 // Introspection clients (client_secret_basic / client_secret_post):
-export { IntrospectionClientGuard } from './integrations/introspection/introspection-client.guard.js';
+export { IntrospectionClientGuard } from './features/introspection/introspection-client.guard.js';
 // Webhooks: lifecycle events POSTed, signed per Standard Webhooks, through a transactional outbox
 export {
   ApiKeyWebhookDeliveryEntity,
@@ -179,12 +179,12 @@ export {
   apiKeyWebhookDeliveryEntityFor,
   DEFAULT_API_KEY_WEBHOOK_DELIVERIES_TABLE,
   type ApiKeyWebhookDeliveryStatus,
-} from './storage/api-key-webhook-delivery.entity.js';
+} from './features/webhooks/api-key-webhook-delivery.entity.js';
 export {
   ApiKeyWebhookLog,
   type ApiKeyWebhookDelivery,
   type ListWebhookDeliveriesQuery,
   type PurgeWebhookDeliveriesOptions,
-} from './lifecycle/webhooks/api-key-webhook.log.js';
-export { ApiKeyWebhookDispatcher } from './lifecycle/webhooks/webhook-dispatcher.js';
-export type { ApiKeyWebhookEndpoint, ApiKeyWebhookOptions } from './lifecycle/webhooks/webhook.options.js';
+} from './features/webhooks/api-key-webhook.log.js';
+export { ApiKeyWebhookDispatcher } from './features/webhooks/webhook-dispatcher.js';
+export type { ApiKeyWebhookEndpoint, ApiKeyWebhookOptions } from './features/webhooks/webhook.options.js';

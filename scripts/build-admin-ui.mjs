@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Builds the admin console's page (lib/integrations/admin/ui: Preact + htm, TypeScript) into
+// Builds the admin console's page (lib/features/admin/ui: Preact + htm, TypeScript) into
 // <outdir>/app.js and <outdir>/app.css with esbuild: one minified ES module, no source maps, no CDN.
-// `npm run build` writes dist/integrations/admin/assets/; tests build into a directory of their own.
+// `npm run build` writes dist/features/admin/assets/; tests build into a directory of their own.
 // Usage: node scripts/build-admin-ui.mjs <outdir>
 import { build } from 'esbuild';
 import { gzipSync } from 'node:zlib';
@@ -10,8 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ui = join(root, 'lib/integrations/admin/ui');
-const outdir = resolve(process.argv[2] ?? join(root, 'dist/integrations/admin/assets'));
+const ui = join(root, 'lib/features/admin/ui');
+const outdir = resolve(process.argv[2] ?? join(root, 'dist/features/admin/assets'));
 
 await build({
   entryPoints: { app: join(ui, 'main.ts'), 'app-style': join(ui, 'app.css') },

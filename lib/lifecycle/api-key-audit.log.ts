@@ -3,7 +3,7 @@ import type { EntityManager, FindOptionsWhere } from 'typeorm';
 import { API_KEY_EVENT_ENTITY } from '../api-key.constants.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { validateEventsQuery } from '../policies/api-key.input.js';
-import { ApiKeyEventPublisher } from './events/api-key-event.publisher.js';
+import { ApiKeyEventPublisher } from '../features/events/api-key-event.publisher.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 

@@ -20,7 +20,11 @@ import type {
   RotatedApiKey,
 } from './api-key.record.js';
 import { ApiKeyRotation } from './api-key.rotation.js';
-import { ApiKeyUsageReader, type ApiKeyUsageQuery, type ApiKeyUsageSeries } from './api-key-usage.reader.js';
+import {
+  ApiKeyUsageReader,
+  type ApiKeyUsageQuery,
+  type ApiKeyUsageSeries,
+} from '../features/usage/api-key-usage.reader.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { ApiKeyCredits } from './api-key.credits.js';

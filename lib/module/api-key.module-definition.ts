@@ -13,15 +13,15 @@ import {
   API_KEY_USAGE_ENTITY,
   API_KEY_WEBHOOK_ENTITY,
 } from '../api-key.constants.js';
-import { apiKeyWebhookDeliveryEntityFor } from '../storage/api-key-webhook-delivery.entity.js';
-import { ApiKeyWebhookLog } from '../lifecycle/webhooks/api-key-webhook.log.js';
-import { apiKeyUsageEntityFor } from '../storage/api-key-usage.entity.js';
+import { apiKeyWebhookDeliveryEntityFor } from '../features/webhooks/api-key-webhook-delivery.entity.js';
+import { ApiKeyWebhookLog } from '../features/webhooks/api-key-webhook.log.js';
+import { apiKeyUsageEntityFor } from '../features/usage/api-key-usage.entity.js';
 import { apiKeyEventEntityFor } from '../storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyCredits } from '../lifecycle/api-key.credits.js';
-import { ApiKeyEventPublisher } from '../lifecycle/events/api-key-event.publisher.js';
-import { ApiKeyExpiryNotifier } from '../lifecycle/events/expiry-notifier.js';
-import { ApiKeyUsageRecorder } from '../verification/usage.recorder.js';
+import { ApiKeyEventPublisher } from '../features/events/api-key-event.publisher.js';
+import { ApiKeyExpiryNotifier } from '../features/expiry-notices/expiry-notifier.js';
+import { ApiKeyUsageRecorder } from '../features/usage/usage.recorder.js';
 import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';

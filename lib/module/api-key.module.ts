@@ -2,12 +2,12 @@ import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
-import { ApiKeyEventPublisher } from '../lifecycle/events/api-key-event.publisher.js';
-import { ApiKeyExpiryNotifier } from '../lifecycle/events/expiry-notifier.js';
+import { ApiKeyEventPublisher } from '../features/events/api-key-event.publisher.js';
+import { ApiKeyExpiryNotifier } from '../features/expiry-notices/expiry-notifier.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from '../api-key.options.js';
-import { ApiKeyUsageReader } from '../lifecycle/api-key-usage.reader.js';
+import { ApiKeyUsageReader } from '../features/usage/api-key-usage.reader.js';
 import { ApiKeyRotation } from '../lifecycle/api-key.rotation.js';
 import { ApiKeyCredits } from '../lifecycle/api-key.credits.js';
 import { ApiKeyControls } from '../lifecycle/api-key.controls.js';
@@ -21,13 +21,13 @@ import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { RefusedUseRecorder } from '../verification/refused-use.recorder.js';
 import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
 import { ApiKeySchemaCheck } from '../storage/schema-check.js';
-import { ApiKeyUsageRecorder } from '../verification/usage.recorder.js';
-import { ApiKeyTelemetry } from '../verification/telemetry/api-key.telemetry.js';
+import { ApiKeyUsageRecorder } from '../features/usage/usage.recorder.js';
+import { ApiKeyTelemetry } from '../features/telemetry/api-key.telemetry.js';
 import { VerificationOutcomes } from '../verification/verification-outcomes.js';
-import { WebhookDeliveryStore } from '../lifecycle/webhooks/webhook-delivery.store.js';
-import { ApiKeyWebhookDispatcher } from '../lifecycle/webhooks/webhook-dispatcher.js';
-import { ApiKeyWebhookOutbox } from '../lifecycle/webhooks/webhook-outbox.js';
-import { ApiKeyWebhookLog } from '../lifecycle/webhooks/api-key-webhook.log.js';
+import { WebhookDeliveryStore } from '../features/webhooks/webhook-delivery.store.js';
+import { ApiKeyWebhookDispatcher } from '../features/webhooks/webhook-dispatcher.js';
+import { ApiKeyWebhookOutbox } from '../features/webhooks/webhook-outbox.js';
+import { ApiKeyWebhookLog } from '../features/webhooks/api-key-webhook.log.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM

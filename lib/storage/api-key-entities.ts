@@ -1,10 +1,10 @@
 import { apiKeyEventEntityFor, type ApiKeyEventColumns } from './api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from './api-key.entity.js';
-import { apiKeyUsageEntityFor, type ApiKeyUsageColumns } from './api-key-usage.entity.js';
+import { apiKeyUsageEntityFor, type ApiKeyUsageColumns } from '../features/usage/api-key-usage.entity.js';
 import {
   apiKeyWebhookDeliveryEntityFor,
   type ApiKeyWebhookDeliveryColumns,
-} from './api-key-webhook-delivery.entity.js';
+} from '../features/webhooks/api-key-webhook-delivery.entity.js';
 
 /** One of the library's entity classes. */
 export type ApiKeyEntityClass =

@@ -7,5 +7,5 @@ export * from './last-used.recorder.js';
 export * from './refused-use.recorder.js';
 export { RATE_LIMITER_MODULE_LOADER, type RateLimiterModuleLoader } from './rate-limit-backend.js';
 export * from './rate-limiter.js';
-export * from './usage.recorder.js';
+export * from '../features/usage/usage.recorder.js';
 export * from './verification-outcomes.js';

@@ -1,7 +1,7 @@
 import { Injectable, type ExecutionContext } from '@nestjs/common';
-import type { ApiKeyUsageOutcome } from '../storage/api-key-usage.entity.js';
-import { ApiKeyTelemetry } from './telemetry/api-key.telemetry.js';
-import { ApiKeyUsageRecorder } from './usage.recorder.js';
+import type { ApiKeyUsageOutcome } from '../features/usage/api-key-usage.entity.js';
+import { ApiKeyTelemetry } from '../features/telemetry/api-key.telemetry.js';
+import { ApiKeyUsageRecorder } from '../features/usage/usage.recorder.js';
 
 /**
  * Where the guard reports how each request with a key ended: one call per

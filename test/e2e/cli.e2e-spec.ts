@@ -8,7 +8,7 @@ import { DataSource } from 'typeorm';
 
 /**
  * The operator CLI as a script runs it: the library compiled with
- * tsconfig.build.json into a private folder, `node dist/integrations/cli/main.js` spawned
+ * tsconfig.build.json into a private folder, `node dist/features/cli/main.js` spawned
  * against a SQLite file, exit codes and output checked. SQLite only.
  */
 // Every command is a fresh Node process that boots Nest (about 1.5 s on a shared core).
@@ -17,7 +17,7 @@ jest.setTimeout(120_000);
 describe('nestjs-opaque-keys CLI', () => {
   const root = resolve('.');
   const dir = join(root, 'build', `cli-e2e-${process.pid}`);
-  const main = join(dir, 'dist', 'integrations', 'cli', 'main.js');
+  const main = join(dir, 'dist', 'features', 'cli', 'main.js');
   const database = join(dir, 'keys.sqlite');
   const dataSourceFile = join(dir, 'data-source.mjs');
   const printedKeys = new Set<string>();

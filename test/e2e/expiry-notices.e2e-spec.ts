@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
 import { ApiKeyValidationError, type ApiKeyEventListener, type ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
-import { ApiKeyEventPublisher, ApiKeyExpiryNotifier } from '../../lib/lifecycle/events/index.js';
+import { ApiKeyEventPublisher, ApiKeyExpiryNotifier } from '../../lib/features/events/index.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

@@ -6,7 +6,7 @@ import request from 'supertest';
 import {
   createGitHubSecretScanningController,
   GITHUB_SECRET_SCANNING_ACTOR,
-} from '../../lib/integrations/secret-scanning/index.js';
+} from '../../lib/features/secret-scanning/index.js';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

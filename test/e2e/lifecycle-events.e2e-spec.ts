@@ -9,7 +9,7 @@ import {
   type ApiKeyEventListener,
   type ApiKeyLifecycleEvent,
 } from 'nestjs-opaque-keys';
-import { ApiKeyEventPublisher } from '../../lib/lifecycle/events/index.js';
+import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
 import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
 import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';

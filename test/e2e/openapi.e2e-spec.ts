@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createSampleApp } from '../../sample-app/sample-app.js';
-import { applyApiKeySecurity } from '../../lib/integrations/swagger/index.js';
+import { applyApiKeySecurity } from '../../lib/features/swagger/index.js';
 import {
   GlobalController,
   OptionalKeyController,

@@ -173,7 +173,7 @@ describe('README "Use it in your app"', () => {
       .flatMap((block) => block.split('\n'))
       .filter((line) => line.startsWith('npx nestjs-opaque-keys '));
     expect(cliLines.length).toBeGreaterThanOrEqual(2);
-    const main = join(dir, 'app', 'node_modules', 'nestjs-opaque-keys', 'dist', 'integrations', 'cli', 'main.js');
+    const main = join(dir, 'app', 'node_modules', 'nestjs-opaque-keys', 'dist', 'features', 'cli', 'main.js');
     const outputs: Record<string, { status: number | null; stdout: string; out: string }> = {};
     for (const line of cliLines) {
       const args = words(line).slice(2);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { createSampleApp } from '../../sample-app/sample-app.js';
-import { ApiKeyEventPublisher } from '../../lib/lifecycle/events/index.js';
+import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
 import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
 import { LogCapture } from '../support/log-capture.js';
 import { ThrottlerStorageProcess } from '../support/throttler-storage.js';

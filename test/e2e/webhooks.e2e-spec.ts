@@ -12,10 +12,10 @@ import {
   type ApiKeyModuleOptions,
   type ApiKeyWebhookOptions,
 } from 'nestjs-opaque-keys';
-import { ApiKeyEventPublisher } from '../../lib/lifecycle/events/index.js';
+import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
 import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
 import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
-import { sendWebhook } from '../../lib/lifecycle/webhooks/index.js';
+import { sendWebhook } from '../../lib/features/webhooks/index.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { deadUrl, eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { basicClientSecret, postedClientSecret } from '../../lib/integrations/introspection/index.js';
+import { basicClientSecret, postedClientSecret } from '../../lib/features/introspection/index.js';
 
 const basic = (userPass: string) => `Basic ${Buffer.from(userPass).toString('base64')}`;
 

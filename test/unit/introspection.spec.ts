@@ -10,7 +10,7 @@ import {
   type ApiKeyRemoteModuleOptions,
 } from 'nestjs-opaque-keys';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
-import { ResolvedRemoteOptions } from '../../lib/integrations/introspection/index.js';
+import { ResolvedRemoteOptions } from '../../lib/features/introspection/index.js';
 
 const principal: ApiKeyPrincipal = {
   id: '7d3c0a52-0000-4000-8000-000000000001',

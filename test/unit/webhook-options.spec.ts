@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from '../../lib/api-key.options.js';
-import { retryDelay, type ApiKeyWebhookOptions } from '../../lib/lifecycle/webhooks/index.js';
+import { retryDelay, type ApiKeyWebhookOptions } from '../../lib/features/webhooks/index.js';
 
 /** The boot-time checks of `events.webhooks` (run by the options provider before anything starts) and the backoff. */
 

@@ -1,4 +1,4 @@
-import type { ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
+import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import type { ApiKeyWebhookOptions } from '../webhooks/webhook.options.js';
 
 /**

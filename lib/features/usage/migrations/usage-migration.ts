@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { apiKeyUsageEntityFor, usageTableFor } from '../api-key-usage.entity.js';
-import { DEFAULT_API_KEY_TABLE } from '../api-key.entity.js';
+import { DEFAULT_API_KEY_TABLE } from '../../../storage/api-key.entity.js';
 
 /** The timestamp TypeORM orders this migration by (2026-11-26T00:00:00Z), after AddKeyPolicies. */
 export const ADD_USAGE_TIMESTAMP = 1795824000000;

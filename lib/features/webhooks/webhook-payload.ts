@@ -1,4 +1,4 @@
-import { apiKeyEventName, type ApiKeyLifecycleEvent } from '../events/api-key-lifecycle.event.js';
+import { apiKeyEventName, type ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 
 /**
  * The JSON body of a delivery, in the Standard Webhooks shape

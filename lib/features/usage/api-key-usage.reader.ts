@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Between, In, type DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import { ApiKeyValidationError, asStoreUnavailable } from '../api-key.errors.js';
-import type { ApiKeyUsageColumns, ApiKeyUsageOutcome } from '../storage/api-key-usage.entity.js';
-import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../../api-key.constants.js';
+import { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import { ApiKeyValidationError, asStoreUnavailable } from '../../api-key.errors.js';
+import type { ApiKeyUsageColumns, ApiKeyUsageOutcome } from './api-key-usage.entity.js';
+import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
 
 const HOUR_MS = 3_600_000;
 const OUTCOMES: readonly ApiKeyUsageOutcome[] = ['verified', 'invalid', 'forbidden', 'rate_limited', 'out_of_credits'];

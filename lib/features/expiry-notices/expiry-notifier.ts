@@ -6,8 +6,8 @@ import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTI
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ApiKeyEventColumns } from '../../storage/api-key-event.entity.js';
 import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
-import { ApiKeyEventPublisher } from './api-key-event.publisher.js';
-import type { ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
+import { ApiKeyEventPublisher } from '../events/api-key-event.publisher.js';
+import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import type { ResolvedExpiryNoticeOptions } from './expiry-notices.options.js';
 
 const INTERVAL_NAME = 'nestjs-opaque-keys:expiry-notices';

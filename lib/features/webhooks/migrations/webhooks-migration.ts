@@ -4,7 +4,7 @@ import {
   webhookDeliveriesTableFor,
   type ApiKeyWebhookDeliveryColumns,
 } from '../api-key-webhook-delivery.entity.js';
-import { DEFAULT_API_KEY_TABLE } from '../api-key.entity.js';
+import { DEFAULT_API_KEY_TABLE } from '../../../storage/api-key.entity.js';
 
 /** The timestamp TypeORM orders this migration by (2026-11-27T00:00:00Z), after AddUsage. */
 export const ADD_WEBHOOKS_TIMESTAMP = 1795910400000;

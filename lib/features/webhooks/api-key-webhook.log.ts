@@ -2,10 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { FindOptionsWhere } from 'typeorm';
 import { ApiKeyValidationError } from '../../api-key.errors.js';
 import { validatePage } from '../../policies/api-key.input.js';
-import type {
-  ApiKeyWebhookDeliveryColumns,
-  ApiKeyWebhookDeliveryStatus,
-} from '../../storage/api-key-webhook-delivery.entity.js';
+import type { ApiKeyWebhookDeliveryColumns, ApiKeyWebhookDeliveryStatus } from './api-key-webhook-delivery.entity.js';
 import { ApiKeyWebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookDeliveryStore } from './webhook-delivery.store.js';
 

@@ -4,7 +4,7 @@ import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
 import { timeOrderedId } from '../../storage/time-ordered-id.js';
-import type { ApiKeyLifecycleEvent } from '../events/api-key-lifecycle.event.js';
+import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import { ApiKeyWebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookDeliveryStore, type NewWebhookDelivery } from './webhook-delivery.store.js';
 import { webhookPayload } from './webhook-payload.js';

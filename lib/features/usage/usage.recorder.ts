@@ -1,9 +1,9 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import { asStoreUnavailable } from '../api-key.errors.js';
-import { UNKNOWN_KEYS_ID, type ApiKeyUsageColumns, type ApiKeyUsageOutcome } from '../storage/api-key-usage.entity.js';
+import { API_KEY_DATA_SOURCE, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../../api-key.constants.js';
+import { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import { asStoreUnavailable } from '../../api-key.errors.js';
+import { UNKNOWN_KEYS_ID, type ApiKeyUsageColumns, type ApiKeyUsageOutcome } from './api-key-usage.entity.js';
 
 const HOUR_MS = 3_600_000;
 const OUTCOMES: readonly ApiKeyUsageOutcome[] = ['verified', 'invalid', 'forbidden', 'rate_limited', 'out_of_credits'];

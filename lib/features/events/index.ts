@@ -4,6 +4,6 @@
  */
 export * from './api-key-event.listener.js';
 export * from './api-key-event.publisher.js';
-export * from './api-key-lifecycle.event.js';
-export * from './expiry-notices.options.js';
-export * from './expiry-notifier.js';
+export * from '../../lifecycle/api-key-lifecycle.event.js';
+export * from '../expiry-notices/expiry-notices.options.js';
+export * from '../expiry-notices/expiry-notifier.js';

@@ -8,13 +8,13 @@ import {
   UseGuards,
   type Type,
 } from '@nestjs/common';
-import { ApiKeyExceptionFilter } from '../http/api-key.exception-filter.js';
-import type { ApiKeyPrincipal } from '../verification/api-key.principal.js';
-import { CurrentApiKey } from '../http/decorators/current-api-key.decorator.js';
-import { ApiKeyGuard } from '../http/api-key.guard.js';
-import type { LeakedKeyResult } from '../lifecycle/api-key.record.js';
-import { ApiKeyService } from '../lifecycle/api-key.service.js';
-import { Scopes } from '../http/decorators/scopes.decorator.js';
+import { ApiKeyExceptionFilter } from '../../http/api-key.exception-filter.js';
+import type { ApiKeyPrincipal } from '../../verification/api-key.principal.js';
+import { CurrentApiKey } from '../../http/decorators/current-api-key.decorator.js';
+import { ApiKeyGuard } from '../../http/api-key.guard.js';
+import type { LeakedKeyResult } from '../../lifecycle/api-key.record.js';
+import { ApiKeyService } from '../../lifecycle/api-key.service.js';
+import { Scopes } from '../../http/decorators/scopes.decorator.js';
 
 /** The most keys one report may carry. */
 export const MAX_LEAK_REPORT_KEYS = 100;

@@ -1,4 +1,4 @@
-import type { ApiKeyEventType } from '../../storage/api-key-event.entity.js';
+import type { ApiKeyEventType } from '../storage/api-key-event.entity.js';
 
 /** The lifecycle event types: every audit event type but the refused uses (`*_use`) of the request path. */
 export type ApiKeyLifecycleEventType = Exclude<ApiKeyEventType, `${string}_use`>;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
-import type { ApiKeyWebhookDeliveryColumns } from '../../storage/api-key-webhook-delivery.entity.js';
+import type { ApiKeyWebhookDeliveryColumns } from './api-key-webhook-delivery.entity.js';
 import { WebhookDeliveryStore, type WebhookAttemptOutcome } from './webhook-delivery.store.js';
 import { sendWebhook, type WebhookAttemptResult } from './webhook-sender.js';
 import { WebhookSigner } from './webhook-signer.js';

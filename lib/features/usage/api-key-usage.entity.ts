@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import { DEFAULT_API_KEY_TABLE } from './api-key.entity.js';
+import { DEFAULT_API_KEY_TABLE } from '../../storage/api-key.entity.js';
 
 /** The outcomes counted per key: a verified request, or why a known key's request was refused. */
 export type ApiKeyUsageOutcome = 'verified' | 'invalid' | 'forbidden' | 'rate_limited' | 'out_of_credits';

@@ -21,7 +21,7 @@ export const ADMIN_ASSETS: Readonly<Record<string, string>> = Object.freeze({
   'app.css': 'text/css; charset=utf-8',
 });
 
-/** Where the package keeps the built page: `assets/` beside this file (dist/integrations/admin/assets/). */
+/** Where the package keeps the built page: `assets/` beside this file (dist/features/admin/assets/). */
 export function shippedAssetsDir(): string {
   return fileURLToPath(new URL('./assets/', import.meta.url));
 }

@@ -1,4 +1,7 @@
-import { API_KEY_LIFECYCLE_EVENT_TYPES, type ApiKeyLifecycleEventType } from '../events/api-key-lifecycle.event.js';
+import {
+  API_KEY_LIFECYCLE_EVENT_TYPES,
+  type ApiKeyLifecycleEventType,
+} from '../../lifecycle/api-key-lifecycle.event.js';
 
 /** One receiver of webhooks (`events.webhooks.endpoints`). */
 export interface ApiKeyWebhookEndpoint {

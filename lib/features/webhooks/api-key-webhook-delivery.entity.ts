@@ -1,5 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
-import { DEFAULT_API_KEY_TABLE } from './api-key.entity.js';
+import { DEFAULT_API_KEY_TABLE } from '../../storage/api-key.entity.js';
 
 /** Where a webhook delivery stands: waiting (or retrying), received with a 2xx, or given up after the last attempt. */
 export type ApiKeyWebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';

@@ -7,7 +7,11 @@ import type { ApiKeyEventInput } from '../../storage/api-key-event.insert.js';
 import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
 import { ApiKeyWebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { API_KEY_EVENT_LISTENER, type ApiKeyEventListener } from './api-key-event.listener.js';
-import { apiKeyEventName, isLifecycleEventType, type ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
+import {
+  apiKeyEventName,
+  isLifecycleEventType,
+  type ApiKeyLifecycleEvent,
+} from '../../lifecycle/api-key-lifecycle.event.js';
 
 /** The part of `EventEmitter2` used here. */
 interface EmitterLike {
