@@ -88,12 +88,14 @@ export function asStoreUnavailable(cause: unknown): ApiKeyError {
 // Key controls: delegation, owner limits, IP allowlists.
 
 /** What a delegation check found the acting key lacks. */
-export type ApiKeyDelegationFailure = 'scope' | 'environment' | 'lifetime' | 'self';
+export type ApiKeyDelegationFailure = 'scope' | 'environment' | 'owner' | 'lifetime' | 'self';
 
 /**
  * The acting key (`actingAs`) may not do this: it would grant scopes it does
- * not hold, manage a key of an environment it does not bound, give a key a
- * longer life than its own, or lift its own limits. Mapped to 403.
+ * not hold, reach a key of an environment it does not bound or of another
+ * owner than its own, give a key a longer life than its own, or gain
+ * anything on a key of its own rotation family (its limits, its scopes, its
+ * life, enabling it). Mapped to 403.
  */
 export class ApiKeyDelegationError extends ApiKeyError {
   override readonly name: string = 'ApiKeyDelegationError';

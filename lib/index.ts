@@ -130,13 +130,22 @@ export type { ActingOptions, ApiKeyStatus } from './lifecycle/api-key.record.js'
 export type { ApiKeyUpdate, UpdatableField } from './lifecycle/api-key.update.js';
 export { validateAllowedIps, MAX_ALLOWED_IPS, type IpAllowlist } from './policies/ip-allowlist.js';
 export {
+  ANY_OWNER_SCOPE,
+  assertMayChange,
   assertMayGrant,
   assertMayManage,
-  uncoveredScopes,
+  assertMayRevokeAll,
+  isOwnFamily,
   managesEnvironment,
+  reachesOwner,
+  readBounds,
+  uncoveredScopes,
   type DelegatingKey,
   type DelegatedKey,
   type DelegationPolicy,
+  type KeyChange,
+  type ManagedKey,
+  type ReadBounds,
 } from './policies/delegation.js';
 // Boot checks:
 export { apiKeyEntities, API_KEY_ENTITIES, type ApiKeyEntityClass } from './storage/api-key-entities.js';

@@ -11,13 +11,14 @@ import * as input from '../policies/api-key.input.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ActingOptions } from './api-key.record.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
-import { environmentOfHint } from './key-factory.js';
-import { assertMayGrant, assertMayManage, assertNotOwnLimits } from '../policies/delegation.js';
+import { managedKeyOf } from './acting-key.js';
+import { assertMayChange, assertMayManage, assertMayRevokeAll } from '../policies/delegation.js';
 import { toUpdateChange, type ApiKeyUpdate } from './api-key.update.js';
 
 /** The columns a control reads (locked) before it changes a key. */
 const CONTROL_SELECT = {
   id: true,
+  familyId: true,
   ownerId: true,
   hint: true,
   scopes: true,
@@ -58,7 +59,7 @@ export class ApiKeyControls {
     input.validateId(id);
     const why = validateReason(reason);
     await this.change(id, 'disabled', actor, { reason: why }, (row) => {
-      if (actingAs) assertMayManage(actingAs, environmentOfHint(this.options, row.hint), this.options);
+      if (actingAs) assertMayManage(actingAs, managedKeyOf(this.options, row), this.options);
       if (row.revokedAt) throw new ApiKeyStateError(id, 'revoked');
       if (row.disabledAt) throw new ApiKeyStateError(id, 'disabled');
       return {
@@ -70,14 +71,17 @@ export class ApiKeyControls {
 
   /**
    * Enables a disabled key. It gives the key its power back, so `actingAs`
-   * must be able to issue it (scopes, environment, lifetime).
+   * must be able to issue it (scopes, environment, owner, lifetime), and
+   * cannot enable a key of its own rotation family.
    * @throws ApiKeyStateError when revoked or not disabled
    */
   async enable(id: string, { actor, actingAs }: ActingOptions): Promise<void> {
     input.validateId(id);
     await this.change(id, 'enabled', actor, {}, (row) => {
-      if (actingAs)
-        assertMayGrant(actingAs, { ...row, environment: environmentOfHint(this.options, row.hint) }, this.options);
+      if (actingAs) {
+        const change = { enables: true, expiresAt: row.expiresAt };
+        assertMayChange(actingAs, managedKeyOf(this.options, row), change, this.options);
+      }
       if (row.revokedAt) throw new ApiKeyStateError(id, 'revoked');
       if (!row.disabledAt) throw new ApiKeyStateError(id, 'enabled');
       return {
@@ -97,15 +101,12 @@ export class ApiKeyControls {
     await this.change(id, 'updated', actor, undefined, (row) => {
       const { set, fields } = toUpdateChange(patch, row, now, this.options);
       if (actingAs) {
-        const environment = environmentOfHint(this.options, row.hint);
         // Only a new expiry is held to the actor's; the key's scopes must be the actor's to grant.
-        const expiresAt = 'expiresAt' in set ? set.expiresAt! : actingAs.expiresAt;
-        assertMayGrant(actingAs, { scopes: row.scopes, environment, expiresAt }, this.options);
-        assertNotOwnLimits(
-          actingAs,
-          id,
-          fields.filter((field) => field === 'rateLimit' || field === 'allowedIps' || field === 'credits'),
-        );
+        const change = {
+          ...('expiresAt' in set ? { expiresAt: set.expiresAt as Date | null } : {}),
+          limits: fields.filter((field) => field === 'rateLimit' || field === 'allowedIps' || field === 'credits'),
+        };
+        assertMayChange(actingAs, managedKeyOf(this.options, row), change, this.options);
       }
       if (row.revokedAt) throw new ApiKeyStateError(id, 'revoked');
       // Credits belong to the rotation family's newest key: set there, in this transaction.
@@ -120,12 +121,14 @@ export class ApiKeyControls {
 
   /**
    * Revokes every live key of an owner in one UPDATE, with one `revoked`
-   * event per key. Returns how many keys it revoked.
+   * event per key. Returns how many keys it revoked. `actingAs` must reach
+   * the owner and manage every environment.
    */
-  async revokeAllForOwner(ownerId: unknown, reason: unknown, { actor }: Pick<ActingOptions, 'actor'>): Promise<number> {
+  async revokeAllForOwner(ownerId: unknown, reason: unknown, { actor, actingAs }: ActingOptions): Promise<number> {
     const owner = input.validateOwnerId(ownerId);
     if (owner === null) throw new ApiKeyValidationError('ownerId is required');
     const why = validateReason(reason);
+    if (actingAs) assertMayRevokeAll(actingAs, owner, this.options);
     const now = new Date();
     return this.unitOfWork.run(async (em) => {
       const result = await em.update(this.entity, { ownerId: owner, revokedAt: IsNull() }, {

@@ -1,13 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, type EntityManager } from 'typeorm';
 import { ApiKeyAuditLog } from './api-key-audit.log.js';
-import { API_KEY_ENTITY } from '../api-key.constants.js';
+import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
+import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import * as input from '../policies/api-key.input.js';
 import { MAX_CREDITS, type CreditsInput } from '../policies/credits.js';
+import { assertMayChange } from '../policies/delegation.js';
+import type { ActingOptions } from './api-key.record.js';
+import { MANAGED_KEY_SELECT, managedKeyOf } from './acting-key.js';
 
 /** The credit columns of a row. */
 export type CreditColumns = Pick<ApiKeyColumns, 'remainingUses' | 'refillAmount' | 'refillIntervalMs' | 'refilledAtMs'>;
@@ -25,17 +29,15 @@ export function creditColumns(credits: CreditsInput | null, now: number): Credit
   };
 }
 
-/** The live key that holds a family's balance: the one with no successor. */
-type Holder = Pick<ApiKeyColumns, 'id' | 'ownerId' | 'familyId' | 'replacedById' | 'revokedAt' | 'remainingUses'>;
-
 const HOLDER_SELECT = {
-  id: true,
-  ownerId: true,
-  familyId: true,
+  ...MANAGED_KEY_SELECT,
   replacedById: true,
   revokedAt: true,
   remainingUses: true,
 } as const;
+
+/** The live key that holds a family's balance: the one with no successor. */
+type Holder = Pick<ApiKeyColumns, keyof typeof HOLDER_SELECT>;
 
 /**
  * Changes keys' credits. A rotation family has one balance, on its newest key
@@ -47,6 +49,7 @@ const HOLDER_SELECT = {
 export class ApiKeyCredits {
   constructor(
     @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     private readonly unitOfWork: ApiKeyUnitOfWork,
     private readonly audit: ApiKeyAuditLog,
     private readonly invalidator: ApiKeyCacheInvalidator,
@@ -56,10 +59,10 @@ export class ApiKeyCredits {
    * Adds `amount` credits to the family's balance. Returns the id of the key
    * that holds it. A key without credits is an {@link ApiKeyValidationError}.
    */
-  add(id: string, amount: number, actor?: string): Promise<string> {
+  add(id: string, amount: number, acting: ActingOptions = {}): Promise<string> {
     input.validateId(id);
     const n = input.validateCreditCount(amount, 'amount', 1);
-    return this.change(id, actor, 'credits_added', { amount: n }, async (em, holder, remaining) => {
+    return this.change(id, acting, 'credits_added', { amount: n }, async (em, holder, remaining) => {
       if (holder.remainingUses === null)
         throw new ApiKeyValidationError(`API key ${id} has no credits to add to (give it some with setCredits)`);
       return em
@@ -73,10 +76,10 @@ export class ApiKeyCredits {
   }
 
   /** Sets the family's balance to `remaining` (0 to 2e9); a key without credits gets a balance without refill. */
-  set(id: string, remaining: number, actor?: string): Promise<string> {
+  set(id: string, remaining: number, acting: ActingOptions = {}): Promise<string> {
     input.validateId(id);
     const n = input.validateCreditCount(remaining, 'remaining');
-    return this.change(id, actor, 'credits_set', { remaining: n }, (em, holder) =>
+    return this.change(id, acting, 'credits_set', { remaining: n }, (em, holder) =>
       em.update(this.entity, { id: holder.id, replacedById: IsNull(), revokedAt: IsNull() }, {
         remainingUses: n,
       } as never),
@@ -103,11 +106,17 @@ export class ApiKeyCredits {
     return { holderId: holder.id, columns };
   }
 
-  /** The live key holding the balance of `id`'s family, locked. */
-  private async holderOf(em: EntityManager, id: string): Promise<Holder> {
+  /**
+   * The live key holding the balance of `id`'s family, locked. With
+   * `actingAs`, both the named key and the holder must be keys it may change
+   * the credits of: reached, their scopes its own, and not of its own
+   * rotation family (whichever key of it is named).
+   */
+  private async holderOf(em: EntityManager, id: string, { actingAs }: ActingOptions = {}): Promise<Holder> {
     const lock = this.unitOfWork.writeLock;
     const row = await em.findOne(this.entity, { where: { id }, select: HOLDER_SELECT, lock });
     if (!row) throw new ApiKeyNotFoundError(id);
+    if (actingAs) assertMayChange(actingAs, managedKeyOf(this.options, row), { limits: ['credits'] }, this.options);
     const holder =
       row.replacedById === null
         ? row
@@ -117,18 +126,20 @@ export class ApiKeyCredits {
             lock,
           });
     if (!holder || holder.revokedAt) throw new ApiKeyStateError(id, 'revoked');
+    if (actingAs && holder !== row)
+      assertMayChange(actingAs, managedKeyOf(this.options, holder), { limits: ['credits'] }, this.options);
     return holder;
   }
 
   private async change(
     id: string,
-    actor: string | undefined,
+    acting: ActingOptions,
     type: 'credits_added' | 'credits_set',
     details: Record<string, unknown>,
     update: (em: EntityManager, holder: Holder, remaining: string) => Promise<{ affected?: number | null }>,
   ): Promise<string> {
     return this.unitOfWork.run(async (em) => {
-      const holder = await this.holderOf(em, id);
+      const holder = await this.holderOf(em, id, acting);
       const column = em.connection.getMetadata(this.entity).findColumnWithPropertyName('remainingUses')!;
       const result = await update(em, holder, em.connection.driver.escape(column.databaseName));
       if (result.affected !== 1) {
@@ -139,7 +150,8 @@ export class ApiKeyCredits {
       }
       const ids = [...new Set([holder.id, id])];
       const named = holder.id === id ? details : { ...details, requestedFor: id };
-      await this.audit.write(em, [{ keyId: holder.id, ownerId: holder.ownerId, type, actor, details: named }]);
+      const event = { keyId: holder.id, ownerId: holder.ownerId, type, actor: acting.actor, details: named };
+      await this.audit.write(em, [event]);
       await this.invalidator.changed(em, { ids });
       return holder.id;
     }, true);

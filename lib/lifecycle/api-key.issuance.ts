@@ -6,7 +6,7 @@ import { toRecord, type IssueApiKeyInput, type IssuedApiKey } from './api-key.re
 import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, prefixFor } from './key-factory.js';
-import { assertMayGrant, defaultExpiryWithin } from '../policies/delegation.js';
+import { assertMayGrant, defaultExpiryWithin, defaultOwnerWithin } from '../policies/delegation.js';
 import { creditColumns } from './api-key.credits.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
@@ -32,7 +32,7 @@ function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null
 
 /**
  * `ApiKeyService.issue`: validates the request, holds it to `actingAs` (if
- * any), makes the key and inserts its row with an `issued` event in one
+ * any: its owner by default when it is bound to one), makes the key and inserts its row with an `issued` event in one
  * transaction, under `maxKeysPerOwner` when set. The plaintext is in the
  * result and nowhere else.
  * @throws ApiKeyValidationError, ApiKeyDelegationError, ApiKeyLimitError
@@ -54,6 +54,7 @@ export async function issueApiKey(request: IssueApiKeyInput, deps: IssuanceDeps)
   const prefix = prefixFor(options, request.environment);
   const actor = request.actingAs;
   if (actor) {
+    if (request.ownerId === undefined) fields.ownerId = defaultOwnerWithin(actor, undefined);
     if (request.expiresAt === undefined) fields.expiresAt = defaultExpiryWithin(actor, fields.expiresAt);
     assertMayGrant(actor, { ...fields, environment: options.prefixes.get(prefix) ?? null }, options);
   }

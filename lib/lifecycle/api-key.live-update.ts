@@ -7,8 +7,8 @@ import * as input from '../policies/api-key.input.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ActingOptions, ApiKeyRecord, LeakedKeyResult } from './api-key.record.js';
 import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
-import { environmentOfHint } from './key-factory.js';
-import { assertMayGrant, assertMayManage } from '../policies/delegation.js';
+import { MANAGED_KEY_SELECT, managedKeyOf } from './acting-key.js';
+import { assertMayChange, assertMayManage } from '../policies/delegation.js';
 import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
@@ -24,7 +24,7 @@ export interface LiveUpdateDeps {
   readonly read: (id: string) => Promise<ApiKeyRecord>;
 }
 
-/** `ApiKeyService.revoke`: revokes a live key now, within `actingAs`'s environments. */
+/** `ApiKeyService.revoke`: revokes a live key now, if `actingAs` reaches it (environment, owner). */
 export async function revokeKey(
   deps: LiveUpdateDeps,
   id: string,
@@ -34,12 +34,15 @@ export async function revokeKey(
   input.validateId(id);
   const checked = input.validateReason(reason);
   const check =
-    actingAs && ((row: ApiKeyColumns) => assertMayManage(actingAs, environmentOfRow(deps, row), deps.options));
+    actingAs && ((row: ManagedRow) => assertMayManage(actingAs, managedKeyOf(deps.options, row), deps.options));
   const change = { revokedAt: new Date(), revokedReason: checked };
   return updateLive(deps, id, change, 'revoked', actor, { reason: checked }, check);
 }
 
-/** `ApiKeyService.updateScopes`: replaces a live key's scopes, with only scopes `actingAs` may grant. */
+/**
+ * `ApiKeyService.updateScopes`: replaces a live key's scopes, with only scopes
+ * `actingAs` may grant, and only narrower ones on a key of its own rotation family.
+ */
 export async function replaceScopes(
   deps: LiveUpdateDeps,
   id: string,
@@ -50,10 +53,11 @@ export async function replaceScopes(
   const normalized = normalizeScopes(scopes);
   const check =
     actingAs &&
-    ((row: ApiKeyColumns) =>
-      assertMayGrant(
+    ((row: ManagedRow) =>
+      assertMayChange(
         actingAs,
-        { scopes: normalized, environment: environmentOfRow(deps, row), expiresAt: row.expiresAt },
+        managedKeyOf(deps.options, row),
+        { scopes: normalized, expiresAt: row.expiresAt },
         deps.options,
       ));
   return updateLive(deps, id, { scopes: normalized }, 'scopes_changed', actor, { scopes: normalized }, check);
@@ -94,10 +98,8 @@ export async function revokeLeakedKey(
   }
 }
 
-/** The environment of a stored key. */
-function environmentOfRow(deps: LiveUpdateDeps, row: Pick<ApiKeyColumns, 'hint'>): string | null {
-  return environmentOfHint(deps.options, row.hint);
-}
+/** The columns a change of a live key reads (locked) before its check. */
+type ManagedRow = Pick<ApiKeyColumns, keyof typeof MANAGED_KEY_SELECT>;
 
 /**
  * One conditional UPDATE on a non-revoked key with its cache invalidation and
@@ -111,14 +113,14 @@ async function updateLive(
   type: 'revoked' | 'scopes_changed',
   actor: string | undefined,
   details: Record<string, unknown>,
-  check?: (row: ApiKeyColumns) => void,
+  check?: (row: ManagedRow) => void,
   alsoType?: 'leak_reported',
 ): Promise<ApiKeyRecord> {
   const { entity, unitOfWork, audit, cache } = deps;
   const updated = await unitOfWork.run(async (em) => {
     const row = await em.findOne(entity, {
       where: { id },
-      select: { id: true, ownerId: true, hint: true, scopes: true, expiresAt: true },
+      select: MANAGED_KEY_SELECT,
       lock: unitOfWork.writeLock,
     });
     if (!row) throw new ApiKeyNotFoundError(id);

@@ -1,15 +1,20 @@
 import { And, IsNull, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyNotFoundError, ApiKeyValidationError } from '../api-key.errors.js';
+import { ApiKeyDelegationError, ApiKeyNotFoundError, ApiKeyValidationError } from '../api-key.errors.js';
+import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import * as input from '../policies/api-key.input.js';
+import { assertMayManage, readBounds, type ReadBounds } from '../policies/delegation.js';
 import {
   RECORD_COLUMNS,
   toRecord,
+  type ActingOptions,
   type ApiKeyPage,
   type ApiKeyRecord,
   type ListApiKeysQuery,
 } from './api-key.record.js';
 import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import { boundsWhere, managedKeyOf } from './acting-key.js';
+import type { ListApiKeyEventsQuery } from './api-key-audit.log.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
 
@@ -39,6 +44,23 @@ function statusWhere(
   }
 }
 
+/** What the reads work with: the service's unit of work, entity and options. */
+export interface QueryDeps {
+  readonly unitOfWork: ApiKeyUnitOfWork;
+  readonly entity: typeof ApiKeyColumns;
+  readonly options: ResolvedApiKeyOptions;
+}
+
+/**
+ * The conditions a listing by `actingAs` is held to (its owner, its
+ * environment; nothing without `actingAs`), with `ownerId` the owner the
+ * query names (checked, `null` for keys without one).
+ * @throws ApiKeyDelegationError (`owner`) when the query names an owner `actingAs` does not reach
+ */
+function listingWhere(deps: QueryDeps, ownerId: string | null | undefined, { actingAs }: ActingOptions) {
+  return actingAs ? boundsWhere(deps.options, readBounds(actingAs, ownerId, deps.options)) : {};
+}
+
 /** Query of `ApiKeyService.listExpiring`. */
 export interface ListExpiringQuery {
   /** How far ahead to look, in ms (e.g. 7 days). */
@@ -49,27 +71,72 @@ export interface ListExpiringQuery {
   offset?: number;
 }
 
-/** The reads behind `ApiKeyService.get`: one key's record. @throws ApiKeyNotFoundError */
-export async function findRecord(
-  unitOfWork: ApiKeyUnitOfWork,
-  entity: typeof ApiKeyColumns,
-  id: string,
-): Promise<ApiKeyRecord> {
+/**
+ * The reads behind `ApiKeyService.get`: one key's record, if `actingAs`
+ * (when given) reaches it, as it would to change it.
+ * @throws ApiKeyNotFoundError, ApiKeyDelegationError
+ */
+export async function findRecord(deps: QueryDeps, id: string, { actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
+  const { unitOfWork, entity, options } = deps;
   input.validateId(id);
   const row = await unitOfWork.run((em) => em.findOne(entity, { where: { id }, select: RECORD_SELECT }));
   if (!row) throw new ApiKeyNotFoundError(id);
+  if (actingAs) assertMayManage(actingAs, managedKeyOf(options, row), options);
   return toRecord(row);
 }
 
-/** The reads behind `ApiKeyService.list`: a page of keys, newest first, optionally of one owner. */
+/**
+ * The bounds of a read of events or usage by `actingAs`: a key it names must
+ * be one it reaches ({@link findRecord}); an owner it names, one it reaches;
+ * without a key, the owner and environment it is bound to ({@link readBounds}).
+ * Nothing without `actingAs`.
+ * @throws ApiKeyNotFoundError, ApiKeyDelegationError
+ */
+export async function trailBounds(
+  deps: QueryDeps,
+  query: { keyId?: string; ownerId?: string },
+  acting: ActingOptions,
+): Promise<ReadBounds> {
+  const { actingAs } = acting;
+  if (!actingAs) return {};
+  if (query.keyId !== undefined) await findRecord(deps, query.keyId, acting);
+  const bounds = readBounds(actingAs, query.ownerId, deps.options);
+  return query.keyId !== undefined ? {} : bounds;
+}
+
+/**
+ * The query `ApiKeyService.listEvents` runs for `actingAs` ({@link trailBounds}):
+ * its owner's events when it is bound to one; a key of another than the
+ * primary environment reads events key by key (events carry no environment).
+ * @throws ApiKeyNotFoundError, ApiKeyDelegationError
+ */
+export async function eventsQueryWithin(
+  deps: QueryDeps,
+  query: ListApiKeyEventsQuery,
+  acting: ActingOptions,
+): Promise<ListApiKeyEventsQuery> {
+  const bounds = await trailBounds(deps, query ?? {}, acting);
+  if (bounds.environment !== undefined) {
+    throw new ApiKeyDelegationError(
+      'environment',
+      `API key ${acting.actingAs!.id} (${bounds.environment} environment) reads events key by key: give keyId`,
+    );
+  }
+  return bounds.ownerId === undefined ? query : { ...query, ownerId: bounds.ownerId };
+}
+
+/** The reads behind `ApiKeyService.list`: a page of keys, newest first, optionally of one owner, within `actingAs`. */
 export async function findPage(
-  unitOfWork: ApiKeyUnitOfWork,
-  entity: typeof ApiKeyColumns,
+  deps: QueryDeps,
   query: ListApiKeysQuery,
+  acting: ActingOptions = {},
 ): Promise<ApiKeyPage> {
+  const { unitOfWork, entity } = deps;
   const { limit, offset } = input.validatePage(query);
   const base: FindOptionsWhere<ApiKeyColumns> = {};
-  if (query.ownerId !== undefined) base.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
+  const ownerId = query.ownerId === undefined ? undefined : input.validateOwnerId(query.ownerId);
+  if (ownerId !== undefined) base.ownerId = ownerId ?? IsNull();
+  Object.assign(base, listingWhere(deps, ownerId, acting));
   if (query.includeRevoked === false) base.revokedAt = IsNull();
   const where = statusWhere(base, query.status, new Date());
   // find + count rather than findAndCount: with a column selection, TypeORM
@@ -91,13 +158,15 @@ export async function findPage(
 
 /**
  * The reads behind `ApiKeyService.listExpiring`: live keys (not revoked, not
- * rotated away) that expire within `within` ms from now, the soonest first.
+ * rotated away) that expire within `within` ms from now, the soonest first,
+ * within `actingAs`.
  */
 export async function findExpiring(
-  unitOfWork: ApiKeyUnitOfWork,
-  entity: typeof ApiKeyColumns,
+  deps: QueryDeps,
   query: ListExpiringQuery,
+  acting: ActingOptions = {},
 ): Promise<ApiKeyRecord[]> {
+  const { unitOfWork, entity } = deps;
   if (!Number.isFinite(query?.within) || query.within <= 0)
     throw new ApiKeyValidationError('within must be a positive number of ms');
   const { limit, offset } = input.validatePage(query);
@@ -107,7 +176,9 @@ export async function findExpiring(
     replacedById: IsNull(),
     expiresAt: And(MoreThan(new Date(now)), LessThanOrEqual(new Date(now + query.within))),
   };
-  if (query.ownerId !== undefined) where.ownerId = input.validateOwnerId(query.ownerId) ?? IsNull();
+  const ownerId = query.ownerId === undefined ? undefined : input.validateOwnerId(query.ownerId);
+  if (ownerId !== undefined) where.ownerId = ownerId ?? IsNull();
+  Object.assign(where, listingWhere(deps, ownerId, acting));
   const rows = await unitOfWork.run((em) =>
     em.find(entity, {
       where,

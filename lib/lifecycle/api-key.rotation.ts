@@ -16,7 +16,8 @@ import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-ke
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, environmentOfHint, prefixOfHint } from './key-factory.js';
-import { assertMayGrant, defaultExpiryWithin } from '../policies/delegation.js';
+import { assertMayGrant, assertMayManage, defaultExpiryWithin } from '../policies/delegation.js';
+import { managedKeyOf } from './acting-key.js';
 import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 
@@ -75,6 +76,8 @@ export class ApiKeyRotation {
         throw detectReuse
           ? new ApiKeyValidationError('the presented key is not a key of this service')
           : new ApiKeyNotFoundError(label);
+      // A key the actor does not reach tells it nothing of its state; the full check follows in replace().
+      if (options.actingAs) assertMayManage(options.actingAs, managedKeyOf(this.options, old), this.options);
       if (old.replacedById) {
         if (detectReuse) return { reuse: await this.revokeFamily(em, old, options.actor, now) };
         throw new ApiKeyStateError(old.id, 'rotated');
@@ -106,7 +109,7 @@ export class ApiKeyRotation {
       // The successor is a new key: the actor must be able to issue it.
       if (options.expiresAt === undefined) expiresAt = defaultExpiryWithin(actor, expiresAt);
       const environment = environmentOfHint(this.options, old.hint);
-      assertMayGrant(actor, { scopes: old.scopes, environment, expiresAt }, this.options);
+      assertMayGrant(actor, { ownerId: old.ownerId, scopes: old.scopes, environment, expiresAt }, this.options);
     }
     const { key, row } = createKey(
       {

@@ -32,7 +32,16 @@ import { ApiKeyControls } from './api-key.controls.js';
 import type { ApiKeyUpdate } from './api-key.update.js';
 import { issueApiKey } from './api-key.issuance.js';
 import { replaceScopes, revokeKey, revokeLeakedKey, type LiveUpdateDeps } from './api-key.live-update.js';
-import { findExpiring, findPage, findRecord, type ListExpiringQuery } from './api-key.queries.js';
+import {
+  findExpiring,
+  findPage,
+  findRecord,
+  eventsQueryWithin,
+  trailBounds,
+  type ListExpiringQuery,
+  type QueryDeps,
+} from './api-key.queries.js';
+import { boundsWhere } from './acting-key.js';
 
 export type { ListExpiringQuery } from './api-key.queries.js';
 
@@ -52,6 +61,8 @@ export interface ActorOption {
 export class ApiKeyService {
   /** What revocations and scope changes work with ({@link LiveUpdateDeps}). */
   private readonly live: LiveUpdateDeps;
+  /** What the reads work with ({@link QueryDeps}). */
+  private readonly reads: QueryDeps;
 
   constructor(
     @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
@@ -66,12 +77,14 @@ export class ApiKeyService {
     private readonly usageReader: ApiKeyUsageReader,
   ) {
     this.live = { entity, options, unitOfWork, audit, cache, read: (id) => this.get(id) };
+    this.reads = { entity, options, unitOfWork };
   }
 
   /**
    * Creates a key. The plaintext is in the result and nowhere else. With
    * `actingAs`, the new key must be within the acting key's scopes,
-   * environment and lifetime (a default expiry is held to the actor's).
+   * environment, owner and lifetime (a default expiry is held to the actor's;
+   * an actor bound to its owner gives its owner by default).
    * @throws ApiKeyDelegationError when `actingAs` may not issue it
    */
   async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
@@ -151,10 +164,11 @@ export class ApiKeyService {
   /**
    * Revokes every live key of an owner (an offboarded customer, a
    * compromised account) in one statement, with a `revoked` event per key.
-   * Returns how many keys it revoked.
+   * Returns how many keys it revoked. With `actingAs`, only an owner it
+   * reaches, and only from a key of the primary environment (the call crosses them).
    */
-  revokeAllForOwner(ownerId: string, reason?: string, { actor }: ActorOption = {}): Promise<number> {
-    return this.controls.revokeAllForOwner(ownerId, reason, { actor });
+  revokeAllForOwner(ownerId: string, reason?: string, options: ActingOptions = {}): Promise<number> {
+    return this.controls.revokeAllForOwner(ownerId, reason, options);
   }
 
   /**
@@ -162,24 +176,26 @@ export class ApiKeyService {
    * transaction with a `credits_added` event and the cache invalidated. A
    * rotation family has one balance, on its newest key: naming any key of the
    * family adds there. Returns the record of the key holding the balance.
-   * @throws ApiKeyValidationError for a key without credits, or a bad amount
+   * With `actingAs`, a key it may change (environment, owner, its scopes), never
+   * one of its own rotation family.
+   * @throws ApiKeyValidationError for a key without credits, or a bad amount; ApiKeyDelegationError
    * @example
    * await keys.addCredits(keyId, 1_000, { actor: 'billing' });
    */
-  async addCredits(id: string, amount: number, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
-    return this.get(await this.credits.add(id, amount, actor));
+  async addCredits(id: string, amount: number, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    return this.get(await this.credits.add(id, amount, options));
   }
 
   /**
    * Sets a key's balance to `remaining` (its refill, if any, stays): one
    * transaction with a `credits_set` event and the cache invalidated. A key
    * without credits gets a balance (no refill). Applies to the family's newest
-   * key, as {@link addCredits}.
+   * key, and holds `actingAs` as {@link addCredits} does.
    * @example
    * await keys.setCredits(keyId, 0, { actor: 'billing' }); // unpaid: out of credits now
    */
-  async setCredits(id: string, remaining: number, { actor }: ActorOption = {}): Promise<ApiKeyRecord> {
-    return this.get(await this.credits.set(id, remaining, actor));
+  async setCredits(id: string, remaining: number, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    return this.get(await this.credits.set(id, remaining, options));
   }
 
   /**
@@ -203,37 +219,55 @@ export class ApiKeyService {
     return deleted.affected ?? 0;
   }
 
-  /** One key's record. @throws ApiKeyNotFoundError */
-  async get(id: string): Promise<ApiKeyRecord> {
-    return findRecord(this.unitOfWork, this.entity, id);
+  /**
+   * One key's record. With `actingAs`, only a key it reaches (its environment
+   * bounds it, its owner is the actor's when the actor is bound to one).
+   * @throws ApiKeyNotFoundError, ApiKeyDelegationError
+   */
+  async get(id: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
+    return findRecord(this.reads, id, options);
   }
 
-  /** A page of keys, newest first, optionally of one owner. */
-  async list(query: ListApiKeysQuery = {}): Promise<ApiKeyPage> {
-    return findPage(this.unitOfWork, this.entity, query);
+  /**
+   * A page of keys, newest first, optionally of one owner. With `actingAs`,
+   * only keys it reaches: naming an owner it does not reach is refused.
+   * @throws ApiKeyDelegationError (`owner`)
+   */
+  async list(query: ListApiKeysQuery = {}, options: ActingOptions = {}): Promise<ApiKeyPage> {
+    return findPage(this.reads, query, options);
   }
 
   /**
    * Live keys (not revoked, not rotated away) that expire within `within` ms
    * from now, the soonest first, optionally of one owner; a page (`limit`
-   * 1-100, default 50).
+   * 1-100, default 50). With `actingAs`, as {@link list}.
    */
-  async listExpiring(query: ListExpiringQuery): Promise<ApiKeyRecord[]> {
-    return findExpiring(this.unitOfWork, this.entity, query);
+  async listExpiring(query: ListExpiringQuery, options: ActingOptions = {}): Promise<ApiKeyRecord[]> {
+    return findExpiring(this.reads, query, options);
   }
 
   /**
    * Requests per bucket and outcome of one key, or of all an owner's keys, from
    * `from` to `to` (the `usage` option must be on). Counts are written behind:
-   * the last flush interval's may not be there yet.
+   * the last flush interval's may not be there yet. With `actingAs`, a key it
+   * reaches, or an owner it reaches (counting only keys of its environment).
    */
-  usage(query: ApiKeyUsageQuery): Promise<ApiKeyUsageSeries> {
-    return this.usageReader.series(query);
+  async usage(query: ApiKeyUsageQuery, options: ActingOptions = {}): Promise<ApiKeyUsageSeries> {
+    const bounds = await trailBounds(this.reads, query ?? {}, options);
+    return this.usageReader.series(query, boundsWhere(this.options, bounds));
   }
 
-  /** Audit events of a key and/or an owner, newest first. */
-  listEvents(query: ListApiKeyEventsQuery): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
-    return this.audit.list(query);
+  /**
+   * Audit events of a key and/or an owner, newest first. With `actingAs`, a
+   * key it reaches, or its own owner's events when bound to one; a key of
+   * another than the primary environment reads them key by key (`keyId`).
+   * @throws ApiKeyDelegationError
+   */
+  async listEvents(
+    query: ListApiKeyEventsQuery,
+    options: ActingOptions = {},
+  ): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
+    return this.audit.list(await eventsQueryWithin(this.reads, query, options));
   }
 
   /**

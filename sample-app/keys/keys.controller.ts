@@ -44,7 +44,8 @@ export interface KeyEventPage {
 
 /**
  * The acting key of a request: named in the audit log, and held to what it
- * holds (no scopes, environment or lifetime beyond its own; docs/delegation.md).
+ * holds (no scopes, environment, owner or lifetime beyond its own, no gain
+ * for its own rotation family; docs/delegation.md), on reads as on changes.
  */
 function actorOf(caller: ApiKeyPrincipal): { actor: string; actingAs: ApiKeyPrincipal } {
   return { actor: `key:${caller.id}`, actingAs: caller };
@@ -55,9 +56,10 @@ function actorOf(caller: ApiKeyPrincipal): { actor: string; actingAs: ApiKeyPrin
  * by the DTOs (400); the library's errors are mapped by
  * `ApiKeyExceptionFilter`: policy violations 400, delegation refused 403,
  * unknown id 404, already revoked or rotated 409. The calling key acts within
- * what it holds: it grants only its own scopes, a test key manages only test
- * keys, and no key outlives it. Plaintext keys appear only in the responses of
- * issue and rotate. Every change is audited with the calling key as actor.
+ * what it holds: it grants only its own scopes, a test key reads and manages
+ * only test keys, a key with an owner only that owner's keys (unless it holds
+ * `keys:any-owner`), and no key outlives it. Plaintext keys appear only in the
+ * responses of issue and rotate. Every change is audited with the calling key as actor.
  */
 @Controller('keys')
 @Scopes('keys:admin')
@@ -82,34 +84,39 @@ export class KeysController {
     });
   }
 
-  /** A page of keys, newest first (records only: no key, no hash). */
+  /** A page of keys the caller reaches, newest first (records only: no key, no hash). */
   @Get()
-  list(@Query() query: ListKeysQuery): Promise<ApiKeyPage> {
-    return this.keys.list({ ownerId: query.ownerId, status: query.status, limit: query.limit, offset: query.offset });
+  list(@CurrentApiKey() caller: ApiKeyPrincipal, @Query() query: ListKeysQuery): Promise<ApiKeyPage> {
+    const { ownerId, status, limit, offset } = query;
+    return this.keys.list({ ownerId, status, limit, offset }, actorOf(caller));
   }
 
   /** One key's record. */
   @Get(':id')
-  get(@Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyRecord> {
-    return this.keys.get(id);
+  get(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyRecord> {
+    return this.keys.get(id, actorOf(caller));
   }
 
   /** The key's audit log, newest first: issued, rotated, revoked, scopes_changed, refused uses, reuse_detected. */
   @Get(':id/events')
-  async events(@Param('id', ParseUUIDPipe) id: string, @Query() query: PageQuery): Promise<KeyEventPage> {
-    await this.keys.get(id); // 404 for an unknown key rather than an empty page
+  async events(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+    @Query() query: PageQuery,
+  ): Promise<KeyEventPage> {
     const limit = query.limit ?? 50;
     const offset = query.offset ?? 0;
-    const { items, total } = await this.keys.listEvents({ keyId: id, limit, offset });
+    // With actingAs the key must exist and be the caller's to read: 404 or 403 rather than an empty page.
+    const { items, total } = await this.keys.listEvents({ keyId: id, limit, offset }, actorOf(caller));
     return { items, total, limit, offset };
   }
 
   /** The key's requests per hour and outcome over the last 24 hours (written behind: up to a minute late). */
   @Get(':id/usage')
-  async usage(@Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyUsageSeries> {
-    await this.keys.get(id); // 404 for an unknown key
+  usage(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyUsageSeries> {
     const now = Date.now();
-    return this.keys.usage({ keyId: id, from: new Date(now - 24 * 3_600_000), to: new Date(now) });
+    // With actingAs the key must exist and be the caller's to read (404, 403).
+    return this.keys.usage({ keyId: id, from: new Date(now - 24 * 3_600_000), to: new Date(now) }, actorOf(caller));
   }
 
   /** Replaces the key by a successor: `201 { key, record, previous }`. */

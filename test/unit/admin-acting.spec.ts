@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { ApiKeyDelegationError, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
-import { actingOptions, assertMayRevokeAll, keyStatus, parseAdminKeyQuery } from 'nestjs-opaque-keys/admin';
+import { actingOptions, keyStatus, parseAdminKeyQuery } from 'nestjs-opaque-keys/admin';
 
 describe('actingOptions (the one place console calls get who acts)', () => {
   const principal = { id: 'k1', scopes: ['keys:admin', 'orders:*'], environment: 'test' } as never as ApiKeyPrincipal;
@@ -8,16 +8,6 @@ describe('actingOptions (the one place console calls get who acts)', () => {
   it('hands a signed-in admin key to the service as actingAs, with no check of its own (the service decides)', () => {
     const signedIn = { id: 'k1', scopes: principal.scopes, principal };
     expect(actingOptions(signedIn, { scopes: ['*'] })).toEqual({ actor: 'admin:k1', actingAs: principal });
-  });
-
-  it('lets only a primary-environment admin key revoke all of an owner (a host operator is trusted)', () => {
-    const live = { ...principal, environment: 'live' } as ApiKeyPrincipal;
-    expect(() => assertMayRevokeAll({ id: 'k1', scopes: [], principal }, ['live', 'test'])).toThrow(
-      ApiKeyDelegationError,
-    );
-    expect(() => assertMayRevokeAll({ id: 'k1', scopes: [], principal: live }, ['live', 'test'])).not.toThrow();
-    expect(() => assertMayRevokeAll({ id: 'k1', scopes: [], principal }, [])).not.toThrow();
-    expect(() => assertMayRevokeAll({ id: 'op', scopes: [] }, ['live', 'test'])).not.toThrow();
   });
 
   // Host-guard mode: no key, the scope rule is checked here with the library's uncoveredScopes.

@@ -1,8 +1,6 @@
 import { ApiKeyDelegationError } from '../../api-key.errors.js';
-import type { ActingOptions, ApiKeyRecord } from '../../lifecycle/api-key.record.js';
-import type { ResolvedApiKeyOptions } from '../../api-key.options.js';
-import { environmentOfHint } from '../../lifecycle/key-factory.js';
-import { assertMayManage, assertNotOwnLimits, uncoveredScopes } from '../../policies/delegation.js';
+import type { ActingOptions } from '../../lifecycle/api-key.record.js';
+import { uncoveredScopes } from '../../policies/delegation.js';
 import type { ApiKeyPrincipal } from '../../verification/api-key.principal.js';
 import type { AdminIdentity } from './admin.options.js';
 
@@ -20,14 +18,14 @@ export interface AdminGrant {
 }
 
 /**
- * The one place every console call that changes a key gets its acting
- * options from: the audit actor `admin:<id>` and, when the operator signed
- * in with an admin key, that key as `actingAs`, so the service enforces the
- * delegation rules (scopes, environment, lifetime, own limits) in the
- * change's transaction and answers `ApiKeyDelegationError` (403).
+ * The one place every console call gets its acting options from: the audit
+ * actor `admin:<id>` and, when the operator signed in with an admin key, that
+ * key as `actingAs`, so the service enforces the delegation rules (scopes,
+ * environment, owner, lifetime, its own rotation family) on every read and
+ * change, in the change's transaction, and answers `ApiKeyDelegationError` (403).
  *
  * With a host guard there is no key: the host's identity is trusted for
- * environment and lifetime, and only the scope rule applies, with the same
+ * environment, owner and lifetime, and only the scope rule applies, with the same
  * check and error as the service (`uncoveredScopes`).
  * @throws ApiKeyDelegationError (403) in host-guard mode, naming the scopes the operator lacks
  */
@@ -42,44 +40,4 @@ export function actingOptions(admin: AdminIdentity, grant: AdminGrant = {}): Adm
     );
   }
   return { actor };
-}
-
-/**
- * Who may revoke every key of an owner (`revokeAllForOwner` crosses
- * environments and takes no `actingAs`): an admin key of the primary (first
- * configured) environment, or of a setup without environments; a host
- * guard's operator (trusted).
- * @throws ApiKeyDelegationError (403) for an admin key of another environment
- */
-export function assertMayRevokeAll(admin: AdminIdentity, environments: readonly string[]): void {
-  const key = admin.principal;
-  if (!key || environments.length === 0) return;
-  if (key.environment !== environments[0]) {
-    throw new ApiKeyDelegationError(
-      'environment',
-      `API key ${key.id} is a ${key.environment ?? 'keyless'} key: only a ${environments[0]} admin key may revoke all of an owner's keys`,
-    );
-  }
-}
-
-/**
- * Who may add or set a key's credits (`addCredits` / `setCredits` take no
- * `actingAs`): an admin key that manages the key's environment, holds its
- * scopes, and is not the key itself (the delegation rules of `update`).
- * @throws ApiKeyDelegationError (403)
- */
-export function assertMayChangeCredits(
-  actingAs: ApiKeyPrincipal,
-  key: Pick<ApiKeyRecord, 'id' | 'hint' | 'scopes'>,
-  options: ResolvedApiKeyOptions,
-): void {
-  assertMayManage(actingAs, environmentOfHint(options, key.hint), options);
-  const missing = uncoveredScopes(actingAs.scopes, key.scopes);
-  if (missing.length > 0) {
-    throw new ApiKeyDelegationError(
-      'scope',
-      `API key ${actingAs.id} cannot manage a key holding ${missing.join(', ')}`,
-    );
-  }
-  assertNotOwnLimits(actingAs, key.id, ['credits']);
 }

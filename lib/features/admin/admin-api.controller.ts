@@ -24,7 +24,7 @@ import type { ApiKeyRecord, IssuedApiKey, RotatedApiKey } from '../../lifecycle/
 import { ApiKeyService } from '../../lifecycle/api-key.service.js';
 import type { ApiKeyEventColumns } from '../../storage/api-key-event.entity.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
-import { actingOptions, assertMayChangeCredits, assertMayRevokeAll } from './admin-acting.js';
+import { actingOptions } from './admin-acting.js';
 import { keyStatus, parseAdminKeyQuery, searchKeys, type AdminKeyPage, type AdminKeyRow } from './admin-key.query.js';
 import { creditsChangeOf, gracePeriodMsOf, issueInputOf, reasonOf, scopesOf, updateOf } from './admin-request.body.js';
 import { adminUsageQueryOf, type AdminUsage } from './admin-usage.query.js';
@@ -51,8 +51,10 @@ export interface AdminEventPage {
 /**
  * Builds the console's JSON API under `<path>/api`, usable without the page.
  * By default it needs an API key holding the admin scope (`ApiKeyGuard` +
- * `@Scopes`); with a host guard the routes are `@Public()` for `ApiKeyGuard`
- * and guarded by the host's class. Library errors map through
+ * `@Scopes`), and every read and change is held to that key (`actingAs`:
+ * its environment, owner and rotation family; docs/delegation.md); with a
+ * host guard the routes are `@Public()` for `ApiKeyGuard` and guarded by the
+ * host's class. Library errors map through
  * `ApiKeyExceptionFilter` (400, 404, 409, 503). Plaintext keys appear only in
  * the answers of issue and rotate.
  */
@@ -88,8 +90,8 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
 
     /** Search (`q`: name, owner, hint), filter (`status`, `ownerId`), sort (`sort`, `order`), page (`limit`, `offset`). */
     @Get('keys')
-    list(@Query() query: Record<string, unknown>): Promise<AdminKeyPage> {
-      return searchKeys(this.keys, parseAdminKeyQuery(query));
+    list(@Req() request: Record<string, unknown>, @Query() query: Record<string, unknown>): Promise<AdminKeyPage> {
+      return searchKeys(this.keys, parseAdminKeyQuery(query), actingOptions(this.adminOf(request)));
     }
 
     /** Issues a key within the admin's scopes: `201 { key, record }`, the only time the key is shown. */
@@ -101,26 +103,36 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
 
     /** One key, with its computed status. */
     @Get('keys/:id')
-    async get(@Param('id') id: string): Promise<AdminKeyRow> {
-      return keyStatus(await this.keys.get(id));
+    async get(@Req() request: Record<string, unknown>, @Param('id') id: string): Promise<AdminKeyRow> {
+      return keyStatus(await this.keys.get(id, actingOptions(this.adminOf(request))));
     }
 
     /** The key's audit trail, newest first. */
     @Get('keys/:id/events')
-    async events(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<AdminEventPage> {
-      await this.keys.get(id); // 404 for an unknown key rather than an empty page
+    async events(
+      @Req() request: Record<string, unknown>,
+      @Param('id') id: string,
+      @Query() query: Record<string, unknown>,
+    ): Promise<AdminEventPage> {
+      const acting = actingOptions(this.adminOf(request));
+      await this.keys.get(id, acting); // 404 for an unknown key rather than an empty page
       const { limit, offset } = parseAdminKeyQuery({ limit: query.limit, offset: query.offset });
-      const { items, total } = await this.keys.listEvents({ keyId: id, limit, offset });
+      const { items, total } = await this.keys.listEvents({ keyId: id, limit, offset }, acting);
       return { items, total, limit, offset };
     }
 
     /** The key's requests per bucket and outcome over `?days=` (1, 7, 30, 90), or `{ enabled: false }`. */
     @Get('keys/:id/usage')
-    async usage(@Param('id') id: string, @Query() query: Record<string, unknown>): Promise<AdminUsage> {
-      await this.keys.get(id); // 404 for an unknown key, with or without usage recording
+    async usage(
+      @Req() request: Record<string, unknown>,
+      @Param('id') id: string,
+      @Query() query: Record<string, unknown>,
+    ): Promise<AdminUsage> {
+      const acting = actingOptions(this.adminOf(request));
+      await this.keys.get(id, acting); // 404 for an unknown key, with or without usage recording
       const stored = this.keyOptions.usage?.granularity;
       if (!stored) return { enabled: false };
-      return { enabled: true, ...(await this.keys.usage(adminUsageQueryOf(id, query, stored))) };
+      return { enabled: true, ...(await this.keys.usage(adminUsageQueryOf(id, query, stored), acting)) };
     }
 
     /** Replaces the key's scopes (only scopes the admin holds); the next request sees them. */
@@ -142,8 +154,9 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       @Body() body: unknown,
     ): Promise<AdminKeyRow> {
       const patch = updateOf(body);
-      const { scopes } = await this.keys.get(id);
-      return keyStatus(await this.keys.update(id, patch, actingOptions(this.adminOf(request), { scopes })));
+      const admin = this.adminOf(request);
+      const { scopes } = await this.keys.get(id, actingOptions(admin));
+      return keyStatus(await this.keys.update(id, patch, actingOptions(admin, { scopes })));
     }
 
     /** Disables the key (reversible): the next request with it gets 401. */
@@ -161,14 +174,15 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
     @Post('keys/:id/enable')
     @HttpCode(200)
     async enable(@Req() request: Record<string, unknown>, @Param('id') id: string): Promise<AdminKeyRow> {
-      const { scopes } = await this.keys.get(id);
-      return keyStatus(await this.keys.enable(id, actingOptions(this.adminOf(request), { scopes })));
+      const admin = this.adminOf(request);
+      const { scopes } = await this.keys.get(id, actingOptions(admin));
+      return keyStatus(await this.keys.enable(id, actingOptions(admin, { scopes })));
     }
 
     /**
      * Adds credits (`{ add }`) or sets the balance (`{ set }`). The admin must
-     * be allowed to manage the key (its scopes and environment); an admin key
-     * cannot change its own credits.
+     * be allowed to manage the key (its scopes, environment and owner); an
+     * admin key cannot change the credits of its own rotation family.
      */
     @Post('keys/:id/credits')
     @HttpCode(200)
@@ -179,17 +193,16 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
     ): Promise<AdminKeyRow> {
       const change = creditsChangeOf(body);
       const admin = this.adminOf(request);
-      const record = await this.keys.get(id);
-      const { actor, actingAs } = actingOptions(admin, { scopes: record.scopes });
-      if (actingAs) assertMayChangeCredits(actingAs, record, this.keyOptions);
+      const { scopes } = await this.keys.get(id, actingOptions(admin));
+      const acting = actingOptions(admin, { scopes });
       const changed =
         'add' in change
-          ? await this.keys.addCredits(id, change.add, { actor })
-          : await this.keys.setCredits(id, change.set, { actor });
+          ? await this.keys.addCredits(id, change.add, acting)
+          : await this.keys.setCredits(id, change.set, acting);
       return keyStatus(changed);
     }
 
-    /** Revokes every live key of an owner, after the page's confirmation: `{ revoked: n }`. */
+    /** Revokes every live key of an owner (one the admin key reaches), after the page's confirmation: `{ revoked: n }`. */
     @Post('owners/:ownerId/revoke-all')
     @HttpCode(200)
     async revokeAll(
@@ -197,9 +210,7 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       @Param('ownerId') ownerId: string,
       @Body() body: unknown,
     ): Promise<{ revoked: number }> {
-      const admin = this.adminOf(request);
-      assertMayRevokeAll(admin, this.keyOptions.environments);
-      const revoked = await this.keys.revokeAllForOwner(ownerId, reasonOf(body), { actor: actingOptions(admin).actor });
+      const revoked = await this.keys.revokeAllForOwner(ownerId, reasonOf(body), actingOptions(this.adminOf(request)));
       return { revoked };
     }
 
@@ -211,8 +222,9 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       @Body() body: unknown,
     ): Promise<RotatedApiKey> {
       const gracePeriodMs = gracePeriodMsOf(body);
-      const { scopes } = await this.keys.get(id);
-      return this.keys.rotate(id, { gracePeriodMs, ...actingOptions(this.adminOf(request), { scopes }) });
+      const admin = this.adminOf(request);
+      const { scopes } = await this.keys.get(id, actingOptions(admin));
+      return this.keys.rotate(id, { gracePeriodMs, ...actingOptions(admin, { scopes }) });
     }
 
     /** Revokes the key now; the next request with it gets 401. */

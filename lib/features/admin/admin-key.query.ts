@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import type { ApiKeyRecord } from '../../lifecycle/api-key.record.js';
+import type { ActingOptions, ApiKeyRecord } from '../../lifecycle/api-key.record.js';
 import type { ApiKeyService } from '../../lifecycle/api-key.service.js';
 
 /** A key's state as the console shows and filters it. */
@@ -120,21 +120,26 @@ function compare(column: AdminSortColumn, order: 'asc' | 'desc'): (a: AdminKeyRo
  * Answers the console's list: search by name, owner or hint, filter by
  * status, sort, page. Reads the keys through `ApiKeyService.list()` (newest
  * first, 100 a statement, at most {@link ADMIN_SCAN_LIMIT}) and filters in
- * memory; the plain newest-first listing is one `list()` call.
+ * memory; the plain newest-first listing is one `list()` call. With
+ * `acting.actingAs`, only keys that key reaches (the service filters them).
  */
-export async function searchKeys(service: ApiKeyService, query: AdminKeyQuery): Promise<AdminKeyPage> {
+export async function searchKeys(
+  service: ApiKeyService,
+  query: AdminKeyQuery,
+  acting: ActingOptions = {},
+): Promise<AdminKeyPage> {
   const now = Date.now();
   const { limit, offset } = query;
   // The states the service filters by go to list({ status }); `expiring` is computed here.
   const status = query.status === 'expiring' ? 'active' : query.status;
   if (!query.q && query.status !== 'expiring' && query.sort === 'createdAt' && query.order === 'desc') {
-    const page = await service.list({ ownerId: query.ownerId, status, limit, offset });
+    const page = await service.list({ ownerId: query.ownerId, status, limit, offset }, acting);
     return { ...page, items: page.items.map((record) => keyStatus(record, now)), truncated: false };
   }
   const rows: AdminKeyRow[] = [];
   let truncated = false;
   for (let read = 0; ;) {
-    const page = await service.list({ ownerId: query.ownerId, status, limit: 100, offset: read });
+    const page = await service.list({ ownerId: query.ownerId, status, limit: 100, offset: read }, acting);
     rows.push(...page.items.map((record) => keyStatus(record, now)));
     read += page.items.length;
     if (page.items.length < 100 || read >= page.total) break;

@@ -4,13 +4,7 @@
  */
 export { ApiKeyAdminModule } from './admin.module.js';
 export { ResolvedAdminOptions, type ApiKeyAdminOptions, type AdminIdentity } from './admin.options.js';
-export {
-  actingOptions,
-  assertMayChangeCredits,
-  assertMayRevokeAll,
-  type AdminActingOptions,
-  type AdminGrant,
-} from './admin-acting.js';
+export { actingOptions, type AdminActingOptions, type AdminGrant } from './admin-acting.js';
 export {
   ADMIN_CONTENT_SECURITY_POLICY,
   ADMIN_SECURITY_HEADERS,

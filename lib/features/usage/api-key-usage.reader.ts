@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Between, In, type DataSource } from 'typeorm';
+import { Between, In, type DataSource, type FindOptionsWhere } from 'typeorm';
 import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyValidationError, asStoreUnavailable } from '../../api-key.errors.js';
@@ -47,7 +47,8 @@ export class ApiKeyUsageReader {
     @Inject(API_KEY_USAGE_ENTITY) private readonly usage: typeof ApiKeyUsageColumns,
   ) {}
 
-  async series(query: ApiKeyUsageQuery): Promise<ApiKeyUsageSeries> {
+  /** The series of `query`; an owner's keys are those that also meet `keys` (an acting key's bounds). */
+  async series(query: ApiKeyUsageQuery, keys: FindOptionsWhere<ApiKeyColumns> = {}): Promise<ApiKeyUsageSeries> {
     const stored = this.options.usage?.granularity ?? 'hour';
     const granularity = query?.granularity ?? stored;
     if (granularity !== 'hour' && granularity !== 'day')
@@ -66,7 +67,10 @@ export class ApiKeyUsageReader {
       if (typeof query.keyId === 'string') ids = [query.keyId];
       else if (typeof query.ownerId === 'string')
         ids = (
-          await this.dataSource.manager.find(this.keys, { where: { ownerId: query.ownerId }, select: { id: true } })
+          await this.dataSource.manager.find(this.keys, {
+            where: { ...keys, ownerId: query.ownerId },
+            select: { id: true },
+          })
         ).map((row) => row.id);
       else throw new ApiKeyValidationError('give keyId or ownerId');
       const rows = ids.length
