@@ -20,11 +20,6 @@ import type {
   RotatedApiKey,
 } from './api-key.record.js';
 import { ApiKeyRotation } from './api-key.rotation.js';
-import {
-  ApiKeyUsageReader,
-  type ApiKeyUsageQuery,
-  type ApiKeyUsageSeries,
-} from '../features/usage/api-key-usage.reader.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { ApiKeyCredits } from './api-key.credits.js';
@@ -63,7 +58,6 @@ export class ApiKeyService {
     private readonly cache: ApiKeyCacheInvalidator,
     private readonly credits: ApiKeyCredits,
     private readonly controls: ApiKeyControls,
-    private readonly usageReader: ApiKeyUsageReader,
   ) {
     this.live = { entity, options, unitOfWork, audit, cache, read: (id) => this.get(id) };
   }
@@ -220,15 +214,6 @@ export class ApiKeyService {
    */
   async listExpiring(query: ListExpiringQuery): Promise<ApiKeyRecord[]> {
     return findExpiring(this.unitOfWork, this.entity, query);
-  }
-
-  /**
-   * Requests per bucket and outcome of one key, or of all an owner's keys, from
-   * `from` to `to` (the `usage` option must be on). Counts are written behind:
-   * the last flush interval's may not be there yet.
-   */
-  usage(query: ApiKeyUsageQuery): Promise<ApiKeyUsageSeries> {
-    return this.usageReader.series(query);
   }
 
   /** Audit events of a key and/or an owner, newest first. */
