@@ -36,11 +36,7 @@ export default {
   moduleNameMapper: {
     '^(\\.{1,2}/.*)\\.js$': '$1',
     '^nestjs-opaque-keys$': '<rootDir>/lib/index.ts',
-    '^nestjs-opaque-keys/swagger$': '<rootDir>/lib/features/swagger/index.ts',
-    '^nestjs-opaque-keys/passport$': '<rootDir>/lib/features/passport/index.ts',
-    '^nestjs-opaque-keys/websockets$': '<rootDir>/lib/features/websockets/index.ts',
-    '^nestjs-opaque-keys/microservices$': '<rootDir>/lib/features/microservices/index.ts',
-    '^nestjs-opaque-keys/admin$': '<rootDir>/lib/features/admin/index.ts',
+    '^nestjs-opaque-keys/([a-z-]+)$': '<rootDir>/lib/features/$1/index.ts',
   },
   testTimeout: 30000,
   // Every suite: fail it if a plaintext key it issued shows up in its output or logs.

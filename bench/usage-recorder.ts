@@ -2,9 +2,9 @@
  * What per-key usage counting costs the request path, and what a flush costs
  * the database. `node build/bench/bench/usage-recorder.js`.
  *
- * Same run, interleaved rep by rep (A B, B A, ...): `record()` on a recorder
- * with usage on (a Map increment per call), and on one with usage off (the
- * call and its early return: the baseline). 1,000,000 calls per rep over
+ * Same run, interleaved rep by rep (A B, B A, ...): the guard's outcome report
+ * with `withUsage()` on (its verification hook, a Map increment per call), and
+ * with no feature (no hook: the baseline). 1,000,000 calls per rep over
  * 1,000 keys, `USAGE_REPS` reps (10); reports the median ns per call and the
  * difference. Then one flush of 1,000 and of 2,500 pending (key, hour,
  * outcome) counts into in-memory SQLite, counting its statements.
@@ -12,8 +12,8 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { DataSource, type Logger } from 'typeorm';
-import { ApiKeyUsageEntity } from '../lib/storage/index.js';
-import { ApiKeyUsageRecorder } from '../lib/verification/index.js';
+import { ApiKeyUsageEntity, ApiKeyUsageRecorder } from '../lib/features/usage/index.js';
+import { VerificationOutcomes } from '../lib/verification/index.js';
 import { median } from './report.js';
 
 const CALLS = 1_000_000;
@@ -39,22 +39,21 @@ const dataSource = await new DataSource({
   logger,
 }).initialize();
 
-function recorder(on: boolean): ApiKeyUsageRecorder {
-  const options = {
-    usage: on ? { granularity: 'hour', flushIntervalMs: 3_600_000, retentionMs: undefined } : undefined,
-  };
-  return new ApiKeyUsageRecorder(options as never, dataSource, ApiKeyUsageEntity);
+function recorder(): ApiKeyUsageRecorder {
+  const options = { granularity: 'hour', flushIntervalMs: 3_600_000, retentionMs: undefined } as const;
+  return new ApiKeyUsageRecorder(options, dataSource, ApiKeyUsageEntity);
 }
 
-function run(target: ApiKeyUsageRecorder): number {
-  const now = Date.now();
+function run(target: VerificationOutcomes): number {
   const started = performance.now();
-  for (let i = 0; i < CALLS; i++) target.record(KEYS[i % KEYS.length], 'verified', now);
+  for (let i = 0; i < CALLS; i++) target.report(undefined, 'verified', KEYS[i % KEYS.length]);
   return ((performance.now() - started) * 1e6) / CALLS; // ns per call
 }
 
-const on = recorder(true);
-const off = recorder(false);
+// What the guard reports to: with usage on, the recorder is its one verification hook; off, it has none.
+const counting = recorder();
+const on = new VerificationOutcomes([counting]);
+const off = new VerificationOutcomes([]);
 run(on);
 run(off); // warm-up
 const withUsage: number[] = [];
@@ -68,11 +67,11 @@ for (let rep = 0; rep < REPS; rep++) {
     withUsage.push(run(on));
   }
 }
-await on.flush();
+await counting.flush();
 
 const flushes: { entries: number; statements: number; ms: number }[] = [];
 for (const entries of [1000, 2500]) {
-  const target = recorder(true);
+  const target = recorder();
   const now = Date.now();
   for (let i = 0; i < entries; i++)
     target.record(`k-${String(i).padStart(34, '0')}`, (['verified', 'forbidden', 'rate_limited'] as const)[i % 3], now);
@@ -84,7 +83,7 @@ for (const entries of [1000, 2500]) {
 
 const a = median(withUsage);
 const b = median(without);
-console.log(`record(), ${REPS} reps of ${CALLS} calls, interleaved; median ns per call`);
+console.log(`outcome report, ${REPS} reps of ${CALLS} calls, interleaved; median ns per call`);
 console.log(`usage on : ${a.toFixed(1)} ns`);
 console.log(`usage off: ${b.toFixed(1)} ns`);
 console.log(`cost     : ${(a - b).toFixed(1)} ns = ${((a - b) / 1000).toFixed(3)} µs per request`);

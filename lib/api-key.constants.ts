@@ -7,7 +7,6 @@ export const API_KEY_STORE = Symbol('nestjs-opaque-keys:store');
 export const API_KEY_DATA_SOURCE = Symbol('nestjs-opaque-keys:data-source');
 export const API_KEY_ENTITY = Symbol('nestjs-opaque-keys:entity');
 export const API_KEY_EVENT_ENTITY = Symbol('nestjs-opaque-keys:event-entity');
-export const API_KEY_USAGE_ENTITY = Symbol('nestjs-opaque-keys:usage-entity');
 export const SCOPES_METADATA = 'nestjs-opaque-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
@@ -15,4 +14,7 @@ export const API_KEY_CACHE = Symbol('nestjs-opaque-keys:cache');
 export const API_KEY_LOOKUP_STATS = Symbol('nestjs-opaque-keys:lookup-stats');
 export const COST_METADATA = 'nestjs-opaque-keys:cost';
 export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';
-export const API_KEY_WEBHOOK_ENTITY = Symbol('nestjs-opaque-keys:webhook-entity');
+/** The hooks of a setup's features (`ApiKeyHooks`); absent in a setup without features. */
+export const API_KEY_HOOKS = Symbol('nestjs-opaque-keys:hooks');
+/** The tables a setup's features bring (`ApiKeyFeatureTables[]`), checked at boot with the core's; absent when none. */
+export const API_KEY_FEATURE_TABLES = Symbol('nestjs-opaque-keys:feature-tables');

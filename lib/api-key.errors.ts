@@ -125,4 +125,10 @@ export class ApiKeyLimitError extends ApiKeyError {
  */
 export class ApiKeyConfigurationError extends ApiKeyError {
   override readonly name: string = 'ApiKeyConfigurationError';
+  /** The option at fault, as a path (`cache.ttlMs`, `features[1]`), when one is. */
+  readonly option: string | undefined;
+  constructor(message: string, option?: string | { cause?: unknown }, options?: { cause?: unknown }) {
+    super(message, typeof option === 'object' ? option : options);
+    this.option = typeof option === 'string' ? option : undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import { KeyTagger, type KeyTagOptions } from './key/key-tag.js';
+import type { ApiKeyFeature } from './module/api-key-feature.js';
 import { assertValidPrefix, bodyLengthFor, DEFAULT_ENTROPY_BITS } from './key/key-format.js';
 import { validateEntropyBits } from './policies/api-key.input.js';
 import {
@@ -12,18 +13,6 @@ import {
   type RateLimitBackend,
   type RateLimitStorage,
 } from './policies/rate-limit.js';
-import type { ApiKeyEventOptions } from './features/events/api-key-event.listener.js';
-import {
-  resolveExpiryNoticeOptions,
-  type ApiKeyExpiryNoticeOptions,
-  type ResolvedExpiryNoticeOptions,
-} from './features/expiry-notices/expiry-notices.options.js';
-import { resolveWebhookOptions, type ResolvedWebhookOptions } from './features/webhooks/webhook.options.js';
-import {
-  resolveUsageOptions,
-  type ApiKeyUsageOptions,
-  type ResolvedUsageOptions,
-} from './features/usage/usage.options.js';
 
 /** Runtime options of `ApiKeyModule.forRoot()` / `forRootAsync()`. Every field is optional. */
 export interface ApiKeyModuleOptions {
@@ -139,20 +128,6 @@ export interface ApiKeyModuleOptions {
    * the app starts. Default `true`.
    */
   schemaCheck?: boolean;
-  /** Lifecycle events: listeners, whether to emit through `@nestjs/event-emitter` (default: when present), webhooks (default off). */
-  events?: ApiKeyEventOptions;
-  /**
-   * Expiry notices: `expiring` once per key per threshold (default 7 days and
-   * 1 day before) and `expired`, announced once across instances. `true` for
-   * the defaults. Default off.
-   */
-  expiryNotices?: ApiKeyExpiryNoticeOptions | boolean;
-  /**
-   * Per-key usage counts by hour (or day) and outcome, written behind in one
-   * upsert per flush; read them with `ApiKeyService.usage`. `true` for the
-   * defaults. Default off.
-   */
-  usage?: ApiKeyUsageOptions | boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -171,6 +146,11 @@ export interface ApiKeyModuleExtras {
    * class tokens of the unnamed setup. Default: none (the app's one setup).
    */
   name?: string;
+  /**
+   * Features switched on in this setup, each from its own entry point, e.g.
+   * `features: [withUsage(), withWebhooks({ endpoints })]`. Default none: the core alone.
+   */
+  features?: ApiKeyFeature[];
 }
 
 /** Options after defaults are applied and values checked. */
@@ -195,14 +175,6 @@ export class ResolvedApiKeyOptions {
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
   readonly batchLookups: boolean | undefined = undefined;
-  /** The `events` option without `webhooks` (resolved apart, so the signing secrets stay out of it). */
-  readonly events: Omit<ApiKeyEventOptions, 'webhooks'> = {};
-  /** Webhook settings, or `undefined` when off. */
-  readonly webhooks: ResolvedWebhookOptions | undefined;
-  /** Expiry notice settings, or `undefined` when off. */
-  readonly expiryNotices: ResolvedExpiryNoticeOptions | undefined;
-  /** Usage count settings, or `undefined` when off. */
-  readonly usage: ResolvedUsageOptions | undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
   readonly optional: boolean = false;
@@ -275,15 +247,6 @@ export class ResolvedApiKeyOptions {
     }
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
       throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
-    }
-    this.expiryNotices = resolveExpiryNoticeOptions(options.expiryNotices);
-    this.usage = resolveUsageOptions(options.usage);
-    const { webhooks, ...events } = (this.events ?? {}) as ApiKeyEventOptions;
-    this.events = events;
-    this.webhooks = resolveWebhookOptions(webhooks);
-    const listeners = this.events.listeners ?? [];
-    if (!Array.isArray(listeners) || listeners.some((listener) => typeof listener?.onApiKeyEvent !== 'function')) {
-      throw new TypeError('events.listeners must be an array of objects with an onApiKeyEvent(event) method');
     }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));

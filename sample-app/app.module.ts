@@ -1,13 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import {
-  ApiKeyModule,
-  createIntrospectionController,
-  createLeakReportController,
-  type RateLimitStorage,
-} from 'nestjs-opaque-keys';
+import { ApiKeyModule, type RateLimitStorage } from 'nestjs-opaque-keys';
 import { ApiKeyAdminModule } from 'nestjs-opaque-keys/admin';
+import { createIntrospectionController } from 'nestjs-opaque-keys/introspection';
+import { createLeakReportController } from 'nestjs-opaque-keys/secret-scanning';
 import { BootstrapAdminKey } from './bootstrap-admin-key.js';
 import { apiKeyOptions } from './config/api-keys.options.js';
 import { ConfigModule } from './config/config.module.js';

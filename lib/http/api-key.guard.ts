@@ -2,11 +2,13 @@ import {
   Inject,
   Injectable,
   Logger,
+  Optional,
   type CanActivate,
   type ExecutionContext,
   type HttpException,
 } from '@nestjs/common';
-import { API_KEY_OPTIONS } from '../api-key.constants.js';
+import { API_KEY_HOOKS, API_KEY_OPTIONS } from '../api-key.constants.js';
+import type { ApiKeyHooks } from '../module/api-key-feature.js';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import {
@@ -26,7 +28,7 @@ import { matchScopes } from '../policies/scope-matcher.js';
 import { RejectionLog } from './rejection-log.js';
 import { carriesPrefix, requestHeaderLines, unreadCredentialOf } from './request-credential.js';
 import { routeRuleOf, type RouteRule } from './route-rule.js';
-import { VerificationOutcomes } from '../verification/verification-outcomes.js';
+import { VerificationOutcomes } from '../verification/verification-hook.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
 /**
@@ -58,14 +60,17 @@ export class ApiKeyGuard implements CanActivate {
   private readonly logger = new Logger('ApiKeyGuard');
   private readonly headerNames: readonly string[];
   private readonly log: RejectionLog;
+  /** Where each request's outcome is reported: the features' verification hooks (none without features). */
+  private readonly outcomes: VerificationOutcomes;
 
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Inject(API_KEY_VERIFIER) private readonly verifier: KeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
     private readonly rateLimiter: ApiKeyRateLimiter,
-    private readonly outcomes: VerificationOutcomes,
+    @Optional() @Inject(API_KEY_HOOKS) hooks?: ApiKeyHooks,
   ) {
+    this.outcomes = new VerificationOutcomes(hooks?.verification);
     this.headerNames = credentialHeaderNames(options);
     this.log = new RejectionLog(this.logger, options.logIntervalMs);
   }
@@ -224,7 +229,7 @@ export class ApiKeyGuard implements CanActivate {
   /** What to throw for an error of database work: a store failure is a 503 with `Retry-After`; anything else as it is. */
   private storeFailure(context: ExecutionContext, error: unknown): unknown {
     if (!(error instanceof ApiKeyStoreUnavailableError)) return error;
-    this.outcomes.unavailable(context);
+    this.outcomes.report(context, 'unavailable', undefined);
     const line = refusals.storeFailureLine(error);
     this.log.note(line.level, line.bucket, line.message);
     this.setHeader(context, 'Retry-After', String(this.options.retryAfterSeconds));

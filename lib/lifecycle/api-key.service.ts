@@ -20,11 +20,6 @@ import type {
   RotatedApiKey,
 } from './api-key.record.js';
 import { ApiKeyRotation } from './api-key.rotation.js';
-import {
-  ApiKeyUsageReader,
-  type ApiKeyUsageQuery,
-  type ApiKeyUsageSeries,
-} from '../features/usage/api-key-usage.reader.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { ApiKeyCredits } from './api-key.credits.js';
@@ -37,11 +32,9 @@ import {
   findPage,
   findRecord,
   eventsQueryWithin,
-  trailBounds,
   type ListExpiringQuery,
   type QueryDeps,
 } from './api-key.queries.js';
-import { boundsWhere } from './acting-key.js';
 
 export type { ListExpiringQuery } from './api-key.queries.js';
 
@@ -74,7 +67,6 @@ export class ApiKeyService {
     private readonly cache: ApiKeyCacheInvalidator,
     private readonly credits: ApiKeyCredits,
     private readonly controls: ApiKeyControls,
-    private readonly usageReader: ApiKeyUsageReader,
   ) {
     this.live = { entity, options, unitOfWork, audit, cache, read: (id) => this.get(id) };
     this.reads = { entity, options, unitOfWork };
@@ -244,17 +236,6 @@ export class ApiKeyService {
    */
   async listExpiring(query: ListExpiringQuery, options: ActingOptions = {}): Promise<ApiKeyRecord[]> {
     return findExpiring(this.reads, query, options);
-  }
-
-  /**
-   * Requests per bucket and outcome of one key, or of all an owner's keys, from
-   * `from` to `to` (the `usage` option must be on). Counts are written behind:
-   * the last flush interval's may not be there yet. With `actingAs`, a key it
-   * reaches, or an owner it reaches (counting only keys of its environment).
-   */
-  async usage(query: ApiKeyUsageQuery, options: ActingOptions = {}): Promise<ApiKeyUsageSeries> {
-    const bounds = await trailBounds(this.reads, query ?? {}, options);
-    return this.usageReader.series(query, boundsWhere(this.options, bounds));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { ConfigurableModuleBuilder, type Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type InjectionToken, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { DataSource } from 'typeorm';
@@ -10,19 +10,10 @@ import {
   API_KEY_LOOKUP_STATS,
   API_KEY_OPTIONS,
   API_KEY_STORE,
-  API_KEY_USAGE_ENTITY,
-  API_KEY_WEBHOOK_ENTITY,
 } from '../api-key.constants.js';
-import { apiKeyWebhookDeliveryEntityFor } from '../features/webhooks/api-key-webhook-delivery.entity.js';
-import { ApiKeyWebhookLog } from '../features/webhooks/api-key-webhook.log.js';
-import { apiKeyUsageEntityFor } from '../features/usage/api-key-usage.entity.js';
 import { apiKeyEventEntityFor } from '../storage/api-key-event.entity.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyCredits } from '../lifecycle/api-key.credits.js';
-import { ApiKeyEventPublisher } from '../features/events/api-key-event.publisher.js';
-import { ApiKeyExpiryNotifier } from '../features/expiry-notices/expiry-notifier.js';
-import { ApiKeyUsageRecorder } from '../features/usage/usage.recorder.js';
-import { VerificationOutcomes } from '../verification/verification-outcomes.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
 import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
@@ -39,15 +30,23 @@ import { LookupCache } from '../cache/lookup-cache.js';
 import { LookupStats } from '../storage/lookup-stats.js';
 import { dataSourceProvider } from '../storage/data-source.provider.js';
 import { apiKeyEntities } from '../storage/api-key-entities.js';
+import type { ApiKeyFeature, ApiKeySetup } from './api-key-feature.js';
+import { featureEntities, featureExports, featureProviders, validateFeatures } from './api-key-features.js';
 
-const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name'>> &
-  Pick<ApiKeyModuleExtras, 'dataSource' | 'name'> = {
+const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name' | 'features'>> &
+  Pick<ApiKeyModuleExtras, 'dataSource' | 'name' | 'features'> = {
   isGlobal: true,
   globalGuard: false,
   dataSource: undefined,
   tableName: DEFAULT_API_KEY_TABLE,
   name: undefined,
+  features: undefined,
 };
+
+/** The setup a feature is built for. */
+function setupOf(extras: ApiKeyModuleExtras): ApiKeySetup {
+  return { tableName: extras.tableName ?? DEFAULT_API_KEY_TABLE, dataSource: extras.dataSource, name: extras.name };
+}
 
 /** What an unnamed setup exports: the class tokens. */
 const DEFAULT_EXPORTS = [
@@ -60,11 +59,6 @@ const DEFAULT_EXPORTS = [
   ApiKeyGuard,
   ApiKeyService,
   ApiKeyCredits,
-  ApiKeyEventPublisher,
-  ApiKeyExpiryNotifier,
-  ApiKeyUsageRecorder,
-  VerificationOutcomes,
-  ApiKeyWebhookLog,
   API_KEY_OPTIONS,
 ];
 
@@ -72,21 +66,22 @@ const DEFAULT_EXPORTS = [
  * A named setup exports only its named tokens: another setup's module (or a
  * global one) can then never be resolved in its place, nor it in theirs.
  */
-function exportsFor(extras: ApiKeyModuleExtras): { providers: Provider[]; exports: (Provider | symbol | string)[] } {
-  if (extras.name === undefined) return { providers: [], exports: DEFAULT_EXPORTS };
+function exportsFor(
+  extras: ApiKeyModuleExtras,
+  features: readonly ApiKeyFeature[],
+): { providers: Provider[]; exports: (Provider | InjectionToken)[] } {
+  if (extras.name === undefined) return { providers: [], exports: [...DEFAULT_EXPORTS, ...featureExports(features)] };
   assertValidSetupName(extras.name);
   const providers = namedSetupProviders(extras.name);
   return { providers, exports: providers.map((provider) => provider.provide) };
 }
 
-function providersFor(extras: ApiKeyModuleExtras): Provider[] {
+function providersFor(extras: ApiKeyModuleExtras, features: readonly ApiKeyFeature[]): Provider[] {
   const entity = apiKeyEntityFor(extras.tableName);
   const providers: Provider[] = [
     { provide: API_KEY_ENTITY, useValue: entity },
     { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
     dataSourceProvider(extras.dataSource),
-    { provide: API_KEY_USAGE_ENTITY, useValue: apiKeyUsageEntityFor(extras.tableName) },
-    { provide: API_KEY_WEBHOOK_ENTITY, useValue: apiKeyWebhookDeliveryEntityFor(extras.tableName) },
     {
       provide: API_KEY_CACHE,
       useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),
@@ -125,6 +120,7 @@ function providersFor(extras: ApiKeyModuleExtras): Provider[] {
     },
   ];
   if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: ApiKeyGuard });
+  providers.push(...featureProviders(features, setupOf(extras)));
   return providers;
 }
 
@@ -135,17 +131,21 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
     .setFactoryMethodName('createApiKeyOptions')
     .setExtras<ApiKeyModuleExtras>(DEFAULT_EXTRAS, (definition, extras) => {
       const merged = { ...DEFAULT_EXTRAS, ...extras };
-      const shared = exportsFor(merged);
+      const features = validateFeatures(merged.features);
+      const shared = exportsFor(merged, features);
       // Registers the entities for the host's `autoLoadEntities`. Its repository
       // providers are not imported: the library uses the DataSource itself, and
       // without TypeORM they would fail with Nest's generic "can't resolve
       // dependencies" before dataSourceProvider could name the fix.
-      TypeOrmModule.forFeature(apiKeyEntities(merged.tableName), merged.dataSource);
+      TypeOrmModule.forFeature(
+        [...apiKeyEntities(merged.tableName), ...featureEntities(features, setupOf(merged))],
+        merged.dataSource,
+      );
       return {
         ...definition,
         exports: [...(definition.exports ?? []), ...shared.exports],
         global: merged.isGlobal,
-        providers: [...(definition.providers ?? []), ...providersFor(merged), ...shared.providers],
+        providers: [...(definition.providers ?? []), ...providersFor(merged, features), ...shared.providers],
       };
     })
     .build();

@@ -2,12 +2,9 @@ import { Module } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
-import { ApiKeyEventPublisher } from '../features/events/api-key-event.publisher.js';
-import { ApiKeyExpiryNotifier } from '../features/expiry-notices/expiry-notifier.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from '../api-key.options.js';
-import { ApiKeyUsageReader } from '../features/usage/api-key-usage.reader.js';
 import { ApiKeyRotation } from '../lifecycle/api-key.rotation.js';
 import { ApiKeyCredits } from '../lifecycle/api-key.credits.js';
 import { ApiKeyControls } from '../lifecycle/api-key.controls.js';
@@ -21,13 +18,6 @@ import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { RefusedUseRecorder } from '../verification/refused-use.recorder.js';
 import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
 import { ApiKeySchemaCheck } from '../storage/schema-check.js';
-import { ApiKeyUsageRecorder } from '../features/usage/usage.recorder.js';
-import { ApiKeyTelemetry } from '../features/telemetry/api-key.telemetry.js';
-import { VerificationOutcomes } from '../verification/verification-outcomes.js';
-import { WebhookDeliveryStore } from '../features/webhooks/webhook-delivery.store.js';
-import { ApiKeyWebhookDispatcher } from '../features/webhooks/webhook-dispatcher.js';
-import { ApiKeyWebhookOutbox } from '../features/webhooks/webhook-outbox.js';
-import { ApiKeyWebhookLog } from '../features/webhooks/api-key-webhook.log.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
@@ -57,12 +47,6 @@ import { ApiKeyWebhookLog } from '../features/webhooks/api-key-webhook.log.js';
     },
     ApiKeySchemaCheck,
     ApiKeyUnitOfWork,
-    ApiKeyEventPublisher,
-    ApiKeyExpiryNotifier,
-    WebhookDeliveryStore,
-    ApiKeyWebhookDispatcher,
-    ApiKeyWebhookOutbox,
-    ApiKeyWebhookLog,
     ApiKeyCacheInvalidator,
     ApiKeyAuditLog,
     ApiKeyUsageCounter,
@@ -70,15 +54,11 @@ import { ApiKeyWebhookLog } from '../features/webhooks/api-key-webhook.log.js';
     ApiKeyCredits,
     ApiKeyControls,
     { provide: RATE_LIMITER_MODULE_LOADER, useValue: loadRateLimiterFlexible },
-    ApiKeyUsageReader,
     ApiKeyRateLimiter,
     ApiKeyVerifier,
     { provide: API_KEY_VERIFIER, useExisting: ApiKeyVerifier },
     LastUsedRecorder,
     RefusedUseRecorder,
-    ApiKeyUsageRecorder,
-    ApiKeyTelemetry,
-    VerificationOutcomes,
     ApiKeyGuard,
     ApiKeyService,
   ],

@@ -10,6 +10,5 @@ export * from './lookup-coalescer.js';
 export * from './migrations/index.js';
 export * from './time-ordered-id.js';
 export * from './api-key.unit-of-work.js';
-export * from '../features/usage/api-key-usage.entity.js';
 export * from './lookup-stats.js';
 export * from '../features/webhooks/api-key-webhook-delivery.entity.js';

@@ -1,14 +1,15 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { getMetadataArgsStorage, type DataSource, type EntityMetadata } from 'typeorm';
 import {
   API_KEY_DATA_SOURCE,
   API_KEY_ENTITY,
   API_KEY_EVENT_ENTITY,
+  API_KEY_FEATURE_TABLES,
   API_KEY_OPTIONS,
-  API_KEY_WEBHOOK_ENTITY,
 } from '../api-key.constants.js';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../module/api-key-feature.js';
 import type { ApiKeyEntityClass } from './api-key-entities.js';
 import type { ApiKeyMigrationDatabase } from './migrations/index.js';
 
@@ -23,26 +24,48 @@ export function migrationDatabaseOf(dataSource: DataSource): ApiKeyMigrationData
   return (MIGRATION_TYPES.includes(type) ? type : 'postgres') as ApiKeyMigrationDatabase;
 }
 
-/** The `apiKeyEntities(...)` call matching a key table, as the user writes it. */
-function entitiesCall(tableName: string): string {
-  return tableName === 'api_keys' ? 'apiKeyEntities()' : `apiKeyEntities(${JSON.stringify(tableName)})`;
+/** A group of tables and the functions that list and migrate them: the core's, or a feature's. */
+export interface TableGroup {
+  readonly entities: readonly ApiKeyFeatureEntity[];
+  /** The function listing them, as the user calls it (`apiKeyEntities`, `usageEntities`). */
+  readonly entitiesFunction: string;
+  /** The function of their migrations (`apiKeyMigrations`, `usageMigrations`). */
+  readonly migrationsFunction: string;
+}
+
+/** A call of `name` for a key table, as the user writes it: `apiKeyEntities()`, `usageMigrations("postgres")`. */
+function call(name: string, tableName: string, ...first: string[]): string {
+  const args = [...first, ...(tableName === 'api_keys' ? [] : [JSON.stringify(tableName)])];
+  if (first.length > 0 && tableName !== 'api_keys') args[args.length - 1] = `{ tableName: ${args[args.length - 1]} }`;
+  return `${name}(${args.join(', ')})`;
+}
+
+/** The name of an entity class or schema. */
+function nameOf(entity: ApiKeyFeatureEntity): string {
+  return typeof entity === 'function' ? entity.name : entity.options.name;
 }
 
 /**
- * Which of the library's entities the DataSource does not know. Each of them
- * is needed: without the event entity, every change to a key fails.
+ * Which of the library's entities the DataSource does not know, by group. Each of them is needed: without the
+ * event entity, every change to a key fails.
  */
-export function unregisteredEntities(dataSource: DataSource, entities: readonly ApiKeyEntityClass[]): string[] {
-  return entities.filter((entity) => !dataSource.hasMetadata(entity)).map((entity) => entity.name);
+export function unregisteredEntities(dataSource: DataSource, groups: readonly TableGroup[]): Map<TableGroup, string[]> {
+  const missing = new Map<TableGroup, string[]>();
+  for (const group of groups) {
+    const names = group.entities.filter((entity) => !dataSource.hasMetadata(entity)).map(nameOf);
+    if (names.length > 0) missing.set(group, names);
+  }
+  return missing;
 }
 
 /** The boot error for entities the DataSource does not know, with the fix. */
-export function unregisteredEntitiesMessage(missing: readonly string[], tableName: string): string {
+export function unregisteredEntitiesMessage(missing: Map<TableGroup, string[]>, tableName: string): string {
+  const names = [...missing.values()].flat();
+  const calls = [...missing.keys()].map((group) => `...${call(group.entitiesFunction, tableName)}`);
   return (
-    `nestjs-opaque-keys: the TypeORM DataSource has no metadata for ${missing.join(' and ')}. ` +
+    `nestjs-opaque-keys: the TypeORM DataSource has no metadata for ${names.join(' and ')}. ` +
     'Add `autoLoadEntities: true` to TypeOrmModule.forRoot(), or list every entity the library needs: ' +
-    `TypeOrmModule.forRoot({ ..., entities: [...${entitiesCall(tableName)}, ...yourEntities] }) ` +
-    "(import { apiKeyEntities } from 'nestjs-opaque-keys')."
+    `TypeOrmModule.forRoot({ ..., entities: [${calls.join(', ')}, ...yourEntities] }).`
   );
 }
 
@@ -75,7 +98,7 @@ async function probe(dataSource: DataSource, metadata: EntityMetadata, columns: 
  */
 export async function findSchemaProblems(
   dataSource: DataSource,
-  entities: readonly ApiKeyEntityClass[],
+  entities: readonly ApiKeyFeatureEntity[],
   timeoutMs = SCHEMA_CHECK_TIMEOUT_MS,
 ): Promise<string[]> {
   const problems: string[] = [];
@@ -131,16 +154,16 @@ export function schemaProblemsMessage(
   problems: readonly string[],
   database: ApiKeyMigrationDatabase,
   tableName: string,
+  migrationsFunctions: readonly string[] = ['apiKeyMigrations'],
 ): string {
-  const migrations =
-    tableName === 'api_keys'
-      ? `apiKeyMigrations(${JSON.stringify(database)})`
-      : `apiKeyMigrations(${JSON.stringify(database)}, { tableName: ${JSON.stringify(tableName)} })`;
+  const migrations = migrationsFunctions
+    .map((name) => `...${call(name, tableName, JSON.stringify(database))}`)
+    .join(', ');
   return (
     `nestjs-opaque-keys: the database does not have the key tables the library reads: ${problems.join('; ')}. ` +
-    `Run the library's migrations: in the app, TypeOrmModule.forRoot({ ..., migrations: [...${migrations}, ...yours], ` +
+    `Run the library's migrations: in the app, TypeOrmModule.forRoot({ ..., migrations: [${migrations}, ...yours], ` +
     'migrationsRun: true }); or with the TypeORM CLI, add them to your data-source file ' +
-    `(migrations: [...${migrations}, ...yours]) and run \`npx typeorm migration:run -d ./data-source.js\`. ` +
+    `(migrations: [${migrations}, ...yours]) and run \`npx typeorm migration:run -d ./data-source.js\`. ` +
     '`synchronize: true` also creates them, for quick starts only. ' +
     'If your deploy migrates after the app starts, set ApiKeyModule.forRoot({ schemaCheck: false }).'
   );
@@ -150,8 +173,8 @@ export function schemaProblemsMessage(
  * Checks at boot, before any request, that the host's DataSource can serve
  * the library: every entity registered, and (unless `schemaCheck: false`) the
  * tables and columns present. A failure stops the boot with the fix in the
- * message, instead of 500s or 503s on the first requests. The webhook
- * delivery table is required only when `events.webhooks` is configured.
+ * message, instead of 500s or 503s on the first requests. The tables of the
+ * setup's features are checked with the core's, and named with their own functions.
  */
 @Injectable()
 export class ApiKeySchemaCheck implements OnModuleInit {
@@ -160,20 +183,38 @@ export class ApiKeySchemaCheck implements OnModuleInit {
     @Inject(API_KEY_ENTITY) private readonly keyEntity: ApiKeyEntityClass,
     @Inject(API_KEY_EVENT_ENTITY) private readonly eventEntity: ApiKeyEntityClass,
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    @Inject(API_KEY_WEBHOOK_ENTITY) private readonly webhookEntity: ApiKeyEntityClass,
+    @Optional() @Inject(API_KEY_FEATURE_TABLES) private readonly featureTables: readonly ApiKeyFeatureTables[] = [],
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const entities = [this.keyEntity, this.eventEntity, ...(this.options.webhooks ? [this.webhookEntity] : [])];
-    const tableName = getMetadataArgsStorage().tables.find((table) => table.target === this.keyEntity)?.name;
-    const missing = unregisteredEntities(this.dataSource, entities);
-    if (missing.length)
-      throw new ApiKeyConfigurationError(unregisteredEntitiesMessage(missing, tableName ?? 'api_keys'));
+    const tableName =
+      getMetadataArgsStorage().tables.find((table) => table.target === this.keyEntity)?.name ?? 'api_keys';
+    const groups: TableGroup[] = [
+      {
+        entities: [this.keyEntity, this.eventEntity],
+        entitiesFunction: 'apiKeyEntities',
+        migrationsFunction: 'apiKeyMigrations',
+      },
+      ...this.featureTables.map((tables) => ({
+        entities: tables.entities(tableName),
+        entitiesFunction: tables.entities.name,
+        migrationsFunction: tables.migrations.name,
+      })),
+    ];
+    const missing = unregisteredEntities(this.dataSource, groups);
+    if (missing.size > 0) throw new ApiKeyConfigurationError(unregisteredEntitiesMessage(missing, tableName));
     if (!this.options.schemaCheck) return;
-    const problems = await findSchemaProblems(this.dataSource, entities);
-    if (problems.length) {
+    const lacking: string[] = [];
+    const problems: string[] = [];
+    for (const group of groups) {
+      const found = await findSchemaProblems(this.dataSource, group.entities);
+      if (found.length === 0) continue;
+      problems.push(...found);
+      lacking.push(group.migrationsFunction);
+    }
+    if (problems.length > 0) {
       throw new ApiKeyConfigurationError(
-        schemaProblemsMessage(problems, migrationDatabaseOf(this.dataSource), tableName ?? 'api_keys'),
+        schemaProblemsMessage(problems, migrationDatabaseOf(this.dataSource), tableName, lacking),
       );
     }
   }

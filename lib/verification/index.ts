@@ -7,5 +7,4 @@ export * from './last-used.recorder.js';
 export * from './refused-use.recorder.js';
 export { RATE_LIMITER_MODULE_LOADER, type RateLimiterModuleLoader } from './rate-limit-backend.js';
 export * from './rate-limiter.js';
-export * from '../features/usage/usage.recorder.js';
-export * from './verification-outcomes.js';
+export * from './verification-hook.js';

@@ -1,5 +1,7 @@
 import { keyEventLogger } from '../keys/key-event.logger.js';
-import type { ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
+import type { ApiKeyModuleExtras, ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
+import { withEvents } from 'nestjs-opaque-keys/events';
+import { withUsage } from 'nestjs-opaque-keys/usage';
 
 /** One day in ms. */
 export const DAY_MS = 86_400_000;
@@ -29,13 +31,12 @@ export const API_KEY_POLICY = {
  * when one is given (a host's @nestjs/throttler storage, or a test double);
  * without one, in memory with rate-limiter-flexible, per rotation family.
  */
-export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModuleOptions {
+export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModuleOptions & ApiKeyModuleExtras {
   return {
     ...API_KEY_POLICY,
     environments: [...KEY_ENVIRONMENTS],
     ...(rateLimitStorage ? { rateLimitStorage } : {}),
     // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage).
-    events: { listeners: [keyEventLogger] },
-    usage: true,
+    features: [withEvents({ listeners: [keyEventLogger] }), withUsage()],
   };
 }

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { ApiKeyEventListener, ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
+import type { ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
+import type { ApiKeyEventListener } from 'nestjs-opaque-keys/events';
 
 const logger = new Logger('KeyEvents');
 

@@ -21,10 +21,10 @@ import {
   type ApiKeyPage,
   type ApiKeyPrincipal,
   type ApiKeyRecord,
-  type ApiKeyUsageSeries,
   type IssuedApiKey,
   type RotatedApiKey,
 } from 'nestjs-opaque-keys';
+import { ApiKeyUsageReader, type ApiKeyUsageSeries } from 'nestjs-opaque-keys/usage';
 import { IssueKeyDto } from './dto/issue-key.dto.js';
 import { ListKeysQuery } from './dto/list-keys.query.js';
 import { PageQuery } from './dto/page.query.js';
@@ -65,7 +65,10 @@ function actorOf(caller: ApiKeyPrincipal): { actor: string; actingAs: ApiKeyPrin
 @Scopes('keys:admin')
 @UseFilters(ApiKeyExceptionFilter)
 export class KeysController {
-  constructor(private readonly keys: ApiKeyService) {}
+  constructor(
+    private readonly keys: ApiKeyService,
+    private readonly usageReader: ApiKeyUsageReader,
+  ) {}
 
   /** Issues a key: `201 { key, record }`, the only time the key is shown. */
   @Post()
@@ -116,7 +119,10 @@ export class KeysController {
   usage(@CurrentApiKey() caller: ApiKeyPrincipal, @Param('id', ParseUUIDPipe) id: string): Promise<ApiKeyUsageSeries> {
     const now = Date.now();
     // With actingAs the key must exist and be the caller's to read (404, 403).
-    return this.keys.usage({ keyId: id, from: new Date(now - 24 * 3_600_000), to: new Date(now) }, actorOf(caller));
+    return this.usageReader.series(
+      { keyId: id, from: new Date(now - 24 * 3_600_000), to: new Date(now) },
+      actorOf(caller),
+    );
   }
 
   /** Replaces the key by a successor: `201 { key, record, previous }`. */

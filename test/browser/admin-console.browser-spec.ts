@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ApiKeyAdminModule } from 'nestjs-opaque-keys/admin';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
+import { ApiKeyUsageRecorder, withUsage } from 'nestjs-opaque-keys/usage';
 import { buildAdminAssets } from '../support/admin-assets.js';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -43,7 +43,8 @@ describe('admin console in a browser', () => {
   beforeAll(async () => {
     t = await createTestApp({
       controllers: [OrdersController],
-      options: { environments: ['live', 'test'], usage: true },
+      options: { environments: ['live', 'test'] },
+      extras: { features: [withUsage()] },
       imports: [ApiKeyAdminModule.forRoot({ assetsDir: buildAdminAssets() })],
     });
     await t.app.listen(0, '127.0.0.1');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyAdminModule, type AdminUsage } from 'nestjs-opaque-keys/admin';
 import request from 'supertest';
-import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
+import { ApiKeyUsageRecorder, withUsage } from 'nestjs-opaque-keys/usage';
 import { buildAdminAssets } from '../support/admin-assets.js';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -23,7 +23,7 @@ describe('admin console JSON API: a key usage series for the chart', () => {
   beforeAll(async () => {
     t = await createTestApp({
       controllers: [OrdersController],
-      options: { usage: true },
+      extras: { features: [withUsage()] },
       imports: [ApiKeyAdminModule.forRoot({ assetsDir })],
     });
     http = request(t.app.getHttpServer());

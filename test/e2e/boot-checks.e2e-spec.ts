@@ -14,6 +14,7 @@ import {
   type ApiKeyModuleOptions,
   type ApiKeyModuleExtras,
 } from 'nestjs-opaque-keys';
+import { withWebhooks } from 'nestjs-opaque-keys/webhooks';
 import { DataSource } from 'typeorm';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
 import { createPlatformApp } from '../support/http-platform.js';
@@ -127,18 +128,20 @@ describe('boot checks', () => {
 
   it('(4) webhooks on without the delivery table: names it and the migrations; webhooks off boots without it', async () => {
     const type = (testDatabase() === 'sqlite' ? 'better-sqlite3' : testDatabase()) as 'postgres';
-    const beforeWebhooks = apiKeyMigrations(type).filter((migration) => !/AddWebhooks/.test(migration.name));
+    const beforeWebhooks = apiKeyMigrations(type);
     const webhooks = {
       endpoints: [{ url: 'https://hooks.example.com/keys', secret: 'whsec_' + 'A'.repeat(43) + '=' }],
     };
     const error = await bootError([
       typeOrm({ autoLoadEntities: true, migrations: beforeWebhooks, migrationsRun: true }),
-      apiKeys({ events: { webhooks } }),
+      apiKeys({ features: [withWebhooks(webhooks)] }),
     ]);
     expect(error).toBeInstanceOf(ApiKeyConfigurationError);
     expect(error.message).toMatch(/table \S*api_key_webhook_deliveries\S* does not exist/);
     expect(error.message).not.toMatch(/table \S*api_keys\S* /);
-    expect(error.message).toContain(`apiKeyMigrations("${type}")`);
+    // The feature's own migrations, not the core's (which ran).
+    expect(error.message).toContain(`...webhookMigrations("${type}")`);
+    expect(error.message).not.toContain('apiKeyMigrations');
     const { app } = await boot([
       typeOrm({ autoLoadEntities: true, migrations: beforeWebhooks, migrationsRun: true }),
       apiKeys(),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ApiKeyDelegationError, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
+import { ApiKeyUsageReader, withUsage } from 'nestjs-opaque-keys/usage';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const DAY = 86_400_000;
@@ -21,7 +22,7 @@ describe('delegation (actingAs)', () => {
   }
 
   beforeAll(async () => {
-    t = await createTestApp({ options: { environments: ['live', 'test'] } });
+    t = await createTestApp({ options: { environments: ['live', 'test'] }, extras: { features: [withUsage()] } });
   });
   afterAll(() => t.close());
 
@@ -154,8 +155,14 @@ describe('delegation (actingAs)', () => {
       () => t.service.listExpiring({ within: DAY, ownerId: 'acme' }, { actingAs }),
       () => t.service.listEvents({ keyId: id }, { actingAs }),
       () => t.service.listEvents({ ownerId: 'acme' }, { actingAs }),
-      () => t.service.usage({ keyId: id, from: new Date(Date.now() - DAY), to: new Date() }, { actingAs }),
-      () => t.service.usage({ ownerId: 'acme', from: new Date(Date.now() - DAY), to: new Date() }, { actingAs }),
+      () =>
+        t.app
+          .get(ApiKeyUsageReader)
+          .series({ keyId: id, from: new Date(Date.now() - DAY), to: new Date() }, { actingAs }),
+      () =>
+        t.app
+          .get(ApiKeyUsageReader)
+          .series({ ownerId: 'acme', from: new Date(Date.now() - DAY), to: new Date() }, { actingAs }),
       () => t.service.revoke(id, 'x', { actingAs }),
       () => t.service.disable(id, 'x', { actingAs }),
       () => t.service.enable(id, { actingAs }),
@@ -203,7 +210,10 @@ describe('delegation (actingAs)', () => {
       () => t.service.get(live.record.id, { actingAs }),
       () => t.service.listEvents({ keyId: live.record.id }, { actingAs }),
       () => t.service.listEvents({ ownerId: 'acme' }, { actingAs }),
-      () => t.service.usage({ keyId: live.record.id, from: new Date(Date.now() - DAY), to: new Date() }, { actingAs }),
+      () =>
+        t.app
+          .get(ApiKeyUsageReader)
+          .series({ keyId: live.record.id, from: new Date(Date.now() - DAY), to: new Date() }, { actingAs }),
       () => t.service.revokeAllForOwner('acme', 'x', { actingAs }),
     ]) {
       await expect(attempt()).rejects.toMatchObject({ name: 'ApiKeyDelegationError', reason: 'environment' });

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ScheduleModule, SchedulerRegistry } from '@nestjs/schedule';
-import { ApiKeyValidationError, type ApiKeyEventListener, type ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
-import { ApiKeyEventPublisher, ApiKeyExpiryNotifier } from '../../lib/features/events/index.js';
+import { ApiKeyValidationError, type ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
+import { ApiKeyEventPublisher, withEvents, type ApiKeyEventListener } from 'nestjs-opaque-keys/events';
+import { ApiKeyExpiryNotifier, withExpiryNotices } from 'nestjs-opaque-keys/expiry-notices';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -51,7 +52,7 @@ describe('expiry notices', () => {
 
   it('announces the tightest threshold reached once, then the next, then expired, each once', async () => {
     const heard = recorder();
-    const t = await createTestApp({ options: { expiryNotices: true, events: { listeners: [heard] } } });
+    const t = await createTestApp({ extras: { features: [withExpiryNotices(), withEvents({ listeners: [heard] })] } });
     try {
       const now = Date.now();
       const a = await t.service.issue({ name: 'a', ownerId: 'o', expiresAt: new Date(now + 3 * DAY) });
@@ -94,11 +95,14 @@ describe('expiry notices', () => {
     const sqliteFile = testDatabase() === 'sqlite' ? join(dir, 'keys.sqlite') : undefined;
     const heardA = recorder();
     const heardB = recorder();
-    const a = await createTestApp({ sqliteFile, options: { expiryNotices: true, events: { listeners: [heardA] } } });
+    const a = await createTestApp({
+      sqliteFile,
+      extras: { features: [withExpiryNotices(), withEvents({ listeners: [heardA] })] },
+    });
     const b = await createTestApp({
       sqliteFile,
       joinDatabase: true,
-      options: { expiryNotices: true, events: { listeners: [heardB] } },
+      extras: { features: [withExpiryNotices(), withEvents({ listeners: [heardB] })] },
     });
     try {
       const now = Date.now();
@@ -131,7 +135,7 @@ describe('expiry notices', () => {
     const heard = recorder();
     const t = await createTestApp({
       imports: [ScheduleModule.forRoot()],
-      options: { expiryNotices: { checkIntervalMs: 1000 }, events: { listeners: [heard] } },
+      extras: { features: [withExpiryNotices({ checkIntervalMs: 1000 }), withEvents({ listeners: [heard] })] },
     });
     try {
       expect(t.app.get(SchedulerRegistry).getIntervals()).toEqual(['nestjs-opaque-keys:expiry-notices']);

@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as oauth from 'oauth4webapi';
 import request from 'supertest';
-import {
-  ApiKeyRemoteModule,
-  createIntrospectionController,
-  generateApiKey,
-  type IssuedApiKey,
-} from 'nestjs-opaque-keys';
+import { generateApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
+import { ApiKeyRemoteModule, createIntrospectionController } from 'nestjs-opaque-keys/introspection';
 import { Test } from '@nestjs/testing';
 import type { INestApplication } from '@nestjs/common';
 import { OrdersController } from '../support/controllers.js';

@@ -3,13 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { Agent } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  ApiKeyRemoteModule,
-  createIntrospectionController,
-  generateApiKey,
-  ApiKeyVerifier,
-  type IssuedApiKey,
-} from 'nestjs-opaque-keys';
+import { generateApiKey, ApiKeyVerifier, type IssuedApiKey } from 'nestjs-opaque-keys';
+import { ApiKeyRemoteModule, createIntrospectionController } from 'nestjs-opaque-keys/introspection';
 import { OrdersController } from '../support/controllers.js';
 import { createPlatformApp } from '../support/http-platform.js';
 import { statusOf } from '../support/http-status.js';

@@ -2,12 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import {
-  ApiKeyRemoteModule,
-  createIntrospectionController,
-  generateApiKey,
-  type IssuedApiKey,
-} from 'nestjs-opaque-keys';
+import { generateApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
+import { ApiKeyRemoteModule, createIntrospectionController } from 'nestjs-opaque-keys/introspection';
 import { OrdersController } from '../support/controllers.js';
 import { createPlatformApp } from '../support/http-platform.js';
 import { LogCapture } from '../support/log-capture.js';

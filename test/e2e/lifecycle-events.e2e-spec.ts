@@ -1,15 +1,13 @@
 import { describe, expect, it } from '@jest/globals';
 import { Injectable } from '@nestjs/common';
 import { EventEmitterModule, OnEvent } from '@nestjs/event-emitter';
+import { ApiKeyStateError, ApiKeyValidationError, hashApiKey, type ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
 import {
   API_KEY_EVENT_LISTENER,
-  ApiKeyStateError,
-  ApiKeyValidationError,
-  hashApiKey,
+  ApiKeyEventPublisher,
+  withEvents,
   type ApiKeyEventListener,
-  type ApiKeyLifecycleEvent,
-} from 'nestjs-opaque-keys';
-import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
+} from 'nestjs-opaque-keys/events';
 import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
 import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -31,7 +29,7 @@ const settled = (t: TestApp) => t.app.get(ApiKeyEventPublisher).idle();
 describe('lifecycle events', () => {
   it('announces each change once, with id, owner, actor and details, and never a key or a hash', async () => {
     const heard = recorder();
-    const t = await createTestApp({ options: { events: { listeners: [heard] } } });
+    const t = await createTestApp({ extras: { features: [withEvents({ listeners: [heard] })] } });
     try {
       const issued = await t.service.issue({ name: 'a', ownerId: 'acme', scopes: ['x'], actor: 'alice' });
       await t.service.updateScopes(issued.record.id, ['y'], { actor: 'bob' });
@@ -72,7 +70,7 @@ describe('lifecycle events', () => {
 
   it('announces nothing for a change that failed or rolled back', async () => {
     const heard = recorder();
-    const t = await createTestApp({ options: { events: { listeners: [heard] } } });
+    const t = await createTestApp({ extras: { features: [withEvents({ listeners: [heard] })] } });
     try {
       const { record } = await t.service.issue({ name: 'a' });
       await t.service.revoke(record.id);
@@ -109,7 +107,7 @@ describe('lifecycle events', () => {
       },
     };
     const rejecting: ApiKeyEventListener = { onApiKeyEvent: () => Promise.reject(new Error('listener rejected')) };
-    const t = await createTestApp({ options: { events: { listeners: [throwing, rejecting, heard] } } });
+    const t = await createTestApp({ extras: { features: [withEvents({ listeners: [throwing, rejecting, heard] })] } });
     try {
       const { record } = await t.service.issue({ name: 'a' });
       await expect(t.service.revoke(record.id)).resolves.toMatchObject({ id: record.id });
@@ -140,6 +138,7 @@ describe('lifecycle events', () => {
     const t = await createTestApp({
       imports: [EventEmitterModule.forRoot()],
       providers: [RevocationHandler, { provide: API_KEY_EVENT_LISTENER, useValue: provided }],
+      extras: { features: [withEvents()] },
     });
     try {
       const { record } = await t.service.issue({ name: 'a', ownerId: 'o' });

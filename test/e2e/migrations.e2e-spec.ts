@@ -4,15 +4,17 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   ApiKeyEntity,
   ApiKeyEventEntity,
-  ApiKeyUsageEntity,
-  ApiKeyWebhookDeliveryEntity,
   ApiKeyModule,
   ApiKeyService,
   apiKeyEntityFor,
   apiKeyEventEntityFor,
-  apiKeyUsageEntityFor,
-  apiKeyWebhookDeliveryEntityFor,
 } from 'nestjs-opaque-keys';
+import { ApiKeyUsageEntity, apiKeyUsageEntityFor, usageMigrations } from 'nestjs-opaque-keys/usage';
+import {
+  ApiKeyWebhookDeliveryEntity,
+  apiKeyWebhookDeliveryEntityFor,
+  webhookMigrations,
+} from 'nestjs-opaque-keys/webhooks';
 import { DataSource, DefaultNamingStrategy, type DataSourceOptions } from 'typeorm';
 import { apiKeyMigrations, type ApiKeyMigrationDatabase } from '../../lib/storage/index.js';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
@@ -67,7 +69,8 @@ describe(`shipped migrations (${database})`, () => {
   it('create exactly the table the entity describes, and revert drops it', async () => {
     const dataSource = await emptyDataSource({
       entities: [ApiKeyEntity, ApiKeyEventEntity, ApiKeyUsageEntity, ApiKeyWebhookDeliveryEntity],
-      migrations: apiKeyMigrations(database),
+      // The core's migrations, then the usage and webhooks features' (each feature's entry ships its own).
+      migrations: [...apiKeyMigrations(database), ...usageMigrations(database), ...webhookMigrations(database)],
     });
     try {
       expect(await hasTable(dataSource, 'api_keys')).toBe(false);
@@ -134,7 +137,11 @@ describe(`shipped migrations (${database})`, () => {
         apiKeyUsageEntityFor('service_keys'),
         apiKeyWebhookDeliveryEntityFor('service_keys'),
       ],
-      migrations: apiKeyMigrations(database, { tableName: 'service_keys' }),
+      migrations: [
+        ...apiKeyMigrations(database, { tableName: 'service_keys' }),
+        ...usageMigrations(database, { tableName: 'service_keys' }),
+        ...webhookMigrations(database, { tableName: 'service_keys' }),
+      ],
       namingStrategy: new SnakeNamingStrategy(),
     });
     try {

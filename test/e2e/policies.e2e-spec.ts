@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyValidationError, createLeakReportController, generateApiKey } from 'nestjs-opaque-keys';
+import { ApiKeyValidationError, generateApiKey } from 'nestjs-opaque-keys';
+import { createLeakReportController } from 'nestjs-opaque-keys/secret-scanning';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { createSampleApp } from '../../sample-app/sample-app.js';
 import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
-import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
+import { ApiKeyUsageRecorder } from 'nestjs-opaque-keys/usage';
 import { LogCapture } from '../support/log-capture.js';
 import { ThrottlerStorageProcess } from '../support/throttler-storage.js';
 

@@ -8,7 +8,8 @@ import {
 } from '@opentelemetry/sdk-metrics';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import request from 'supertest';
-import { API_KEY_TELEMETRY, ApiKeyVerifier, generateApiKey, hashApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
+import { ApiKeyVerifier, generateApiKey, hashApiKey, type IssuedApiKey } from 'nestjs-opaque-keys';
+import { API_KEY_TELEMETRY, withTelemetry } from 'nestjs-opaque-keys/telemetry';
 import { OrdersController } from '../support/controllers.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
@@ -96,7 +97,7 @@ describe('OpenTelemetry metrics and spans', () => {
   });
 
   it('reports verifications, durations, store failures and spans, with no secret and no per-key metric attribute', async () => {
-    t = await createTestApp({ controllers: [OrdersController] });
+    t = await createTestApp({ controllers: [OrdersController], extras: { features: [withTelemetry()] } });
     const server = t.app.getHttpServer();
     const key = await t.service.issue({ name: 'k', ownerId: 'owner-secret-id', scopes: ['orders:read'] });
     const forged = generateApiKey({ prefix: 'sk' });
@@ -150,7 +151,11 @@ describe('OpenTelemetry metrics and spans', () => {
   });
 
   it('with the cache on: cache lookups by result and the hit ratio since the previous collection', async () => {
-    t = await createTestApp({ controllers: [OrdersController], options: { cache: { invalidation: 'local' } } });
+    t = await createTestApp({
+      controllers: [OrdersController],
+      options: { cache: { invalidation: 'local' } },
+      extras: { features: [withTelemetry()] },
+    });
     const server = t.app.getHttpServer();
     const key = await t.service.issue({ name: 'k', ownerId: 'owner-secret-id', scopes: ['orders:read'] });
     const forged = generateApiKey({ prefix: 'sk' });
@@ -190,7 +195,7 @@ describe('OpenTelemetry metrics and spans', () => {
     async (_, name, setup) => {
       t = await createTestApp({
         options: { batchLookups: true, cache: { invalidation: 'local' } },
-        extras: name ? { name } : {},
+        extras: { features: [withTelemetry()], ...(name ? { name } : {}) },
       });
       const keys = await Promise.all(
         ['a', 'b', 'c', 'd', 'e'].map((n) => t!.service.issue({ name: n, ownerId: `owner-secret-${n}` })),

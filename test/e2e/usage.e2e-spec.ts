@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyValidationError, generateApiKey, UNKNOWN_KEYS_ID } from 'nestjs-opaque-keys';
-import { ApiKeyUsageRecorder } from '../../lib/verification/index.js';
+import { ApiKeyValidationError, generateApiKey } from 'nestjs-opaque-keys';
+import { ApiKeyUsageReader, ApiKeyUsageRecorder, UNKNOWN_KEYS_ID, withUsage } from 'nestjs-opaque-keys/usage';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -25,7 +25,7 @@ async function usageRows(t: TestApp): Promise<{ keyId: string; outcome: string; 
 
 describe('per-key usage', () => {
   it('counts a burst exactly, writes nothing per request, and one upsert per flush', async () => {
-    const t = await createTestApp({ controllers: [OrdersController], options: { usage: true } });
+    const t = await createTestApp({ controllers: [OrdersController], extras: { features: [withUsage()] } });
     try {
       const server = t.app.getHttpServer();
       const reader = await t.service.issue({ name: 'reader', ownerId: 'acme', scopes: ['orders:read'] });
@@ -76,7 +76,7 @@ describe('per-key usage', () => {
       expect(rows.find((r) => r.keyId === UNKNOWN_KEYS_ID)?.count).toBe(22);
 
       const now = Date.now();
-      const series = await t.service.usage({
+      const series = await t.app.get(ApiKeyUsageReader).series({
         keyId: reader.record.id,
         from: new Date(now - 2 * HOUR),
         to: new Date(now + 1),
@@ -91,7 +91,7 @@ describe('per-key usage', () => {
         out_of_credits: 0,
       });
       expect(series.totals.verified).toBe(10);
-      const owner = await t.service.usage({
+      const owner = await t.app.get(ApiKeyUsageReader).series({
         ownerId: 'acme',
         from: new Date(now - HOUR),
         to: new Date(now + 1),
@@ -100,7 +100,7 @@ describe('per-key usage', () => {
       expect(owner.granularity).toBe('day');
       expect(owner.totals).toEqual({ verified: 10, invalid: 3, forbidden: 2, rate_limited: 0, out_of_credits: 0 });
       await expect(
-        t.service.usage({ keyId: reader.record.id, from: new Date(now), to: new Date(now - 1) }),
+        t.app.get(ApiKeyUsageReader).series({ keyId: reader.record.id, from: new Date(now), to: new Date(now - 1) }),
       ).rejects.toBeInstanceOf(ApiKeyValidationError);
     } finally {
       await t.close();
@@ -110,7 +110,7 @@ describe('per-key usage', () => {
   it('counts spent requests as out_of_credits, purges rows past the retention, and flushes on shutdown', async () => {
     const t = await createTestApp({
       controllers: [OrdersController],
-      options: { usage: { retentionMs: 24 * HOUR, flushIntervalMs: 60_000 } },
+      extras: { features: [withUsage({ retentionMs: 24 * HOUR, flushIntervalMs: 60_000 })] },
     });
     let closed = false;
     try {
@@ -139,7 +139,7 @@ describe('per-key usage', () => {
   });
 
   it('keeps the counts of a failed flush and writes them with the next one', async () => {
-    const t = await createTestApp({ controllers: [OrdersController], options: { usage: true } });
+    const t = await createTestApp({ controllers: [OrdersController], extras: { features: [withUsage()] } });
     try {
       const server = t.app.getHttpServer();
       const { key, record } = await t.service.issue({ name: 'k', scopes: ['orders:read'] });

@@ -4,18 +4,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import { ApiKeyValidationError, hashApiKey } from 'nestjs-opaque-keys';
 import {
-  ApiKeyValidationError,
   ApiKeyWebhookDispatcher,
   ApiKeyWebhookLog,
-  hashApiKey,
-  type ApiKeyModuleOptions,
+  sendWebhook,
+  withWebhooks,
   type ApiKeyWebhookOptions,
-} from 'nestjs-opaque-keys';
-import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
+} from 'nestjs-opaque-keys/webhooks';
 import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
 import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
-import { sendWebhook } from '../../lib/features/webhooks/index.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { deadUrl, eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -43,8 +41,7 @@ async function receiver(key: string, respond?: Parameters<typeof startWebhookRec
 }
 
 async function app(webhooks: ApiKeyWebhookOptions, more: Partial<Parameters<typeof createTestApp>[0]> = {}) {
-  const options: ApiKeyModuleOptions = { events: { webhooks } };
-  const t = await createTestApp({ options, ...more });
+  const t = await createTestApp({ extras: { features: [withWebhooks(webhooks)] }, ...more });
   cleanups.push(() => t.close());
   return t;
 }
@@ -218,7 +215,7 @@ describe(`webhooks (${testDatabase()})`, () => {
     const key = secret();
     const hooks = await receiver(key, () => 'hang');
     const t = await createTestApp({
-      options: { events: { webhooks: { endpoints: [{ url: hooks.url, secret: key }], ...fast, timeoutMs: 1500 } } },
+      extras: { features: [withWebhooks({ endpoints: [{ url: hooks.url, secret: key }], ...fast, timeoutMs: 1500 })] },
     });
     let closed = false;
     cleanups.push(() => (closed ? undefined : t.close()));
@@ -264,15 +261,15 @@ describe(`webhooks (${testDatabase()})`, () => {
     });
   });
 
-  it('queues the webhooks of already-committed work (expiry notices) through publish()', async () => {
+  it('queues the webhooks of already-committed work (expiry notices) through the audit log announce()', async () => {
     const key = secret();
     const hooks = await receiver(key);
     const t = await app({ endpoints: [{ url: hooks.url, secret: key, events: ['expiring'] }], ...fast });
     const { record } = await t.service.issue({ name: 'a' });
     const at = new Date();
-    t.app
-      .get(ApiKeyEventPublisher)
-      .publish([
+    await t.app
+      .get(ApiKeyAuditLog)
+      .announce([
         { type: 'expiring', keyId: record.id, ownerId: null, actor: null, at, details: { thresholdMs: 1000 } },
       ]);
     const [got] = await hooks.waitFor(1);
@@ -296,7 +293,7 @@ describe(`webhooks (${testDatabase()})`, () => {
       sqliteFile = join(dir, 'keys.sqlite');
     }
     // A backlog: 20 committed changes whose instance stopped before sending them.
-    const stopped = await createTestApp({ options: { events: { webhooks } }, sqliteFile });
+    const stopped = await createTestApp({ extras: { features: [withWebhooks(webhooks)] }, sqliteFile });
     await stopped.app.get(ApiKeyWebhookDispatcher).onModuleDestroy();
     const backlog = [];
     for (let i = 0; i < 20; i++) backlog.push(await stopped.service.issue({ name: `backlog${i}` }));

@@ -1,14 +1,11 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { ApiKeyStoreUnavailableError, generateApiKey, hashApiKey, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
 import {
-  ApiKeyStoreUnavailableError,
   fromIntrospectionResponse,
-  generateApiKey,
-  hashApiKey,
   RemoteApiKeyVerifier,
   toIntrospectionResponse,
-  type ApiKeyPrincipal,
   type ApiKeyRemoteModuleOptions,
-} from 'nestjs-opaque-keys';
+} from 'nestjs-opaque-keys/introspection';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
 import { ResolvedRemoteOptions } from '../../lib/features/introspection/index.js';
 

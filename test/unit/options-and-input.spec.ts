@@ -27,7 +27,6 @@ describe('ResolvedApiKeyOptions', () => {
       logIntervalMs: 60_000,
       prefixes: new Map([['sk', null]]),
       schemaCheck: true,
-      events: {},
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
       new Map([

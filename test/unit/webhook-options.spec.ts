@@ -1,30 +1,34 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from '../../lib/api-key.options.js';
-import { retryDelay, type ApiKeyWebhookOptions } from '../../lib/features/webhooks/index.js';
+import {
+  resolveWebhookOptions,
+  retryDelay,
+  withWebhooks,
+  type ApiKeyWebhookOptions,
+} from 'nestjs-opaque-keys/webhooks';
 
-/** The boot-time checks of `events.webhooks` (run by the options provider before anything starts) and the backoff. */
+/** The checks of `withWebhooks()` options (run where the module is defined, before anything starts) and the backoff. */
 
 const secret = 'whsec_' + randomBytes(32).toString('base64');
-const boot = (webhooks: unknown) =>
-  new ResolvedApiKeyOptions({ events: { webhooks: webhooks as ApiKeyWebhookOptions } } as ApiKeyModuleOptions);
+const boot = (webhooks: unknown) => ({ webhooks: resolveWebhookOptions(webhooks as ApiKeyWebhookOptions) });
 const endpoint = (more: Record<string, unknown> = {}) => ({ url: 'https://hooks.example.com/keys', secret, ...more });
 
 describe('webhook options', () => {
-  it('are off by default, and resolve defaults when given', () => {
-    expect(new ResolvedApiKeyOptions({}).webhooks).toBeUndefined();
+  it('resolve defaults', () => {
     const resolved = boot({ endpoints: [endpoint()] }).webhooks!;
     expect(resolved).toMatchObject({ maxAttempts: 10, timeoutMs: 10_000, retryDelayMs: 5000, retentionDays: 7 });
     expect(resolved.endpoints[0]).toMatchObject({ url: 'https://hooks.example.com/keys', events: null });
   });
 
-  it('keep the signing secrets out of the options object, its JSON and its inspection', () => {
+  it('keep the signing secrets out of the options object, the feature, their JSON and their inspection', () => {
     const options = boot({ endpoints: [endpoint()] });
     expect(options.webhooks!.endpoints[0].secrets).toEqual([secret]);
     expect(JSON.stringify(options)).not.toContain(secret.slice(6));
     expect(inspect(options, { depth: 10 })).not.toContain(secret.slice(6));
-    expect('webhooks' in options.events).toBe(false);
+    const feature = withWebhooks({ endpoints: [endpoint()] });
+    expect(JSON.stringify(feature)).not.toContain(secret.slice(6));
+    expect(inspect(feature, { depth: 10 })).not.toContain(secret.slice(6));
   });
 
   it.each(

@@ -4,6 +4,7 @@ import {
   Get,
   HttpCode,
   Inject,
+  Optional,
   Param,
   Patch,
   Post,
@@ -28,6 +29,7 @@ import { actingOptions } from './admin-acting.js';
 import { keyStatus, parseAdminKeyQuery, searchKeys, type AdminKeyPage, type AdminKeyRow } from './admin-key.query.js';
 import { creditsChangeOf, gracePeriodMsOf, issueInputOf, reasonOf, scopesOf, updateOf } from './admin-request.body.js';
 import { adminUsageQueryOf, type AdminUsage } from './admin-usage.query.js';
+import { ApiKeyUsageReader } from '../usage/api-key-usage.reader.js';
 import { ResolvedAdminOptions, type AdminIdentity } from './admin.options.js';
 
 /** `GET <path>/api/session`: who is signed in and the key policy the issue form follows. */
@@ -67,6 +69,7 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
     constructor(
       private readonly keys: ApiKeyService,
       @Inject(API_KEY_OPTIONS) private readonly keyOptions: ResolvedApiKeyOptions,
+      @Optional() private readonly usageReader?: ApiKeyUsageReader,
     ) {}
 
     /** The operator behind a request: the verified admin key, or the host's `identify`. */
@@ -130,9 +133,9 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
     ): Promise<AdminUsage> {
       const acting = actingOptions(this.adminOf(request));
       await this.keys.get(id, acting); // 404 for an unknown key, with or without usage recording
-      const stored = this.keyOptions.usage?.granularity;
-      if (!stored) return { enabled: false };
-      return { enabled: true, ...(await this.keys.usage(adminUsageQueryOf(id, query, stored), acting)) };
+      const usage = this.usageReader;
+      if (!usage) return { enabled: false };
+      return { enabled: true, ...(await usage.series(adminUsageQueryOf(id, query, usage.granularity), acting)) };
     }
 
     /** Replaces the key's scopes (only scopes the admin holds); the next request sees them. */

@@ -1,6 +1,11 @@
 const DAY_MS = 86_400_000;
 
-/** Options of expiry notices (`expiryNotices` of `ApiKeyModule.forRoot`); off unless given. */
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
+
+/** The injection token of the resolved {@link ResolvedExpiryNoticeOptions}. */
+export const API_KEY_EXPIRY_NOTICE_OPTIONS = Symbol('nestjs-opaque-keys:expiry-notice-options');
+
+/** Options of expiry notices (`withExpiryNotices(options)`). */
 export interface ApiKeyExpiryNoticeOptions {
   /** How long before expiry an `expiring` notice goes out, in ms; one per key per threshold. Default 7 days and 1 day. */
   thresholdsMs?: number[];
@@ -17,19 +22,29 @@ export interface ResolvedExpiryNoticeOptions {
   readonly batchSize: number;
 }
 
-/** Applies defaults and checks values; `undefined` (off) for no options. */
-export function resolveExpiryNoticeOptions(
-  options: ApiKeyExpiryNoticeOptions | boolean | undefined,
-): ResolvedExpiryNoticeOptions | undefined {
-  if (options === undefined || options === false) return undefined;
-  const given = options === true ? {} : options;
-  const thresholdsMs = [...(given.thresholdsMs ?? [7 * DAY_MS, DAY_MS])].sort((a, b) => a - b);
-  if (thresholdsMs.length === 0 || thresholdsMs.some((ms) => !Number.isInteger(ms) || ms <= 0))
-    throw new TypeError('expiryNotices.thresholdsMs must be positive integers of ms');
-  const checkIntervalMs = given.checkIntervalMs ?? 3_600_000;
+/** Applies defaults and checks values. @throws ApiKeyConfigurationError naming the option */
+export function resolveExpiryNoticeOptions(options: ApiKeyExpiryNoticeOptions = {}): ResolvedExpiryNoticeOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new ApiKeyConfigurationError('withExpiryNotices() takes an options object', 'expiryNotices');
+  const thresholds = options.thresholdsMs ?? [7 * DAY_MS, DAY_MS];
+  if (
+    !Array.isArray(thresholds) ||
+    thresholds.length === 0 ||
+    thresholds.some((ms) => !Number.isInteger(ms) || ms <= 0)
+  )
+    throw new ApiKeyConfigurationError(
+      'expiryNotices.thresholdsMs must be positive integers of ms',
+      'expiryNotices.thresholdsMs',
+    );
+  const thresholdsMs = [...thresholds].sort((a, b) => a - b);
+  const checkIntervalMs = options.checkIntervalMs ?? 3_600_000;
   if (!Number.isInteger(checkIntervalMs) || checkIntervalMs < 1000)
-    throw new TypeError('expiryNotices.checkIntervalMs must be an integer of at least 1000 ms');
-  const batchSize = given.batchSize ?? 1000;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('expiryNotices.batchSize must be positive');
+    throw new ApiKeyConfigurationError(
+      'expiryNotices.checkIntervalMs must be an integer of at least 1000 ms',
+      'expiryNotices.checkIntervalMs',
+    );
+  const batchSize = options.batchSize ?? 1000;
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ApiKeyConfigurationError('expiryNotices.batchSize must be a positive integer', 'expiryNotices.batchSize');
   return { thresholdsMs, checkIntervalMs, batchSize };
 }

@@ -2,13 +2,12 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { And, IsNull, LessThanOrEqual, MoreThan, type DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS } from '../../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY } from '../../api-key.constants.js';
+import { ApiKeyAuditLog } from '../../lifecycle/api-key-audit.log.js';
 import type { ApiKeyEventColumns } from '../../storage/api-key-event.entity.js';
 import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
-import { ApiKeyEventPublisher } from '../events/api-key-event.publisher.js';
 import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
-import type { ResolvedExpiryNoticeOptions } from './expiry-notices.options.js';
+import { API_KEY_EXPIRY_NOTICE_OPTIONS, type ResolvedExpiryNoticeOptions } from './expiry-notices.options.js';
 
 const INTERVAL_NAME = 'nestjs-opaque-keys:expiry-notices';
 
@@ -24,7 +23,7 @@ export function noticeId(keyId: string, marker: string): string {
 }
 
 /**
- * Expiry notices (opt-in, `expiryNotices`): on an interval (registered with
+ * Expiry notices (`withExpiryNotices()`): on an interval (registered with
  * `@nestjs/schedule`'s SchedulerRegistry when the host has it, else an unref'd
  * timer of its own), announces `expiring` once per key per threshold (the
  * tightest one reached: a key issued for 12 hours gets the 1-day notice, not
@@ -37,24 +36,20 @@ export function noticeId(keyId: string, marker: string): string {
 @Injectable()
 export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ApiKeyExpiryNotices');
-  private readonly config: ResolvedExpiryNoticeOptions | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
   private registry: SchedulerRegistryLike | undefined;
   private running: Promise<number> | undefined;
 
   constructor(
-    @Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_EXPIRY_NOTICE_OPTIONS) private readonly config: ResolvedExpiryNoticeOptions,
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_ENTITY) private readonly keys: typeof ApiKeyColumns,
     @Inject(API_KEY_EVENT_ENTITY) private readonly events: typeof ApiKeyEventColumns,
-    private readonly publisher: ApiKeyEventPublisher,
+    private readonly audit: ApiKeyAuditLog,
     private readonly moduleRef: ModuleRef,
-  ) {
-    this.config = options.expiryNotices;
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.config) return;
     this.timer = setInterval(() => void this.check(), this.config.checkIntervalMs);
     this.registry = await this.schedulerRegistry();
     if (this.registry) this.registry.addInterval(INTERVAL_NAME, this.timer);
@@ -84,8 +79,7 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
   }
 
   private async checkNow(now: number): Promise<number> {
-    const { thresholdsMs, batchSize } = this.config ?? { thresholdsMs: [], batchSize: 0 };
-    if (thresholdsMs.length === 0) return 0;
+    const { thresholdsMs, batchSize } = this.config;
     const widest = thresholdsMs[thresholdsMs.length - 1];
     // Keys expiring within the widest threshold, or expired within it (no notice for a key long gone).
     const due = await this.dataSource.manager.find(this.keys, {
@@ -110,7 +104,10 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
       const marker = left <= 0 ? `expired:${expiresAt}` : `expiring:${threshold}:${expiresAt}`;
       if (await this.claim(noticeId(key.id, marker), event)) announced.push(event);
     }
-    this.publisher.publish(announced);
+    // The notices' rows are committed: a failure to announce them is logged (and not retried, as they are claimed).
+    await this.audit.announce(announced).catch((error: Error) => {
+      this.logger.error(`could not announce ${announced.length} expiry notice(s): ${error.message}`);
+    });
     return announced.length;
   }
 

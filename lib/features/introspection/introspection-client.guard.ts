@@ -1,10 +1,10 @@
-import { Inject, Injectable, type ExecutionContext, type HttpException } from '@nestjs/common';
-import { API_KEY_OPTIONS } from '../../api-key.constants.js';
+import { Inject, Injectable, Optional, type ExecutionContext, type HttpException } from '@nestjs/common';
+import { API_KEY_HOOKS, API_KEY_OPTIONS } from '../../api-key.constants.js';
+import type { ApiKeyHooks } from '../../module/api-key-feature.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { credentialHeaderLines, withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
 import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
-import { VerificationOutcomes } from '../../verification/verification-outcomes.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../../verification/key-verifier.js';
 import { basicClientSecret, postedClientSecret } from './client-secret.js';
@@ -30,9 +30,9 @@ export class IntrospectionClientGuard extends ApiKeyGuard {
     @Inject(API_KEY_VERIFIER) verifier: KeyVerifier,
     lastUsed: LastUsedRecorder,
     rateLimiter: ApiKeyRateLimiter,
-    outcomes: VerificationOutcomes,
+    @Optional() @Inject(API_KEY_HOOKS) hooks?: ApiKeyHooks,
   ) {
-    super(options, verifier, lastUsed, rateLimiter, outcomes);
+    super(options, verifier, lastUsed, rateLimiter, hooks);
     this.basicRealm = options.realm;
   }
 

@@ -5,7 +5,6 @@ import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
 import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
-import { VerificationOutcomes } from '../../verification/verification-outcomes.js';
 import { REMOTE_MODULE_OPTIONS, RemoteModuleClass } from './remote.module-definition.js';
 import {
   REMOTE_INTROSPECTION_OPTIONS,
@@ -16,13 +15,6 @@ import { RemoteApiKeyVerifier } from './remote-verifier.js';
 import { API_KEY_VERIFIER } from '../../verification/key-verifier.js';
 
 /** `lastUsedAt` is the key store's business: requests served here note nothing. */
-/** No usage counts or telemetry on a service without the key database (the verifying service keeps them). */
-const NO_OUTCOMES: Pick<VerificationOutcomes, 'start' | 'report' | 'refused' | 'unavailable'> = {
-  start() {},
-  report() {},
-  refused() {},
-  unavailable() {},
-};
 const NO_LAST_USED: Pick<LastUsedRecorder, 'touch' | 'flush'> = { touch() {}, flush: async () => {} };
 
 function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
@@ -72,7 +64,6 @@ function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
     // Kept for hosts that inject ApiKeyVerifier (verify / consumeUse) in a remote service.
     { provide: ApiKeyVerifier, useExisting: RemoteApiKeyVerifier },
     { provide: LastUsedRecorder, useValue: NO_LAST_USED },
-    { provide: VerificationOutcomes, useValue: NO_OUTCOMES },
     // Keys' own rate limits come with the introspection answer; counted here, per service.
     ApiKeyRateLimiter,
     ApiKeyGuard,
@@ -83,7 +74,6 @@ function localOptions(raw: ApiKeyRemoteModuleOptions): ResolvedApiKeyOptions {
     ApiKeyVerifier,
     RemoteApiKeyVerifier,
     LastUsedRecorder,
-    VerificationOutcomes,
     ApiKeyRateLimiter,
     API_KEY_OPTIONS,
   ],

@@ -1,7 +1,15 @@
-import { Inject, Injectable, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Optional,
+  type ExecutionContext,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
 import { API_KEY_LOOKUP_STATS, API_KEY_OPTIONS } from '../../api-key.constants.js';
 import type { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { LookupStats } from '../../storage/lookup-stats.js';
+import type { ApiKeyVerificationHook, VerificationOutcome } from '../../verification/verification-hook.js';
 import { LOOKUP_INSTRUMENTS, observeLookups, type LookupMeter } from './lookup-instruments.js';
 
 /** The instrument and span names this library reports under (meter and tracer `nestjs-opaque-keys`). */
@@ -47,7 +55,9 @@ interface OpenTelemetryApi {
  * for a named setup, `setup`).
  */
 @Injectable()
-export class ApiKeyTelemetry implements OnModuleInit, OnModuleDestroy {
+export class ApiKeyTelemetry implements ApiKeyVerificationHook, OnModuleInit, OnModuleDestroy {
+  /** Start times of requests under way, by execution context (only while telemetry is on). */
+  private readonly startTimes = new WeakMap<object, number>();
   private verifications: Counter | undefined;
   private duration: Histogram | undefined;
   private storeFailures: Counter | undefined;
@@ -59,9 +69,22 @@ export class ApiKeyTelemetry implements OnModuleInit, OnModuleDestroy {
     @Optional() @Inject(API_KEY_LOOKUP_STATS) private readonly lookups?: LookupStats,
   ) {}
 
-  /** True once `@opentelemetry/api` is loaded: the guard notes start times only then. */
+  /** True once `@opentelemetry/api` is loaded: start times are noted only then. */
   get active(): boolean {
     return this.verifications !== undefined;
+  }
+
+  /** The verification hook: a request with a key arrived (its start time, for the histogram and span). */
+  started(context: ExecutionContext): void {
+    if (this.verifications) this.startTimes.set(context, performance.now());
+  }
+
+  /** The verification hook: the request's outcome, counted by outcome and transport. */
+  ended(context: ExecutionContext | undefined, outcome: VerificationOutcome, keyId: string | undefined): void {
+    if (!this.verifications || !context) return;
+    const startedAt = this.startTimes.get(context);
+    if (outcome === 'unavailable') this.storeFailed(context.getType(), startedAt);
+    else this.verified(outcome, context.getType(), keyId, startedAt);
   }
 
   async onModuleInit(): Promise<void> {

@@ -1,5 +1,7 @@
 /**
- * Telemetry: OpenTelemetry metrics and spans of verification (optional peer `@opentelemetry/api`).
+ * `nestjs-opaque-keys/telemetry`: OpenTelemetry metrics and spans of verification, as a feature
+ * (optional peer `@opentelemetry/api`).
  * @module
  */
-export * from './api-key.telemetry.js';
+export { withTelemetry } from './telemetry.feature.js';
+export { ApiKeyTelemetry, API_KEY_TELEMETRY } from './api-key.telemetry.js';

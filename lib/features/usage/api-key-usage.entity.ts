@@ -26,6 +26,9 @@ export abstract class ApiKeyUsageColumns {
   count!: number;
 }
 
+/** The injection token of the usage entity class of a setup's key table. */
+export const API_KEY_USAGE_ENTITY = Symbol('nestjs-opaque-keys:usage-entity');
+
 /** The default usage table. */
 export const DEFAULT_API_KEY_USAGE_TABLE = 'api_key_usage';
 
@@ -38,6 +41,14 @@ const entities = new Map<string, typeof ApiKeyUsageColumns>([[DEFAULT_API_KEY_TA
 /** The usage table's name for a key table: `<table>_usage` (`api_key_usage` for `api_keys`). */
 export function usageTableFor(keyTable: string = DEFAULT_API_KEY_TABLE): string {
   return keyTable === DEFAULT_API_KEY_TABLE ? DEFAULT_API_KEY_USAGE_TABLE : `${keyTable}_usage`;
+}
+
+/**
+ * The usage feature's entities on one key table, for a DataSource's `entities` when it does not use
+ * `autoLoadEntities: true`.
+ */
+export function usageEntities(keyTable: string = DEFAULT_API_KEY_TABLE): (typeof ApiKeyUsageColumns)[] {
+  return [apiKeyUsageEntityFor(keyTable)];
 }
 
 /** The usage entity for a key table. */

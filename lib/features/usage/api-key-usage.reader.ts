@@ -1,17 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Between, In, type DataSource, type FindOptionsWhere } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../../api-key.constants.js';
+import { Between, In, type DataSource } from 'typeorm';
+import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import { boundsWhere } from '../../lifecycle/acting-key.js';
+import { trailBounds } from '../../lifecycle/api-key.queries.js';
+import type { ActingOptions } from '../../lifecycle/api-key.record.js';
+import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
 import { ApiKeyValidationError, asStoreUnavailable } from '../../api-key.errors.js';
-import type { ApiKeyUsageColumns, ApiKeyUsageOutcome } from './api-key-usage.entity.js';
+import { API_KEY_USAGE_ENTITY, type ApiKeyUsageColumns, type ApiKeyUsageOutcome } from './api-key-usage.entity.js';
 import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
+import { API_KEY_USAGE_OPTIONS, type ResolvedUsageOptions } from './usage.options.js';
 
 const HOUR_MS = 3_600_000;
 const OUTCOMES: readonly ApiKeyUsageOutcome[] = ['verified', 'invalid', 'forbidden', 'rate_limited', 'out_of_credits'];
 /** The most points one `usage` call returns. */
 export const MAX_USAGE_POINTS = 10_000;
 
-/** Query of `ApiKeyService.usage`: one key's, or all of one owner's keys', from `from` to `to` (exclusive). */
+/** Query of `ApiKeyUsageReader.series`: one key's, or all of one owner's keys', from `from` to `to` (exclusive). */
 export type ApiKeyUsageQuery = ({ keyId: string; ownerId?: never } | { ownerId: string; keyId?: never }) & {
   from: Date;
   to: Date;
@@ -27,7 +32,7 @@ export interface ApiKeyUsagePoint {
   readonly total: number;
 }
 
-/** What `ApiKeyService.usage` answers: one point per bucket (zero-filled), and the totals. */
+/** What `ApiKeyUsageReader.series` answers: one point per bucket (zero-filled), and the totals. */
 export interface ApiKeyUsageSeries {
   readonly granularity: 'hour' | 'day';
   readonly points: ApiKeyUsagePoint[];
@@ -37,19 +42,37 @@ export interface ApiKeyUsageSeries {
 const zero = (): Record<ApiKeyUsageOutcome, number> =>
   Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<ApiKeyUsageOutcome, number>;
 
-/** Reads usage series from the usage table (what the recorder wrote; counts of the last interval may still be in memory). */
+/**
+ * Reads usage series: requests per bucket and outcome of one key, or of all an owner's keys, from `from` to
+ * `to`. Counts are written behind: the last flush interval's may not be there yet.
+ * @example
+ * const week = await usage.series({ keyId, from: new Date(Date.now() - 7 * 86_400_000), to: new Date() });
+ */
 @Injectable()
 export class ApiKeyUsageReader {
   constructor(
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_USAGE_OPTIONS) private readonly options: ResolvedUsageOptions,
+    @Inject(API_KEY_OPTIONS) private readonly keyOptions: ResolvedApiKeyOptions,
+    private readonly unitOfWork: ApiKeyUnitOfWork,
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_ENTITY) private readonly keys: typeof ApiKeyColumns,
     @Inject(API_KEY_USAGE_ENTITY) private readonly usage: typeof ApiKeyUsageColumns,
   ) {}
 
-  /** The series of `query`; an owner's keys are those that also meet `keys` (an acting key's bounds). */
-  async series(query: ApiKeyUsageQuery, keys: FindOptionsWhere<ApiKeyColumns> = {}): Promise<ApiKeyUsageSeries> {
-    const stored = this.options.usage?.granularity ?? 'hour';
+  /** The bucket counts are kept in (`withUsage({ granularity })`). */
+  get granularity(): 'hour' | 'day' {
+    return this.options.granularity;
+  }
+
+  /**
+   * The series of one key, or of all an owner's keys. With `actingAs`, a key it reaches, or an owner it reaches
+   * (counting only keys of its environment), as `ApiKeyService.get` and `list` would.
+   * @throws ApiKeyValidationError, ApiKeyNotFoundError, ApiKeyDelegationError, ApiKeyStoreUnavailableError
+   */
+  async series(query: ApiKeyUsageQuery, acting: ActingOptions = {}): Promise<ApiKeyUsageSeries> {
+    const deps = { unitOfWork: this.unitOfWork, entity: this.keys, options: this.keyOptions };
+    const keys = boundsWhere(this.keyOptions, await trailBounds(deps, query ?? {}, acting));
+    const stored = this.options.granularity;
     const granularity = query?.granularity ?? stored;
     if (granularity !== 'hour' && granularity !== 'day')
       throw new ApiKeyValidationError("granularity must be 'hour' or 'day'");

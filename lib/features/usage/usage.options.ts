@@ -1,4 +1,9 @@
-/** Options of per-key usage counts (`usage` of `ApiKeyModule.forRoot`); off unless given. */
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
+
+/** The injection token of the resolved {@link ResolvedUsageOptions}. */
+export const API_KEY_USAGE_OPTIONS = Symbol('nestjs-opaque-keys:usage-options');
+
+/** Options of per-key usage counts (`withUsage(options)`). */
 export interface ApiKeyUsageOptions {
   /** The bucket counts are kept in: `'hour'` (default) or `'day'` (UTC). */
   granularity?: 'hour' | 'day';
@@ -15,19 +20,24 @@ export interface ResolvedUsageOptions {
   readonly retentionMs: number | undefined;
 }
 
-/** Applies defaults and checks values; `undefined` (off) for no options. */
-export function resolveUsageOptions(
-  options: ApiKeyUsageOptions | boolean | undefined,
-): ResolvedUsageOptions | undefined {
-  if (options === undefined || options === false) return undefined;
-  const given = options === true ? {} : options;
-  const granularity = given.granularity ?? 'hour';
-  if (granularity !== 'hour' && granularity !== 'day') throw new TypeError("usage.granularity must be 'hour' or 'day'");
-  const flushIntervalMs = given.flushIntervalMs ?? 60_000;
+/** Applies defaults and checks values. @throws ApiKeyConfigurationError naming the option */
+export function resolveUsageOptions(options: ApiKeyUsageOptions = {}): ResolvedUsageOptions {
+  if (typeof options !== 'object' || options === null)
+    throw new ApiKeyConfigurationError('withUsage() takes an options object', 'usage');
+  const granularity = options.granularity ?? 'hour';
+  if (granularity !== 'hour' && granularity !== 'day')
+    throw new ApiKeyConfigurationError("usage.granularity must be 'hour' or 'day'", 'usage.granularity');
+  const flushIntervalMs = options.flushIntervalMs ?? 60_000;
   if (!Number.isInteger(flushIntervalMs) || flushIntervalMs < 100)
-    throw new TypeError('usage.flushIntervalMs must be an integer of at least 100 ms');
-  const retentionMs = given.retentionMs;
+    throw new ApiKeyConfigurationError(
+      'usage.flushIntervalMs must be an integer of at least 100 ms',
+      'usage.flushIntervalMs',
+    );
+  const retentionMs = options.retentionMs;
   if (retentionMs !== undefined && !(Number.isInteger(retentionMs) && retentionMs >= 3_600_000))
-    throw new TypeError('usage.retentionMs must be an integer of at least one hour');
+    throw new ApiKeyConfigurationError(
+      'usage.retentionMs must be an integer of at least one hour',
+      'usage.retentionMs',
+    );
   return { granularity, flushIntervalMs, retentionMs };
 }

@@ -1,9 +1,15 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_OPTIONS, API_KEY_USAGE_ENTITY } from '../../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import { API_KEY_DATA_SOURCE } from '../../api-key.constants.js';
 import { asStoreUnavailable } from '../../api-key.errors.js';
-import { UNKNOWN_KEYS_ID, type ApiKeyUsageColumns, type ApiKeyUsageOutcome } from './api-key-usage.entity.js';
+import type { ApiKeyVerificationHook, VerificationOutcome } from '../../verification/verification-hook.js';
+import {
+  API_KEY_USAGE_ENTITY,
+  UNKNOWN_KEYS_ID,
+  type ApiKeyUsageColumns,
+  type ApiKeyUsageOutcome,
+} from './api-key-usage.entity.js';
+import { API_KEY_USAGE_OPTIONS, type ResolvedUsageOptions } from './usage.options.js';
 
 const HOUR_MS = 3_600_000;
 const OUTCOMES: readonly ApiKeyUsageOutcome[] = ['verified', 'invalid', 'forbidden', 'rate_limited', 'out_of_credits'];
@@ -21,7 +27,7 @@ type Pending = Map<number, Map<string, number[]>>;
 export const USAGE_ROWS_PER_STATEMENT = 1000;
 
 /**
- * Per-key usage counts (opt-in, `usage`): the request path adds to a count in
+ * Per-key usage counts (`withUsage()`): the request path adds to a count in
  * memory (O(1), no I/O); a timer writes every count of the interval in one
  * upsert that adds to the stored count (`ON CONFLICT ... DO UPDATE SET count =
  * count + excluded.count`, MySQL `ON DUPLICATE KEY UPDATE`). Unknown keys add
@@ -29,7 +35,7 @@ export const USAGE_ROWS_PER_STATEMENT = 1000;
  * shutdown; a crash loses at most one interval. A failed write is kept and retried.
  */
 @Injectable()
-export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleDestroy {
+export class ApiKeyUsageRecorder implements ApiKeyVerificationHook, BeforeApplicationShutdown, OnModuleDestroy {
   private readonly logger = new Logger('ApiKeyUsage');
   private pending: Pending = new Map();
   /** The bucket of the last `record`, and its map: most calls land in the current hour. */
@@ -41,23 +47,22 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
   private sql: { table: string; columns: string; conflict: (placeholders: string) => string } | undefined;
 
   constructor(
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_USAGE_OPTIONS) private readonly options: ResolvedUsageOptions,
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_USAGE_ENTITY) private readonly entity: typeof ApiKeyUsageColumns,
   ) {
-    this.bucketMs = options.usage?.granularity === 'day' ? 24 * HOUR_MS : HOUR_MS;
-    if (options.usage?.retentionMs)
+    this.bucketMs = options.granularity === 'day' ? 24 * HOUR_MS : HOUR_MS;
+    if (options.retentionMs)
       this.purgeTimer = setInterval(() => void this.purge().catch(() => undefined), HOUR_MS).unref();
   }
 
-  /** True when usage is counted (the `usage` option). */
-  get enabled(): boolean {
-    return this.options.usage !== undefined;
+  /** The verification hook: every outcome but a store failure is counted. */
+  ended(_context: unknown, outcome: VerificationOutcome, keyId: string | undefined): void {
+    if (outcome !== 'unavailable') this.record(keyId, outcome);
   }
 
   /** Counts one request of `keyId` (`undefined`/`null`: an unknown key) with `outcome`. O(1), no I/O. */
   record(keyId: string | null | undefined, outcome: ApiKeyUsageOutcome, now: number = Date.now()): void {
-    if (this.options.usage === undefined) return;
     const hour = Math.floor(now / this.bucketMs) * (this.bucketMs / HOUR_MS);
     let byKey = hour === this.lastHour ? this.lastByKey! : this.pending.get(hour);
     if (!byKey) this.pending.set(hour, (byKey = new Map()));
@@ -67,7 +72,7 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
     let counts = byKey.get(id);
     if (!counts) byKey.set(id, (counts = [0, 0, 0, 0, 0]));
     counts[keyId ? OUTCOME_INDEX[outcome] : INVALID]++;
-    this.timer ??= setTimeout(() => void this.flush(), this.options.usage.flushIntervalMs).unref();
+    this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs).unref();
   }
 
   /** Counts noted and not yet written (key, bucket, outcome entries). */
@@ -100,7 +105,7 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
         counts[OUTCOME_INDEX[outcome]] += count;
       }
       this.lastHour = undefined;
-      this.timer ??= setTimeout(() => void this.flush(), this.options.usage!.flushIntervalMs).unref();
+      this.timer ??= setTimeout(() => void this.flush(), this.options.flushIntervalMs).unref();
     }
   }
 
@@ -115,7 +120,7 @@ export class ApiKeyUsageRecorder implements BeforeApplicationShutdown, OnModuleD
 
   /** Deletes rows older than the retention. Returns how many went. */
   async purge(now: number = Date.now()): Promise<number> {
-    const retention = this.options.usage?.retentionMs;
+    const retention = this.options.retentionMs;
     if (!retention) return 0;
     const cutoff = Math.floor((now - retention) / HOUR_MS);
     try {

@@ -65,6 +65,9 @@ export abstract class ApiKeyWebhookDeliveryColumns {
   claimedUntil!: Date | null;
 }
 
+/** The injection token of the delivery entity class of a setup's key table. */
+export const API_KEY_WEBHOOK_ENTITY = Symbol('nestjs-opaque-keys:webhook-entity');
+
 /** The default webhook delivery table. */
 export const DEFAULT_API_KEY_WEBHOOK_DELIVERIES_TABLE = 'api_key_webhook_deliveries';
 
@@ -81,6 +84,11 @@ export function webhookDeliveriesTableFor(keyTable: string = DEFAULT_API_KEY_TAB
   return keyTable === DEFAULT_API_KEY_TABLE
     ? DEFAULT_API_KEY_WEBHOOK_DELIVERIES_TABLE
     : `${keyTable}_webhook_deliveries`;
+}
+
+/** The webhooks feature's entities on one key table, for a DataSource's `entities` without `autoLoadEntities`. */
+export function webhookEntities(keyTable: string = DEFAULT_API_KEY_TABLE): (typeof ApiKeyWebhookDeliveryColumns)[] {
+  return [apiKeyWebhookDeliveryEntityFor(keyTable)];
 }
 
 /** The webhook delivery entity for a key table. */

@@ -1,7 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { In, IsNull, LessThan, LessThanOrEqual, Or, type DataSource, type EntityManager } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_WEBHOOK_ENTITY } from '../../api-key.constants.js';
-import type { ApiKeyWebhookDeliveryColumns, ApiKeyWebhookDeliveryStatus } from './api-key-webhook-delivery.entity.js';
+import { API_KEY_DATA_SOURCE } from '../../api-key.constants.js';
+import {
+  API_KEY_WEBHOOK_ENTITY,
+  type ApiKeyWebhookDeliveryColumns,
+  type ApiKeyWebhookDeliveryStatus,
+} from './api-key-webhook-delivery.entity.js';
 import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
 
 /** A row before it is written. */

@@ -1,12 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { API_KEY_OPTIONS } from '../../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import type { ApiKeyWebhookDeliveryColumns } from './api-key-webhook-delivery.entity.js';
 import { WebhookDeliveryStore, type WebhookAttemptOutcome } from './webhook-delivery.store.js';
 import { sendWebhook, type WebhookAttemptResult } from './webhook-sender.js';
 import { WebhookSigner } from './webhook-signer.js';
-import { retryDelay, type ResolvedWebhookOptions } from './webhook.options.js';
+import { API_KEY_WEBHOOK_OPTIONS, retryDelay, type ResolvedWebhookOptions } from './webhook.options.js';
 
 const PURGE_INTERVAL_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -26,7 +24,6 @@ const DAY_MS = 86_400_000;
 @Injectable()
 export class ApiKeyWebhookDispatcher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ApiKeyWebhooks');
-  private readonly config: ResolvedWebhookOptions | undefined;
   private signer: WebhookSigner | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
@@ -37,14 +34,11 @@ export class ApiKeyWebhookDispatcher implements OnApplicationBootstrap, OnModule
   private lastPurge = 0;
 
   constructor(
-    @Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions,
+    @Inject(API_KEY_WEBHOOK_OPTIONS) private readonly config: ResolvedWebhookOptions,
     private readonly store: WebhookDeliveryStore,
-  ) {
-    this.config = options.webhooks;
-  }
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    if (!this.config) return;
     this.signer = await WebhookSigner.load(this.config.endpoints.flatMap((endpoint) => endpoint.secrets));
     this.schedule(0); // rows left pending by an earlier run
   }
@@ -77,7 +71,7 @@ export class ApiKeyWebhookDispatcher implements OnApplicationBootstrap, OnModule
       .finally(() => {
         this.running = undefined;
         if (this.stopped) return;
-        const wait = this.again ? 0 : Math.min(this.config!.pollIntervalMs, Math.max(0, this.soonest - Date.now()));
+        const wait = this.again ? 0 : Math.min(this.config.pollIntervalMs, Math.max(0, this.soonest - Date.now()));
         this.again = false;
         this.schedule(wait);
       });
@@ -91,7 +85,7 @@ export class ApiKeyWebhookDispatcher implements OnApplicationBootstrap, OnModule
   }
 
   private async drainNow(): Promise<void> {
-    const config = this.config!;
+    const config = this.config;
     this.soonest = Infinity;
     for (;;) {
       const due = await this.store.due(new Date(), config.concurrency);

@@ -3,7 +3,10 @@ import {
   type ApiKeyLifecycleEventType,
 } from '../../lifecycle/api-key-lifecycle.event.js';
 
-/** One receiver of webhooks (`events.webhooks.endpoints`). */
+/** The injection token of the resolved {@link ResolvedWebhookOptions}. */
+export const API_KEY_WEBHOOK_OPTIONS = Symbol('nestjs-opaque-keys:webhook-options');
+
+/** One receiver of webhooks (`webhooks.endpoints`). */
 export interface ApiKeyWebhookEndpoint {
   /** Where deliveries are POSTed: `https://...`, or `http://localhost` / `127.0.0.1` / `[::1]` (else see `allowInsecureUrls`). */
   url: string;
@@ -16,7 +19,7 @@ export interface ApiKeyWebhookEndpoint {
   events?: ApiKeyLifecycleEventType[];
 }
 
-/** Outgoing webhooks (`events.webhooks`): off unless given. See docs/webhooks.md. */
+/** Outgoing webhooks (`withWebhooks(options)`). See docs/webhooks.md. */
 export interface ApiKeyWebhookOptions {
   endpoints: ApiKeyWebhookEndpoint[];
   /** Attempts per delivery before it is marked `failed`. Default 10. */
@@ -65,7 +68,7 @@ const SECRET_HINT = "'whsec_' + crypto.randomBytes(32).toString('base64')";
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
   const given = value ?? fallback;
   if (typeof given !== 'number' || !Number.isInteger(given) || given < min || given > max)
-    throw new TypeError(`events.webhooks.${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
+    throw new TypeError(`webhooks.${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
   return given;
 }
 
@@ -95,7 +98,7 @@ function checkUrl(where: string, value: unknown, allowInsecure: boolean): string
   if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname) && !allowInsecure)
     throw new TypeError(
       `${where}.url must be https:// (http:// is allowed for localhost only); ` +
-        'set events.webhooks.allowInsecureUrls: true to send in clear on a test network',
+        'set webhooks.allowInsecureUrls: true to send in clear on a test network',
     );
   if (url.username || url.password)
     throw new TypeError(
@@ -107,7 +110,7 @@ function checkUrl(where: string, value: unknown, allowInsecure: boolean): string
 }
 
 function endpointOf(given: unknown, index: number, allowInsecure: boolean): ResolvedWebhookEndpoint {
-  const where = `events.webhooks.endpoints[${index}]`;
+  const where = `webhooks.endpoints[${index}]`;
   if (typeof given !== 'object' || given === null) throw new TypeError(`${where} must be { url, secret, events? }`);
   const { url, secret, events } = given as ApiKeyWebhookEndpoint;
   const checkedUrl = checkUrl(where, url, allowInsecure);
@@ -127,25 +130,22 @@ function endpointOf(given: unknown, index: number, allowInsecure: boolean): Reso
   return Object.freeze(endpoint);
 }
 
-/** Applies defaults and checks every value; `undefined` (off) for no options. Throws a TypeError naming the fix. */
-export function resolveWebhookOptions(options: ApiKeyWebhookOptions | undefined): ResolvedWebhookOptions | undefined {
-  if (options === undefined) return undefined;
+/** Applies defaults and checks every value. Throws a TypeError naming the fix. */
+export function resolveWebhookOptions(options: ApiKeyWebhookOptions): ResolvedWebhookOptions {
   if (
     typeof options !== 'object' ||
     options === null ||
     !Array.isArray(options.endpoints) ||
     options.endpoints.length === 0
   )
-    throw new TypeError('events.webhooks must be { endpoints: [{ url, secret }] } with at least one endpoint');
+    throw new TypeError('webhooks must be { endpoints: [{ url, secret }] } with at least one endpoint');
   const allowInsecure = options.allowInsecureUrls ?? false;
-  if (typeof allowInsecure !== 'boolean') throw new TypeError('events.webhooks.allowInsecureUrls must be a boolean');
+  if (typeof allowInsecure !== 'boolean') throw new TypeError('webhooks.allowInsecureUrls must be a boolean');
   const endpoints = options.endpoints.map((endpoint, index) => endpointOf(endpoint, index, allowInsecure));
   const urls = endpoints.map((endpoint) => endpoint.url);
   const repeated = urls.find((url, index) => urls.indexOf(url) !== index);
   if (repeated)
-    throw new TypeError(
-      `events.webhooks.endpoints lists ${repeated} twice: give it once, with every event type it wants`,
-    );
+    throw new TypeError(`webhooks.endpoints lists ${repeated} twice: give it once, with every event type it wants`);
   const retryDelayMs = integer('retryDelayMs', options.retryDelayMs, 5000, 1, 86_400_000);
   const maxRetryDelayMs = integer(
     'maxRetryDelayMs',

@@ -1,4 +1,5 @@
 import type { MigrationInterface } from 'typeorm';
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from '../api-key.entity.js';
 import { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
 import { CreateApiKeysPostgres1795478400000 } from './create-api-keys.postgres.js';
@@ -12,12 +13,6 @@ import { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
 import { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
 import { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
 import { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
-import { AddUsageMysql1795824000000 } from '../../features/usage/migrations/add-usage.mysql.js';
-import { AddUsagePostgres1795824000000 } from '../../features/usage/migrations/add-usage.postgres.js';
-import { AddUsageSqlite1795824000000 } from '../../features/usage/migrations/add-usage.sqlite.js';
-import { AddWebhooksMysql1795910400000 } from '../../features/webhooks/migrations/add-webhooks.mysql.js';
-import { AddWebhooksPostgres1795910400000 } from '../../features/webhooks/migrations/add-webhooks.postgres.js';
-import { AddWebhooksSqlite1795910400000 } from '../../features/webhooks/migrations/add-webhooks.sqlite.js';
 
 export { CreateApiKeysMigration } from './api-key-migration.js';
 export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
@@ -36,14 +31,6 @@ export { AddKeyControlsMigration } from './key-controls-migration.js';
 export { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
 export { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
 export { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
-export { AddUsageMigration } from '../../features/usage/migrations/usage-migration.js';
-export { AddUsageMysql1795824000000 } from '../../features/usage/migrations/add-usage.mysql.js';
-export { AddUsagePostgres1795824000000 } from '../../features/usage/migrations/add-usage.postgres.js';
-export { AddUsageSqlite1795824000000 } from '../../features/usage/migrations/add-usage.sqlite.js';
-export { AddWebhooksMigration } from '../../features/webhooks/migrations/webhooks-migration.js';
-export { AddWebhooksMysql1795910400000 } from '../../features/webhooks/migrations/add-webhooks.mysql.js';
-export { AddWebhooksPostgres1795910400000 } from '../../features/webhooks/migrations/add-webhooks.postgres.js';
-export { AddWebhooksSqlite1795910400000 } from '../../features/webhooks/migrations/add-webhooks.sqlite.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';
@@ -58,7 +45,10 @@ export interface ApiKeyMigrationsOptions {
 }
 
 /** A concrete migration of this library: it knows its table and its recorded name. */
-type TableMigrationClass = (new () => MigrationInterface & { readonly tableName: string; readonly name: string }) & {
+export type TableMigrationClass = (new () => MigrationInterface & {
+  readonly tableName: string;
+  readonly name: string;
+}) & {
   /** The recorded name of the migration for a table. */
   nameFor(tableName: string): string;
 };
@@ -72,40 +62,30 @@ const BY_DATABASE: Record<ApiKeyMigrationDatabase, TableMigrationClass[]> = {
     AddKeyPoliciesPostgres1795564800000,
     AddCreditsPostgres1795651200000,
     AddKeyControlsPostgres1795737600000,
-    AddUsagePostgres1795824000000,
-    AddWebhooksPostgres1795910400000,
   ],
   mysql: [
     CreateApiKeysMysql1795478400000,
     AddKeyPoliciesMysql1795564800000,
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
-    AddUsageMysql1795824000000,
-    AddWebhooksMysql1795910400000,
   ],
   mariadb: [
     CreateApiKeysMysql1795478400000,
     AddKeyPoliciesMysql1795564800000,
     AddCreditsMysql1795651200000,
     AddKeyControlsMysql1795737600000,
-    AddUsageMysql1795824000000,
-    AddWebhooksMysql1795910400000,
   ],
   'better-sqlite3': [
     CreateApiKeysSqlite1795478400000,
     AddKeyPoliciesSqlite1795564800000,
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
-    AddUsageSqlite1795824000000,
-    AddWebhooksSqlite1795910400000,
   ],
   sqlite: [
     CreateApiKeysSqlite1795478400000,
     AddKeyPoliciesSqlite1795564800000,
     AddCreditsSqlite1795651200000,
     AddKeyControlsSqlite1795737600000,
-    AddUsageSqlite1795824000000,
-    AddWebhooksSqlite1795910400000,
   ],
 };
 
@@ -128,7 +108,7 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
 
 /**
  * The migrations that create (and, reverted, drop) the key and audit tables on
- * one database, in order. Add them to your own DataSource's `migrations`, next
+ * one database, in order: the core's tables only (a feature with tables exports its own, e.g. `usageMigrations`). Add them to your own DataSource's `migrations`, next
  * to yours, and run them as you run yours (`migrationsRun: true`, or the TypeORM CLI).
  * @example
  * new DataSource({
@@ -141,12 +121,25 @@ function forTable(base: TableMigrationClass, tableName: string): ApiKeyMigration
  */
 export function apiKeyMigrations(
   database: ApiKeyMigrationDatabase,
+  options: ApiKeyMigrationsOptions = {},
+): ApiKeyMigrationClass[] {
+  return migrationsFor(BY_DATABASE, database, options);
+}
+
+/**
+ * The migrations of one database from a table of them, bound to the key table: the core's, or a feature's
+ * (each feature's entry exports its own function built on this one).
+ */
+export function migrationsFor(
+  byDatabase: Record<ApiKeyMigrationDatabase, readonly TableMigrationClass[]>,
+  database: ApiKeyMigrationDatabase,
   { tableName = DEFAULT_API_KEY_TABLE }: ApiKeyMigrationsOptions = {},
 ): ApiKeyMigrationClass[] {
-  const migrations = BY_DATABASE[database];
+  const migrations = Object.hasOwn(byDatabase, database) ? byDatabase[database] : undefined;
   if (!migrations) {
-    throw new TypeError(
-      `nestjs-opaque-keys ships migrations for ${Object.keys(BY_DATABASE).join(', ')}; got ${JSON.stringify(database)}`,
+    throw new ApiKeyConfigurationError(
+      `nestjs-opaque-keys ships migrations for ${Object.keys(byDatabase).join(', ')}; got ${JSON.stringify(database)}`,
+      'database',
     );
   }
   if (tableName === DEFAULT_API_KEY_TABLE) return [...migrations];

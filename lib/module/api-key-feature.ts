@@ -1,0 +1,70 @@
+import type { InjectionToken, Provider } from '@nestjs/common';
+import type { EntitySchema } from 'typeorm';
+import type { ApiKeyChangeHook } from '../lifecycle/change-hook.js';
+import type {
+  ApiKeyMigrationClass,
+  ApiKeyMigrationDatabase,
+  ApiKeyMigrationsOptions,
+} from '../storage/migrations/index.js';
+import type { ApiKeyVerificationHook } from '../verification/verification-hook.js';
+
+/** What a feature's providers and tables are built for: one `ApiKeyModule.forRoot()` setup. */
+export interface ApiKeySetup {
+  /** The key table (`tableName`); a feature names its own tables after it. Default `api_keys`. */
+  readonly tableName: string;
+  /** The TypeORM DataSource's name (`dataSource`), `undefined` for the default one. */
+  readonly dataSource: string | undefined;
+  /** The setup's `name`, `undefined` for an app's one unnamed setup. */
+  readonly name: string | undefined;
+}
+
+/** An entity class (or schema) a feature adds to the host's DataSource. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export type ApiKeyFeatureEntity = Function | EntitySchema;
+
+/**
+ * A feature's tables: the functions its entry exports for them, named in the boot error when one is missing
+ * (`usageEntities`, `usageMigrations`).
+ */
+export interface ApiKeyFeatureTables {
+  /** Its entities on a key table: registered with the DataSource (`autoLoadEntities`) and checked at boot. */
+  entities(tableName?: string): ApiKeyFeatureEntity[];
+  /** Its migrations on one database, bound to a key table. */
+  migrations(database: ApiKeyMigrationDatabase, options?: ApiKeyMigrationsOptions): ApiKeyMigrationClass[];
+}
+
+/**
+ * The one extension point: what a feature brings to a key setup. A feature's entry point
+ * (`nestjs-opaque-keys/<feature>`) exports a function that returns one; the host lists it in
+ * `ApiKeyModule.forRoot({ features: [...] })`. The core never imports a feature: it adds the feature's
+ * providers to the setup's module (where they can inject the core's providers), registers and checks its
+ * entities, and calls its hooks. See docs/architecture.md, "How to add a feature".
+ * @example
+ * export function withAuditMirror(options: AuditMirrorOptions): ApiKeyFeature {
+ *   return {
+ *     name: 'audit-mirror',
+ *     providers: () => [{ provide: AUDIT_MIRROR_OPTIONS, useValue: options }, AuditMirror],
+ *     changeHook: AuditMirror, // implements ApiKeyChangeHook
+ *   };
+ * }
+ */
+export interface ApiKeyFeature {
+  /** A short unique name (`webhooks`, `usage`); a setup takes each feature once. */
+  readonly name: string;
+  /** Providers added to the setup's module. */
+  providers?(setup: ApiKeySetup): Provider[];
+  /** Tokens of those providers the setup exports (an unnamed setup only; a named one exports its named tokens). */
+  readonly exports?: readonly InjectionToken[];
+  /** The feature's tables, if it has any. */
+  readonly tables?: ApiKeyFeatureTables;
+  /** A provider (one of `providers`) that hears committed changes. */
+  readonly changeHook?: InjectionToken<ApiKeyChangeHook>;
+  /** A provider (one of `providers`) that hears how each request with a key ended. */
+  readonly verificationHook?: InjectionToken<ApiKeyVerificationHook>;
+}
+
+/** The hooks of a setup's features, as the core calls them. */
+export interface ApiKeyHooks {
+  readonly change: readonly ApiKeyChangeHook[];
+  readonly verification: readonly ApiKeyVerificationHook[];
+}
