@@ -98,7 +98,7 @@ describe('ApiKeyGuard on GraphQL resolvers (Apollo, code first)', () => {
     );
   });
 
-  it("checks a key's IP allowlist against the adapter's req.ip: X-Forwarded-For counts only behind a trusted proxy", async () => {
+  it("checks a key's IP allowlist against the adapter's req.ip (no proxy trusted): X-Forwarded-For does not count", async () => {
     const service = app.get(ApiKeyService);
     const local = await service.issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
     const office = await service.issue({ name: 'office', scopes: ['orders:read'], allowedIps: ['203.0.113.7'] });

@@ -39,6 +39,22 @@ describe('RpcApiKeyGuard and IP allowlists over TCP (real TCP transport): the so
     const { key, record } = await t.service.issue({ name: 'plain', scopes: ['orders:read'] });
     expect(await t.send({ apiKey: key })).toEqual({ answer: { id: record.id } });
   });
+
+  it('judges scopes and the rate limit per message from the stored row, whatever the payload claims', async () => {
+    const unscoped = await t.service.issue({ name: 'other', scopes: ['other'] });
+    expect(await t.send({ apiKey: unscoped.key, scopes: ['*'] })).toEqual({
+      error: { statusCode: 403, message: 'Insufficient scope' },
+    });
+    const limited = await t.service.issue({
+      name: 'limited',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 1, windowMs: 60_000 },
+    });
+    expect(await t.send({ apiKey: limited.key })).toEqual({ answer: { id: limited.record.id } });
+    expect(await t.send({ apiKey: limited.key, rateLimit: null, familyId: 'fresh' })).toEqual({
+      error: { statusCode: 429, message: 'Too many requests for this API key' },
+    });
+  });
 });
 
 describe('RpcApiKeyGuard and IP allowlists over NATS (real NATS): no peer address, keys with an allowlist refused', () => {

@@ -42,4 +42,13 @@ describe('RpcApiKeyGuard and IP allowlists over Redis (real Redis): no peer addr
     const { key, record } = await t.service.issue({ name: 'plain', scopes: ['orders:read'] });
     expect(await t.send({ apiKey: key, ...FORGED_ADDRESS })).toEqual({ answer: { id: record.id } });
   });
+
+  it('judges scopes per message from the stored row, whatever the payload claims', async () => {
+    const { key, record } = await t.service.issue({ name: 'reader', scopes: ['orders:read'] });
+    expect(await t.send({ apiKey: key })).toEqual({ answer: { id: record.id } });
+    await t.service.updateScopes(record.id, ['other']);
+    expect(await t.send({ apiKey: key, scopes: ['*'] })).toEqual({
+      error: { statusCode: 403, message: 'Insufficient scope' },
+    });
+  });
 });

@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
+import { ApiKeyModule, ApiKeyService, CurrentApiKey, Public, Scopes } from 'nestjs-opaque-keys';
 import { rememberHandshake, WsApiKeyGuard } from 'nestjs-opaque-keys/websockets';
 import { testTypeOrmModule } from '../support/test-app.js';
 import { LogCapture } from '../support/log-capture.js';
@@ -22,6 +22,12 @@ class SocketIoOrdersGateway {
   @SubscribeMessage('orders')
   orders(@CurrentApiKey('id') id: string) {
     return { id };
+  }
+
+  @Public()
+  @SubscribeMessage('open')
+  open(@CurrentApiKey('id') id: string | undefined) {
+    return { id: id ?? null };
   }
 }
 
@@ -148,6 +154,16 @@ describe('WsApiKeyGuard with socket.io (real socket.io-client)', () => {
     expect(await ask(claimed)).toEqual({ exception: ADDRESS_REFUSED });
   });
 
+  it('hands a @Public() handler no principal, not even one an earlier message left on the socket', async () => {
+    const { key, record } = await service.issue({ name: 'io', scopes: ['orders:read'] });
+    issued.push(key);
+    const socket = await connect({ auth: { apiKey: key } });
+    expect(await ask(socket)).toEqual({ answer: { id: record.id } });
+    await service.revoke(record.id, 'test');
+    const answer = await new Promise((resolve) => socket.emit('open', {}, resolve));
+    expect(answer).toEqual({ id: null });
+  });
+
   it('refuses a socket without a key, and two different keys', async () => {
     const a = await service.issue({ name: 'a', scopes: ['orders:read'] });
     const b = await service.issue({ name: 'b', scopes: ['orders:read'] });
@@ -199,6 +215,27 @@ describe('WsApiKeyGuard with ws (real ws client)', () => {
     expect(await ask(client)).toEqual({
       event: 'exception',
       data: { status: 'error', statusCode: 401, message: 'Invalid API key' },
+    });
+  });
+
+  it('judges scopes and the rate limit per message, from the stored row', async () => {
+    const { key, record } = await service.issue({
+      name: 'ws',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 2, windowMs: 60_000 },
+    });
+    const client = await connect({ 'x-api-key': key });
+    expect(await ask(client)).toEqual({ event: 'orders', data: { id: record.id } });
+    await service.updateScopes(record.id, ['other']);
+    expect(await ask(client)).toEqual({
+      event: 'exception',
+      data: { status: 'error', statusCode: 403, message: 'Insufficient scope' },
+    });
+    await service.updateScopes(record.id, ['orders:read']);
+    expect(await ask(client)).toEqual({ event: 'orders', data: { id: record.id } });
+    expect(await ask(client)).toEqual({
+      event: 'exception',
+      data: { status: 'error', statusCode: 429, message: 'Too many requests for this API key' },
     });
   });
 

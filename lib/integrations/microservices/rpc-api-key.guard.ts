@@ -3,6 +3,8 @@ import { RpcException } from '@nestjs/microservices';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
 import { socketPeerAddress } from '../../http/request-address.js';
+import { routeRuleOf } from '../../http/route-rule.js';
+import { API_KEY_REQUEST_PROPERTY } from '../../verification/api-key.principal.js';
 
 type HeaderLines = Record<string, string[]>;
 
@@ -32,11 +34,11 @@ function metadataLines(metadata: any, names: readonly string[]): HeaderLines {
 
 /**
  * `ApiKeyGuard` for microservice handlers (`@nestjs/microservices`): the key
- * comes from the message's metadata where the transport has some (NATS
- * headers, gRPC metadata, RabbitMQ / Kafka headers: `authorization: Bearer <key>`
- * or the module's header) or from a payload field (`apiKey` by default, for
- * TCP and the like), and every message is judged on the key's state at its
- * own time. Refusals are `RpcException`s carrying `{ statusCode, message }`.
+ * comes from the message's metadata where the transport's context offers
+ * `getHeaders()` (NATS headers: `authorization: Bearer <key>` or the module's
+ * header) or from a payload field (`apiKey` by default: TCP, Redis, and today
+ * RabbitMQ, MQTT, Kafka and gRPC too, whose contexts hand no headers to the
+ * guard), and every message is judged on the key's state at its own time. Refusals are `RpcException`s carrying `{ statusCode, message }`.
  *
  * A key's IP allowlist is checked against the peer address of the TCP
  * transport's socket (`TcpContext`), never a payload field. The other
@@ -62,6 +64,13 @@ function metadataLines(metadata: any, names: readonly string[]): HeaderLines {
 export class RpcApiKeyGuard extends ApiKeyGuard {
   /** The payload field that may carry the key; `false` to read metadata only. */
   protected readonly payloadField: string | false = 'apiKey';
+
+  /** A `@Public()` handler passes with no principal: the payload's own `apiKey` (a key, or anything the client wrote) is none. */
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (!routeRuleOf(context.getClass(), context.getHandler()).isPublic) return super.canActivate(context);
+    delete this.getRequest(context)[API_KEY_REQUEST_PROPERTY];
+    return true;
+  }
 
   protected override getRequest(context: ExecutionContext): Record<string, any> {
     const data = context.switchToRpc().getData();

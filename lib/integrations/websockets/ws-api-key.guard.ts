@@ -3,6 +3,8 @@ import { WsException } from '@nestjs/websockets';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
 import { socketPeerAddress } from '../../http/request-address.js';
+import { routeRuleOf } from '../../http/route-rule.js';
+import { API_KEY_REQUEST_PROPERTY } from '../../verification/api-key.principal.js';
 
 const handshakes = new WeakMap<object, Record<string, any>>();
 
@@ -47,6 +49,13 @@ export function rememberHandshake(client: object, request: object): void {
 export class WsApiKeyGuard extends ApiKeyGuard {
   /** The field of socket.io's handshake `auth` payload that may carry the key; `false` for none. */
   protected readonly authField: string | false = 'apiKey';
+
+  /** A `@Public()` handler passes with no principal: a principal an earlier message left on the socket is none. */
+  override canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (!routeRuleOf(context.getClass(), context.getHandler()).isPublic) return super.canActivate(context);
+    delete this.getRequest(context)[API_KEY_REQUEST_PROPERTY];
+    return true;
+  }
 
   protected override getRequest(context: ExecutionContext): Record<string, any> {
     return context.switchToWs().getClient();
