@@ -24,8 +24,10 @@ import * as refusals from './guard-refusals.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
+import type { IpAllowlist } from '../policies/ip-allowlist.js';
 import { matchScopes } from '../policies/scope-matcher.js';
 import { RejectionLog } from './rejection-log.js';
+import { requestAddress } from './request-address.js';
 import { carriesPrefix, requestHeaderLines, unreadCredentialOf } from './request-credential.js';
 import { routeRuleOf, type RouteRule } from './route-rule.js';
 import { VerificationOutcomes } from '../verification/verification-hook.js';
@@ -40,7 +42,8 @@ import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
  *    a pass without a principal on an optional route (`@OptionalApiKey()` or the module's `optional`).
  * 4. It is parsed and checksummed with no I/O, hashed, and looked up in one SQL statement.
  * 5. Revoked, expired, unknown, malformed and foreign-prefix keys all get the same 401.
- * 6. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet).
+ * 6. The route's `@Scopes()` / `@AnyScope()` requirement is matched (403 when unmet), then the key's IP
+ *    allowlist, if it has one, against the address the transport gives (`clientAddress`; 403).
  * 7. The key's rate limit is counted, if one applies: 429 with `Retry-After` and `RateLimit-*` headers.
  * 8. A key with a use limit or credits spends the route's `@Cost` (one conditional UPDATE); others cause no write.
  * 9. The principal is attached to the request; `lastUsedAt` is noted for a batched write.
@@ -52,8 +55,8 @@ import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
  * is made on the request path, and Nest's guard consumer awaits nothing.
  * Bind it with `@UseGuards(ApiKeyGuard)`, or globally with the module's `globalGuard` option.
  * Works for GraphQL resolvers too (Apollo or Mercurius), with no GraphQL dependency.
- * Subclasses may override `getRequest`/`getResponse`, `readCredential` and `reject` for other transports
- * (see the `websockets` and `microservices` entry points).
+ * Subclasses may override `getRequest`/`getResponse`, `readCredential`, `clientAddress` and `reject` for other
+ * transports (see the `websockets` and `microservices` entry points).
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -140,7 +143,7 @@ export class ApiKeyGuard implements CanActivate {
     // 6. Scopes, live from the row just read.
     const principal = verification.principal;
     this.checkScopes(context, rule, principal);
-    this.checkAddress(request, principal);
+    if (principal.allowedIps) this.checkAddress(context, request, principal.id, principal.allowedIps);
 
     // Keys without rate or use limits need no more I/O: done now.
     const cost = principal.remainingUses === null ? 0 : rule.cost;
@@ -205,16 +208,24 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   /**
-   * The key's IP allowlist, if it has one, against the address the HTTP
-   * adapter trusts (`req.ip`: Express `trust proxy`, Fastify `trustProxy`);
-   * before any limit is counted, so a refused address spends nothing. The
-   * 403 does not tell the allowlist.
+   * 6b. The key's IP allowlist against the address the transport gives
+   * ({@link clientAddress}), never one the client writes; before any limit is
+   * counted, so a refused address spends nothing. A transport with no peer
+   * address refuses the key (fail closed) and says why in the log. The 403
+   * does not tell the allowlist.
    */
-  private checkAddress(request: Record<string, any>, principal: ApiKeyPrincipal): void {
-    if (principal.allowedIps && !principal.allowedIps.allows(request.ip)) {
-      this.logger.debug(`refused API key ${principal.id}: address not allowed`);
-      throw refusals.addressNotAllowed();
-    }
+  private checkAddress(
+    context: ExecutionContext,
+    request: Record<string, any>,
+    keyId: string,
+    allowlist: IpAllowlist,
+  ): void {
+    const address = this.clientAddress(context, request);
+    if (address !== undefined && allowlist.allows(address)) return;
+    const line = refusals.refusedAddressLine(keyId, address === undefined ? this.transportName(context) : undefined);
+    this.log.note(line.level, line.bucket, line.message);
+    this.outcomes.report(context, 'forbidden', keyId);
+    throw this.reject(refusals.addressNotAllowed(), context);
   }
 
   /** Awaits database work; a store failure becomes 503 with `Retry-After`, never a pass. */
@@ -261,6 +272,25 @@ export class ApiKeyGuard implements CanActivate {
   /** The lower-case names of the headers this setup reads a key from. */
   protected get credentialHeaders(): readonly string[] {
     return this.headerNames;
+  }
+
+  /**
+   * The address a key's IP allowlist is checked against: the caller's address
+   * as the transport itself gives it, never anything the client writes (a
+   * payload, a header the adapter does not trust, GraphQL `connectionParams`);
+   * `undefined` when the transport gives none, which refuses every key with an
+   * allowlist. Called only for keys with one. HTTP and GraphQL: the adapter's
+   * `req.ip` (Express `trust proxy`, Fastify `trustProxy` decide whether
+   * `X-Forwarded-For` counts), or the socket's peer of a bare upgrade request
+   * (graphql-ws). Transport guards override it.
+   */
+  protected clientAddress(_context: ExecutionContext, request: Record<string, any>): string | undefined {
+    return requestAddress(request);
+  }
+
+  /** The transport's name in the log line of a key refused for want of a peer address (`http`, `ws`, `nats`...). */
+  protected transportName(context: ExecutionContext): string {
+    return context.getType();
   }
 
   /** The request object (HTTP, or the request in a GraphQL context); override for other transports. */

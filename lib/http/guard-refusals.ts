@@ -59,6 +59,24 @@ export function refusedKeyLine(refusal: { readonly reason: ApiKeyRejection; read
   return { level: 'debug', bucket: refusal.reason, message: `rejected API key: ${refusal.reason}` };
 }
 
+/**
+ * The log line of a key its IP allowlist refused. From an address outside the
+ * list: debug (a stolen key tried from elsewhere, or a client's slip). On a
+ * transport that gives no peer address (`transport` named): a warning, as the
+ * key cannot work there at all, which its owner or the operator must know.
+ * One bucket per key and case; the line names neither the address nor the list.
+ */
+export function refusedAddressLine(keyId: string, transport?: string): GuardLogLine {
+  if (transport === undefined) {
+    return { level: 'debug', bucket: `${keyId}:address`, message: `refused API key ${keyId}: address not allowed` };
+  }
+  return {
+    level: 'warn',
+    bucket: `${keyId}:no-address`,
+    message: `refused API key ${keyId}: it has an IP allowlist, and the ${transport} transport gives no peer address to check it against`,
+  };
+}
+
 /** The log line of a store failure: one bucket per kind (the driver's error code, or the error's name). */
 export function storeFailureLine(error: ApiKeyStoreUnavailableError): GuardLogLine {
   const cause = error.cause as (Error & { code?: unknown }) | undefined;

@@ -8,3 +8,4 @@ export * from './execution-request.js';
 export * from './www-authenticate.js';
 export * from './rejection-log.js';
 export * from './unread-credential.js';
+export * from './request-address.js';

@@ -17,7 +17,7 @@ const IPV4_MAPPED = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
 export interface IpAllowlist {
   /** The addresses and CIDR ranges, as issued (`[]` for a stored list that could not be read). */
   readonly entries: readonly string[];
-  /** True when `address` (as the HTTP adapter gives it: `req.ip`) is in the list. */
+  /** True when `address` (as the transport gives it: `req.ip`, a socket's peer) is in the list; false for a non-string. */
   allows(address: unknown): boolean;
 }
 

@@ -22,7 +22,10 @@ export interface ApiKeyPrincipal {
   readonly remainingUses: number | null;
   /** The key's own rate limit, or `null` (the module default applies, if any). */
   readonly rateLimit: { readonly limit: number; readonly windowMs: number } | null;
-  /** The key's IP allowlist (checked by the guard against the adapter's `req.ip`), or `null`/absent for any address. */
+  /**
+   * The key's IP allowlist (checked by the guard against the address the transport gives: `req.ip` over HTTP, the
+   * socket's peer over TCP and WebSockets), or `null`/absent for any address.
+   */
   readonly allowedIps?: IpAllowlist | null;
 }
 

@@ -8,6 +8,7 @@ import {
   GITHUB_SECRET_SCANNING_ACTOR,
 } from '../../lib/features/secret-scanning/index.js';
 import { OrdersController } from '../support/controllers.js';
+import { httpPlatform } from '../support/http-platform.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const PATH = '/api-keys/github-secret-scanning';
@@ -51,12 +52,13 @@ describe('GitHub secret scanning receiver (signed alerts, as GitHub sends them)'
       id = 'github-key-1',
       key = github.privateKey,
       signature,
-    }: { id?: string; key?: KeyObject; signature?: string } = {},
+      type = 'application/json',
+    }: { id?: string; key?: KeyObject; signature?: string; type?: string } = {},
   ) {
     const signed = signature ?? sign('sha256', Buffer.from(body), { key, dsaEncoding: 'der' }).toString('base64');
     return request(t.app.getHttpServer())
       .post(PATH)
-      .set('Content-Type', 'application/json')
+      .set('Content-Type', type)
       .set('GITHUB-PUBLIC-KEY-IDENTIFIER', id)
       .set('GITHUB-PUBLIC-KEY-SIGNATURE', signed)
       .send(body);
@@ -145,6 +147,32 @@ describe('GitHub secret scanning receiver (signed alerts, as GitHub sends them)'
     keyList.failing = true;
     await alert(matches(victim.key), { id: 'github-key-3' }).expect(503);
     await request(t.app.getHttpServer()).get('/orders').set('X-API-Key', victim.key).expect(200);
+  });
+
+  it('answers 415 to a signed report that is not application/json, naming the type, with no error line and nothing revoked', async () => {
+    const victim = await t.service.issue({ name: 'kept', scopes: ['orders:read'] });
+    const body = matches(victim.key);
+    const before = t.logs.lines.length;
+    const unsupported = {
+      statusCode: 415,
+      message: 'Send the report as application/json',
+      error: 'Unsupported Media Type',
+    };
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/octet-stream']) {
+      const res = await alert(body, { type }).expect(415);
+      // Fastify refuses a type it has no parser for (octet-stream) itself, before any route: its own 415.
+      if (httpPlatform() === 'fastify' && type === 'application/octet-stream') continue;
+      expect(res.body).toEqual(unsupported);
+    }
+    const bare = await request(t.app.getHttpServer()).post(PATH).set('GITHUB-PUBLIC-KEY-IDENTIFIER', 'github-key-1');
+    expect(bare.status).toBe(415);
+    expect(bare.body).toEqual(unsupported);
+    expect(t.logs.lines.slice(before).filter((line) => !line.startsWith('debug '))).toEqual([]);
+    await request(t.app.getHttpServer()).get('/orders').set('X-API-Key', victim.key).expect(200);
+    // application/json with parameters is JSON.
+    expect((await alert(body, { type: 'application/json; charset=utf-8' }).expect(200)).body[0].label).toBe(
+      'true_positive',
+    );
   });
 
   it('answers 400 for a body that is not a list of matches, once the signature holds', async () => {

@@ -98,6 +98,20 @@ describe('ApiKeyGuard on GraphQL resolvers (Apollo, code first)', () => {
     );
   });
 
+  it("checks a key's IP allowlist against the adapter's req.ip (no proxy trusted): X-Forwarded-For does not count", async () => {
+    const service = app.get(ApiKeyService);
+    const local = await service.issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
+    const office = await service.issue({ name: 'office', scopes: ['orders:read'], allowedIps: ['203.0.113.7'] });
+    const fromHere = await gql('{ orders { id } }', local.key).set('X-Forwarded-For', '198.51.100.1').expect(200);
+    expect(fromHere.body).toEqual({ data: { orders: [{ id: '1' }] } });
+    const claimed = await gql('{ orders { id } }', office.key).set('X-Forwarded-For', '203.0.113.7');
+    expect(claimed.body.data).toBeNull();
+    expect(claimed.body.errors[0]).toMatchObject({
+      message: 'This API key may not be used from this address',
+      extensions: { code: 'FORBIDDEN', originalError: { statusCode: 403 } },
+    });
+  });
+
   it('lets @Public() fields through without a key', async () => {
     await gql('{ health }').expect(200, { data: { health: 'ok' } });
   });

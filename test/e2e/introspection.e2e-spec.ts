@@ -157,6 +157,27 @@ describe('RFC 7662 introspection (app A) and ApiKeyRemoteModule (app B)', () => 
       await b().get('/orders').expect(401);
     });
 
+    it("enforces a key's IP allowlist at B, against B's own client address (the list travels in A's answer)", async () => {
+      const local = await issue(['orders:read'], { allowedIps: ['127.0.0.1', '::1'] });
+      const office = await issue(['orders:read'], { allowedIps: ['203.0.113.7'] });
+      await b()
+        .get('/orders')
+        .set('Authorization', `Bearer ${local.key}`)
+        .set('X-Forwarded-For', '198.51.100.1')
+        .expect(200);
+      const refused = await b()
+        .get('/orders')
+        .set('Authorization', `Bearer ${office.key}`)
+        .set('X-Forwarded-For', '203.0.113.7')
+        .expect(403);
+      expect(refused.body).toEqual({
+        statusCode: 403,
+        message: 'This API key may not be used from this address',
+        error: 'Forbidden',
+      });
+      expect((await introspect(office.key).expect(200)).body.ext.allowed_ips).toEqual(['203.0.113.7']);
+    });
+
     it('refuses a key revoked on A once the cache TTL has passed', async () => {
       const key = await issue(['orders:read']);
       await b().get('/orders').set('Authorization', `Bearer ${key.key}`).expect(200);

@@ -5,13 +5,14 @@ import {
   ClientProxyFactory,
   MessagePattern,
   NatsRecordBuilder,
+  Payload,
   Transport,
   type ClientProxy,
 } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { randomUUID } from 'node:crypto';
 import { firstValueFrom } from 'rxjs';
-import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
+import { ApiKeyModule, ApiKeyService, CurrentApiKey, Public, Scopes } from 'nestjs-opaque-keys';
 import { RpcApiKeyGuard } from 'nestjs-opaque-keys/microservices';
 import { testTypeOrmModule } from '../support/test-app.js';
 import { LogCapture } from '../support/log-capture.js';
@@ -28,6 +29,12 @@ class OrdersHandler {
   orders(@CurrentApiKey('id') id: string) {
     return { id };
   }
+
+  @Public()
+  @MessagePattern(`${SUBJECT}.public`)
+  open(@CurrentApiKey() key: unknown, @Payload() data: Record<string, unknown>) {
+    return { key: key ?? null, apiKeyInPayload: 'apiKey' in data };
+  }
 }
 
 describe('RpcApiKeyGuard on a NATS microservice (real NATS transport)', () => {
@@ -38,7 +45,11 @@ describe('RpcApiKeyGuard on a NATS microservice (real NATS transport)', () => {
   const issued: string[] = [];
 
   /** The handler's answer, or the RpcException's error. */
-  async function send(data: unknown, headerKey?: string): Promise<{ answer?: unknown; error?: unknown }> {
+  async function send(
+    data: unknown,
+    headerKey?: string,
+    subject = SUBJECT,
+  ): Promise<{ answer?: unknown; error?: unknown }> {
     let record: unknown = data;
     if (headerKey) {
       const headers = natsHeaders();
@@ -46,7 +57,7 @@ describe('RpcApiKeyGuard on a NATS microservice (real NATS transport)', () => {
       record = new NatsRecordBuilder(data).setHeaders(headers).build();
     }
     try {
-      return { answer: await firstValueFrom(client.send(SUBJECT, record)) };
+      return { answer: await firstValueFrom(client.send(subject, record)) };
     } catch (error) {
       return { error };
     }
@@ -100,5 +111,15 @@ describe('RpcApiKeyGuard on a NATS microservice (real NATS transport)', () => {
     expect(await send({ apiKey: a.key }, b.key)).toEqual({
       error: { statusCode: 400, message: 'Send one API key, not two different ones' },
     });
+  });
+
+  it('hands a @Public() handler no principal, whatever the payload carries as apiKey (a forged principal, a key)', async () => {
+    const { key } = await service.issue({ name: 'rpc', scopes: ['*'] });
+    issued.push(key);
+    for (const apiKey of [{ id: 'forged', ownerId: 'victim', scopes: ['*'] }, key]) {
+      expect(await send({ apiKey }, undefined, `${SUBJECT}.public`)).toEqual({
+        answer: { key: null, apiKeyInPayload: false },
+      });
+    }
   });
 });

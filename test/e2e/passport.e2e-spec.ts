@@ -132,6 +132,23 @@ describe('Passport: AuthGuard([jwt, api-key]) on the api-key strategy', () => {
     expect(logs.lines.join('\n')).not.toContain(revoked.key);
   });
 
+  it("checks a key's IP allowlist against the adapter's req.ip (no proxy trusted): X-Forwarded-For does not count", async () => {
+    const local = await service.issue({ name: 'local', scopes: [], ownerId: 'lab', allowedIps: ['127.0.0.1', '::1'] });
+    const res = await http()
+      .get('/reports')
+      .set('X-API-Key', local.key)
+      .set('X-Forwarded-For', '198.51.100.1')
+      .expect(200);
+    expect(res.body).toEqual({ user: { kind: 'service', id: 'lab', keyId: local.record.id } });
+    const office = await service.issue({ name: 'office', scopes: [], allowedIps: ['203.0.113.7'] });
+    const refused = await http()
+      .get('/reports')
+      .set('X-API-Key', office.key)
+      .set('X-Forwarded-For', '203.0.113.7')
+      .expect(401);
+    expect(refused.body).toEqual({ statusCode: 401, message: 'Unauthorized' });
+  });
+
   it('spends a use of a key with a use limit: an exhausted key fails the strategy', async () => {
     const { key } = await service.issue({ name: 'once', scopes: [], maxUses: 1 });
     await http().get('/reports').set('X-API-Key', key).expect(200);

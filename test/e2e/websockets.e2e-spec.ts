@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { UseGuards, type INestApplication, type Type } from '@nestjs/common';
+import { Injectable, UseGuards, type ExecutionContext, type INestApplication, type Type } from '@nestjs/common';
 import { WsAdapter } from '@nestjs/platform-ws';
 import { Test } from '@nestjs/testing';
 import { SubscribeMessage, WebSocketGateway, type OnGatewayConnection } from '@nestjs/websockets';
@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import WebSocket from 'ws';
-import { ApiKeyModule, ApiKeyService, CurrentApiKey, Scopes } from 'nestjs-opaque-keys';
+import { ApiKeyModule, ApiKeyService, CurrentApiKey, Public, Scopes } from 'nestjs-opaque-keys';
 import { rememberHandshake, WsApiKeyGuard } from 'nestjs-opaque-keys/websockets';
 import { testTypeOrmModule } from '../support/test-app.js';
 import { LogCapture } from '../support/log-capture.js';
@@ -22,6 +22,12 @@ class SocketIoOrdersGateway {
   @SubscribeMessage('orders')
   orders(@CurrentApiKey('id') id: string) {
     return { id };
+  }
+
+  @Public()
+  @SubscribeMessage('open')
+  open(@CurrentApiKey('id') id: string | undefined) {
+    return { id: id ?? null };
   }
 }
 
@@ -40,11 +46,36 @@ class WsOrdersGateway implements OnGatewayConnection {
   }
 }
 
-async function startApp(gateway: Type, ws: boolean) {
+/** A host's guard that reads the key from each message (`{ apiKey }`), as browsers' ws clients may send it. */
+@Injectable()
+class KeyInMessageGuard extends WsApiKeyGuard {
+  protected override readCredential(context: ExecutionContext) {
+    const data = context.switchToWs().getData() as { apiKey?: string } | undefined;
+    return this.credentialFromHeaders({ 'x-api-key': data?.apiKey });
+  }
+}
+
+/** A ws gateway that keeps no upgrade request: the key comes in each message. */
+@UseGuards(KeyInMessageGuard)
+@WebSocketGateway({ path: '/ws-bare' })
+class BareWsOrdersGateway {
+  @Scopes('orders:read')
+  @SubscribeMessage('orders')
+  orders(@CurrentApiKey('id') id: string) {
+    return { event: 'orders', data: { id } };
+  }
+}
+
+/** The refusal of a key whose IP allowlist refuses the connection's address. */
+const ADDRESS_REFUSED = { status: 'error', statusCode: 403, message: 'This API key may not be used from this address' };
+/** What a client might hope the guard reads an address from. */
+const FORGED_HEADERS = { 'x-forwarded-for': '203.0.113.7', 'x-real-ip': '203.0.113.7' };
+
+async function startApp(gateway: Type | Type[], ws: boolean) {
   const logs = new LogCapture();
   const moduleRef = await Test.createTestingModule({
     imports: [testTypeOrmModule(), ApiKeyModule.forRoot({})],
-    providers: [gateway],
+    providers: [gateway].flat(),
   }).compile();
   const app = moduleRef.createNestApplication({ logger: logs });
   if (ws) app.useWebSocketAdapter(new WsAdapter(app));
@@ -113,6 +144,26 @@ describe('WsApiKeyGuard with socket.io (real socket.io-client)', () => {
     });
   });
 
+  it("checks a key's IP allowlist against the connection's peer address, never the auth payload or headers", async () => {
+    const local = await service.issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
+    const office = await service.issue({ name: 'office', scopes: ['orders:read'], allowedIps: ['203.0.113.7'] });
+    issued.push(local.key, office.key);
+    const fromHere = await connect({ auth: { apiKey: local.key, ip: '198.51.100.1' }, extraHeaders: FORGED_HEADERS });
+    expect(await ask(fromHere)).toEqual({ answer: { id: local.record.id } });
+    const claimed = await connect({ auth: { apiKey: office.key, ip: '203.0.113.7' }, extraHeaders: FORGED_HEADERS });
+    expect(await ask(claimed)).toEqual({ exception: ADDRESS_REFUSED });
+  });
+
+  it('hands a @Public() handler no principal, not even one an earlier message left on the socket', async () => {
+    const { key, record } = await service.issue({ name: 'io', scopes: ['orders:read'] });
+    issued.push(key);
+    const socket = await connect({ auth: { apiKey: key } });
+    expect(await ask(socket)).toEqual({ answer: { id: record.id } });
+    await service.revoke(record.id, 'test');
+    const answer = await new Promise((resolve) => socket.emit('open', {}, resolve));
+    expect(answer).toEqual({ id: null });
+  });
+
   it('refuses a socket without a key, and two different keys', async () => {
     const a = await service.issue({ name: 'a', scopes: ['orders:read'] });
     const b = await service.issue({ name: 'b', scopes: ['orders:read'] });
@@ -133,22 +184,22 @@ describe('WsApiKeyGuard with ws (real ws client)', () => {
   let service: ApiKeyService;
   const clients: WebSocket[] = [];
 
-  async function connect(headers: Record<string, string>): Promise<WebSocket> {
-    const client = new WebSocket(`ws://127.0.0.1:${port}/ws`, { headers });
+  async function connect(headers: Record<string, string>, path = '/ws'): Promise<WebSocket> {
+    const client = new WebSocket(`ws://127.0.0.1:${port}${path}`, { headers });
     clients.push(client);
     await new Promise((resolve, reject) => client.once('open', resolve).once('error', reject));
     return client;
   }
 
-  function ask(client: WebSocket): Promise<unknown> {
+  function ask(client: WebSocket, data: Record<string, unknown> = {}): Promise<unknown> {
     return new Promise((resolve) => {
-      client.once('message', (data) => resolve(JSON.parse(String(data))));
-      client.send(JSON.stringify({ event: 'orders', data: {} }));
+      client.once('message', (message) => resolve(JSON.parse(String(message))));
+      client.send(JSON.stringify({ event: 'orders', data }));
     });
   }
 
   beforeAll(async () => {
-    ({ app, port, service } = await startApp(WsOrdersGateway, true));
+    ({ app, port, service } = await startApp([WsOrdersGateway, BareWsOrdersGateway], true));
   });
 
   afterAll(async () => {
@@ -164,6 +215,47 @@ describe('WsApiKeyGuard with ws (real ws client)', () => {
     expect(await ask(client)).toEqual({
       event: 'exception',
       data: { status: 'error', statusCode: 401, message: 'Invalid API key' },
+    });
+  });
+
+  it('judges scopes and the rate limit per message, from the stored row', async () => {
+    const { key, record } = await service.issue({
+      name: 'ws',
+      scopes: ['orders:read'],
+      rateLimit: { limit: 2, windowMs: 60_000 },
+    });
+    const client = await connect({ 'x-api-key': key });
+    expect(await ask(client)).toEqual({ event: 'orders', data: { id: record.id } });
+    await service.updateScopes(record.id, ['other']);
+    expect(await ask(client)).toEqual({
+      event: 'exception',
+      data: { status: 'error', statusCode: 403, message: 'Insufficient scope' },
+    });
+    await service.updateScopes(record.id, ['orders:read']);
+    expect(await ask(client)).toEqual({ event: 'orders', data: { id: record.id } });
+    expect(await ask(client)).toEqual({
+      event: 'exception',
+      data: { status: 'error', statusCode: 429, message: 'Too many requests for this API key' },
+    });
+  });
+
+  it("checks a key's IP allowlist against the upgrade request's peer address, never the headers", async () => {
+    const local = await service.issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
+    const office = await service.issue({ name: 'office', scopes: ['orders:read'], allowedIps: ['203.0.113.7'] });
+    const fromHere = await connect({ 'x-api-key': local.key, ...FORGED_HEADERS, 'x-forwarded-for': '198.51.100.1' });
+    expect(await ask(fromHere)).toEqual({ event: 'orders', data: { id: local.record.id } });
+    const claimed = await connect({ 'x-api-key': office.key, ...FORGED_HEADERS });
+    expect(await ask(claimed)).toEqual({ event: 'exception', data: ADDRESS_REFUSED });
+  });
+
+  it("without rememberHandshake (a key in each message), checks the client socket's peer address", async () => {
+    const local = await service.issue({ name: 'local', scopes: ['orders:read'], allowedIps: ['127.0.0.1', '::1'] });
+    const office = await service.issue({ name: 'office', scopes: ['orders:read'], allowedIps: ['203.0.113.7'] });
+    const client = await connect(FORGED_HEADERS, '/ws-bare');
+    expect(await ask(client, { apiKey: local.key })).toEqual({ event: 'orders', data: { id: local.record.id } });
+    expect(await ask(client, { apiKey: office.key, ip: '203.0.113.7' })).toEqual({
+      event: 'exception',
+      data: ADDRESS_REFUSED,
     });
   });
 

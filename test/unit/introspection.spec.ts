@@ -66,6 +66,27 @@ describe('RFC 7662 answers', () => {
     });
   });
 
+  it('carries an IP allowlist in ext.allowed_ips and reads it back; a list it cannot read allows no address', () => {
+    const allowedIps = { entries: ['203.0.113.0/24'], allows: () => true };
+    const answer = JSON.parse(
+      JSON.stringify(toIntrospectionResponse({ valid: true, principal: { ...principal, allowedIps } })),
+    );
+    expect(answer.ext.allowed_ips).toEqual(['203.0.113.0/24']);
+    const back = fromIntrospectionResponse(answer);
+    if (!back?.valid) throw new Error('expected an active answer');
+    expect(back.principal.allowedIps?.entries).toEqual(['203.0.113.0/24']);
+    expect(back.principal.allowedIps?.allows('203.0.113.9')).toBe(true);
+    expect(back.principal.allowedIps?.allows('198.51.100.1')).toBe(false);
+    expect(toIntrospectionResponse({ valid: true, principal })).toMatchObject({
+      ext: expect.not.objectContaining({ allowed_ips: expect.anything() }),
+    });
+    for (const unreadable of [[], 'any', ['not-an-ip'], null, { 0: '203.0.113.9' }]) {
+      const read = fromIntrospectionResponse({ ...answer, ext: { ...answer.ext, allowed_ips: unreadable } });
+      if (!read?.valid) throw new Error('expected an active answer');
+      expect(read.principal.allowedIps?.allows('203.0.113.9')).toBe(false);
+    }
+  });
+
   it.each(['malformed', 'unknown', 'revoked', 'expired', 'exhausted'] as const)(
     'gives a %s key { active: false } and nothing more',
     (reason) => {

@@ -1,3 +1,4 @@
+import { compileAllowlist, type IpAllowlist } from '../../policies/ip-allowlist.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from '../../verification/api-key.principal.js';
 
 /** The `token_type` an introspection answer gives API keys. */
@@ -14,6 +15,12 @@ export interface IntrospectionExtensions {
   readonly remaining_uses?: number;
   /** The key's own rate limit, absent when it has none (the module default is the service's own). */
   readonly rate_limit?: { readonly limit: number; readonly window_ms: number };
+  /**
+   * The key's IP allowlist (addresses and CIDR ranges), absent when it has none: the resource server checks it
+   * against its own client's address, as the key store's guard would. `[]` for a stored list that cannot be read
+   * (no address allowed).
+   */
+  readonly allowed_ips?: readonly string[];
 }
 
 /** An RFC 7662 section 2.2 answer about an active key. */
@@ -56,6 +63,7 @@ export function toIntrospectionResponse(verification: ApiKeyVerification): Intro
     metadata: key.metadata,
     ...(key.remainingUses !== null ? { remaining_uses: key.remainingUses } : {}),
     ...(key.rateLimit ? { rate_limit: { limit: key.rateLimit.limit, window_ms: key.rateLimit.windowMs } } : {}),
+    ...(key.allowedIps ? { allowed_ips: key.allowedIps.entries } : {}),
   };
   return {
     active: true,
@@ -94,7 +102,13 @@ export function fromIntrospectionResponse(body: unknown): ApiKeyVerification | u
     remainingUses: typeof ext.remaining_uses === 'number' ? ext.remaining_uses : null,
     rateLimit: rateLimitOf(ext.rate_limit),
   };
-  return { valid: true, principal };
+  if (ext.allowed_ips === undefined) return { valid: true, principal };
+  return { valid: true, principal: { ...principal, allowedIps: allowlistOf(ext.allowed_ips) } };
+}
+
+/** An answer's `allowed_ips`: compiled as the key store would; anything but a list of addresses allows none. */
+function allowlistOf(value: unknown): IpAllowlist {
+  return compileAllowlist(Array.isArray(value) ? value : []);
 }
 
 function rateLimitOf(value: unknown): ApiKeyPrincipal['rateLimit'] {

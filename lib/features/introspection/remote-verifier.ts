@@ -37,6 +37,8 @@ const KEEP_ACTIVE = { keep: (verification: ApiKeyVerification) => verification.v
  * - A failed, timed out (`timeoutMs`, default 2 s), non-2xx or malformed
  *   answer throws `ApiKeyStoreUnavailableError`: the guard answers 503. It is
  *   never cached.
+ * - A key's IP allowlist comes with the answer (`ext.allowed_ips`): the guard
+ *   checks it against this service's own client address.
  * - Introspection spends no use of keys with a use limit, and `consumeUse`
  *   here is a pass-through: limits are enforced where keys are stored, so
  *   requests served by a remote service do not count against them.

@@ -5,6 +5,7 @@ import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { credentialHeaderNames, extractCredential } from '../../http/credential-extractor.js';
+import { requestAddress } from '../../http/request-address.js';
 import { requestHeaderLines } from '../../http/request-credential.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../../verification/key-verifier.js';
@@ -21,7 +22,9 @@ export const API_KEY_STRATEGY = 'api-key';
  * Bearer`, the module's header), live from the database, and:
  *
  * - no key, or a bad one (unknown, malformed, revoked, expired, exhausted, refused
- *   address): the strategy fails, so Passport tries the next one (its 401 is Passport's);
+ *   address): the strategy fails, so Passport tries the next one (its 401 is Passport's). The address is
+ *   the adapter's `req.ip` (Express `trust proxy`, Fastify `trustProxy`), as for `ApiKeyGuard`; a request
+ *   object the adapter did not make gives none, and a key with an allowlist fails there;
  * - the key store (or the rate-limit storage) down: 503, never a pass nor a fall-through;
  * - a key over its rate limit: 429; a key with a use limit spends one use;
  * - a good key: the principal goes on `request.apiKey` (`@CurrentApiKey()` works) and
@@ -63,7 +66,7 @@ export class ApiKeyStrategy extends PassportStrategy(Strategy, API_KEY_STRATEGY)
     const verification = await this.storeWork(request, () => this.verifier.verify(credential.key));
     if (!verification.valid) return false;
     const principal = verification.principal;
-    if (principal.allowedIps && !principal.allowedIps.allows(request.ip)) return false;
+    if (principal.allowedIps && !principal.allowedIps.allows(requestAddress(request))) return false;
     const rate = await this.storeWork(request, () => this.rateLimiter.hit(principal));
     if (rate && !rate.allowed)
       throw new HttpException('Too many requests for this API key', HttpStatus.TOO_MANY_REQUESTS);

@@ -8,6 +8,7 @@ import {
   Req,
   ServiceUnavailableException,
   UnauthorizedException,
+  UnsupportedMediaTypeException,
   type Type,
 } from '@nestjs/common';
 import { verify } from 'node:crypto';
@@ -60,6 +61,13 @@ function matchesOf(raw: Buffer): Match[] {
   });
 }
 
+/** Whether a `Content-Type` is JSON (`application/json`, parameters such as `charset` allowed), as GitHub sends reports. */
+function isJson(contentType: unknown): boolean {
+  if (typeof contentType !== 'string') return false;
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase() === 'application/json';
+}
+
 function header(request: { headers: Record<string, unknown> }, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' && value.length > 0 && value.length <= 1024 ? value : undefined;
@@ -76,7 +84,10 @@ function header(request: { headers: Record<string, unknown> }, name: string): st
  * and answers GitHub's format: `[{ token_raw, token_type, label }]`, label
  * `true_positive` for a key of ours (revoked now or before), else `false_positive`.
  * The route is `@Public()`: GitHub sends no API key; the signature is its credential.
- * The app must keep raw bodies: `NestFactory.create(AppModule, { rawBody: true })`.
+ * Reports must be `application/json`, as GitHub sends them: any other type is
+ * a 415 (with a debug line at most), before the signature is read.
+ * The app must keep raw bodies: `NestFactory.create(AppModule, { rawBody: true })`;
+ * a JSON report without one is a 500 with an error line, naming that fix.
  * @example
  * @Module({ controllers: [createGitHubSecretScanningController()] })
  */
@@ -95,6 +106,11 @@ export function createGitHubSecretScanningController(options: GitHubSecretScanni
     async alert(
       @Req() request: { headers: Record<string, unknown>; rawBody?: Buffer },
     ): Promise<GitHubSecretScanningResult[]> {
+      // GitHub sends JSON; anything else is not a report (and its raw body is not kept): 415, no error line.
+      if (!isJson(request.headers['content-type'])) {
+        logger.debug('refused a report that is not application/json (415)');
+        throw new UnsupportedMediaTypeException('Send the report as application/json');
+      }
       const raw = request.rawBody;
       if (!Buffer.isBuffer(raw)) {
         logger.error('no raw body: create the app with NestFactory.create(AppModule, { rawBody: true })');
