@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import { apiKeyMigrations } from 'nestjs-opaque-keys';
 import request from 'supertest';
 import { databaseOptions } from '../../sample-app/config/database.options.js';
 import { SampleAppConfig } from '../../sample-app/config/sample-app.config.js';
@@ -28,11 +29,12 @@ describe('sample app with DATABASE_URL', () => {
       url: 'mysql://root@db/keys',
     });
     expect(() => SampleAppConfig.fromEnv({ DATABASE_URL: 'sqlite:///tmp/x' })).toThrow(/postgres:\/\//);
-    // Without DATABASE_URL: the embedded file, as before.
-    expect(databaseOptions(SampleAppConfig.fromEnv({ DATABASE_PATH: ':memory:' }))).toMatchObject({
-      type: 'better-sqlite3',
-      synchronize: true,
-    });
+    // Without DATABASE_URL: the embedded file, its tables made by the same migrations (never synchronize).
+    const sqlite = databaseOptions(SampleAppConfig.fromEnv({ DATABASE_PATH: ':memory:' })) as Record<string, any>;
+    expect(sqlite).toMatchObject({ type: 'better-sqlite3', synchronize: false, migrationsRun: true });
+    expect(sqlite.migrations.map((m: { name: string }) => m.name)).toEqual(
+      apiKeyMigrations('better-sqlite3').map((m) => m.name),
+    );
   });
 
   if (testDatabase() === 'sqlite') return;
