@@ -4,6 +4,7 @@ import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { apiKeyEntities, apiKeyMigrations } from 'nestjs-opaque-keys';
 import type { DataSourceOptions } from 'typeorm';
 import type { SampleAppConfig } from './sample-app.config.js';
+import { assertNotSynchronized } from './sqlite-file.check.js';
 
 /**
  * The sample's database, as a plain TypeORM DataSource sees it (the app, the
@@ -22,6 +23,7 @@ export function dataSourceOptions(config: SampleAppConfig): DataSourceOptions {
     return { ...common, type, url, migrations: apiKeyMigrations(type) };
   }
   if (config.databasePath !== ':memory:') mkdirSync(dirname(config.databasePath), { recursive: true });
+  assertNotSynchronized(config.databasePath);
   return {
     ...common,
     type: 'better-sqlite3',
@@ -36,5 +38,6 @@ export function dataSourceOptions(config: SampleAppConfig): DataSourceOptions {
  * several instances can share a server database.
  */
 export function databaseOptions(config: SampleAppConfig): TypeOrmModuleOptions {
-  return { ...dataSourceOptions(config), migrationsRun: true, retryAttempts: 2 };
+  // A server may be starting; a local file will not fix itself.
+  return { ...dataSourceOptions(config), migrationsRun: true, retryAttempts: config.databaseUrl ? 2 : 0 };
 }

@@ -1,5 +1,9 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { apiKeyMigrations } from 'nestjs-opaque-keys';
 import request from 'supertest';
 import { databaseOptions } from '../../sample-app/config/database.options.js';
@@ -35,6 +39,27 @@ describe('sample app with DATABASE_URL', () => {
     expect(sqlite.migrations.map((m: { name: string }) => m.name)).toEqual(
       apiKeyMigrations('better-sqlite3').map((m) => m.name),
     );
+  });
+
+  it('refuses, with the way out, a SQLite file an older sample made with synchronize', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sample-old-'));
+    try {
+      const path = join(dir, 'sample.sqlite');
+      const db = new Database(path);
+      db.exec('CREATE TABLE api_keys (id varchar(36) PRIMARY KEY)');
+      db.close();
+      const config = SampleAppConfig.fromEnv({ DATABASE_PATH: path });
+      expect(() => databaseOptions(config)).toThrow(
+        `${path} holds keys made by an older sample app (synchronize, no migrations recorded). Delete the file`,
+      );
+      // Once the migrations are recorded (or marked as run), it is the sample's own file again.
+      const migrated = new Database(path);
+      migrated.exec('CREATE TABLE migrations (id integer PRIMARY KEY)');
+      migrated.close();
+      expect(databaseOptions(config)).toMatchObject({ type: 'better-sqlite3', database: path });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   if (testDatabase() === 'sqlite') return;
