@@ -11,8 +11,8 @@ import { SampleAppConfig } from './config/sample-app.config.js';
  * another service): a key printed to a terminal and pasted into shells should
  * not also be a secret scanner or a resource server. Keys are issued only
  * within the issuer's scopes (docs/delegation.md), so it cannot issue those
- * either: the operator issues them with the CLI (`npx nestjs-opaque-keys -d
- * build/sample-app/data-source.js`, trusted, see sample-app/data-source.ts).
+ * either: the operator issues them with the CLI, whose calls are trusted
+ * (`-d build/sample-app/data-source.js`, see sample-app/data-source.ts).
  * It lives as long as the policy allows (365 days), so the keys it issues get
  * their full default lifetime rather than being cut to its own.
  */

@@ -35,10 +35,10 @@ async function compileTree(from: string, to: string, skip: readonly string[] = [
 
 /**
  * A compiled copy of this checkout in `dir`, laid out as `npm start` leaves
- * the repository: the library in `dist/` (its CLI at
- * `dist/integrations/cli/main.js`), the sample app in `build/sample-app/` (its
- * `data-source.js` for `-d`), and the package.json, so the sample's
- * `import 'nestjs-opaque-keys'` resolves to that `dist/`. Compiled with swc,
+ * the repository, for pages that run the CLIs there: the library in `dist/`
+ * (its CLI at `dist/integrations/cli/main.js`), the sample app in
+ * `build/sample-app/` (its `data-source.js` for `-d`), and the package.json,
+ * so the sample's `import 'nestjs-opaque-keys'` resolves to that `dist/`. Compiled with swc,
  * file by file (a second or two; the CLI suite covers the tsc build).
  */
 export async function buildCliCheckout(root: string, dir: string): Promise<void> {
@@ -48,17 +48,15 @@ export async function buildCliCheckout(root: string, dir: string): Promise<void>
 }
 
 /**
- * Shell functions standing in for `npx` in the docs tests: the checkout's own
- * CLI for `npx nestjs-opaque-keys` (as `npx` finds the project's own bin in
- * the repository), the installed TypeORM CLI for `npx typeorm`, and nothing
- * else (never the registry).
+ * A shell function standing in for `npx` in the docs tests: the installed
+ * TypeORM CLI for `npx typeorm` (what `node_modules/.bin/typeorm` runs in the
+ * repository), and nothing else, never the registry.
  */
-export function npxPrelude(root: string, dir: string): string {
-  const quote = (path: string) => `'${path.replace(/'/g, `'\\''`)}'`;
+export function npxPrelude(root: string): string {
+  const typeorm = join(root, 'node_modules', 'typeorm', 'cli.js').replace(/'/g, `'\\''`);
   return `npx() {
   case "$1" in
-    nestjs-opaque-keys) shift; node ${quote(join(dir, 'dist', 'integrations', 'cli', 'main.js'))} "$@" ;;
-    typeorm) shift; node ${quote(join(root, 'node_modules', 'typeorm', 'cli.js'))} "$@" ;;
+    typeorm) shift; node '${typeorm}' "$@" ;;
     *) echo "npx $1: not available in the docs tests" >&2; return 127 ;;
   esac
 }`;

@@ -35,14 +35,15 @@ function stepProblem(run: ShellRun, step: DocStep, index: number): string | unde
  * output checked against what the page shows (see doc-page.ts and
  * doc-output.ts). The page's `export BASE=` and `export ADMIN_KEY=` lines get
  * the app's URL and the printed key, as a reader pastes them. Pages that run
- * `npx nestjs-opaque-keys` or `npx typeorm` get a compiled copy of this
- * checkout to run them in (see cli-checkout.ts).
+ * the CLIs (`node dist/...`, `build/sample-app/data-source.js`, `npx typeorm`)
+ * run in a compiled copy of this checkout (see cli-checkout.ts).
  */
 export function describeDocPage(path: string): void {
   const root = resolve('.');
   const page = new DocPage(join(root, path));
   const steps = page.steps;
-  const usesCli = steps.some((step) => /(^|[\s;&|(])npx /m.test(step.command));
+  // Commands on the built checkout: the CLIs and their -d file.
+  const usesCli = steps.some((step) => /(^|[\s;&|(])npx |\b(dist|build)\//m.test(step.command));
 
   describe(`${path}, run against a fresh sample app`, () => {
     const dir = join(root, 'build', `docs-${process.pid}-${path.replace(/\W+/g, '-')}`);
@@ -59,7 +60,7 @@ export function describeDocPage(path: string): void {
         dir,
         env: { ...process.env, DATABASE_PATH: app.databasePath },
         inputs: inputs(),
-        prelude: usesCli ? npxPrelude(root, dir) : undefined,
+        prelude: usesCli ? npxPrelude(root) : undefined,
       });
     }, 180_000);
 
