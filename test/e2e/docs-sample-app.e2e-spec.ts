@@ -1,4 +1,3 @@
-import { jest } from '@jest/globals';
 import { describeDocPage } from '../support/docs/doc-page-suite.js';
 
 /**
@@ -7,6 +6,4 @@ import { describeDocPage } from '../support/docs/doc-page-suite.js';
  * CLI and the TypeORM CLI on the sample's data source; each output checked
  * against the page. SQLite whatever DB_TYPE says (the sample's own database).
  */
-jest.setTimeout(60_000);
-
 describeDocPage('docs/sample-app.md');
