@@ -21,7 +21,10 @@ import { OrdersService } from './orders/orders.service.js';
 
 /** Options of {@link AppModule.forRoot}. */
 export interface AppModuleOptions {
-  /** Where per-key rate limits are counted. Default: @nestjs/throttler's in-memory storage. */
+  /**
+   * Where per-key rate limits are counted: a host's `@nestjs/throttler` storage (any `ThrottlerStorage`).
+   * Default: in memory, per instance, with rate-limiter-flexible (docs/rate-limits.md).
+   */
   rateLimitStorage?: RateLimitStorage;
 }
 

@@ -4,15 +4,22 @@ import { API_KEY_POLICY } from './config/api-keys.options.js';
 import { SampleAppConfig } from './config/sample-app.config.js';
 
 /**
- * Name and scopes of the first key, issued when the key table is empty: the
- * root of delegation. Keys are issued only within the issuer's scopes and
- * lifetime (docs/delegation.md), so it holds every scope the app defines
- * (`keys:*` covers `keys:admin`, `keys:leaks`, `keys:introspect`) and lives
- * as long as the policy allows (365 days). Operators issue narrower keys from
- * it: admins with `keys:admin` and the scopes they may hand out, secret
- * scanners with `keys:leaks` only, services with `keys:introspect` only.
+ * Name and scopes of the first key, issued when the key table is empty. It
+ * holds what an everyday admin hands out, and no more: `keys:admin` (manage
+ * keys) and the app's own scopes (`orders:*`, `downloads:*`). It holds neither
+ * `keys:leaks` (report leaked keys) nor `keys:introspect` (look keys up for
+ * another service): a key printed to a terminal and pasted into shells should
+ * not also be a secret scanner or a resource server. Keys are issued only
+ * within the issuer's scopes (docs/delegation.md), so it cannot issue those
+ * either: the operator issues them with the CLI, whose calls are trusted
+ * (`-d build/sample-app/data-source.js`, see sample-app/data-source.ts).
+ * It lives as long as the policy allows (365 days), so the keys it issues get
+ * their full default lifetime rather than being cut to its own.
  */
-export const BOOTSTRAP_ADMIN_KEY = { name: 'bootstrap admin', scopes: ['keys:*', 'orders:*', 'downloads:*'] } as const;
+export const BOOTSTRAP_ADMIN_KEY = {
+  name: 'bootstrap admin',
+  scopes: ['keys:admin', 'orders:*', 'downloads:*'],
+} as const;
 
 /**
  * Solves the first-key problem: on a start with an empty key table, issues

@@ -8,10 +8,13 @@ import { serverUrl, testDatabase, testSchema } from '../support/database.js';
 /**
  * The README is code: every TypeScript block of its "Use it in your app"
  * section (each a whole file, named by its first line `// src/<file>.ts`) is
- * written into a scratch app, compiled with tsc against the library installed
- * from `npm pack`, and run: the app boots (its migrations run the Nest way),
- * the section's `npx nestjs-opaque-keys` lines run against it (an admin key,
- * doctor), and the routes answer as the text says. SQLite in `npm test`;
+ * written into a scratch app, compiled with tsc (with exactly the tsconfig
+ * options the section names) against the library installed from `npm pack`,
+ * and run: the app boots (its migrations run the Nest way), the section's
+ * `npx nestjs-opaque-keys` lines run against it (an admin key, doctor), and
+ * the routes answer as the text says, including what a copied KeysController
+ * must refuse: body fields it does not declare (400) and keys wider than the
+ * calling admin key (403, issue and rotate). SQLite in `npm test`;
  * with DB_TYPE=postgres the app gets DATABASE_URL, as the README's database.ts reads it.
  */
 // Building, packing and installing the library takes a while on a shared core.
@@ -19,6 +22,15 @@ jest.setTimeout(300_000);
 
 const root = resolve('.');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+/** The compiler options the README names, exactly: the scratch app is compiled with these and no others. */
+const README_TSCONFIG = {
+  module: 'nodenext',
+  rootDir: 'src',
+  outDir: 'dist',
+  types: ['node'],
+  experimentalDecorators: true,
+  emitDecoratorMetadata: true,
+};
 
 /** The README section that tells a new app what to write. */
 function usageSection(): string {
@@ -108,20 +120,7 @@ describe('README "Use it in your app"', () => {
     }
     writeFileSync(
       join(appDir, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          module: 'nodenext',
-          target: 'es2023',
-          outDir: 'dist',
-          rootDir: 'src',
-          strict: true,
-          experimentalDecorators: true,
-          emitDecoratorMetadata: true,
-          skipLibCheck: true,
-          types: ['node'],
-        },
-        include: ['src'],
-      }),
+      JSON.stringify({ compilerOptions: README_TSCONFIG, include: ['src'] }),
     );
     const compiled = run(process.execPath, [tsc, '-p', 'tsconfig.json'], appDir);
     expect({ status: compiled.status, out: compiled.out }).toEqual({ status: 0, out: '' });
@@ -165,7 +164,13 @@ describe('README "Use it in your app"', () => {
       'src/orders.controller.ts',
     ]);
     expect(section).toContain('migrationsRun: true');
-    expect(section).toMatch(/npm install nestjs-opaque-keys .*@nestjs\/platform-express .*better-sqlite3/);
+    expect(section).toMatch(/npm install nestjs-opaque-keys .*@nestjs\/platform-express .*better-sqlite3 /);
+    expect(section).toMatch(/npm install nestjs-opaque-keys .* class-validator class-transformer\n/);
+    expect(section).toContain('npm install -D typescript @types/node\n');
+    // The TypeScript setup a new app needs is named, option by option, as the test compiles it.
+    for (const [option, value] of Object.entries(README_TSCONFIG))
+      expect(section).toContain(`"${option}": ${JSON.stringify(value)}`);
+    expect(section).toContain('app.enableShutdownHooks()');
   });
 
   it('issues a key with the CLI line, passes doctor, and serves the routes as the README says', async () => {
@@ -201,18 +206,70 @@ describe('README "Use it in your app"', () => {
       });
     expect((await call('/orders/status')).status).toBe(200);
     expect((await call('/orders')).status).toBe(401);
-    expect((await call('/orders', admin)).status).toBe(403); // keys:admin only
+    expect((await call('/orders', admin)).status).toBe(200); // keys:admin and orders:*, no owner
 
     const issued = await call('/keys', admin, { name: 'reporting', ownerId: 'team-42', scopes: ['orders:read'] });
     expect(issued.status).toBe(201);
-    const { key, record } = (await issued.json()) as { key: string; record: { id: string } };
+    const { key, record } = (await issued.json()) as { key: string; record: { id: string; expiresAt: string } };
+    // defaultLifetimeMs: 90 days (the CLI's admin key never expires, so nothing cuts it).
+    expect(Math.round((Date.parse(record.expiresAt) - Date.now()) / 86_400_000)).toBe(90);
     const orders = await call('/orders', key);
     expect({ status: orders.status, body: await orders.json() }).toEqual({
       status: 200,
       body: { ownerId: 'team-42', orders: [] },
     });
     expect((await call('/orders/1/refund', key, {})).status).toBe(403);
-    expect(((await (await call('/keys', admin)).json()) as { total: number }).total).toBe(2);
+    const total = async () => ((await (await call('/keys', admin)).json()) as { total: number }).total;
+    expect(await total()).toBe(2);
+
+    // The body is checked (class-validator, main.ts's ValidationPipe): a field the DTO does not declare is
+    // refused with 400, not ignored, and so is a wrong type; nothing is issued.
+    for (const [body, message] of [
+      [{ name: 'x', scopes: [], rateLimit: { limit: 1_000_000, windowMs: 1 } }, 'property rateLimit should not exist'],
+      [{ name: 'x', scopes: [], maxUses: 1_000_000 }, 'property maxUses should not exist'],
+      [{ name: 'x', scopes: [], metadata: { plan: 'gold' } }, 'property metadata should not exist'],
+      [{ name: 'x', scopes: [], expiresAt: '2099-01-01T00:00:00Z' }, 'property expiresAt should not exist'],
+      [{ name: 'x', scopes: 'orders:read' }, 'scopes must be an array'],
+      [{ name: 42, scopes: [] }, 'name must be a string'],
+      [{ name: '', scopes: [] }, 'name must be longer than or equal to 1 characters'],
+    ] as const) {
+      const res = await call('/keys', admin, body);
+      expect({ status: res.status, message: ((await res.json()) as { message: string[] }).message }).toEqual({
+        status: 400,
+        message: expect.arrayContaining([message]),
+      });
+    }
+    // Delegation (actingAs): a key grants only what it holds. keys:admin + orders:* asking for * is 403.
+    for (const scopes of [['*'], ['keys:*'], ['billing:read']]) {
+      const res = await call('/keys', admin, { name: 'wider', scopes });
+      expect({ status: res.status, body: await res.json() }).toEqual({
+        status: 403,
+        body: {
+          statusCode: 403,
+          error: 'Forbidden',
+          message: expect.stringContaining(`cannot grant ${JSON.stringify(scopes[0])}: it does not hold it`),
+        },
+      });
+    }
+    expect(await total()).toBe(2);
+    // Nor may it rotate a wider key (the successor's plaintext would be its): 403, no key in the answer.
+    const issueLine = words(cliLines.find((line) => / issue /.test(line))!).slice(2);
+    const globals = issueLine.slice(0, issueLine.indexOf('issue')); // -d ... --prefix acme, as the README has them
+    const wide = run(
+      process.execPath,
+      [main, ...globals, '--json', 'issue', '--name', 'root', '--scopes', '*'],
+      join(dir, 'app'),
+      {
+        ...env,
+        API_KEY_PREFIX: '',
+      },
+    );
+    expect(wide).toMatchObject({ status: 0 });
+    const rootKey = JSON.parse(wide.stdout) as { key: string; record: { id: string } };
+    const refused = await call(`/keys/${rootKey.record.id}/rotate`, admin, {});
+    expect(refused.status).toBe(403);
+    expect(await refused.text()).not.toMatch(/acme_[0-9A-Za-z]{40,}/);
+    expect((await call('/keys', rootKey.key)).status).toBe(200); // still the one live root key
 
     const rotated = (await (await call(`/keys/${record.id}/rotate`, admin, {})).json()) as { key: string };
     expect((await call('/orders', rotated.key)).status).toBe(200);

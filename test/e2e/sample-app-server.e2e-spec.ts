@@ -1,5 +1,11 @@
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { apiKeyMigrations } from 'nestjs-opaque-keys';
+import { usageMigrations } from 'nestjs-opaque-keys/usage';
 import request from 'supertest';
 import { databaseOptions } from '../../sample-app/config/database.options.js';
 import { SampleAppConfig } from '../../sample-app/config/sample-app.config.js';
@@ -28,11 +34,34 @@ describe('sample app with DATABASE_URL', () => {
       url: 'mysql://root@db/keys',
     });
     expect(() => SampleAppConfig.fromEnv({ DATABASE_URL: 'sqlite:///tmp/x' })).toThrow(/postgres:\/\//);
-    // Without DATABASE_URL: the embedded file, as before.
-    expect(databaseOptions(SampleAppConfig.fromEnv({ DATABASE_PATH: ':memory:' }))).toMatchObject({
-      type: 'better-sqlite3',
-      synchronize: true,
-    });
+    // Without DATABASE_URL: the embedded file, its tables made by the same migrations (never synchronize): the
+    // core's, and the usage feature's (the sample counts usage).
+    const sqlite = databaseOptions(SampleAppConfig.fromEnv({ DATABASE_PATH: ':memory:' })) as Record<string, any>;
+    expect(sqlite).toMatchObject({ type: 'better-sqlite3', synchronize: false, migrationsRun: true });
+    expect(sqlite.migrations.map((m: { name: string }) => m.name)).toEqual(
+      [...apiKeyMigrations('better-sqlite3'), ...usageMigrations('better-sqlite3')].map((m) => m.name),
+    );
+  });
+
+  it('refuses, with the way out, a SQLite file an older sample made with synchronize', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sample-old-'));
+    try {
+      const path = join(dir, 'sample.sqlite');
+      const db = new Database(path);
+      db.exec('CREATE TABLE api_keys (id varchar(36) PRIMARY KEY)');
+      db.close();
+      const config = SampleAppConfig.fromEnv({ DATABASE_PATH: path });
+      expect(() => databaseOptions(config)).toThrow(
+        `${path} holds keys made by an older sample app (synchronize, no migrations recorded). Delete the file`,
+      );
+      // Once the migrations are recorded (or marked as run), it is the sample's own file again.
+      const migrated = new Database(path);
+      migrated.exec('CREATE TABLE migrations (id integer PRIMARY KEY)');
+      migrated.close();
+      expect(databaseOptions(config)).toMatchObject({ type: 'better-sqlite3', database: path });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   if (testDatabase() === 'sqlite') return;

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { ApiKeyService, type IssueApiKeyInput } from 'nestjs-opaque-keys';
 import { createSampleApp } from '../../sample-app/sample-app.js';
 import { ApiKeyEventPublisher } from '../../lib/features/events/index.js';
 import { ApiKeyUsageRecorder } from 'nestjs-opaque-keys/usage';
@@ -55,6 +56,16 @@ describe('sample app', () => {
     return res.body;
   }
 
+  /**
+   * Issues a key as the operator does with the CLI: through ApiKeyService, without `actingAs`. The only way
+   * to a `keys:leaks` or `keys:introspect` key, which no admin key over HTTP holds, so none can grant.
+   */
+  async function operatorIssue(input: IssueApiKeyInput): Promise<{ key: string; record: Record<string, any> }> {
+    const issued = await app.get(ApiKeyService).issue({ ...input, actor: 'cli:operator' });
+    plaintexts.add(issued.key);
+    return JSON.parse(JSON.stringify(issued));
+  }
+
   async function keyCount(): Promise<number> {
     return (await http().get('/keys').set(bearer(admin)).expect(200)).body.total;
   }
@@ -92,7 +103,7 @@ describe('sample app', () => {
       expect(page.total).toBe(1);
       expect(page.items[0]).toMatchObject({
         name: 'bootstrap admin',
-        scopes: ['keys:*', 'orders:*', 'downloads:*'],
+        scopes: ['keys:admin', 'orders:*', 'downloads:*'],
         ownerId: null,
         revokedAt: null,
       });
@@ -578,7 +589,7 @@ describe('sample app', () => {
       expect(Date.parse(record.expiresAt)).toBeGreaterThanOrEqual(before + 90 * DAY);
       expect(Date.parse(record.expiresAt)).toBeLessThan(Date.now() + 90 * DAY + 1000);
       const bootstrap = (await http().get(`/keys/${adminId}`).set(bearer(admin)).expect(200)).body;
-      // The root of delegation: no key it issues may outlive it, so it lives as long as the policy allows.
+      // No key it issues may outlive it, so it lives as long as the policy allows: their defaults stay whole.
       const lifetime = Date.parse(bootstrap.expiresAt) - Date.parse(bootstrap.createdAt);
       expect(lifetime).toBeLessThanOrEqual(365 * DAY);
       expect(lifetime).toBeGreaterThan(365 * DAY - 1000);
@@ -911,13 +922,39 @@ describe('sample app', () => {
   });
 
   describe('leaked keys and introspection', () => {
+    it('keeps the bootstrap admin key out of both: 403 on the endpoints, 403 issuing their scopes', async () => {
+      const count = await keyCount();
+      for (const scope of ['keys:leaks', 'keys:introspect', 'keys:*']) {
+        const res = await http()
+          .post('/keys')
+          .set(bearer(admin))
+          .send({ name: 'x', scopes: [scope] })
+          .expect(403);
+        expect(res.body).toEqual({
+          statusCode: 403,
+          error: 'Forbidden',
+          message: `API key ${adminId} cannot grant ${JSON.stringify(scope)}: it does not hold it`,
+        });
+      }
+      expect(await keyCount()).toBe(count);
+      const leaks = await http()
+        .post('/api-keys/leaks')
+        .set(bearer(admin))
+        .send([{ token: admin }])
+        .expect(403);
+      expect(leaks.headers['www-authenticate']).toContain('scope="keys:leaks"');
+      const peek = await http().post('/oauth/introspect').set(bearer(admin)).type('form').send({ token: admin });
+      expect(peek.status).toBe(403);
+      expect(peek.headers['www-authenticate']).toContain('scope="keys:introspect"');
+      await http().get('/keys').set(bearer(admin)).expect(200); // still a working admin key
+    });
+
     it('takes secret-scanning reports from a dedicated keys:leaks key, not from a keys:admin key', async () => {
-      const scanner = await issue({ name: 'github secret scanning', scopes: ['keys:leaks'] });
+      const scanner = await operatorIssue({ name: 'github secret scanning', scopes: ['keys:leaks'] });
       const leaked = await issue({ name: 'pasted in a gist', scopes: ['orders:read'], ownerId: 'acme' });
-      const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
       const denied = await http()
         .post('/api-keys/leaks')
-        .set(bearer(orderAdmin.key))
+        .set(bearer(admin))
         .send([{ token: leaked.key }])
         .expect(403);
       expect(denied.headers['www-authenticate']).toContain('scope="keys:leaks"');
@@ -942,7 +979,7 @@ describe('sample app', () => {
     });
 
     it('answers malformed reports with 400 and revokes nothing', async () => {
-      const scanner = await issue({ name: 'scanner', scopes: ['keys:leaks'] });
+      const scanner = await operatorIssue({ name: 'scanner', scopes: ['keys:leaks'] });
       const bystander = await issue({ name: 'bystander', scopes: [] });
       for (const body of [{}, [], [{ url: 'x' }]]) {
         const res = await http().post('/api-keys/leaks').set(bearer(scanner.key)).send(body).expect(400);
@@ -954,7 +991,7 @@ describe('sample app', () => {
     });
 
     it('introspects keys (RFC 7662) for a dedicated keys:introspect key, spending no use', async () => {
-      const service = await issue({ name: 'orders service', scopes: ['keys:introspect'] });
+      const service = await operatorIssue({ name: 'orders service', scopes: ['keys:introspect'] });
       const client = await issue({
         name: 'client',
         scopes: ['orders:read', 'orders:write'],
@@ -963,13 +1000,7 @@ describe('sample app', () => {
         maxUses: 5,
         rateLimit: { limit: 10, windowMs: 60_000 },
       });
-      const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
-      await http()
-        .post('/oauth/introspect')
-        .set(bearer(orderAdmin.key))
-        .type('form')
-        .send({ token: client.key })
-        .expect(403);
+      await http().post('/oauth/introspect').set(bearer(admin)).type('form').send({ token: client.key }).expect(403);
       const res = await http()
         .post('/oauth/introspect')
         .set(bearer(service.key))
@@ -1003,7 +1034,7 @@ describe('sample app', () => {
     });
 
     it('answers { active: false } for anything but a live key, and 400 without a token', async () => {
-      const service = await issue({ name: 'introspector', scopes: ['keys:introspect'] });
+      const service = await operatorIssue({ name: 'introspector', scopes: ['keys:introspect'] });
       const revoked = await issue({ name: 'gone', scopes: [] });
       await http().post(`/keys/${revoked.record.id}/revoke`).set(bearer(admin)).send({}).expect(200);
       for (const token of [revoked.key, 'sk_live_not_a_key', 'hello']) {
@@ -1023,7 +1054,7 @@ describe('sample app', () => {
   // With `globalGuard: true` the library's own controllers are guarded twice (globally and by
   // their @UseGuards): the guard verifies, counts and charges a request once, then only checks scopes.
   it("a call to the library's controllers costs the calling key one use and one rate-limit hit", async () => {
-    const service = await issue({
+    const service = await operatorIssue({
       name: 'metered service',
       scopes: ['keys:introspect'],
       maxUses: 100,
