@@ -24,8 +24,9 @@ import { NestFactory } from '@nestjs/core';
 import { JwtModule } from '@nestjs/jwt';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { DataSource, type Logger } from 'typeorm';
-import { API_KEY_ENTITY, API_KEY_STORE } from '../lib/api-key.constants.js';
+import type { Logger } from 'typeorm';
+import { API_KEY_STORE } from '../lib/api-key.constants.js';
+import { ApiKeyDatabase } from '../lib/storage/index.js';
 import { type ApiKeyColumns } from '../lib/storage/index.js';
 import { ApiKeyGuard, ApiKeyModule, Scopes, apiKeyEntities } from '../lib/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
@@ -158,8 +159,8 @@ async function createApp(variant: Variant): Promise<INestApplication> {
   const moduleRef = await Test.createTestingModule({ imports: [appModule(variant)] })
     .overrideProvider(API_KEY_STORE)
     .useFactory({
-      factory: (dataSource: DataSource, entity: typeof ApiKeyColumns) => new V0TypeOrmApiKeyStore(dataSource, entity),
-      inject: [DataSource, API_KEY_ENTITY],
+      factory: (db: ApiKeyDatabase) => new V0TypeOrmApiKeyStore(db.dataSource, db.keys),
+      inject: [ApiKeyDatabase],
     })
     .compile();
   return moduleRef.createNestApplication({ logger: [...logger] });

@@ -13,6 +13,7 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { DataSource, type Logger } from 'typeorm';
 import { ApiKeyUsageEntity, ApiKeyUsageRecorder } from '../lib/features/usage/index.js';
+import { ApiKeyDatabase } from '../lib/storage/index.js';
 import { VerificationOutcomes } from '../lib/verification/index.js';
 import { median } from './report.js';
 
@@ -41,7 +42,8 @@ const dataSource = await new DataSource({
 
 function recorder(): ApiKeyUsageRecorder {
   const options = { granularity: 'hour', flushIntervalMs: 3_600_000, retentionMs: undefined } as const;
-  return new ApiKeyUsageRecorder(options, dataSource, ApiKeyUsageEntity);
+  // Only the DataSource of the setup's database is used by the recorder.
+  return new ApiKeyUsageRecorder(options, { dataSource } as ApiKeyDatabase, ApiKeyUsageEntity);
 }
 
 function run(target: VerificationOutcomes): number {

@@ -40,7 +40,7 @@ export type {
   RotatedApiKey,
 } from './lifecycle/api-key.record.js';
 export type { ApiKeyUpdate, UpdatableField } from './lifecycle/api-key.update.js';
-export type { ListApiKeyEventsQuery } from './lifecycle/api-key-audit.log.js';
+export type { ListApiKeyEventsQuery } from './lifecycle/api-key.queries.js';
 
 // Errors
 export {
@@ -100,7 +100,7 @@ export {
 } from './policies/credits.js';
 export { validateCredits } from './policies/api-key.input.js';
 export { validateAllowedIps, MAX_ALLOWED_IPS, type IpAllowlist } from './policies/ip-allowlist.js';
-export { ApiKeyCredits, creditColumns, type CreditColumns } from './lifecycle/api-key.credits.js';
+export { creditColumns, type CreditColumns } from './lifecycle/api-key.credits.js';
 
 // Storage: entities and migrations of the core's two tables
 export { ApiKeyEntity, ApiKeyColumns, apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from './storage/api-key.entity.js';

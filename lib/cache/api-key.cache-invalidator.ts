@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
-import { API_KEY_CACHE, API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
-import type { ApiKeyColumns } from '../storage/api-key.entity.js';
+import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import type { StoredApiKey } from '../storage/api-key.store.js';
-import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import { ApiKeyDatabase } from '../storage/api-key.database.js';
+import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
+import { CachedApiKeyStore } from './cached-api-key.store.js';
 import {
   invalidationChannel,
   type ApiKeyInvalidation,
@@ -30,13 +30,17 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
   private readonly bus?: ApiKeyInvalidationBus;
   private readonly channel: string = '';
 
+  private readonly cache: LookupCache<StoredApiKey> | null;
+  private readonly dataSource: DataSource;
+
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(API_KEY_ENTITY) entity: typeof ApiKeyColumns,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
-    @Optional() @Inject(API_KEY_CACHE) private readonly cache: LookupCache<StoredApiKey> | null = null,
+    private readonly db: ApiKeyDatabase,
+    @Inject(API_KEY_STORE) store: ApiKeyStore,
   ) {
+    this.cache = store instanceof CachedApiKeyStore ? store.cache : null;
+    const dataSource = (this.dataSource = db.dataSource);
+    const entity = db.keys;
     const invalidation = options.cache?.invalidation;
     if (!this.cache || !invalidation) return;
     const postgres = dataSource.options.type === 'postgres';
@@ -116,7 +120,7 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
     const cache = this.cache;
     if (!cache) return;
     if (this.bus?.delivery === 'transaction') await this.bus.publish(this.channel, change, em);
-    this.unitOfWork.afterTransaction(em, () => {
+    this.db.afterTransaction(em, () => {
       if ('all' in change) cache.clear();
       else cache.invalidate(change.ids);
       if (this.bus?.delivery === 'after-commit') {

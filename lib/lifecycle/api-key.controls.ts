@@ -1,16 +1,11 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import { IsNull, Not, type EntityManager, type FindOptionsWhere } from 'typeorm';
-import { ApiKeyCredits } from './api-key.credits.js';
-import { ApiKeyAuditLog } from './api-key-audit.log.js';
-import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
+import { IsNull, Not, type FindOptionsWhere } from 'typeorm';
+import type { KeyCredits } from './api-key.credits.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import type { ApiKeyEventType } from '../storage/api-key-event.entity.js';
 import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
-import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import * as input from '../policies/api-key.input.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ActingOptions } from './api-key.record.js';
-import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import type { KeyChange, LifecycleContext } from './api-key.changes.js';
 import { managedKeyOf } from './acting-key.js';
 import { assertMayChange, assertMayManage, assertMayRevokeAll } from '../policies/delegation.js';
 import { toUpdateChange, type ApiKeyUpdate } from './api-key.update.js';
@@ -39,20 +34,19 @@ function validateReason(reason: unknown): string | null {
 
 /**
  * The key controls behind `ApiKeyService.disable`, `enable`, `update` and
- * `revokeAllForOwner`. Each is one transaction: the key's row is locked and
+ * `revokeAllForOwner`. Each is one change: the key's row is locked and
  * checked (state, delegation), changed by one conditional UPDATE, audited,
  * and dropped from the lookup cache on every instance.
  */
-@Injectable()
-export class ApiKeyControls {
+export class KeyControls {
   constructor(
-    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
-    private readonly audit: ApiKeyAuditLog,
-    private readonly credits: ApiKeyCredits,
-    @Optional() private readonly cache?: ApiKeyCacheInvalidator,
+    private readonly context: LifecycleContext,
+    private readonly credits: KeyCredits,
   ) {}
+
+  private get options() {
+    return this.context.options;
+  }
 
   /** Disables a live key (reversibly). @throws ApiKeyStateError when revoked or already disabled */
   async disable(id: string, reason: unknown, { actor, actingAs }: ActingOptions): Promise<void> {
@@ -112,9 +106,7 @@ export class ApiKeyControls {
       // Credits belong to the rotation family's newest key: set there, in this transaction.
       const credits = patch.credits;
       const after =
-        credits === undefined
-          ? undefined
-          : async (em: EntityManager) => [(await this.credits.configure(em, id, credits, now)).holderId];
+        credits === undefined ? undefined : (change: KeyChange) => this.credits.configure(change, id, credits);
       return { where: { id, revokedAt: IsNull() }, set, details: { fields }, after };
     });
   }
@@ -129,33 +121,22 @@ export class ApiKeyControls {
     if (owner === null) throw new ApiKeyValidationError('ownerId is required');
     const why = validateReason(reason);
     if (actingAs) assertMayRevokeAll(actingAs, owner, this.options);
-    const now = new Date();
-    return this.unitOfWork.run(async (em) => {
-      const result = await em.update(this.entity, { ownerId: owner, revokedAt: IsNull() }, {
-        revokedAt: now,
+    const { keys } = this.context.db;
+    return this.context.changes.run(async ({ em, now, record, invalidate }) => {
+      const at = new Date(now);
+      const result = await em.update(keys, { ownerId: owner, revokedAt: IsNull() }, {
+        revokedAt: at,
         revokedReason: why,
       } as never);
       if (!result.affected) return 0;
       // The rows this statement revoked: this owner's, revoked at this very instant (read in the same transaction).
-      const revoked = await em.find(this.entity, {
-        where: { ownerId: owner, revokedAt: now },
-        select: { id: true },
-      });
+      const revoked = await em.find(keys, { where: { ownerId: owner, revokedAt: at }, select: { id: true } });
       const ids = revoked.map((row) => row.id);
-      await this.audit.write(
-        em,
-        ids.map((keyId) => ({
-          keyId,
-          ownerId: owner,
-          type: 'revoked',
-          actor,
-          details: { reason: why, allForOwner: true },
-        })),
-        now.getTime(),
-      );
-      await this.cache?.changed(em, { ids });
+      const details = { reason: why, allForOwner: true };
+      record(...ids.map((keyId) => ({ keyId, ownerId: owner, type: 'revoked' as const, actor, details })));
+      invalidate(ids);
       return result.affected;
-    }, true);
+    });
   }
 
   /**
@@ -171,26 +152,23 @@ export class ApiKeyControls {
       where: FindOptionsWhere<ApiKeyColumns>;
       set: Partial<ApiKeyColumns>;
       details?: Record<string, unknown>;
-      /** More work in the same transaction; returns more key ids whose cached rows it changed. */
-      after?: (em: EntityManager) => Promise<string[]>;
+      /** More work in the same change (it invalidates what it changes). */
+      after?: (change: KeyChange) => Promise<unknown>;
     },
   ): Promise<void> {
-    await this.unitOfWork.run(async (em: EntityManager) => {
-      const row = await em.findOne(this.entity, {
-        where: { id },
-        select: CONTROL_SELECT,
-        lock: this.unitOfWork.writeLock,
-      });
+    const { db, changes } = this.context;
+    await changes.run(async (change) => {
+      const row = await change.em.findOne(db.keys, { where: { id }, select: CONTROL_SELECT, lock: db.writeLock });
       if (!row) throw new ApiKeyNotFoundError(id);
       const { where, set, details: planned, after } = plan(row);
       // An update of credits alone changes no column of this row (the balance is the family's).
       if (Object.keys(set).length > 0) {
-        const result = await em.update(this.entity, where, set as never);
+        const result = await change.em.update(db.keys, where, set as never);
         if (result.affected !== 1) throw new ApiKeyStateError(id, type === 'enabled' ? 'enabled' : 'revoked');
       }
-      const also = after ? await after(em) : [];
-      await this.audit.write(em, [{ keyId: id, ownerId: row.ownerId, type, actor, details: planned ?? details }]);
-      await this.cache?.changed(em, { ids: [...new Set([id, ...also])] });
-    }, true);
+      if (after) await after(change);
+      change.record({ keyId: id, ownerId: row.ownerId, type, actor, details: planned ?? details });
+      change.invalidate([id]);
+    });
   }
 }

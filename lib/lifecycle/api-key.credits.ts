@@ -1,12 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, type EntityManager } from 'typeorm';
-import { ApiKeyAuditLog } from './api-key-audit.log.js';
-import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyNotFoundError, ApiKeyStateError, ApiKeyValidationError } from '../api-key.errors.js';
-import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
-import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import type { KeyChange, LifecycleContext } from './api-key.changes.js';
 import * as input from '../policies/api-key.input.js';
 import { MAX_CREDITS, type CreditsInput } from '../policies/credits.js';
 import { assertMayChange } from '../policies/delegation.js';
@@ -40,20 +35,21 @@ const HOLDER_SELECT = {
 type Holder = Pick<ApiKeyColumns, keyof typeof HOLDER_SELECT>;
 
 /**
- * Changes keys' credits. A rotation family has one balance, on its newest key
- * (rotation moves it there), so every change here applies to that key, whichever
- * key of the family is named. Each change is one transaction: the holder row
- * locked, one conditional UPDATE, its audit event and the cache invalidation.
+ * Changes keys' credits (`ApiKeyService.addCredits`, `setCredits`, and `update` with `credits`). A rotation
+ * family has one balance, on its newest key (rotation moves it there), so every change here applies to that
+ * key, whichever key of the family is named. Each change is one: the holder row locked, one conditional UPDATE,
+ * its audit event and the cache invalidation.
  */
-@Injectable()
-export class ApiKeyCredits {
-  constructor(
-    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
-    private readonly audit: ApiKeyAuditLog,
-    private readonly invalidator: ApiKeyCacheInvalidator,
-  ) {}
+export class KeyCredits {
+  constructor(private readonly context: LifecycleContext) {}
+
+  private get options() {
+    return this.context.options;
+  }
+
+  private get entity() {
+    return this.context.db.keys;
+  }
 
   /**
    * Adds `amount` credits to the family's balance. Returns the id of the key
@@ -88,22 +84,17 @@ export class ApiKeyCredits {
 
   /**
    * Sets the credit configuration (balance and refill, or `null` for none) of
-   * the family of key `id`, inside the caller's transaction `em`, for changes
-   * that write their own audit event (e.g. a key update). Validates `credits`
-   * as `issue` does. Returns the holder's id and the columns written; the
-   * caller invalidates the cache for that id (and `id`).
+   * the family of key `id`, inside a change that writes its own audit event
+   * (a key update), and marks the holder's cached row stale. Validates
+   * `credits` as `issue` does. Returns the columns written.
    */
-  async configure(
-    em: EntityManager,
-    id: string,
-    credits: unknown,
-    now: number = Date.now(),
-  ): Promise<{ holderId: string; columns: CreditColumns }> {
-    const columns = creditColumns(input.validateCredits(credits), now);
-    const holder = await this.holderOf(em, id);
-    const result = await em.update(this.entity, { id: holder.id, replacedById: IsNull() }, columns as never);
+  async configure(change: KeyChange, id: string, credits: unknown): Promise<CreditColumns> {
+    const columns = creditColumns(input.validateCredits(credits), change.now);
+    const holder = await this.holderOf(change.em, id);
+    const result = await change.em.update(this.entity, { id: holder.id, replacedById: IsNull() }, columns as never);
     if (result.affected !== 1) throw new ApiKeyStateError(id, 'rotated');
-    return { holderId: holder.id, columns };
+    change.invalidate([holder.id]);
+    return columns;
   }
 
   /**
@@ -113,7 +104,7 @@ export class ApiKeyCredits {
    * rotation family (whichever key of it is named).
    */
   private async holderOf(em: EntityManager, id: string, { actingAs }: ActingOptions = {}): Promise<Holder> {
-    const lock = this.unitOfWork.writeLock;
+    const lock = this.context.db.writeLock;
     const row = await em.findOne(this.entity, { where: { id }, select: HOLDER_SELECT, lock });
     if (!row) throw new ApiKeyNotFoundError(id);
     if (actingAs) assertMayChange(actingAs, managedKeyOf(this.options, row), { limits: ['credits'] }, this.options);
@@ -138,7 +129,7 @@ export class ApiKeyCredits {
     details: Record<string, unknown>,
     update: (em: EntityManager, holder: Holder, remaining: string) => Promise<{ affected?: number | null }>,
   ): Promise<string> {
-    return this.unitOfWork.run(async (em) => {
+    return this.context.changes.run(async ({ em, record, invalidate }) => {
       const holder = await this.holderOf(em, id, acting);
       const column = em.connection.getMetadata(this.entity).findColumnWithPropertyName('remainingUses')!;
       const result = await update(em, holder, em.connection.driver.escape(column.databaseName));
@@ -148,12 +139,10 @@ export class ApiKeyCredits {
           ? new ApiKeyValidationError(`the balance of API key ${holder.id} would exceed ${MAX_CREDITS} credits`)
           : new ApiKeyStateError(id, 'rotated');
       }
-      const ids = [...new Set([holder.id, id])];
       const named = holder.id === id ? details : { ...details, requestedFor: id };
-      const event = { keyId: holder.id, ownerId: holder.ownerId, type, actor: acting.actor, details: named };
-      await this.audit.write(em, [event]);
-      await this.invalidator.changed(em, { ids });
+      record({ keyId: holder.id, ownerId: holder.ownerId, type, actor: acting.actor, details: named });
+      invalidate([holder.id, id]);
       return holder.id;
-    }, true);
+    });
   }
 }

@@ -1,9 +1,6 @@
-import type { ApiKeyAuditLog } from './api-key-audit.log.js';
-import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import * as input from '../policies/api-key.input.js';
-import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import type { LifecycleContext } from './api-key.changes.js';
 import { toRecord, type IssueApiKeyInput, type IssuedApiKey } from './api-key.record.js';
-import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, prefixFor } from './key-factory.js';
 import { assertMayGrant, defaultExpiryWithin, defaultOwnerWithin } from '../policies/delegation.js';
@@ -12,14 +9,6 @@ import { normalizeScopes } from '../policies/scope-matcher.js';
 import { validateRateLimit, type RateLimit } from '../policies/rate-limit.js';
 import { validateAllowedIps } from '../policies/ip-allowlist.js';
 import { assertOwnerBelowLimit, isDeadlock, OWNER_LIMIT_ATTEMPTS } from './owner-key-limit.js';
-
-/** What issuing a key works with: the service's entity, options, unit of work and audit log. */
-export interface IssuanceDeps {
-  readonly entity: typeof ApiKeyColumns;
-  readonly options: ResolvedApiKeyOptions;
-  readonly unitOfWork: ApiKeyUnitOfWork;
-  readonly audit: ApiKeyAuditLog;
-}
 
 /** An allowlist as its column stores it: JSON text, or `null` for any address. */
 function storedAllowedIps(allowedIps: string[] | null): string | null {
@@ -30,15 +19,24 @@ function rateLimitColumns(rate: RateLimit | null): { rateLimitMax: number | null
   return { rateLimitMax: rate?.limit ?? null, rateLimitWindowMs: rate?.windowMs ?? null };
 }
 
-/**
- * `ApiKeyService.issue`: validates the request, holds it to `actingAs` (if
- * any: its owner by default when it is bound to one), makes the key and inserts its row with an `issued` event in one
- * transaction, under `maxKeysPerOwner` when set. The plaintext is in the
- * result and nowhere else.
- * @throws ApiKeyValidationError, ApiKeyDelegationError, ApiKeyLimitError
- */
-export async function issueApiKey(request: IssueApiKeyInput, deps: IssuanceDeps): Promise<IssuedApiKey> {
-  const { entity, options, unitOfWork, audit } = deps;
+/** Issuing keys: `ApiKeyService.issue`. */
+export class KeyIssuance {
+  constructor(private readonly context: LifecycleContext) {}
+
+  /**
+   * Validates the request, holds it to `actingAs` (if any: its owner by default when it is bound to one),
+   * makes the key and inserts its row with an `issued` event in one change, under `maxKeysPerOwner` when set.
+   * The plaintext is in the result and nowhere else.
+   * @throws ApiKeyValidationError, ApiKeyDelegationError, ApiKeyLimitError
+   */
+  async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
+    return issueKey(request, this.context);
+  }
+}
+
+async function issueKey(request: IssueApiKeyInput, context: LifecycleContext): Promise<IssuedApiKey> {
+  const { options, db, changes } = context;
+  const entity = db.keys;
   const now = Date.now();
   const credits = input.validateCredits(request.credits, request.maxUses);
   const fields = {
@@ -67,7 +65,7 @@ export async function issueApiKey(request: IssueApiKeyInput, deps: IssuanceDeps)
   // A new key changes no cached row: unknown keys are never cached.
   const limit = options.maxKeysPerOwner;
   const insert = () =>
-    unitOfWork.run(async (em) => {
+    changes.run(async ({ em, record }) => {
       if (limit !== undefined && row.ownerId !== null)
         await assertOwnerBelowLimit(em, entity, row.ownerId, limit, new Date(now));
       await em.insert(entity, row as never);
@@ -79,12 +77,8 @@ export async function issueApiKey(request: IssueApiKeyInput, deps: IssuanceDeps)
         rateLimit: request.rateLimit ?? null,
         allowedIps: fields.allowedIps !== null,
       };
-      await audit.write(
-        em,
-        [{ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details }],
-        now,
-      );
-    }, true);
+      record({ keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: request.actor, details });
+    }, now);
   // Under maxKeysPerOwner, MySQL / MariaDB resolve racing first keys of an owner by a deadlock: try again.
   for (let attempt = 1; ; attempt++) {
     try {

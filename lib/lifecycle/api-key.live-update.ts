@@ -1,31 +1,46 @@
 import { IsNull } from 'typeorm';
-import type { ApiKeyAuditLog, ApiKeyEventInput } from './api-key-audit.log.js';
-import type { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyNotFoundError, ApiKeyStateError } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
-import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import type { ApiKeyEventInput, LifecycleContext } from './api-key.changes.js';
 import type { ActingOptions, ApiKeyRecord, LeakedKeyResult } from './api-key.record.js';
-import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { MANAGED_KEY_SELECT, managedKeyOf } from './acting-key.js';
 import { assertMayChange, assertMayManage } from '../policies/delegation.js';
 import { environmentOf } from '../key/key-format.js';
 import { hashApiKey } from '../key/key-hash.js';
 import { normalizeScopes } from '../policies/scope-matcher.js';
 
-/** What a change of a live key works with: the service's parts, and its `get` for the fresh record. */
-export interface LiveUpdateDeps {
-  readonly entity: typeof ApiKeyColumns;
-  readonly options: ResolvedApiKeyOptions;
-  readonly unitOfWork: ApiKeyUnitOfWork;
-  readonly audit: ApiKeyAuditLog;
-  readonly cache: ApiKeyCacheInvalidator;
+/** What a change of a live key works with: the write side's context, and a read of the fresh record. */
+export interface LiveUpdateDeps extends LifecycleContext {
   /** The record of a key after its change (`ApiKeyService.get`). */
   readonly read: (id: string) => Promise<ApiKeyRecord>;
 }
 
+/**
+ * Changes of a live key that take effect on its next request: `ApiKeyService.revoke`, `updateScopes` and
+ * `revokeByKey` (a leak report). Each is one conditional UPDATE in one change.
+ */
+export class LiveUpdates {
+  constructor(private readonly deps: LiveUpdateDeps) {}
+
+  /** Revokes a live key now, if `actingAs` reaches it (environment, owner). */
+  revoke(id: string, reason: string | undefined, acting: ActingOptions): Promise<ApiKeyRecord> {
+    return revokeKey(this.deps, id, reason, acting);
+  }
+
+  /** Replaces a live key's scopes, with only scopes `actingAs` may grant. */
+  updateScopes(id: string, scopes: string[], acting: ActingOptions): Promise<ApiKeyRecord> {
+    return replaceScopes(this.deps, id, scopes, acting);
+  }
+
+  /** Revokes a key given as plaintext; `unknown` for strings that are not one of our keys. */
+  revokeByKey(key: string, reason: string, actor: string | undefined): Promise<LeakedKeyResult> {
+    return revokeLeakedKey(this.deps, key, reason, actor);
+  }
+}
+
 /** `ApiKeyService.revoke`: revokes a live key now, if `actingAs` reaches it (environment, owner). */
-export async function revokeKey(
+async function revokeKey(
   deps: LiveUpdateDeps,
   id: string,
   reason: string | undefined,
@@ -43,7 +58,7 @@ export async function revokeKey(
  * `ApiKeyService.updateScopes`: replaces a live key's scopes, with only scopes
  * `actingAs` may grant, and only narrower ones on a key of its own rotation family.
  */
-export async function replaceScopes(
+async function replaceScopes(
   deps: LiveUpdateDeps,
   id: string,
   scopes: string[],
@@ -67,15 +82,15 @@ export async function replaceScopes(
  * `ApiKeyService.revokeByKey`: revokes a key given as plaintext, with a
  * `leak_reported` event; `unknown` for strings that are not one of our keys.
  */
-export async function revokeLeakedKey(
+async function revokeLeakedKey(
   deps: LiveUpdateDeps,
   key: string,
   reason: string,
   actor: string | undefined,
 ): Promise<LeakedKeyResult> {
   if (environmentOf(key, deps.options.prefixes) === undefined) return { status: 'unknown' };
-  const row = await deps.unitOfWork.run((em) =>
-    em.findOne(deps.entity, { where: { hash: hashApiKey(key) }, select: { id: true } }),
+  const row = await deps.db.run((em) =>
+    em.findOne(deps.db.keys, { where: { hash: hashApiKey(key) }, select: { id: true } }),
   );
   if (!row) return { status: 'unknown' };
   try {
@@ -116,24 +131,20 @@ async function updateLive(
   check?: (row: ManagedRow) => void,
   alsoType?: 'leak_reported',
 ): Promise<ApiKeyRecord> {
-  const { entity, unitOfWork, audit, cache } = deps;
-  const updated = await unitOfWork.run(async (em) => {
-    const row = await em.findOne(entity, {
-      where: { id },
-      select: MANAGED_KEY_SELECT,
-      lock: unitOfWork.writeLock,
-    });
+  const { db, changes } = deps;
+  const updated = await changes.run(async ({ em, record, invalidate }) => {
+    const row = await em.findOne(db.keys, { where: { id }, select: MANAGED_KEY_SELECT, lock: db.writeLock });
     if (!row) throw new ApiKeyNotFoundError(id);
     check?.(row);
-    const result = await em.update(entity, { id, revokedAt: IsNull() }, change as never);
+    const result = await em.update(db.keys, { id, revokedAt: IsNull() }, change as never);
     if (result.affected !== 1) throw new ApiKeyStateError(id, 'revoked');
-    await cache.changed(em, { ids: [id] });
+    invalidate([id]);
     // A leak report comes first, then the revocation it caused (the newest event stays `revoked`).
     const events: ApiKeyEventInput[] = [{ keyId: id, ownerId: row.ownerId, type, actor, details }];
     if (alsoType) events.unshift({ keyId: id, ownerId: row.ownerId, type: alsoType, actor, details });
-    await audit.write(em, events);
+    record(...events);
     return true;
-  }, true);
+  });
   if (!updated) throw new ApiKeyNotFoundError(id);
   return deps.read(id);
 }

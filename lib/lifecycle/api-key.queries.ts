@@ -12,9 +12,9 @@ import {
   type ApiKeyRecord,
   type ListApiKeysQuery,
 } from './api-key.record.js';
-import type { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
+import type { ApiKeyDatabase } from '../storage/api-key.database.js';
+import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
 import { boundsWhere, managedKeyOf } from './acting-key.js';
-import type { ListApiKeyEventsQuery } from './api-key-audit.log.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
 
@@ -44,11 +44,56 @@ function statusWhere(
   }
 }
 
-/** What the reads work with: the service's unit of work, entity and options. */
+/** What the reads work with: the setup's database and options. */
 export interface QueryDeps {
-  readonly unitOfWork: ApiKeyUnitOfWork;
-  readonly entity: typeof ApiKeyColumns;
+  readonly db: ApiKeyDatabase;
   readonly options: ResolvedApiKeyOptions;
+}
+
+/** Query of `ApiKeyService.listEvents`: by key, by owner, or both. */
+export interface ListApiKeyEventsQuery {
+  keyId?: string;
+  ownerId?: string;
+  /** Page size, 1-100. Default 50. */
+  limit?: number;
+  offset?: number;
+}
+
+/**
+ * The reads of the service: records, pages, expiring keys and the audit trail, each held to `actingAs` (when
+ * given) as a change would be. Every read runs on the primary under replication, so a read right after a change
+ * shows it.
+ */
+export class KeyQueries {
+  constructor(private readonly deps: QueryDeps) {}
+
+  /** One key's record. @throws ApiKeyNotFoundError, ApiKeyDelegationError */
+  get(id: string, acting: ActingOptions = {}): Promise<ApiKeyRecord> {
+    return findRecord(this.deps, id, acting);
+  }
+
+  /** A page of keys, newest first. @throws ApiKeyDelegationError (`owner`) */
+  list(query: ListApiKeysQuery, acting: ActingOptions = {}): Promise<ApiKeyPage> {
+    return findPage(this.deps, query, acting);
+  }
+
+  /** Live keys expiring within `within` ms, the soonest first. */
+  listExpiring(query: ListExpiringQuery, acting: ActingOptions = {}): Promise<ApiKeyRecord[]> {
+    return findExpiring(this.deps, query, acting);
+  }
+
+  /** Audit events of a key and/or an owner, newest first. @throws ApiKeyDelegationError */
+  async listEvents(
+    query: ListApiKeyEventsQuery,
+    acting: ActingOptions = {},
+  ): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
+    return findEvents(this.deps, await eventsQueryWithin(this.deps, query, acting));
+  }
+
+  /** The bounds of a read of events or usage by `actingAs` ({@link trailBounds}). */
+  trailBounds(query: { keyId?: string; ownerId?: string }, acting: ActingOptions): Promise<ReadBounds> {
+    return trailBounds(this.deps, query, acting);
+  }
 }
 
 /**
@@ -76,10 +121,10 @@ export interface ListExpiringQuery {
  * (when given) reaches it, as it would to change it.
  * @throws ApiKeyNotFoundError, ApiKeyDelegationError
  */
-export async function findRecord(deps: QueryDeps, id: string, { actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
-  const { unitOfWork, entity, options } = deps;
+async function findRecord(deps: QueryDeps, id: string, { actingAs }: ActingOptions = {}): Promise<ApiKeyRecord> {
+  const { db, options } = deps;
   input.validateId(id);
-  const row = await unitOfWork.run((em) => em.findOne(entity, { where: { id }, select: RECORD_SELECT }));
+  const row = await db.run((em) => em.findOne(db.keys, { where: { id }, select: RECORD_SELECT }));
   if (!row) throw new ApiKeyNotFoundError(id);
   if (actingAs) assertMayManage(actingAs, managedKeyOf(options, row), options);
   return toRecord(row);
@@ -92,7 +137,7 @@ export async function findRecord(deps: QueryDeps, id: string, { actingAs }: Acti
  * Nothing without `actingAs`.
  * @throws ApiKeyNotFoundError, ApiKeyDelegationError
  */
-export async function trailBounds(
+async function trailBounds(
   deps: QueryDeps,
   query: { keyId?: string; ownerId?: string },
   acting: ActingOptions,
@@ -110,7 +155,7 @@ export async function trailBounds(
  * primary environment reads events key by key (events carry no environment).
  * @throws ApiKeyNotFoundError, ApiKeyDelegationError
  */
-export async function eventsQueryWithin(
+async function eventsQueryWithin(
   deps: QueryDeps,
   query: ListApiKeyEventsQuery,
   acting: ActingOptions,
@@ -126,12 +171,9 @@ export async function eventsQueryWithin(
 }
 
 /** The reads behind `ApiKeyService.list`: a page of keys, newest first, optionally of one owner, within `actingAs`. */
-export async function findPage(
-  deps: QueryDeps,
-  query: ListApiKeysQuery,
-  acting: ActingOptions = {},
-): Promise<ApiKeyPage> {
-  const { unitOfWork, entity } = deps;
+async function findPage(deps: QueryDeps, query: ListApiKeysQuery, acting: ActingOptions = {}): Promise<ApiKeyPage> {
+  const { db } = deps;
+  const entity = db.keys;
   const { limit, offset } = input.validatePage(query);
   const base: FindOptionsWhere<ApiKeyColumns> = {};
   const ownerId = query.ownerId === undefined ? undefined : input.validateOwnerId(query.ownerId);
@@ -141,7 +183,7 @@ export async function findPage(
   const where = statusWhere(base, query.status, new Date());
   // find + count rather than findAndCount: with a column selection, TypeORM
   // counts DISTINCT over a concatenation of every column, which NULLs break.
-  const [rows, total] = await unitOfWork.run((em) =>
+  const [rows, total] = await db.run((em) =>
     Promise.all([
       em.find(entity, {
         where,
@@ -161,12 +203,13 @@ export async function findPage(
  * rotated away) that expire within `within` ms from now, the soonest first,
  * within `actingAs`.
  */
-export async function findExpiring(
+async function findExpiring(
   deps: QueryDeps,
   query: ListExpiringQuery,
   acting: ActingOptions = {},
 ): Promise<ApiKeyRecord[]> {
-  const { unitOfWork, entity } = deps;
+  const { db } = deps;
+  const entity = db.keys;
   if (!Number.isFinite(query?.within) || query.within <= 0)
     throw new ApiKeyValidationError('within must be a positive number of ms');
   const { limit, offset } = input.validatePage(query);
@@ -179,7 +222,7 @@ export async function findExpiring(
   const ownerId = query.ownerId === undefined ? undefined : input.validateOwnerId(query.ownerId);
   if (ownerId !== undefined) where.ownerId = ownerId ?? IsNull();
   Object.assign(where, listingWhere(deps, ownerId, acting));
-  const rows = await unitOfWork.run((em) =>
+  const rows = await db.run((em) =>
     em.find(entity, {
       where,
       select: RECORD_SELECT,
@@ -189,4 +232,22 @@ export async function findExpiring(
     }),
   );
   return rows.map(toRecord);
+}
+
+/** Events of a key and/or an owner, newest first, read on the primary. */
+async function findEvents(
+  { db }: QueryDeps,
+  query: ListApiKeyEventsQuery,
+): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
+  const { limit, offset } = input.validateEventsQuery(query);
+  const where: FindOptionsWhere<ApiKeyEventColumns> = {};
+  if (query.keyId !== undefined) where.keyId = query.keyId;
+  if (query.ownerId !== undefined) where.ownerId = query.ownerId;
+  const [items, total] = await db.run((em) =>
+    Promise.all([
+      em.find(db.events, { where, order: { at: 'DESC', id: 'DESC' }, take: limit, skip: offset }),
+      em.count(db.events, { where }),
+    ]),
+  );
+  return { items, total };
 }

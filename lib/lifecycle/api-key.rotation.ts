@@ -1,8 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
 import { IsNull, type EntityManager, type FindOptionsWhere } from 'typeorm';
-import { ApiKeyAuditLog } from './api-key-audit.log.js';
-import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
-import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import {
   ApiKeyNotFoundError,
@@ -11,9 +7,8 @@ import {
   ApiKeyValidationError,
 } from '../api-key.errors.js';
 import * as input from '../policies/api-key.input.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
+import type { KeyChange, LifecycleContext } from './api-key.changes.js';
 import { toRecord, type RotateApiKeyOptions, type RotatedApiKey } from './api-key.record.js';
-import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { resolveExpiry } from '../policies/expiry-policy.js';
 import { createKey, environmentOfHint, prefixOfHint } from './key-factory.js';
 import { assertMayGrant, assertMayManage, defaultExpiryWithin } from '../policies/delegation.js';
@@ -33,15 +28,16 @@ type Outcome = { rotated: RotatedApiKey } | { reuse: ApiKeyReuseDetectedError };
  * and claimed by a conditional UPDATE, so of concurrent rotations exactly one
  * succeeds.
  */
-@Injectable()
-export class ApiKeyRotation {
-  constructor(
-    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
-    private readonly audit: ApiKeyAuditLog,
-    private readonly cache: ApiKeyCacheInvalidator,
-  ) {}
+export class KeyRotation {
+  constructor(private readonly context: LifecycleContext) {}
+
+  private get options() {
+    return this.context.options;
+  }
+
+  private get entity() {
+    return this.context.db.keys;
+  }
 
   /** Rotates by id (an operator's action). A rotated or revoked key is an {@link ApiKeyStateError}. */
   async rotate(id: string, options: RotateApiKeyOptions = {}): Promise<RotatedApiKey> {
@@ -70,8 +66,9 @@ export class ApiKeyRotation {
     const grace = input.validateGracePeriod(options.gracePeriodMs);
     const now = Date.now();
     if (options.expiresAt !== undefined) resolveExpiry(options.expiresAt, now, this.options);
-    const outcome = await this.unitOfWork.run(async (em): Promise<Outcome> => {
-      const old = await em.findOne(this.entity, { where, lock: this.unitOfWork.writeLock });
+    const outcome = await this.context.changes.run(async (change): Promise<Outcome> => {
+      const { em } = change;
+      const old = await em.findOne(this.entity, { where, lock: this.context.db.writeLock });
       if (!old)
         throw detectReuse
           ? new ApiKeyValidationError('the presented key is not a key of this service')
@@ -79,7 +76,7 @@ export class ApiKeyRotation {
       // A key the actor does not reach tells it nothing of its state; the full check follows in replace().
       if (options.actingAs) assertMayManage(options.actingAs, managedKeyOf(this.options, old), this.options);
       if (old.replacedById) {
-        if (detectReuse) return { reuse: await this.revokeFamily(em, old, options.actor, now) };
+        if (detectReuse) return { reuse: await this.revokeFamily(change, old, options.actor) };
         throw new ApiKeyStateError(old.id, 'rotated');
       }
       if (old.revokedAt) throw new ApiKeyStateError(old.id, 'revoked');
@@ -87,18 +84,17 @@ export class ApiKeyRotation {
       if (old.disabledAt) throw new ApiKeyStateError(old.id, 'disabled');
       if (old.expiresAt && old.expiresAt.getTime() <= now)
         throw new ApiKeyValidationError(`API key ${old.id} has expired`);
-      return { rotated: await this.replace(em, old, grace, options, now) };
-    }, true);
+      return { rotated: await this.replace(change, old, grace, options) };
+    }, now);
     if ('reuse' in outcome) throw outcome.reuse;
     return outcome.rotated;
   }
 
   private async replace(
-    em: EntityManager,
+    { em, now, record, invalidate }: KeyChange,
     old: ApiKeyColumns,
     grace: number,
     options: RotateApiKeyOptions,
-    now: number,
   ): Promise<RotatedApiKey> {
     const lifetime = old.expiresAt ? old.expiresAt.getTime() - old.createdAt.getTime() : null;
     const requested =
@@ -146,20 +142,16 @@ export class ApiKeyRotation {
     Object.assign(row, balance);
     await em.insert(this.entity, row as never);
     // The old key's cached row is stale (revoked, or its expiry shortened); the successor is new, so never cached.
-    await this.cache.changed(em, { ids: [old.id] });
-    await this.audit.write(
-      em,
-      [
-        {
-          keyId: old.id,
-          ownerId: old.ownerId,
-          type: 'rotated',
-          actor: options.actor,
-          details: { successorId: row.id, gracePeriodMs: grace },
-        },
-        { keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: options.actor, details: { rotatedFrom: old.id } },
-      ],
-      now,
+    invalidate([old.id]);
+    record(
+      {
+        keyId: old.id,
+        ownerId: old.ownerId,
+        type: 'rotated',
+        actor: options.actor,
+        details: { successorId: row.id, gracePeriodMs: grace },
+      },
+      { keyId: row.id, ownerId: row.ownerId, type: 'issued', actor: options.actor, details: { rotatedFrom: old.id } },
     );
     const previous = { ...old, ...change, ...(balance.remainingUses === null ? {} : { remainingUses: 0 }) };
     return { key, record: toRecord(row), previous: toRecord(previous) };
@@ -200,10 +192,9 @@ export class ApiKeyRotation {
 
   /** Revokes every live key of the family, invalidates the cache and records the reuse. */
   private async revokeFamily(
-    em: EntityManager,
+    { em, now, record, invalidate }: KeyChange,
     old: ApiKeyColumns,
     actor: string | undefined,
-    now: number,
   ): Promise<ApiKeyReuseDetectedError> {
     const familyId = old.familyId ?? old.id;
     const revoked = await em.update(this.entity, { familyId, revokedAt: IsNull() }, {
@@ -211,20 +202,14 @@ export class ApiKeyRotation {
       revokedReason: 'reuse_detected',
     } as never);
     // Which cached rows belong to the family is not known here: drop them all.
-    await this.cache.changed(em, { all: true });
-    await this.audit.write(
-      em,
-      [
-        {
-          keyId: old.id,
-          ownerId: old.ownerId,
-          type: 'reuse_detected',
-          actor,
-          details: { familyId, revokedKeys: revoked.affected ?? 0 },
-        },
-      ],
-      now,
-    );
+    invalidate('all');
+    record({
+      keyId: old.id,
+      ownerId: old.ownerId,
+      type: 'reuse_detected',
+      actor,
+      details: { familyId, revokedKeys: revoked.affected ?? 0 },
+    });
     return new ApiKeyReuseDetectedError(old.id, familyId, revoked.affected ?? 0);
   }
 }

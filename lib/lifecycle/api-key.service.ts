@@ -1,12 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { LessThan } from 'typeorm';
-import { ApiKeyAuditLog, type ListApiKeyEventsQuery } from './api-key-audit.log.js';
-import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
-import { API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
-import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import * as input from '../policies/api-key.input.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyVerification } from '../verification/api-key.principal.js';
 import type {
   ActingOptions,
@@ -19,22 +14,15 @@ import type {
   RotateApiKeyOptions,
   RotatedApiKey,
 } from './api-key.record.js';
-import { ApiKeyRotation } from './api-key.rotation.js';
-import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
-import { ApiKeyCredits } from './api-key.credits.js';
-import { ApiKeyControls } from './api-key.controls.js';
+import { ApiKeyChanges } from './api-key.changes.js';
+import { KeyControls } from './api-key.controls.js';
+import { KeyCredits } from './api-key.credits.js';
+import { KeyIssuance } from './api-key.issuance.js';
+import { LiveUpdates } from './api-key.live-update.js';
+import { KeyQueries, type ListApiKeyEventsQuery, type ListExpiringQuery } from './api-key.queries.js';
+import { KeyRotation } from './api-key.rotation.js';
 import type { ApiKeyUpdate } from './api-key.update.js';
-import { issueApiKey } from './api-key.issuance.js';
-import { replaceScopes, revokeKey, revokeLeakedKey, type LiveUpdateDeps } from './api-key.live-update.js';
-import {
-  findExpiring,
-  findPage,
-  findRecord,
-  eventsQueryWithin,
-  type ListExpiringQuery,
-  type QueryDeps,
-} from './api-key.queries.js';
 
 export type { ListExpiringQuery } from './api-key.queries.js';
 
@@ -52,24 +40,25 @@ export interface ActorOption {
  */
 @Injectable()
 export class ApiKeyService {
-  /** What revocations and scope changes work with ({@link LiveUpdateDeps}). */
-  private readonly live: LiveUpdateDeps;
-  /** What the reads work with ({@link QueryDeps}). */
-  private readonly reads: QueryDeps;
+  private readonly issuance: KeyIssuance;
+  private readonly rotation: KeyRotation;
+  private readonly live: LiveUpdates;
+  private readonly credits: KeyCredits;
+  private readonly controls: KeyControls;
+  private readonly reads: KeyQueries;
 
   constructor(
-    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
+    private readonly changes: ApiKeyChanges,
     private readonly verifier: ApiKeyVerifier,
-    private readonly rotation: ApiKeyRotation,
-    private readonly audit: ApiKeyAuditLog,
-    private readonly cache: ApiKeyCacheInvalidator,
-    private readonly credits: ApiKeyCredits,
-    private readonly controls: ApiKeyControls,
   ) {
-    this.live = { entity, options, unitOfWork, audit, cache, read: (id) => this.get(id) };
-    this.reads = { entity, options, unitOfWork };
+    // The write side: one style, each operation built on the same context and change unit.
+    const context = changes.context;
+    this.issuance = new KeyIssuance(context);
+    this.rotation = new KeyRotation(context);
+    this.live = new LiveUpdates({ ...context, read: (id) => this.get(id) });
+    this.credits = new KeyCredits(context);
+    this.controls = new KeyControls(context, this.credits);
+    this.reads = new KeyQueries(context);
   }
 
   /**
@@ -80,8 +69,7 @@ export class ApiKeyService {
    * @throws ApiKeyDelegationError when `actingAs` may not issue it
    */
   async issue(request: IssueApiKeyInput): Promise<IssuedApiKey> {
-    const { entity, options, unitOfWork, audit } = this;
-    return issueApiKey(request, { entity, options, unitOfWork, audit });
+    return this.issuance.issue(request);
   }
 
   /**
@@ -107,7 +95,7 @@ export class ApiKeyService {
    * an error. With `actingAs`, only a key of an environment the actor bounds.
    */
   async revoke(id: string, reason?: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
-    return revokeKey(this.live, id, reason, options);
+    return this.live.revoke(id, reason, options);
   }
 
   /**
@@ -116,7 +104,7 @@ export class ApiKeyService {
    * cannot widen its own scopes).
    */
   async updateScopes(id: string, scopes: string[], options: ActingOptions = {}): Promise<ApiKeyRecord> {
-    return replaceScopes(this.live, id, scopes, options);
+    return this.live.updateScopes(id, scopes, options);
   }
 
   /**
@@ -196,7 +184,7 @@ export class ApiKeyService {
    * keys, revealing nothing else.
    */
   async revokeByKey(key: string, reason = 'leaked', { actor }: ActorOption = {}): Promise<LeakedKeyResult> {
-    return revokeLeakedKey(this.live, key, reason, actor);
+    return this.live.revokeByKey(key, reason, actor);
   }
 
   /**
@@ -205,8 +193,9 @@ export class ApiKeyService {
    */
   async purge(before: Date): Promise<number> {
     input.validatePurgeBefore(before, Date.now());
-    const deleted = await this.unitOfWork.run((em) =>
-      em.delete(this.entity, [{ expiresAt: LessThan(before) }, { revokedAt: LessThan(before) }]),
+    const { keys } = this.changes.db;
+    const deleted = await this.changes.run(({ em }) =>
+      em.delete(keys, [{ expiresAt: LessThan(before) }, { revokedAt: LessThan(before) }]),
     );
     return deleted.affected ?? 0;
   }
@@ -217,7 +206,7 @@ export class ApiKeyService {
    * @throws ApiKeyNotFoundError, ApiKeyDelegationError
    */
   async get(id: string, options: ActingOptions = {}): Promise<ApiKeyRecord> {
-    return findRecord(this.reads, id, options);
+    return this.reads.get(id, options);
   }
 
   /**
@@ -226,7 +215,7 @@ export class ApiKeyService {
    * @throws ApiKeyDelegationError (`owner`)
    */
   async list(query: ListApiKeysQuery = {}, options: ActingOptions = {}): Promise<ApiKeyPage> {
-    return findPage(this.reads, query, options);
+    return this.reads.list(query, options);
   }
 
   /**
@@ -235,7 +224,7 @@ export class ApiKeyService {
    * 1-100, default 50). With `actingAs`, as {@link list}.
    */
   async listExpiring(query: ListExpiringQuery, options: ActingOptions = {}): Promise<ApiKeyRecord[]> {
-    return findExpiring(this.reads, query, options);
+    return this.reads.listExpiring(query, options);
   }
 
   /**
@@ -248,7 +237,7 @@ export class ApiKeyService {
     query: ListApiKeyEventsQuery,
     options: ActingOptions = {},
   ): Promise<{ items: ApiKeyEventColumns[]; total: number }> {
-    return this.audit.list(await eventsQueryWithin(this.reads, query, options));
+    return this.reads.listEvents(query, options);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
-import { API_KEY_FEATURE_TABLES, API_KEY_HOOKS } from '../api-key.constants.js';
+import { API_KEY_HOOKS } from '../api-key.constants.js';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { ApiKeyChangeHook } from '../lifecycle/change-hook.js';
 import type { ApiKeyVerificationHook } from '../verification/verification-hook.js';
@@ -30,8 +30,8 @@ export function featureEntities(features: readonly ApiKeyFeature[], setup: ApiKe
 }
 
 /**
- * The providers the features add to a setup: their own, the tables the boot check must find, and
- * {@link API_KEY_HOOKS} (their hooks, resolved). Nothing at all for a setup without features.
+ * The providers the features add to a setup: their own, and {@link API_KEY_HOOKS} (their hooks, resolved).
+ * Nothing at all for a setup without features. (Their tables are checked by the setup's `ApiKeyDatabase`.)
  */
 export function featureProviders(features: readonly ApiKeyFeature[], setup: ApiKeySetup): Provider[] {
   if (features.length === 0) return [];
@@ -45,12 +45,7 @@ export function featureProviders(features: readonly ApiKeyFeature[], setup: ApiK
     }),
     inject: [...change, ...verification] as InjectionToken[],
   };
-  const tables = features.flatMap((feature) => (feature.tables ? [feature.tables] : []));
-  return [
-    ...features.flatMap((feature) => feature.providers?.(setup) ?? []),
-    hooks,
-    ...(tables.length > 0 ? [{ provide: API_KEY_FEATURE_TABLES, useValue: tables }] : []),
-  ];
+  return [...features.flatMap((feature) => feature.providers?.(setup) ?? []), hooks];
 }
 
 /**

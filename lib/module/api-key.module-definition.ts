@@ -1,37 +1,23 @@
 import { ConfigurableModuleBuilder, type InjectionToken, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import type { DataSource } from 'typeorm';
-import {
-  API_KEY_CACHE,
-  API_KEY_DATA_SOURCE,
-  API_KEY_ENTITY,
-  API_KEY_EVENT_ENTITY,
-  API_KEY_LOOKUP_STATS,
-  API_KEY_OPTIONS,
-  API_KEY_STORE,
-} from '../api-key.constants.js';
-import { apiKeyEventEntityFor } from '../storage/api-key-event.entity.js';
-import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE, type ApiKeyColumns } from '../storage/api-key.entity.js';
-import { ApiKeyCredits } from '../lifecycle/api-key.credits.js';
-import { ApiKeyGuard } from '../http/api-key.guard.js';
-import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
-import { ApiKeyAuditLog } from '../lifecycle/api-key-audit.log.js';
+import { API_KEY_OPTIONS } from '../api-key.constants.js';
+import type { ApiKeyModuleExtras, ApiKeyModuleOptions } from '../api-key.options.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
+import { ApiKeyGuard } from '../http/api-key.guard.js';
+import { ApiKeyChanges } from '../lifecycle/api-key.changes.js';
 import { ApiKeyService } from '../lifecycle/api-key.service.js';
-import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
+import { ApiKeyDatabase } from '../storage/api-key.database.js';
+import { apiKeyEntities } from '../storage/api-key-entities.js';
+import { DEFAULT_API_KEY_TABLE } from '../storage/api-key.entity.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
-import type { ApiKeyModuleExtras, ApiKeyModuleOptions, ResolvedApiKeyOptions } from '../api-key.options.js';
-import { TypeOrmApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
-import { CachedApiKeyStore } from '../cache/cached-api-key.store.js';
-import { LookupCache } from '../cache/lookup-cache.js';
-import { LookupStats } from '../storage/lookup-stats.js';
-import { dataSourceProvider } from '../storage/data-source.provider.js';
-import { apiKeyEntities } from '../storage/api-key-entities.js';
+import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import type { ApiKeyFeature, ApiKeySetup } from './api-key-feature.js';
 import { featureEntities, featureExports, featureProviders, validateFeatures } from './api-key-features.js';
+import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
+import { databaseProvider, storeProvider } from './core-providers.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name' | 'features'>> &
   Pick<ApiKeyModuleExtras, 'dataSource' | 'name' | 'features'> = {
@@ -50,15 +36,15 @@ function setupOf(extras: ApiKeyModuleExtras): ApiKeySetup {
 
 /** What an unnamed setup exports: the class tokens. */
 const DEFAULT_EXPORTS = [
+  ApiKeyDatabase,
   ApiKeyCacheInvalidator,
-  ApiKeyAuditLog,
+  ApiKeyChanges,
   ApiKeyRateLimiter,
   ApiKeyVerifier,
   API_KEY_VERIFIER,
   LastUsedRecorder,
   ApiKeyGuard,
   ApiKeyService,
-  ApiKeyCredits,
   API_KEY_OPTIONS,
 ];
 
@@ -77,50 +63,10 @@ function exportsFor(
 }
 
 function providersFor(extras: ApiKeyModuleExtras, features: readonly ApiKeyFeature[]): Provider[] {
-  const entity = apiKeyEntityFor(extras.tableName);
-  const providers: Provider[] = [
-    { provide: API_KEY_ENTITY, useValue: entity },
-    { provide: API_KEY_EVENT_ENTITY, useValue: apiKeyEventEntityFor(extras.tableName) },
-    dataSourceProvider(extras.dataSource),
-    {
-      provide: API_KEY_CACHE,
-      useFactory: ({ cache }: ResolvedApiKeyOptions) => (cache ? new LookupCache<StoredApiKey>(cache) : null),
-      inject: [API_KEY_OPTIONS],
-    },
-    { provide: API_KEY_LOOKUP_STATS, useFactory: () => new LookupStats(extras.name) },
-    {
-      provide: API_KEY_STORE,
-      useFactory: (
-        dataSource: DataSource,
-        keyEntity: typeof ApiKeyColumns,
-        options: ResolvedApiKeyOptions,
-        cache: LookupCache<StoredApiKey> | null,
-        stats: LookupStats,
-      ) =>
-        cache
-          ? // The cached store coalesces its own misses (see CachedApiKeyStore).
-            new CachedApiKeyStore(
-              new TypeOrmApiKeyStore(dataSource, keyEntity, {
-                readFrom: options.readFrom,
-                batch: options.batchLookups,
-                stats,
-              }),
-              cache,
-              options.coalesceLookups,
-              Date.now,
-              stats,
-            )
-          : new TypeOrmApiKeyStore(dataSource, keyEntity, {
-              coalesce: options.coalesceLookups,
-              readFrom: options.readFrom,
-              batch: options.batchLookups,
-              stats,
-            }),
-      inject: [API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS, API_KEY_CACHE, API_KEY_LOOKUP_STATS],
-    },
-  ];
+  const setup = setupOf(extras);
+  const providers: Provider[] = [databaseProvider(setup, features), storeProvider(setup)];
   if (extras.globalGuard) providers.push({ provide: APP_GUARD, useExisting: ApiKeyGuard });
-  providers.push(...featureProviders(features, setupOf(extras)));
+  providers.push(...featureProviders(features, setup));
   return providers;
 }
 

@@ -52,6 +52,8 @@ export interface ApiKeyStore {
   findByHash(hash: string): MaybePromise<StoredApiKey | null>;
   /** Records use of these keys at `at`, in one statement. */
   markUsed(ids: readonly string[], at: Date): Promise<void>;
+  /** The setup's lookup counts (cache hits and misses, batch sizes), read by telemetry. */
+  readonly stats?: LookupStats;
 }
 
 type ColumnMetadata = EntityMetadata['columns'][number];
@@ -99,7 +101,7 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
    */
   private readonly inFlight?: LookupCoalescer<string, RawRow | undefined>;
   /** Where batched lookups are counted (telemetry's batch size), if anywhere. */
-  private readonly stats?: LookupStats;
+  readonly stats?: LookupStats;
 
   constructor(
     private readonly dataSource: DataSource,

@@ -1,17 +1,20 @@
-import { Inject, Injectable, Optional, type OnModuleInit } from '@nestjs/common';
 import { getMetadataArgsStorage, type DataSource, type EntityMetadata } from 'typeorm';
-import {
-  API_KEY_DATA_SOURCE,
-  API_KEY_ENTITY,
-  API_KEY_EVENT_ENTITY,
-  API_KEY_FEATURE_TABLES,
-  API_KEY_OPTIONS,
-} from '../api-key.constants.js';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
-import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../module/api-key-feature.js';
-import type { ApiKeyEntityClass } from './api-key-entities.js';
+import type { ApiKeyEventColumns } from './api-key-event.entity.js';
+import type { ApiKeyColumns } from './api-key.entity.js';
 import type { ApiKeyMigrationDatabase } from './migrations/index.js';
+
+/** What a setup's database is made of: fixed when the module is defined. */
+export interface ApiKeyDatabaseShape {
+  /** The key entity and its audit trail's, on the setup's table. */
+  readonly keys: typeof ApiKeyColumns;
+  readonly events: typeof ApiKeyEventColumns;
+  /** The tables of the setup's features, checked at boot with the core's. */
+  readonly featureTables: readonly ApiKeyFeatureTables[];
+  /** Check the tables' columns at boot (`schemaCheck`); the entities are always checked. */
+  readonly schemaCheck: boolean;
+}
 
 /** How long the boot-time schema check waits for the database before it fails the boot. */
 export const SCHEMA_CHECK_TIMEOUT_MS = 5000;
@@ -175,47 +178,36 @@ export function schemaProblemsMessage(
  * tables and columns present. A failure stops the boot with the fix in the
  * message, instead of 500s or 503s on the first requests. The tables of the
  * setup's features are checked with the core's, and named with their own functions.
+ * @throws ApiKeyConfigurationError naming what is missing and the fix
  */
-@Injectable()
-export class ApiKeySchemaCheck implements OnModuleInit {
-  constructor(
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(API_KEY_ENTITY) private readonly keyEntity: ApiKeyEntityClass,
-    @Inject(API_KEY_EVENT_ENTITY) private readonly eventEntity: ApiKeyEntityClass,
-    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    @Optional() @Inject(API_KEY_FEATURE_TABLES) private readonly featureTables: readonly ApiKeyFeatureTables[] = [],
-  ) {}
-
-  async onModuleInit(): Promise<void> {
-    const tableName =
-      getMetadataArgsStorage().tables.find((table) => table.target === this.keyEntity)?.name ?? 'api_keys';
-    const groups: TableGroup[] = [
-      {
-        entities: [this.keyEntity, this.eventEntity],
-        entitiesFunction: 'apiKeyEntities',
-        migrationsFunction: 'apiKeyMigrations',
-      },
-      ...this.featureTables.map((tables) => ({
-        entities: tables.entities(tableName),
-        entitiesFunction: tables.entities.name,
-        migrationsFunction: tables.migrations.name,
-      })),
-    ];
-    const missing = unregisteredEntities(this.dataSource, groups);
-    if (missing.size > 0) throw new ApiKeyConfigurationError(unregisteredEntitiesMessage(missing, tableName));
-    if (!this.options.schemaCheck) return;
-    const lacking: string[] = [];
-    const problems: string[] = [];
-    for (const group of groups) {
-      const found = await findSchemaProblems(this.dataSource, group.entities);
-      if (found.length === 0) continue;
-      problems.push(...found);
-      lacking.push(group.migrationsFunction);
-    }
-    if (problems.length > 0) {
-      throw new ApiKeyConfigurationError(
-        schemaProblemsMessage(problems, migrationDatabaseOf(this.dataSource), tableName, lacking),
-      );
-    }
+export async function checkTables(dataSource: DataSource, shape: ApiKeyDatabaseShape): Promise<void> {
+  const tableName = getMetadataArgsStorage().tables.find((table) => table.target === shape.keys)?.name ?? 'api_keys';
+  const groups: TableGroup[] = [
+    {
+      entities: [shape.keys, shape.events],
+      entitiesFunction: 'apiKeyEntities',
+      migrationsFunction: 'apiKeyMigrations',
+    },
+    ...shape.featureTables.map((tables) => ({
+      entities: tables.entities(tableName),
+      entitiesFunction: tables.entities.name,
+      migrationsFunction: tables.migrations.name,
+    })),
+  ];
+  const missing = unregisteredEntities(dataSource, groups);
+  if (missing.size > 0) throw new ApiKeyConfigurationError(unregisteredEntitiesMessage(missing, tableName));
+  if (!shape.schemaCheck) return;
+  const lacking: string[] = [];
+  const problems: string[] = [];
+  for (const group of groups) {
+    const found = await findSchemaProblems(dataSource, group.entities);
+    if (found.length === 0) continue;
+    problems.push(...found);
+    lacking.push(group.migrationsFunction);
+  }
+  if (problems.length > 0) {
+    throw new ApiKeyConfigurationError(
+      schemaProblemsMessage(problems, migrationDatabaseOf(dataSource), tableName, lacking),
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
@@ -6,8 +6,9 @@ import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
 import { judgePresentedKey } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
 import { thenApply, type MaybePromise } from './maybe-promise.js';
+import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { RefusedUseRecorder } from './refused-use.recorder.js';
-import { ApiKeyUsageCounter, type CreditHolder } from './usage-counter.js';
+import { CreditSpender, type CreditHolder } from './credit-spender.js';
 import { availableCredits, hasRefill, nextRefillAt, type CreditState } from '../policies/credits.js';
 
 /** Where a verified key's balance is, and its refill; kept off the public principal. */
@@ -22,19 +23,34 @@ const FORGED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'forged
 /**
  * Decides whether a presented key is valid right now: parse and checksum (no
  * I/O), SHA-256, one indexed read, then revocation, expiry and use limit
- * against the row. Shared by the HTTP guard and `ApiKeyService.verify`.
+ * against the row. Shared by the HTTP guard and `ApiKeyService.verify`. Its
+ * only writes: a spend of a key with credits (one conditional UPDATE, last),
+ * and refused uses of known keys, written behind in batches.
  */
 @Injectable()
-export class ApiKeyVerifier {
+export class ApiKeyVerifier implements BeforeApplicationShutdown, OnModuleDestroy {
   /** The credit columns of principals this verifier made, for {@link consumeUse}. */
   private readonly credits = new WeakMap<ApiKeyPrincipal, KeyCredits>();
+  private readonly spender: CreditSpender;
+  /** Refused uses of known keys (revoked, expired, exhausted, disabled), written behind in batches. */
+  readonly refusedUses: RefusedUseRecorder;
 
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
-    private readonly usage: ApiKeyUsageCounter,
-    private readonly refusedUses: RefusedUseRecorder,
-  ) {}
+    db: ApiKeyDatabase,
+  ) {
+    this.spender = new CreditSpender(db.dataSource, db.keys);
+    this.refusedUses = new RefusedUseRecorder(options, db);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.refusedUses.close();
+  }
+
+  onModuleDestroy(): void {
+    this.refusedUses.stop();
+  }
 
   /**
    * The verdict on a presented key; synchronous when the store answers
@@ -98,7 +114,7 @@ export class ApiKeyVerifier {
     // The balance the key holds, read just now, is short: refused without a write.
     if (credits.holdsBalance && availableCredits(credits, now) < cost)
       return this.outOfCredits(principal, credits, now);
-    if (await this.usage.spend(credits, cost, now)) return { valid: true, principal };
+    if (await this.spender.spend(credits, cost, now)) return { valid: true, principal };
     return this.outOfCredits(principal, credits, now);
   }
 

@@ -1,10 +1,10 @@
 /**
- * Verification: the verifier (one read per key), the rate limiter, the use counter and the
- * write-behind recorders of last use and refused uses.
+ * Verification: the verifier (one read per key, credits spent last, refused uses written behind), the rate
+ * limiter, the write-behind recorder of last use, and the hooks that hear each request's outcome.
  * @module
  */
 export * from './last-used.recorder.js';
 export * from './refused-use.recorder.js';
-export { RATE_LIMITER_MODULE_LOADER, type RateLimiterModuleLoader } from './rate-limit-backend.js';
+export type { RateLimiterModuleLoader } from './rate-limit-backend.js';
 export * from './rate-limiter.js';
 export * from './verification-hook.js';

@@ -8,9 +8,6 @@ export type RateLimiterFlexibleModule = typeof import('rate-limiter-flexible');
 /** Loads `rate-limiter-flexible`; replaceable (tests load a module that is not there). */
 export type RateLimiterModuleLoader = () => Promise<unknown>;
 
-/** Injection token of the {@link RateLimiterModuleLoader} the rate limiter uses. */
-export const RATE_LIMITER_MODULE_LOADER = Symbol('RATE_LIMITER_MODULE_LOADER');
-
 /** The default loader: the optional peer `rate-limiter-flexible`. */
 export const loadRateLimiterFlexible: RateLimiterModuleLoader = () => import('rate-limiter-flexible');
 

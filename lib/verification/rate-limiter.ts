@@ -1,18 +1,12 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_OPTIONS } from '../api-key.constants.js';
+import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { asStoreUnavailable } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal } from './api-key.principal.js';
 import { decideRateLimit, tighterDecision, type RateLimit, type RateLimitDecision } from '../policies/rate-limit.js';
+import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { ThrottlerStorageCounter, type RateLimitCounter } from './rate-limit-counter.js';
-import {
-  createRateLimitCounter,
-  loadRateLimiterFlexible,
-  RATE_LIMITER_MODULE_LOADER,
-  requireRateLimiterFlexible,
-  type RateLimiterModuleLoader,
-} from './rate-limit-backend.js';
+import { createRateLimitCounter, loadRateLimiterFlexible, requireRateLimiterFlexible } from './rate-limit-backend.js';
 
 /** One limit to count a request against: its counter key (never the API key) and its rate. */
 interface Charge {
@@ -41,11 +35,14 @@ export class ApiKeyRateLimiter implements OnModuleInit, OnModuleDestroy {
 
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
-    @Optional() @Inject(API_KEY_DATA_SOURCE) private readonly dataSource?: DataSource,
-    @Optional()
-    @Inject(RATE_LIMITER_MODULE_LOADER)
-    private readonly load: RateLimiterModuleLoader = loadRateLimiterFlexible,
+    /** The key database, for the `database` backend (absent in `ApiKeyRemoteModule`). */
+    @Optional() private readonly db?: ApiKeyDatabase,
   ) {}
+
+  /** Loads `rate-limiter-flexible` (the optional peer); a test may stand in a module that is not there. */
+  protected loadModule(): Promise<unknown> {
+    return loadRateLimiterFlexible();
+  }
 
   /** Builds the counter; fails the boot when a configured limit has no backend. */
   async onModuleInit(): Promise<void> {
@@ -56,8 +53,8 @@ export class ApiKeyRateLimiter implements OnModuleInit, OnModuleDestroy {
     }
     const configured = Boolean(rateLimit || ownerRateLimit || rateLimitBackend !== 'memory');
     try {
-      const rlf = await requireRateLimiterFlexible(this.load);
-      this.counter = await createRateLimitCounter(rateLimitBackend, rlf, this.dataSource);
+      const rlf = await requireRateLimiterFlexible(() => this.loadModule());
+      this.counter = await createRateLimitCounter(rateLimitBackend, rlf, this.db?.dataSource);
     } catch (error) {
       if (configured) throw error; // a configured limit with no backend: fail at boot, never per request
       // Only keys issued with their own limit need it; they get 503 (fail closed) and this log line.

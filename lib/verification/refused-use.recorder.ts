@@ -1,8 +1,6 @@
-import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_EVENT_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
-import { ResolvedApiKeyOptions } from '../api-key.options.js';
-import type { ApiKeyEventColumns } from '../storage/api-key-event.entity.js';
+import { Logger } from '@nestjs/common';
+import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import type { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { insertApiKeyEvents } from '../storage/api-key-event.insert.js';
 import { IntervalBatcher } from './interval-batcher.js';
 
@@ -17,25 +15,20 @@ type RefusedUse = { ownerId: string | null; type: RefusedUseType };
  * request path only notes the key in memory; a timer writes the noted events
  * in one INSERT per interval (`auditUseIntervalMs`), at most one per key per
  * interval, so an attack with an old key cannot amplify into writes. Flushed
- * on shutdown. The read path's own writer: it needs neither the audit log nor
- * the cache.
+ * on shutdown (by the verifier, which owns it). The read path's own writer: it
+ * needs neither the change unit nor the cache.
  */
-@Injectable()
-export class RefusedUseRecorder implements BeforeApplicationShutdown, OnModuleDestroy {
+export class RefusedUseRecorder {
   private readonly logger = new Logger('ApiKeyAuditLog');
   private readonly batcher: IntervalBatcher<RefusedUse>;
 
-  constructor(
-    @Inject(API_KEY_OPTIONS) options: ResolvedApiKeyOptions,
-    @Inject(API_KEY_DATA_SOURCE) dataSource: DataSource,
-    @Inject(API_KEY_EVENT_ENTITY) entity: typeof ApiKeyEventColumns,
-  ) {
+  constructor(options: ResolvedApiKeyOptions, db: ApiKeyDatabase) {
     this.batcher = new IntervalBatcher<RefusedUse>(
       options.auditUseIntervalMs,
       (entries, now) =>
         insertApiKeyEvents(
-          dataSource.manager,
-          entity,
+          db.dataSource.manager,
+          db.events,
           [...entries].map(([keyId, use]) => ({ keyId, ...use, actor: 'guard' })),
           now,
         ),
@@ -53,12 +46,14 @@ export class RefusedUseRecorder implements BeforeApplicationShutdown, OnModuleDe
     return this.batcher.flush(now);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Stops the timer and writes what is noted (on shutdown). */
+  async close(): Promise<void> {
     this.batcher.stop();
     await this.batcher.flush();
   }
 
-  onModuleDestroy(): void {
+  /** Stops the timer. */
+  stop(): void {
     this.batcher.stop();
   }
 }

@@ -6,7 +6,7 @@ import {
   type ApiKeyInvalidationHandlers,
 } from 'nestjs-opaque-keys';
 import type { EntityManager } from 'typeorm';
-import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
+import { ApiKeyChanges } from '../../lib/lifecycle/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -114,16 +114,15 @@ describe('cache invalidation is a step of each change, not of its audit event', 
     expect(bus.published).toEqual([]);
   });
 
-  it('writing an event, of any type, invalidates nothing', async () => {
+  it('a change that records events, of any type, and invalidates nothing publishes nothing', async () => {
     const { record } = await t.service.issue({ name: 'events only' });
-    const audit = t.app.get(ApiKeyAuditLog);
-    await t.dataSource.transaction(async (em) => {
-      await audit.write(em, [
+    await t.app.get(ApiKeyChanges).run(async ({ record: write }) => {
+      write(
         { keyId: record.id, ownerId: null, type: 'revoked' },
         { keyId: record.id, ownerId: null, type: 'scopes_changed' },
         { keyId: record.id, ownerId: null, type: 'rotated' },
         { keyId: record.id, ownerId: null, type: 'reuse_detected' },
-      ]);
+      );
     });
     expect(bus.published).toEqual([]);
   });

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import {
-  ApiKeyCredits,
   ApiKeyNotFoundError,
   ApiKeyStateError,
   ApiKeyValidationError,
@@ -10,6 +9,7 @@ import {
   type ApiKeyPrincipal,
 } from 'nestjs-opaque-keys';
 import { PingController, ReportsController } from '../support/credit-controllers.js';
+import { ApiKeyChanges, KeyCredits } from '../../lib/lifecycle/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -182,23 +182,20 @@ describe('credits: per-route cost, refill, 429 vs 401', () => {
     );
   });
 
-  it("ApiKeyCredits.configure sets a key's credit configuration inside the caller's transaction", async () => {
-    const credits = t.app.get(ApiKeyCredits);
+  it("KeyCredits.configure sets a key's credit configuration inside a change", async () => {
+    const changes = t.app.get(ApiKeyChanges);
+    const credits = new KeyCredits(changes.context);
     const { key, record } = await t.service.issue({ name: 'configured later' });
-    const done = await t.dataSource.transaction((em) =>
-      credits.configure(em, record.id, { remaining: 0, refill: { amount: 1, intervalMs: 60_000 } }, 1_000),
-    );
-    expect(done).toEqual({
-      holderId: record.id,
-      columns: { remainingUses: 0, refillAmount: 1, refillIntervalMs: 60_000, refilledAtMs: 1_000 },
-    });
+    const refill = { remaining: 0, refill: { amount: 1, intervalMs: 60_000 } };
+    const done = await changes.run((change) => credits.configure(change, record.id, refill), 1_000);
+    expect(done).toEqual({ remainingUses: 0, refillAmount: 1, refillIntervalMs: 60_000, refilledAtMs: 1_000 });
     // The grid started at 1970 + 1 s: a refill is long due, so the first request passes and the second waits.
     await http().get('/ping').set('X-API-Key', key).expect(200);
     await http().get('/ping').set('X-API-Key', key).expect(429);
-    await t.dataSource.transaction((em) => credits.configure(em, record.id, null));
+    await changes.run((change) => credits.configure(change, record.id, null));
     await http().get('/ping').set('X-API-Key', key).expect(200); // unlimited again
     await expect(
-      t.dataSource.transaction((em) => credits.configure(em, record.id, { remaining: -1 })),
+      changes.run((change) => credits.configure(change, record.id, { remaining: -1 })),
     ).rejects.toBeInstanceOf(ApiKeyValidationError);
   });
 

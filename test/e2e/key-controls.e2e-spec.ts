@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyLimitError, ApiKeyStateError, ApiKeyValidationError, type ApiKeyPrincipal } from 'nestjs-opaque-keys';
+import {
+  ApiKeyLimitError,
+  ApiKeyStateError,
+  ApiKeyValidationError,
+  ApiKeyVerifier,
+  type ApiKeyPrincipal,
+} from 'nestjs-opaque-keys';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
-import { RefusedUseRecorder } from '../../lib/verification/index.js';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { ThrottlerStorageProcess } from '../support/throttler-storage.js';
@@ -47,7 +52,7 @@ describe('key controls', () => {
       expect(refused.body).toEqual(unknown.body);
       expect(refused.headers['www-authenticate']).toBe(unknown.headers['www-authenticate']);
       expect(t.logs.lines.join('\n')).toContain(`rejected API key ${record.id}: disabled`);
-      await t.app.get(RefusedUseRecorder).flush();
+      await t.app.get(ApiKeyVerifier).refusedUses.flush();
       expect((await events(record.id)).map((e) => e.type)).toEqual(['disabled_use', 'disabled', 'issued']);
       expect((await events(record.id))[1]).toMatchObject({ actor: 'billing', details: { reason: 'card declined' } });
 

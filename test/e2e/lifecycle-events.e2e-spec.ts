@@ -8,8 +8,7 @@ import {
   withEvents,
   type ApiKeyEventListener,
 } from 'nestjs-opaque-keys/events';
-import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
-import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
+import { ApiKeyChanges } from '../../lib/lifecycle/index.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 /**
@@ -80,13 +79,11 @@ describe('lifecycle events', () => {
       await expect(t.service.revoke(record.id)).rejects.toBeInstanceOf(ApiKeyStateError);
       await expect(t.service.rotate(record.id)).rejects.toBeInstanceOf(ApiKeyStateError);
       // A transaction that wrote its audit event, then failed: rolled back, so unannounced.
-      const unitOfWork = t.app.get(ApiKeyUnitOfWork);
-      const audit = t.app.get(ApiKeyAuditLog);
       await expect(
-        unitOfWork.run(async (em) => {
-          await audit.write(em, [{ keyId: record.id, ownerId: null, type: 'scopes_changed', details: {} }]);
+        t.app.get(ApiKeyChanges).run(async ({ record: write }) => {
+          write({ keyId: record.id, ownerId: null, type: 'scopes_changed', details: {} });
           throw new ApiKeyValidationError('fails after the audit write');
-        }, true),
+        }),
       ).rejects.toThrow('fails after the audit write');
       await settled(t);
       expect(heard.events).toEqual([]);

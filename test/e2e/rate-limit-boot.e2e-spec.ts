@@ -1,11 +1,11 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import { ApiKeyModule, ApiKeyService, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
-import { RATE_LIMITER_MODULE_LOADER, type RateLimiterModuleLoader } from '../../lib/verification/index.js';
+import { ApiKeyRateLimiter, type RateLimiterModuleLoader } from '../../lib/verification/index.js';
 import { OrdersController } from '../support/controllers.js';
 import { testDataSourceOptions } from '../support/database.js';
 import { createPlatformApp } from '../support/http-platform.js';
@@ -20,6 +20,15 @@ const NOT_INSTALLED = 'rate-limiter-flexible-not-installed';
 const missingPackage: RateLimiterModuleLoader = () => import(NOT_INSTALLED);
 
 describe('rate limits without rate-limiter-flexible installed', () => {
+  // The rate limiter loads the package through its loadModule() hook: here, a package name that is not there.
+  beforeEach(() => {
+    const limiter = ApiKeyRateLimiter.prototype as unknown as { loadModule: RateLimiterModuleLoader };
+    jest.spyOn(limiter, 'loadModule').mockImplementation(missingPackage);
+  });
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
   const apps: INestApplication[] = [];
   afterEach(async () => {
     while (apps.length) await apps.pop()!.close();
@@ -39,10 +48,7 @@ describe('rate limits without rate-limiter-flexible installed', () => {
         ApiKeyModule.forRoot(options),
       ],
       controllers: [OrdersController],
-    })
-      .overrideProvider(RATE_LIMITER_MODULE_LOADER)
-      .useValue(missingPackage)
-      .compile();
+    }).compile();
     const app = await createPlatformApp(moduleRef, { logger: logs, abortOnError: false }).catch(async (error) => {
       await moduleRef.close();
       throw error;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { generateApiKey } from 'nestjs-opaque-keys';
-import { RefusedUseRecorder } from '../../lib/verification/index.js';
+import { ApiKeyVerifier, generateApiKey } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp } from '../support/test-app.js';
 
@@ -40,7 +39,7 @@ describe('refused-use recorder', () => {
       });
       expect(during.filter(isEventInsert)).toEqual([]);
 
-      const flushed = await t.queries.during(() => t.app.get(RefusedUseRecorder).flush());
+      const flushed = await t.queries.during(() => t.app.get(ApiKeyVerifier).refusedUses.flush());
       expect(flushed.filter(isEventInsert)).toHaveLength(1);
       const typesOf = async (id: string) =>
         (await t.service.listEvents({ keyId: id })).items

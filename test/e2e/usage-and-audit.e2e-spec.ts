@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { ApiKeyStateError, ApiKeyValidationError } from 'nestjs-opaque-keys';
-import { RefusedUseRecorder } from '../../lib/verification/index.js';
+import { ApiKeyStateError, ApiKeyValidationError, ApiKeyVerifier } from 'nestjs-opaque-keys';
 import { OrdersController } from '../support/controllers.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -122,7 +121,7 @@ describe('audit log', () => {
   it('records uses of a revoked key at most once per key per interval, off the request path', async () => {
     const quiet = await createTestApp({ controllers: [OrdersController], options: { auditUseIntervalMs: 60_000 } });
     try {
-      const audit = quiet.app.get(RefusedUseRecorder);
+      const audit = quiet.app.get(ApiKeyVerifier).refusedUses;
       const { key, record } = await quiet.service.issue({
         name: 'attacked',
         ownerId: 'team-c',

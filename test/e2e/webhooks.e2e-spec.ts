@@ -12,8 +12,7 @@ import {
   withWebhooks,
   type ApiKeyWebhookOptions,
 } from 'nestjs-opaque-keys/webhooks';
-import { ApiKeyAuditLog } from '../../lib/lifecycle/index.js';
-import { ApiKeyUnitOfWork } from '../../lib/storage/index.js';
+import { ApiKeyChanges } from '../../lib/lifecycle/index.js';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 import { deadUrl, eventually, startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
@@ -109,13 +108,11 @@ describe(`webhooks (${testDatabase()})`, () => {
     const t = await app({ endpoints: [{ url: hooks.url, secret: key }], ...fast });
     const { record } = await t.service.issue({ name: 'a' });
     await hooks.waitFor(1);
-    const unitOfWork = t.app.get(ApiKeyUnitOfWork);
-    const audit = t.app.get(ApiKeyAuditLog);
     await expect(
-      unitOfWork.run(async (em) => {
-        await audit.write(em, [{ keyId: record.id, ownerId: null, type: 'scopes_changed', details: {} }]);
+      t.app.get(ApiKeyChanges).run(async ({ record: write }) => {
+        write({ keyId: record.id, ownerId: null, type: 'scopes_changed', details: {} });
         throw new ApiKeyValidationError('fails after the audit write');
-      }, true),
+      }),
     ).rejects.toThrow('fails after the audit write');
     await t.service.revoke(record.id);
     await hooks.waitFor(2);
@@ -261,14 +258,14 @@ describe(`webhooks (${testDatabase()})`, () => {
     });
   });
 
-  it('queues the webhooks of already-committed work (expiry notices) through the audit log announce()', async () => {
+  it("queues the webhooks of already-committed work (expiry notices) through the change unit's announce()", async () => {
     const key = secret();
     const hooks = await receiver(key);
     const t = await app({ endpoints: [{ url: hooks.url, secret: key, events: ['expiring'] }], ...fast });
     const { record } = await t.service.issue({ name: 'a' });
     const at = new Date();
     await t.app
-      .get(ApiKeyAuditLog)
+      .get(ApiKeyChanges)
       .announce([
         { type: 'expiring', keyId: record.id, ownerId: null, actor: null, at, details: { thresholdMs: 1000 } },
       ]);

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { And, IsNull, LessThanOrEqual, MoreThan, type DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_EVENT_ENTITY } from '../../api-key.constants.js';
-import { ApiKeyAuditLog } from '../../lifecycle/api-key-audit.log.js';
-import type { ApiKeyEventColumns } from '../../storage/api-key-event.entity.js';
-import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
+import { And, IsNull, LessThanOrEqual, MoreThan } from 'typeorm';
+import { ApiKeyChanges } from '../../lifecycle/api-key.changes.js';
+import { ApiKeyDatabase } from '../../storage/api-key.database.js';
 import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import { API_KEY_EXPIRY_NOTICE_OPTIONS, type ResolvedExpiryNoticeOptions } from './expiry-notices.options.js';
 
@@ -42,10 +40,8 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
 
   constructor(
     @Inject(API_KEY_EXPIRY_NOTICE_OPTIONS) private readonly config: ResolvedExpiryNoticeOptions,
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(API_KEY_ENTITY) private readonly keys: typeof ApiKeyColumns,
-    @Inject(API_KEY_EVENT_ENTITY) private readonly events: typeof ApiKeyEventColumns,
-    private readonly audit: ApiKeyAuditLog,
+    private readonly db: ApiKeyDatabase,
+    private readonly changes: ApiKeyChanges,
     private readonly moduleRef: ModuleRef,
   ) {}
 
@@ -82,7 +78,7 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
     const { thresholdsMs, batchSize } = this.config;
     const widest = thresholdsMs[thresholdsMs.length - 1];
     // Keys expiring within the widest threshold, or expired within it (no notice for a key long gone).
-    const due = await this.dataSource.manager.find(this.keys, {
+    const due = await this.db.dataSource.manager.find(this.db.keys, {
       where: {
         revokedAt: IsNull(),
         replacedById: IsNull(),
@@ -105,7 +101,7 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
       if (await this.claim(noticeId(key.id, marker), event)) announced.push(event);
     }
     // The notices' rows are committed: a failure to announce them is logged (and not retried, as they are claimed).
-    await this.audit.announce(announced).catch((error: Error) => {
+    await this.changes.announce(announced).catch((error: Error) => {
       this.logger.error(`could not announce ${announced.length} expiry notice(s): ${error.message}`);
     });
     return announced.length;
@@ -113,10 +109,10 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
 
   /** Writes the notice's audit row unless another instance did: true when this INSERT wrote it. */
   private async claim(id: string, event: ApiKeyLifecycleEvent): Promise<boolean> {
-    const [sql, parameters] = this.dataSource
+    const [sql, parameters] = this.db.dataSource
       .createQueryBuilder()
       .insert()
-      .into(this.events)
+      .into(this.db.events)
       .values({
         id,
         keyId: event.keyId,
@@ -129,7 +125,7 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
       .orIgnore()
       .updateEntity(false)
       .getQueryAndParameters();
-    const runner = this.dataSource.createQueryRunner('master');
+    const runner = this.db.dataSource.createQueryRunner('master');
     try {
       const result = await runner.query(sql, parameters, true);
       return result.affected === 1;

@@ -6,8 +6,9 @@ import {
   type OnModuleDestroy,
   type OnModuleInit,
 } from '@nestjs/common';
-import { API_KEY_LOOKUP_STATS, API_KEY_OPTIONS } from '../../api-key.constants.js';
+import { API_KEY_OPTIONS, API_KEY_STORE } from '../../api-key.constants.js';
 import type { ResolvedApiKeyOptions } from '../../api-key.options.js';
+import type { ApiKeyStore } from '../../storage/api-key.store.js';
 import type { LookupStats } from '../../storage/lookup-stats.js';
 import type { ApiKeyVerificationHook, VerificationOutcome } from '../../verification/verification-hook.js';
 import { LOOKUP_INSTRUMENTS, observeLookups, type LookupMeter } from './lookup-instruments.js';
@@ -66,8 +67,13 @@ export class ApiKeyTelemetry implements ApiKeyVerificationHook, OnModuleInit, On
 
   constructor(
     @Optional() @Inject(API_KEY_OPTIONS) private readonly options?: ResolvedApiKeyOptions,
-    @Optional() @Inject(API_KEY_LOOKUP_STATS) private readonly lookups?: LookupStats,
-  ) {}
+    @Optional() @Inject(API_KEY_STORE) store?: ApiKeyStore,
+  ) {
+    this.lookups = store?.stats;
+  }
+
+  /** The setup's lookup counts, from its store. */
+  private readonly lookups?: LookupStats;
 
   /** True once `@opentelemetry/api` is loaded: start times are noted only then. */
   get active(): boolean {

@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Between, In, type DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS } from '../../api-key.constants.js';
+import { Between, In } from 'typeorm';
+import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { boundsWhere } from '../../lifecycle/acting-key.js';
-import { trailBounds } from '../../lifecycle/api-key.queries.js';
+import { KeyQueries } from '../../lifecycle/api-key.queries.js';
 import type { ActingOptions } from '../../lifecycle/api-key.record.js';
-import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
+import { ApiKeyDatabase } from '../../storage/api-key.database.js';
 import { ApiKeyValidationError, asStoreUnavailable } from '../../api-key.errors.js';
 import { API_KEY_USAGE_ENTITY, type ApiKeyUsageColumns, type ApiKeyUsageOutcome } from './api-key-usage.entity.js';
-import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
 import { API_KEY_USAGE_OPTIONS, type ResolvedUsageOptions } from './usage.options.js';
 
 const HOUR_MS = 3_600_000;
@@ -53,9 +52,8 @@ export class ApiKeyUsageReader {
   constructor(
     @Inject(API_KEY_USAGE_OPTIONS) private readonly options: ResolvedUsageOptions,
     @Inject(API_KEY_OPTIONS) private readonly keyOptions: ResolvedApiKeyOptions,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(API_KEY_ENTITY) private readonly keys: typeof ApiKeyColumns,
+    private readonly db: ApiKeyDatabase,
+
     @Inject(API_KEY_USAGE_ENTITY) private readonly usage: typeof ApiKeyUsageColumns,
   ) {}
 
@@ -70,8 +68,8 @@ export class ApiKeyUsageReader {
    * @throws ApiKeyValidationError, ApiKeyNotFoundError, ApiKeyDelegationError, ApiKeyStoreUnavailableError
    */
   async series(query: ApiKeyUsageQuery, acting: ActingOptions = {}): Promise<ApiKeyUsageSeries> {
-    const deps = { unitOfWork: this.unitOfWork, entity: this.keys, options: this.keyOptions };
-    const keys = boundsWhere(this.keyOptions, await trailBounds(deps, query ?? {}, acting));
+    const reads = new KeyQueries({ db: this.db, options: this.keyOptions });
+    const keys = boundsWhere(this.keyOptions, await reads.trailBounds(query ?? {}, acting));
     const stored = this.options.granularity;
     const granularity = query?.granularity ?? stored;
     if (granularity !== 'hour' && granularity !== 'day')
@@ -90,14 +88,14 @@ export class ApiKeyUsageReader {
       if (typeof query.keyId === 'string') ids = [query.keyId];
       else if (typeof query.ownerId === 'string')
         ids = (
-          await this.dataSource.manager.find(this.keys, {
+          await this.db.dataSource.manager.find(this.db.keys, {
             where: { ...keys, ownerId: query.ownerId },
             select: { id: true },
           })
         ).map((row) => row.id);
       else throw new ApiKeyValidationError('give keyId or ownerId');
       const rows = ids.length
-        ? await this.dataSource.manager.find(this.usage, {
+        ? await this.db.dataSource.manager.find(this.usage, {
             where: { keyId: In(ids), hour: Between(first / HOUR_MS, Math.ceil(to.getTime() / HOUR_MS) - 1) },
           })
         : [];

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE } from '../../api-key.constants.js';
 import { asStoreUnavailable } from '../../api-key.errors.js';
+import { ApiKeyDatabase } from '../../storage/api-key.database.js';
 import type { ApiKeyVerificationHook, VerificationOutcome } from '../../verification/verification-hook.js';
 import {
   API_KEY_USAGE_ENTITY,
@@ -45,12 +45,14 @@ export class ApiKeyUsageRecorder implements ApiKeyVerificationHook, BeforeApplic
   private purgeTimer: ReturnType<typeof setInterval> | undefined;
   private readonly bucketMs: number;
   private sql: { table: string; columns: string; conflict: (placeholders: string) => string } | undefined;
+  private readonly dataSource: DataSource;
 
   constructor(
     @Inject(API_KEY_USAGE_OPTIONS) private readonly options: ResolvedUsageOptions,
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
+    db: ApiKeyDatabase,
     @Inject(API_KEY_USAGE_ENTITY) private readonly entity: typeof ApiKeyUsageColumns,
   ) {
+    this.dataSource = db.dataSource;
     this.bucketMs = options.granularity === 'day' ? 24 * HOUR_MS : HOUR_MS;
     if (options.retentionMs)
       this.purgeTimer = setInterval(() => void this.purge().catch(() => undefined), HOUR_MS).unref();

@@ -1,12 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { In, IsNull, LessThan, LessThanOrEqual, Or, type DataSource, type EntityManager } from 'typeorm';
-import { API_KEY_DATA_SOURCE } from '../../api-key.constants.js';
+import { In, IsNull, LessThan, LessThanOrEqual, Or, type EntityManager } from 'typeorm';
 import {
   API_KEY_WEBHOOK_ENTITY,
   type ApiKeyWebhookDeliveryColumns,
   type ApiKeyWebhookDeliveryStatus,
 } from './api-key-webhook-delivery.entity.js';
-import { ApiKeyUnitOfWork } from '../../storage/api-key.unit-of-work.js';
+import { ApiKeyDatabase } from '../../storage/api-key.database.js';
 
 /** A row before it is written. */
 export type NewWebhookDelivery = Pick<
@@ -32,9 +31,8 @@ export interface WebhookAttemptOutcome {
 @Injectable()
 export class WebhookDeliveryStore {
   constructor(
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_WEBHOOK_ENTITY) readonly entity: typeof ApiKeyWebhookDeliveryColumns,
-    private readonly unitOfWork: ApiKeyUnitOfWork,
+    private readonly db: ApiKeyDatabase,
   ) {}
 
   /** Inserts rows with `em` (the change's transaction), or on its own when `em` is omitted. */
@@ -51,12 +49,12 @@ export class WebhookDeliveryStore {
       claimedUntil: null,
     }));
     if (em) await em.insert(this.entity, values);
-    else await this.unitOfWork.run((own) => own.insert(this.entity, values).then(() => undefined));
+    else await this.db.run((own) => own.insert(this.entity, values).then(() => undefined));
   }
 
   /** Ids of pending rows due at `now` and not claimed, the oldest due first. */
   due(now: Date, limit: number): Promise<ApiKeyWebhookDeliveryColumns[]> {
-    return this.unitOfWork.run((em) =>
+    return this.db.run((em) =>
       em.find(this.entity, {
         where: this.dueWhere(now),
         order: { nextAttemptAt: 'ASC', id: 'ASC' },
@@ -72,7 +70,7 @@ export class WebhookDeliveryStore {
    */
   async claim(id: string, token: string, now: Date, until: Date): Promise<boolean> {
     const attempts = this.column('attempts');
-    const result = await this.unitOfWork.run((em) =>
+    const result = await this.db.run((em) =>
       em
         .createQueryBuilder()
         .update(this.entity)
@@ -85,7 +83,7 @@ export class WebhookDeliveryStore {
 
   /** Writes an attempt's outcome and releases the claim, if `token` still holds it. */
   async complete(id: string, token: string, outcome: WebhookAttemptOutcome): Promise<boolean> {
-    const result = await this.unitOfWork.run((em) =>
+    const result = await this.db.run((em) =>
       em
         .createQueryBuilder()
         .update(this.entity)
@@ -98,7 +96,7 @@ export class WebhookDeliveryStore {
 
   /** Puts a failed row back in the queue with a fresh count of attempts: true if it was failed. */
   async requeue(id: string, now: Date): Promise<boolean> {
-    const result = await this.unitOfWork.run((em) =>
+    const result = await this.db.run((em) =>
       em
         .createQueryBuilder()
         .update(this.entity)
@@ -111,7 +109,7 @@ export class WebhookDeliveryStore {
 
   /** Deletes rows of `statuses` created before `before`; returns how many. */
   async purge(before: Date, statuses: readonly ApiKeyWebhookDeliveryStatus[]): Promise<number> {
-    const result = await this.unitOfWork.run((em) =>
+    const result = await this.db.run((em) =>
       em
         .createQueryBuilder()
         .delete()
@@ -124,7 +122,7 @@ export class WebhookDeliveryStore {
 
   /** Runs a read with the unit of work's manager (driver errors become ApiKeyStoreUnavailableError). */
   read<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    return this.unitOfWork.run(work);
+    return this.db.run(work);
   }
 
   /** Pending, due at `now`, and not claimed (or its claim lapsed). */
@@ -137,7 +135,7 @@ export class WebhookDeliveryStore {
   }
 
   private column(property: string): string {
-    const column = this.dataSource.getMetadata(this.entity).findColumnWithPropertyName(property)!;
-    return this.dataSource.driver.escape(column.databaseName);
+    const column = this.db.dataSource.getMetadata(this.entity).findColumnWithPropertyName(property)!;
+    return this.db.dataSource.driver.escape(column.databaseName);
   }
 }

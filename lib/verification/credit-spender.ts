@@ -1,6 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { API_KEY_DATA_SOURCE, API_KEY_ENTITY } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { asStoreUnavailable } from '../api-key.errors.js';
 
@@ -44,15 +42,14 @@ interface SpendSql {
  * `familyId = :family AND replacedById IS NULL` (the family index).
  * Keys without a balance never get here.
  */
-@Injectable()
-export class ApiKeyUsageCounter {
+export class CreditSpender {
   private plain?: SpendSql;
   private refilling?: SpendSql;
   private columns?: Record<'id' | 'familyId' | 'replacedById', string>;
 
   constructor(
-    @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
-    @Inject(API_KEY_ENTITY) private readonly entity: typeof ApiKeyColumns,
+    private readonly dataSource: DataSource,
+    private readonly entity: typeof ApiKeyColumns,
   ) {}
 
   /**
