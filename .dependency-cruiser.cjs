@@ -1,49 +1,70 @@
 /**
- * Dependency rules, checked by `npm run lint`:
+ * Dependency rules, checked by `npm run lint`. The "reachable" rules follow imports transitively (type-only
+ * imports included), so a rule cannot be dodged by going through another file:
  * - no import cycles anywhere;
- * - code outside lib/ (tests, sample app, benchmarks) imports the library through lib/index.ts,
- *   a root file of lib/ (the shared vocabulary) or a folder's entry (lib/<folder>/index.ts), never an inner file;
- * - the pure folders (lib/key, lib/policies) import neither Nest nor TypeORM, nor the rest of the library
- *   but the root errors;
- * - the request path (lib/verification, lib/http) imports nothing of the write side (lib/lifecycle), and
- *   lib/verification nothing of the cache (the cache wraps the store from outside, in the module definition).
- * Inside lib/, folders import each other's files by name (no barrels inside the library, so no barrel cycles).
+ * - the core (everything in lib/ outside lib/features/) reaches no feature;
+ * - the request path (lib/http, lib/verification) reaches nothing of the write side (lib/lifecycle), nor the cache
+ *   (the cache wraps the store from outside, in the module);
+ * - the pure folders (lib/key, lib/policies) reach nothing but each other and the root errors (no Nest, no TypeORM);
+ * - a feature reaches another feature only through its entry (lib/features/<name>/index.ts);
+ * - code outside lib/ (tests, sample app, benchmarks) imports the library through lib/index.ts, a root file of
+ *   lib/, a folder's entry (lib/<folder>/index.ts) or a feature's entry (lib/features/<name>/index.ts).
+ * Inside lib/, files import each other by name (no barrels inside the library, so no barrel cycles).
  */
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
     { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
     {
-      name: 'outside-lib-through-entries',
-      comment: 'Import lib/ through lib/index.ts, a root file of lib/ or a folder entry (index.ts).',
+      name: 'core-reaches-no-feature',
+      comment: 'The core (lib/ outside lib/features/) must not reach any feature, even through other files.',
       severity: 'error',
-      from: { path: '^(test|sample-app|bench)/' },
-      to: { path: '^lib/.+/', pathNot: ['^lib/[^/]+/index\\.ts$', '^lib/[^/]+/[^/]+/index\\.ts$'] },
+      from: { path: '^lib/', pathNot: '^lib/features/' },
+      to: { path: '^lib/features/', reachable: true },
     },
     {
-      name: 'pure-stays-pure',
-      comment: 'lib/key and lib/policies are pure: no Nest, no TypeORM, nothing of the library but its root errors.',
+      name: 'request-path-reaches-no-write-side',
+      comment: 'lib/http and lib/verification (the request path) must not reach lib/lifecycle (the write side).',
+      severity: 'error',
+      from: { path: '^lib/(http|verification)/' },
+      to: { path: '^lib/lifecycle/', reachable: true },
+    },
+    {
+      name: 'request-path-reaches-no-cache',
+      comment:
+        'lib/http and lib/verification see the store interface, cached or not: they reach nothing of lib/cache but the shape of its option.',
+      severity: 'error',
+      from: { path: '^lib/(http|verification)/' },
+      to: { path: '^lib/cache/', pathNot: '^lib/cache/(cache\\.options|invalidation-bus)\\.ts$', reachable: true },
+    },
+    {
+      name: 'pure-reaches-only-pure',
+      comment:
+        'lib/key and lib/policies are pure: they reach nothing of the library but each other and the root errors.',
       severity: 'error',
       from: { path: '^lib/(key|policies)/' },
-      to: {
-        pathNot: ['^lib/(key|policies)/', '^lib/api-key\\.errors\\.ts$'],
-        dependencyTypesNot: ['core'],
-      },
+      to: { path: '^lib/', pathNot: ['^lib/(key|policies)/', '^lib/api-key\\.errors\\.ts$'], reachable: true },
     },
     {
-      name: 'request-path-reads-only',
-      comment:
-        'lib/verification and lib/http (the request path) must not import lib/lifecycle (the write side, lifecycle events included).',
+      name: 'pure-imports-no-framework',
+      comment: 'lib/key and lib/policies import no package (no Nest, no TypeORM): Node built-ins only.',
       severity: 'error',
-      from: { path: '^lib/(verification|http)/' },
-      to: { path: '^lib/(lifecycle|events)/' },
+      from: { path: '^lib/(key|policies)/' },
+      to: { dependencyTypes: ['npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-no-pkg', 'npm-unknown'] },
     },
     {
-      name: 'verification-without-cache',
-      comment: 'lib/verification must not import lib/cache: it sees the store interface, cached or not.',
+      name: 'features-through-entries',
+      comment: "A feature imports another feature only through that feature's entry (lib/features/<name>/index.ts).",
       severity: 'error',
-      from: { path: '^lib/verification/' },
-      to: { path: '^lib/cache/' },
+      from: { path: '^lib/features/([^/]+)/' },
+      to: { path: '^lib/features/([^/]+)/', pathNot: ['^lib/features/$1/', '^lib/features/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'outside-lib-through-entries',
+      comment: 'Import lib/ through lib/index.ts, a root file of lib/, a folder entry or a feature entry (index.ts).',
+      severity: 'error',
+      from: { path: '^(test|sample-app|bench)/' },
+      to: { path: '^lib/.+/', pathNot: ['^lib/[^/]+/index\\.ts$', '^lib/features/[^/]+/index\\.ts$'] },
     },
   ],
   options: {

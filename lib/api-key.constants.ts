@@ -9,5 +9,7 @@ export const SCOPES_METADATA = 'nestjs-opaque-keys:scopes';
 export const PUBLIC_METADATA = 'nestjs-opaque-keys:public';
 export const COST_METADATA = 'nestjs-opaque-keys:cost';
 export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';
-/** The hooks of a setup's features (`ApiKeyHooks`); absent in a setup without features. */
-export const API_KEY_HOOKS = Symbol('nestjs-opaque-keys:hooks');
+/** The change hooks of a setup's features (`ApiKeyChangeHook[]`); absent in a setup without features. */
+export const API_KEY_CHANGE_HOOKS = Symbol('nestjs-opaque-keys:change-hooks');
+/** The verification hooks of a setup's features (`ApiKeyVerificationHook[]`); absent in a setup without features. */
+export const API_KEY_VERIFICATION_HOOKS = Symbol('nestjs-opaque-keys:verification-hooks');

@@ -8,7 +8,8 @@
 
 // The module, the guard, the service
 export { ApiKeyModule } from './module/api-key.module.js';
-export type { ApiKeyModuleOptions, ApiKeyModuleExtras } from './api-key.options.js';
+export type { ApiKeyModuleOptions } from './api-key.options.js';
+export type { ApiKeyModuleExtras } from './module/api-key.extras.js';
 export { ApiKeyGuard } from './http/api-key.guard.js';
 export { ApiKeyService, type ActorOption } from './lifecycle/api-key.service.js';
 export type { ListExpiringQuery } from './lifecycle/api-key.queries.js';
@@ -142,7 +143,7 @@ export {
 } from './cache/redis-invalidation.bus.js';
 
 // The extension point: what a feature brings, and the hooks it may implement
-export type { ApiKeyFeature, ApiKeyFeatureEntity, ApiKeyHooks, ApiKeySetup } from './module/api-key-feature.js';
+export type { ApiKeyFeature, ApiKeyFeatureEntity, ApiKeyFeatureTables, ApiKeySetup } from './module/api-key-feature.js';
 export type { ApiKeyFeatureOptionsFactory, ApiKeyFeatureOptionsInput } from './module/feature-options.js';
 export type { ApiKeyChangeHook } from './lifecycle/change-hook.js';
 export type { ApiKeyVerificationHook, VerificationOutcome } from './verification/verification-hook.js';

@@ -7,8 +7,7 @@ import {
   type ExecutionContext,
   type HttpException,
 } from '@nestjs/common';
-import { API_KEY_HOOKS, API_KEY_OPTIONS } from '../api-key.constants.js';
-import type { ApiKeyHooks } from '../module/api-key-feature.js';
+import { API_KEY_OPTIONS, API_KEY_VERIFICATION_HOOKS } from '../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import {
@@ -30,7 +29,7 @@ import { RejectionLog } from './rejection-log.js';
 import { requestAddress } from './request-address.js';
 import { carriesPrefix, requestHeaderLines, unreadCredentialOf } from './request-credential.js';
 import { routeRuleOf, type RouteRule } from './route-rule.js';
-import { VerificationOutcomes } from '../verification/verification-hook.js';
+import { VerificationOutcomes, type ApiKeyVerificationHook } from '../verification/verification-hook.js';
 import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
 /**
@@ -71,9 +70,9 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(API_KEY_VERIFIER) private readonly verifier: KeyVerifier,
     private readonly lastUsed: LastUsedRecorder,
     private readonly rateLimiter: ApiKeyRateLimiter,
-    @Optional() @Inject(API_KEY_HOOKS) hooks?: ApiKeyHooks,
+    @Optional() @Inject(API_KEY_VERIFICATION_HOOKS) hooks?: readonly ApiKeyVerificationHook[],
   ) {
-    this.outcomes = new VerificationOutcomes(hooks?.verification);
+    this.outcomes = new VerificationOutcomes(hooks);
     this.headerNames = credentialHeaderNames(options);
     this.log = new RejectionLog(this.logger, options.logIntervalMs);
   }

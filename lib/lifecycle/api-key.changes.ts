@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { API_KEY_HOOKS, API_KEY_OPTIONS } from '../api-key.constants.js';
+import { API_KEY_CHANGE_HOOKS, API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
-import type { ApiKeyHooks } from '../module/api-key-feature.js';
 import { insertApiKeyEvents, type ApiKeyEventInput } from '../storage/api-key-event.insert.js';
 import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { isLifecycleEventType, type ApiKeyLifecycleEvent } from './api-key-lifecycle.event.js';
@@ -67,9 +66,9 @@ export class ApiKeyChanges {
     @Inject(API_KEY_OPTIONS) readonly options: ResolvedApiKeyOptions,
     readonly db: ApiKeyDatabase,
     private readonly cache: ApiKeyCacheInvalidator,
-    @Optional() @Inject(API_KEY_HOOKS) hooks?: ApiKeyHooks,
+    @Optional() @Inject(API_KEY_CHANGE_HOOKS) hooks?: readonly ApiKeyChangeHook[],
   ) {
-    this.hooks = hooks?.change ?? [];
+    this.hooks = hooks ?? [];
   }
 
   /** The context the write side's operations are built with. */

@@ -1,11 +1,6 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
-import type { EntitySchema } from 'typeorm';
 import type { ApiKeyChangeHook } from '../lifecycle/change-hook.js';
-import type {
-  ApiKeyMigrationClass,
-  ApiKeyMigrationDatabase,
-  ApiKeyMigrationsOptions,
-} from '../storage/migrations/index.js';
+import type { ApiKeyFeatureTables } from '../storage/schema-check.js';
 import type { ApiKeyVerificationHook } from '../verification/verification-hook.js';
 
 /** What a feature's providers and tables are built for: one `ApiKeyModule.forRoot()` setup. */
@@ -18,20 +13,7 @@ export interface ApiKeySetup {
   readonly name: string | undefined;
 }
 
-/** An entity class (or schema) a feature adds to the host's DataSource. */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
-export type ApiKeyFeatureEntity = Function | EntitySchema;
-
-/**
- * A feature's tables: the functions its entry exports for them, named in the boot error when one is missing
- * (`usageEntities`, `usageMigrations`).
- */
-export interface ApiKeyFeatureTables {
-  /** Its entities on a key table: registered with the DataSource (`autoLoadEntities`) and checked at boot. */
-  entities(tableName?: string): ApiKeyFeatureEntity[];
-  /** Its migrations on one database, bound to a key table. */
-  migrations(database: ApiKeyMigrationDatabase, options?: ApiKeyMigrationsOptions): ApiKeyMigrationClass[];
-}
+export type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../storage/schema-check.js';
 
 /**
  * The one extension point: what a feature brings to a key setup. A feature's entry point
@@ -61,10 +43,4 @@ export interface ApiKeyFeature {
   readonly changeHook?: InjectionToken<ApiKeyChangeHook>;
   /** A provider (one of `providers`) that hears how each request with a key ended. */
   readonly verificationHook?: InjectionToken<ApiKeyVerificationHook>;
-}
-
-/** The hooks of a setup's features, as the core calls them. */
-export interface ApiKeyHooks {
-  readonly change: readonly ApiKeyChangeHook[];
-  readonly verification: readonly ApiKeyVerificationHook[];
 }

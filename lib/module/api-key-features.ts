@@ -1,9 +1,9 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
-import { API_KEY_HOOKS } from '../api-key.constants.js';
+import { API_KEY_CHANGE_HOOKS, API_KEY_VERIFICATION_HOOKS } from '../api-key.constants.js';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { ApiKeyChangeHook } from '../lifecycle/change-hook.js';
 import type { ApiKeyVerificationHook } from '../verification/verification-hook.js';
-import type { ApiKeyFeature, ApiKeyFeatureEntity, ApiKeyHooks, ApiKeySetup } from './api-key-feature.js';
+import type { ApiKeyFeature, ApiKeyFeatureEntity, ApiKeySetup } from './api-key-feature.js';
 
 /** Checks the `features` option: an array of feature objects, each name once. */
 export function validateFeatures(features: unknown): readonly ApiKeyFeature[] {
@@ -30,22 +30,26 @@ export function featureEntities(features: readonly ApiKeyFeature[], setup: ApiKe
 }
 
 /**
- * The providers the features add to a setup: their own, and {@link API_KEY_HOOKS} (their hooks, resolved).
+ * The providers the features add to a setup: their own, and their change and verification hooks, resolved.
  * Nothing at all for a setup without features. (Their tables are checked by the setup's `ApiKeyDatabase`.)
  */
 export function featureProviders(features: readonly ApiKeyFeature[], setup: ApiKeySetup): Provider[] {
   if (features.length === 0) return [];
   const change = features.flatMap((feature) => (feature.changeHook ? [feature.changeHook] : []));
   const verification = features.flatMap((feature) => (feature.verificationHook ? [feature.verificationHook] : []));
-  const hooks: Provider = {
-    provide: API_KEY_HOOKS,
-    useFactory: (...found: unknown[]): ApiKeyHooks => ({
-      change: Object.freeze(found.slice(0, change.length) as ApiKeyChangeHook[]),
-      verification: Object.freeze(found.slice(change.length) as ApiKeyVerificationHook[]),
-    }),
-    inject: [...change, ...verification] as InjectionToken[],
-  };
-  return [...features.flatMap((feature) => feature.providers?.(setup) ?? []), hooks];
+  const hooks: Provider[] = [
+    {
+      provide: API_KEY_CHANGE_HOOKS,
+      useFactory: (...found: ApiKeyChangeHook[]) => Object.freeze(found),
+      inject: change as InjectionToken[],
+    },
+    {
+      provide: API_KEY_VERIFICATION_HOOKS,
+      useFactory: (...found: ApiKeyVerificationHook[]) => Object.freeze(found),
+      inject: verification as InjectionToken[],
+    },
+  ];
+  return [...features.flatMap((feature) => feature.providers?.(setup) ?? []), ...hooks];
 }
 
 /**
@@ -54,5 +58,9 @@ export function featureProviders(features: readonly ApiKeyFeature[], setup: ApiK
  */
 export function featureExports(features: readonly ApiKeyFeature[]): InjectionToken[] {
   if (features.length === 0) return [];
-  return [API_KEY_HOOKS, ...features.flatMap((feature) => [...(feature.exports ?? [])])];
+  return [
+    API_KEY_CHANGE_HOOKS,
+    API_KEY_VERIFICATION_HOOKS,
+    ...features.flatMap((feature) => [...(feature.exports ?? [])]),
+  ];
 }

@@ -2,7 +2,8 @@ import { ConfigurableModuleBuilder, type InjectionToken, type Provider } from '@
 import { APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
-import type { ApiKeyModuleExtras, ApiKeyModuleOptions } from '../api-key.options.js';
+import type { ApiKeyModuleOptions } from '../api-key.options.js';
+import type { ApiKeyModuleExtras } from './api-key.extras.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { ApiKeyChanges } from '../lifecycle/api-key.changes.js';

@@ -1,9 +1,23 @@
-import { getMetadataArgsStorage, type DataSource, type EntityMetadata } from 'typeorm';
+import { getMetadataArgsStorage, type DataSource, type EntityMetadata, type EntitySchema } from 'typeorm';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
-import type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../module/api-key-feature.js';
 import type { ApiKeyEventColumns } from './api-key-event.entity.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import type { ApiKeyMigrationDatabase } from './migrations/index.js';
+import type { ApiKeyMigrationClass, ApiKeyMigrationDatabase, ApiKeyMigrationsOptions } from './migrations/index.js';
+
+/** An entity class (or schema) a feature adds to the host's DataSource. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type
+export type ApiKeyFeatureEntity = Function | EntitySchema;
+
+/**
+ * A feature's tables: the functions its entry exports for them, named in the boot error when one is missing
+ * (`usageEntities`, `usageMigrations`).
+ */
+export interface ApiKeyFeatureTables {
+  /** Its entities on a key table: registered with the DataSource (`autoLoadEntities`) and checked at boot. */
+  entities(tableName?: string): ApiKeyFeatureEntity[];
+  /** Its migrations on one database, bound to a key table. */
+  migrations(database: ApiKeyMigrationDatabase, options?: ApiKeyMigrationsOptions): ApiKeyMigrationClass[];
+}
 
 /** What a setup's database is made of: fixed when the module is defined. */
 export interface ApiKeyDatabaseShape {

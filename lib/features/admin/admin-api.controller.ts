@@ -29,7 +29,7 @@ import { actingOptions } from './admin-acting.js';
 import { keyStatus, parseAdminKeyQuery, searchKeys, type AdminKeyPage, type AdminKeyRow } from './admin-key.query.js';
 import { creditsChangeOf, gracePeriodMsOf, issueInputOf, reasonOf, scopesOf, updateOf } from './admin-request.body.js';
 import { adminUsageQueryOf, type AdminUsage } from './admin-usage.query.js';
-import { ApiKeyUsageReader } from '../usage/api-key-usage.reader.js';
+import { ApiKeyUsageReader } from '../usage/index.js';
 import { ResolvedAdminOptions, type AdminIdentity } from './admin.options.js';
 
 /** `GET <path>/api/session`: who is signed in and the key policy the issue form follows. */

@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import type { ApiKeyUsageQuery, ApiKeyUsageSeries } from '../usage/api-key-usage.reader.js';
+import type { ApiKeyUsageQuery, ApiKeyUsageSeries } from '../usage/index.js';
 
 const HOUR_MS = 3_600_000;
 /** The periods the console's usage chart offers, in days. */

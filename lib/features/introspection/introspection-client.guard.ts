@@ -1,6 +1,6 @@
 import { Inject, Injectable, Optional, type ExecutionContext, type HttpException } from '@nestjs/common';
-import { API_KEY_HOOKS, API_KEY_OPTIONS } from '../../api-key.constants.js';
-import type { ApiKeyHooks } from '../../module/api-key-feature.js';
+import { API_KEY_OPTIONS, API_KEY_VERIFICATION_HOOKS } from '../../api-key.constants.js';
+import type { ApiKeyVerificationHook } from '../../verification/verification-hook.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { credentialHeaderLines, withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
@@ -30,7 +30,7 @@ export class IntrospectionClientGuard extends ApiKeyGuard {
     @Inject(API_KEY_VERIFIER) verifier: KeyVerifier,
     lastUsed: LastUsedRecorder,
     rateLimiter: ApiKeyRateLimiter,
-    @Optional() @Inject(API_KEY_HOOKS) hooks?: ApiKeyHooks,
+    @Optional() @Inject(API_KEY_VERIFICATION_HOOKS) hooks?: readonly ApiKeyVerificationHook[],
   ) {
     super(options, verifier, lastUsed, rateLimiter, hooks);
     this.basicRealm = options.realm;
