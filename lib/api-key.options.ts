@@ -127,6 +127,13 @@ export interface ApiKeyModuleOptions {
    * the app starts. Default `true`.
    */
   schemaCheck?: boolean;
+  /**
+   * Check at boot that every handler carrying the library's decorators (`@Scopes`, `@AnyScope`, `@Cost`,
+   * `@OptionalApiKey`, `@CurrentApiKey`) is covered by an API key guard (global, or `@UseGuards` on its class or
+   * method), and fail the boot naming the others: without a guard their scopes protect nothing. `false` for hosts
+   * whose own guard runs `ApiKeyGuard`. Default `true`.
+   */
+  routeCheck?: boolean;
 }
 
 /** Options after defaults are applied and values checked. */
@@ -157,6 +164,7 @@ export class ResolvedApiKeyOptions {
   readonly logIntervalMs: number = 60_000;
   readonly maxKeysPerOwner: number | undefined = undefined;
   readonly schemaCheck: boolean = true;
+  readonly routeCheck: boolean = true;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -227,6 +235,8 @@ export class ResolvedApiKeyOptions {
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
     if (typeof this.optional !== 'boolean') throw new TypeError('optional must be a boolean');
+    for (const name of ['schemaCheck', 'routeCheck'] as const)
+      if (typeof this[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
     if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
       throw new TypeError('maxKeysPerOwner must be a positive integer');
   }

@@ -1,4 +1,5 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ModulesContainer } from '@nestjs/core';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions, type ApiKeyModuleOptions } from '../api-key.options.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
@@ -10,14 +11,17 @@ import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
 import { LastUsedRecorder } from '../verification/last-used.recorder.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
+import { assertHandlersCovered } from './route-coverage.js';
 
 /**
  * Opaque API keys for a Nest app, checked live against the host's TypeORM
  * DataSource. The host keeps its own `TypeOrmModule.forRoot()` and adds the
  * library's entities to it (`autoLoadEntities: true`, or list `apiKeyEntities()`).
  * At boot it checks that the DataSource exists, knows every entity and that the
- * tables exist (see `schemaCheck`), and fails with the fix otherwise. The core
- * alone: features (`nestjs-opaque-keys/<feature>`) are switched on with `features`.
+ * tables exist (see `schemaCheck`), and that every handler carrying the
+ * library's decorators is covered by an API key guard (see `routeCheck`), and
+ * fails with the fix otherwise. The core alone: features
+ * (`nestjs-opaque-keys/<feature>`) are switched on with `features`.
  * @example
  * @Module({
  *   imports: [
@@ -49,4 +53,16 @@ import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-
     ApiKeyGuard,
   ],
 })
-export class ApiKeyModule extends ConfigurableModuleClass {}
+export class ApiKeyModule extends ConfigurableModuleClass implements OnApplicationBootstrap {
+  constructor(
+    private readonly modules: ModulesContainer,
+    @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
+  ) {
+    super();
+  }
+
+  /** The route check (`routeCheck`): once every module is initialized, so every handler is known. */
+  onApplicationBootstrap(): void {
+    if (this.options.routeCheck) assertHandlersCovered(this.modules);
+  }
+}

@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Controller, Get, Injectable, Module, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, Injectable, Module, Post, UseGuards } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
 import {
   ApiKeyGuard,
+  ApiKeyConfigurationError,
   ApiKeyModule,
   ApiKeyService,
   CurrentApiKey,
@@ -49,8 +50,40 @@ describe('ApiKeyModule configuration', () => {
     await request(t.app.getHttpServer()).post('/orders').set('X-API-Key', key).expect(403);
   });
 
-  it('does not guard routes without @UseGuards unless installed globally', async () => {
-    const t = await createTestApp({ controllers: [GlobalController] });
+  it('refuses to boot when a route carries the library decorators but no guard covers it, naming it and the fixes', async () => {
+    // GlobalController's private route reads @CurrentApiKey() and has no @UseGuards: without the global guard,
+    // nothing would check its key.
+    const error = await createTestApp({ controllers: [GlobalController] }).then(
+      (t) => (apps.push(t), undefined),
+      (failure: Error) => failure,
+    );
+    expect(error).toBeInstanceOf(ApiKeyConfigurationError);
+    expect(error).toMatchObject({ option: 'routeCheck' });
+    expect(error!.message).toContain('GlobalController.secret (@CurrentApiKey)');
+    expect(error!.message).toContain('ApiKeyModule.forRoot({ globalGuard: true })');
+    expect(error!.message).toContain('@UseGuards(ApiKeyGuard)');
+    expect(error!.message).toContain('routeCheck: false');
+    expect(error!.message).not.toContain('GlobalController.health'); // @Public()
+  });
+
+  it("refuses to boot the issue's app: @Scopes('keys:admin') on POST /keys, with no guard anywhere", async () => {
+    @Controller('keys')
+    class UnguardedKeysController {
+      constructor(private readonly keys: ApiKeyService) {}
+
+      @Post()
+      @Scopes('keys:admin')
+      issue(@Body() body: { scopes: string[] }) {
+        return this.keys.issue({ name: 'minted', scopes: body.scopes });
+      }
+    }
+    await expect(
+      createTestApp({ controllers: [UnguardedKeysController], options: { prefix: 'acme' } }),
+    ).rejects.toThrow(/UnguardedKeysController\.issue \(@Scopes\/@AnyScope\)/);
+  });
+
+  it('with routeCheck: false, boots, and routes without @UseGuards are not guarded (the host guards another way)', async () => {
+    const t = await createTestApp({ controllers: [GlobalController], options: { routeCheck: false } });
     apps.push(t);
     await request(t.app.getHttpServer()).get('/global/private').expect(200);
   });

@@ -1,11 +1,8 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
-import { GUARDS_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
-import { APP_GUARD, ModulesContainer, Reflector } from '@nestjs/core';
-import { isApiKeyGuard } from '../../module/api-key.setups.js';
+import { ModulesContainer } from '@nestjs/core';
 import { routeRuleOf } from '../../http/route-rule.js';
+import { hasGlobalApiKeyGuard, isRouteHandler, methodNames, usesApiKeyGuard } from '../../module/route-coverage.js';
 import type { ScopeRequirement } from '../../policies/scope-matcher.js';
-
-const reflector = new Reflector();
 
 /** A route handler that `ApiKeyGuard` protects, with the scopes it requires. */
 export interface GuardedRoute {
@@ -18,34 +15,6 @@ export interface GuardedRoute {
   readonly optional: boolean | undefined;
 }
 
-function usesGuard(target: Type | ((...args: unknown[]) => unknown)): boolean {
-  const guards: unknown[] = reflector.get(GUARDS_METADATA, target) ?? [];
-  return guards.some(isApiKeyGuard);
-}
-
-/** Whether an `APP_GUARD` provider (the module's `globalGuard`, or the host's own) resolved to an ApiKeyGuard. */
-function hasGlobalGuard(modules: ModulesContainer): boolean {
-  for (const module of modules.values()) {
-    for (const [token, wrapper] of module.providers) {
-      if (typeof token === 'string' && token.startsWith(APP_GUARD) && isApiKeyGuard(wrapper.instance)) return true;
-    }
-  }
-  return false;
-}
-
-/** The names of a controller's route handlers, own and inherited. */
-function routeMethodNames(controller: Type): string[] {
-  const names = new Set<string>();
-  for (let proto = controller.prototype; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
-    for (const name of Object.getOwnPropertyNames(proto)) {
-      if (name === 'constructor' || names.has(name)) continue;
-      const value = Object.getOwnPropertyDescriptor(proto, name)?.value;
-      if (typeof value === 'function' && reflector.get(METHOD_METADATA, value) !== undefined) names.add(name);
-    }
-  }
-  return [...names];
-}
-
 /**
  * Every route of an initialized app that `ApiKeyGuard` protects: bound with
  * `@UseGuards(ApiKeyGuard)` on the controller or handler, or installed
@@ -53,7 +22,7 @@ function routeMethodNames(controller: Type): string[] {
  */
 export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] {
   const modules = app.get(ModulesContainer, { strict: false });
-  const global = hasGlobalGuard(modules);
+  const global = hasGlobalApiKeyGuard(modules);
   const routes: GuardedRoute[] = [];
   const seen = new Set<Type>();
   for (const module of modules.values()) {
@@ -61,11 +30,11 @@ export function findGuardedRoutes(app: INestApplicationContext): GuardedRoute[] 
       const controller = wrapper.metatype as Type | null;
       if (!controller || seen.has(controller)) continue;
       seen.add(controller);
-      for (const methodName of routeMethodNames(controller)) {
+      for (const methodName of methodNames(controller, isRouteHandler)) {
         const handler = controller.prototype[methodName];
         // The rule the guard applies to this route: one derivation for both.
         const rule = routeRuleOf(controller, handler);
-        if (rule.isPublic || !(global || usesGuard(controller) || usesGuard(handler))) continue;
+        if (rule.isPublic || !(global || usesApiKeyGuard(controller) || usesApiKeyGuard(handler))) continue;
         routes.push({ controller, methodName, handler, requirement: rule.requirement, optional: rule.optional });
       }
     }

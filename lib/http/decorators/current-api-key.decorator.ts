@@ -11,9 +11,12 @@ import { requestOf } from '../execution-request.js';
  * @Get('mine')
  * mine(@CurrentApiKey('ownerId') ownerId: string) {}
  */
-export const CurrentApiKey = createParamDecorator(
-  (field: keyof ApiKeyPrincipal | undefined, context: ExecutionContext) => {
-    const principal: ApiKeyPrincipal | undefined = requestOf(context)[API_KEY_REQUEST_PROPERTY];
-    return field ? principal?.[field] : principal;
-  },
-);
+export const CurrentApiKey = createParamDecorator(currentApiKey);
+
+/** @internal What `@CurrentApiKey()` reads; the boot check recognizes the decorator by it. */
+export const CURRENT_API_KEY_FACTORY = currentApiKey;
+
+function currentApiKey(field: keyof ApiKeyPrincipal | undefined, context: ExecutionContext): unknown {
+  const principal: ApiKeyPrincipal | undefined = requestOf(context)[API_KEY_REQUEST_PROPERTY];
+  return field ? principal?.[field] : principal;
+}
