@@ -27,6 +27,8 @@ export interface LifecycleContext {
   readonly options: ResolvedApiKeyOptions;
   readonly db: ApiKeyDatabase;
   readonly changes: ApiKeyChanges;
+  /** Whether rate limits can be counted: a key is never given one that could only get 503. */
+  readonly rateLimits?: { assertCanCount(): void };
 }
 
 /** A change's record of what it did, until it completes. */

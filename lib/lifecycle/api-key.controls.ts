@@ -91,6 +91,7 @@ export class KeyControls {
    */
   async update(id: string, patch: ApiKeyUpdate, { actor, actingAs }: ActingOptions): Promise<void> {
     input.validateId(id);
+    if (patch?.rateLimit) this.context.rateLimits?.assertCanCount();
     const now = Date.now();
     await this.change(id, 'updated', actor, undefined, (row) => {
       const { set, fields } = toUpdateChange(patch, row, now, this.options);

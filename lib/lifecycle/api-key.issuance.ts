@@ -49,6 +49,7 @@ async function issueKey(request: IssueApiKeyInput, context: LifecycleContext): P
     ...rateLimitColumns(validateRateLimit(request.rateLimit)),
     allowedIps: storedAllowedIps(validateAllowedIps(request.allowedIps)),
   };
+  if (fields.rateLimitMax !== null) context.rateLimits?.assertCanCount();
   const prefix = prefixFor(options, request.environment);
   const actor = request.actingAs;
   if (actor) {

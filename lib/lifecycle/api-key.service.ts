@@ -15,6 +15,7 @@ import type {
   RotatedApiKey,
 } from './api-key.record.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
+import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import { ApiKeyChanges } from './api-key.changes.js';
 import { KeyControls } from './api-key.controls.js';
 import { KeyCredits } from './api-key.credits.js';
@@ -50,9 +51,10 @@ export class ApiKeyService {
   constructor(
     private readonly changes: ApiKeyChanges,
     private readonly verifier: ApiKeyVerifier,
+    rateLimits: ApiKeyRateLimiter,
   ) {
     // The write side: one style, each operation built on the same context and change unit.
-    const context = changes.context;
+    const context = { ...changes.context, rateLimits };
     this.issuance = new KeyIssuance(context);
     this.rotation = new KeyRotation(context);
     this.live = new LiveUpdates({ ...context, read: (id) => this.get(id) });

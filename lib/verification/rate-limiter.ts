@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { API_KEY_OPTIONS } from '../api-key.constants.js';
-import { asStoreUnavailable } from '../api-key.errors.js';
+import { ApiKeyValidationError, asStoreUnavailable } from '../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal } from './api-key.principal.js';
 import { decideRateLimit, tighterDecision, type RateLimit, type RateLimitDecision } from '../policies/rate-limit.js';
@@ -103,6 +103,18 @@ export class ApiKeyRateLimiter implements OnModuleInit, OnModuleDestroy {
     } catch (cause) {
       throw asStoreUnavailable(cause); // fail closed: 503, never a pass
     }
+  }
+
+  /**
+   * Refuses to give a key a rate limit this app cannot count (the package is missing): such a key could
+   * only ever get 503. Called by `issue` and `update` when they set a rate limit.
+   * @throws ApiKeyValidationError naming the install command
+   */
+  assertCanCount(): void {
+    if (this.unavailable)
+      throw new ApiKeyValidationError(
+        `this app cannot count rate limits, so a key with one would only get 503: ${this.unavailable.message}`,
+      );
   }
 
   /** The limits a request with this key is counted against. */

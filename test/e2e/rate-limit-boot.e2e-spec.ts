@@ -3,7 +3,14 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import request from 'supertest';
-import { ApiKeyModule, ApiKeyService, type ApiKeyModuleOptions } from 'nestjs-opaque-keys';
+import {
+  ApiKeyEntity,
+  ApiKeyModule,
+  ApiKeyService,
+  ApiKeyValidationError,
+  type ApiKeyModuleOptions,
+} from 'nestjs-opaque-keys';
+import { DataSource } from 'typeorm';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
 import { ApiKeyRateLimiter, type RateLimiterModuleLoader } from '../../lib/verification/index.js';
 import { OrdersController } from '../support/controllers.js';
@@ -71,19 +78,32 @@ describe('rate limits without rate-limiter-flexible installed', () => {
     );
   });
 
-  it('boots when no limit is configured; a key issued with its own limit then fails closed (503), others pass', async () => {
+  it('boots when no limit is configured, and refuses to give a key a limit it cannot count (issue, update)', async () => {
     const logs = new LogCapture();
     const app = await boot({}, logs);
     expect(logs.lines.join('\n')).toContain('npm install rate-limiter-flexible');
     const service = app.get(ApiKeyService);
     const free = await service.issue({ name: 'free', scopes: ['orders:read'] });
-    const limited = await service.issue({
-      name: 'limited',
-      scopes: ['orders:read'],
-      rateLimit: { limit: 5, windowMs: 1000 },
-    });
+    const rateLimit = { limit: 5, windowMs: 1000 };
+    const refused = service.issue({ name: 'limited', scopes: ['orders:read'], rateLimit });
+    await expect(refused).rejects.toBeInstanceOf(ApiKeyValidationError);
+    await expect(refused).rejects.toThrow(/a key with one would only get 503: .*npm install rate-limiter-flexible/);
+    await expect(service.update(free.record.id, { rateLimit })).rejects.toThrow(/npm install rate-limiter-flexible/);
+    expect((await service.list()).total).toBe(1); // nothing issued
+    expect((await service.get(free.record.id)).rateLimitMax).toBeNull();
     await request(app.getHttpServer()).get('/orders').set('X-API-Key', free.key).expect(200);
-    const res = await request(app.getHttpServer()).get('/orders').set('X-API-Key', limited.key).expect(503);
+  });
+
+  it('a key that already has a limit (set where the package was installed) fails closed: 503, never a pass', async () => {
+    const app = await boot({});
+    const service = app.get(ApiKeyService);
+    const { key, record } = await service.issue({ name: 'limited later', scopes: ['orders:read'] });
+    // As if set by another instance that has the package: straight into the row.
+    await app
+      .get(DataSource)
+      .getRepository(ApiKeyEntity)
+      .update(record.id, { rateLimitMax: 5, rateLimitWindowMs: 1000 });
+    const res = await request(app.getHttpServer()).get('/orders').set('X-API-Key', key).expect(503);
     expect(res.headers['retry-after']).toBe('5');
   });
 
