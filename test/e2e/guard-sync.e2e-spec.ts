@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller, Get, HttpException, type ExecutionContext } from '@nestjs/common';
+import { Controller, Get, HttpException, UseGuards, type ExecutionContext } from '@nestjs/common';
 import { ApiKeyGuard, Scopes } from 'nestjs-opaque-keys';
 import { testDatabase } from '../support/database.js';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
 @Controller('sync')
+@UseGuards(ApiKeyGuard)
 class SyncController {
   @Get()
   @Scopes('orders:read')

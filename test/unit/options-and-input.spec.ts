@@ -27,6 +27,7 @@ describe('ResolvedApiKeyOptions', () => {
       logIntervalMs: 60_000,
       prefixes: new Map([['sk', null]]),
       schemaCheck: true,
+      routeCheck: true,
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
       new Map([
