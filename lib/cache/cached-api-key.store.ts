@@ -1,6 +1,6 @@
 import { HOT_COLUMNS, type ApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
 import { LookupCache } from './lookup-cache.js';
-import { LookupCoalescer } from '../storage/lookup-coalescer.js';
+import { LookupCoalescer } from '../storage/batched-lookup.js';
 import { LookupStats } from '../storage/lookup-stats.js';
 import { thenApply, type MaybePromise } from '../verification/maybe-promise.js';
 
