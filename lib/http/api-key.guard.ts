@@ -34,7 +34,7 @@ import {
 } from './request-context.js';
 import * as refusals from './refusals.js';
 import { LastUsedRecorder } from '../verification/write-behind.js';
-import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
+import { isPromise, type MaybePromise } from '../storage/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import type { IpAllowlist } from '../policies/ip-allowlist.js';
 import { matchScopes } from '../policies/scope-matcher.js';

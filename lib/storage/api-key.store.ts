@@ -10,7 +10,7 @@ import {
   sqliteLookup,
 } from './batched-lookup.js';
 import type { LookupStats } from './lookup-stats.js';
-import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
+import { isPromise, thenApply, type MaybePromise } from './maybe-promise.js';
 import { runLogged } from './statement-log.js';
 
 /**
