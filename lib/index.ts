@@ -23,7 +23,7 @@ export { Scopes, AnyScope, Public } from './http/decorators/scopes.decorator.js'
 export { CurrentApiKey } from './http/decorators/current-api-key.decorator.js';
 export { OptionalApiKey, apiKeyPrincipalOf } from './http/decorators/optional-api-key.decorator.js';
 export { Cost, DEFAULT_ROUTE_COST } from './http/decorators/cost.decorator.js';
-export type { ExtractedCredential } from './http/credential-extractor.js';
+export type { ExtractedCredential } from './http/credential.js';
 export type { ApiKeyPrincipal, ApiKeyRejection, ApiKeyVerification } from './verification/api-key.principal.js';
 export { API_KEY_REQUEST_PROPERTY } from './verification/api-key.principal.js';
 
@@ -91,7 +91,7 @@ export {
   type ReadBounds,
 } from './policies/delegation.js';
 export type { RateLimit, RateLimitBackend, RateLimitCount, RateLimitStorage } from './policies/rate-limit.js';
-export type { RateLimitCounter } from './verification/rate-limit-counter.js';
+export type { RateLimitCounter } from './verification/rate-limit-counters.js';
 export {
   MAX_CREDITS,
   MIN_REFILL_INTERVAL_MS,

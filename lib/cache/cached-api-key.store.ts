@@ -1,8 +1,8 @@
 import { HOT_COLUMNS, type ApiKeyStore, type StoredApiKey } from '../storage/api-key.store.js';
 import { LookupCache } from './lookup-cache.js';
-import { LookupCoalescer } from '../storage/lookup-coalescer.js';
+import { LookupCoalescer } from '../storage/batched-lookup.js';
 import { LookupStats } from '../storage/lookup-stats.js';
-import { thenApply, type MaybePromise } from '../verification/maybe-promise.js';
+import { thenApply, type MaybePromise } from '../storage/maybe-promise.js';
 
 /**
  * An {@link ApiKeyStore} that keeps found rows in a {@link LookupCache} (by

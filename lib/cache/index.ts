@@ -6,6 +6,5 @@
 export * from './cache.options.js';
 export * from './cached-api-key.store.js';
 export * from './invalidation-bus.js';
-export * from './listener-heartbeat.js';
 export * from './lookup-cache.js';
 export * from './postgres-invalidation.bus.js';

@@ -1,14 +1,14 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import {
-  dispatchInvalidation,
-  encodeInvalidation,
   type ApiKeyInvalidation,
   type ApiKeyInvalidationBus,
   type ApiKeyInvalidationHandlers,
   type ApiKeyListenerHeartbeat,
+  dispatchInvalidation,
+  encodeInvalidation,
+  ListenerHeartbeat,
 } from './invalidation-bus.js';
 import { DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS, DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS } from './cache.options.js';
-import { ListenerHeartbeat } from './listener-heartbeat.js';
 
 const DEFAULT_HEARTBEAT: ApiKeyListenerHeartbeat = {
   intervalMs: DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS,

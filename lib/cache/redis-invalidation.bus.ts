@@ -1,13 +1,13 @@
 import {
-  dispatchInvalidation,
-  encodeInvalidation,
   type ApiKeyInvalidation,
   type ApiKeyInvalidationBus,
   type ApiKeyInvalidationHandlers,
   type ApiKeyListenerHeartbeat,
+  dispatchInvalidation,
+  encodeInvalidation,
+  ListenerHeartbeat,
 } from './invalidation-bus.js';
 import { DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS, DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS } from './cache.options.js';
-import { ListenerHeartbeat } from './listener-heartbeat.js';
 
 /** The publishing side of an ioredis-style client: `publish(channel, message)`. */
 export interface RedisPublisherLike {

@@ -16,21 +16,31 @@ import {
   type ApiKeyVerification,
 } from '../verification/api-key.principal.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../verification/key-verifier.js';
-import { credentialHeaderNames, extractCredential, type ExtractedCredential } from './credential-extractor.js';
-import { admittedIn, rememberAdmission } from './exchange-verdicts.js';
-import { httpExchangeOf, requestOf, responseOf } from './execution-request.js';
-import * as refusals from './guard-refusals.js';
-import { LastUsedRecorder } from '../verification/last-used.recorder.js';
-import { isPromise, type MaybePromise } from '../verification/maybe-promise.js';
+import {
+  carriesPrefix,
+  credentialHeaderNames,
+  extractCredential,
+  type ExtractedCredential,
+  requestHeaderLines,
+  unreadCredentialOf,
+} from './credential.js';
+import {
+  admittedIn,
+  httpExchangeOf,
+  rememberAdmission,
+  requestAddress,
+  requestOf,
+  responseOf,
+} from './request-context.js';
+import * as refusals from './refusals.js';
+import { LastUsedRecorder } from '../verification/write-behind.js';
+import { isPromise, type MaybePromise } from '../storage/maybe-promise.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import type { IpAllowlist } from '../policies/ip-allowlist.js';
 import { matchScopes } from '../policies/scope-matcher.js';
-import { RejectionLog } from './rejection-log.js';
-import { requestAddress } from './request-address.js';
-import { carriesPrefix, requestHeaderLines, unreadCredentialOf } from './request-credential.js';
+import { bearerChallenge, type BearerErrorCode, RejectionLog } from './refusals.js';
 import { routeRuleOf, type RouteRule } from './route-rule.js';
 import { VerificationOutcomes, type ApiKeyVerificationHook } from '../verification/verification-hook.js';
-import { bearerChallenge, type BearerErrorCode } from './www-authenticate.js';
 
 /**
  * Authenticates requests by API key, live from the database on every request:

@@ -3,9 +3,6 @@
  * challenges (WWW-Authenticate), the exception filter and the decorators.
  * @module
  */
-export * from './credential-extractor.js';
-export * from './execution-request.js';
-export * from './www-authenticate.js';
-export * from './rejection-log.js';
-export * from './unread-credential.js';
-export * from './request-address.js';
+export * from './credential.js';
+export * from './request-context.js';
+export * from './refusals.js';

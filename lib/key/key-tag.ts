@@ -1,6 +1,5 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { BASE62_ALPHABET, encodeBase62 } from './base62.js';
-import { CHECKSUM_LENGTH } from './key-format.js';
+import { BASE62_ALPHABET, CHECKSUM_LENGTH, encodeBase62 } from './key-format.js';
 
 /** Characters the keyed tag adds at the end of a key's body: one version character and seven of HMAC. */
 export const KEY_TAG_LENGTH = 8;

@@ -1,8 +1,13 @@
-import { ConfigurableModuleBuilder, type InjectionToken, type Provider } from '@nestjs/common';
+import { ConfigurableModuleBuilder, type FactoryProvider, type InjectionToken, type Provider } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { API_KEY_OPTIONS } from '../api-key.constants.js';
-import type { ApiKeyModuleOptions } from '../api-key.options.js';
+import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm';
+import {
+  API_KEY_CHANGE_HOOKS,
+  API_KEY_OPTIONS,
+  API_KEY_STORE,
+  API_KEY_VERIFICATION_HOOKS,
+} from '../api-key.constants.js';
+import type { ApiKeyModuleOptions, ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyModuleExtras } from './api-key.extras.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
@@ -10,15 +15,22 @@ import { ApiKeyChanges } from '../lifecycle/api-key.changes.js';
 import { ApiKeyService } from '../lifecycle/api-key.service.js';
 import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { apiKeyEntities } from '../storage/api-key-entities.js';
-import { DEFAULT_API_KEY_TABLE } from '../storage/api-key.entity.js';
+import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from '../storage/api-key.entity.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
-import { LastUsedRecorder } from '../verification/last-used.recorder.js';
+import { LastUsedRecorder } from '../verification/write-behind.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
-import type { ApiKeyFeature, ApiKeySetup } from './api-key-feature.js';
-import { featureEntities, featureExports, featureProviders, validateFeatures } from './api-key-features.js';
+import type { ApiKeyFeature, ApiKeyFeatureEntity, ApiKeySetup } from './api-key-feature.js';
 import { assertValidSetupName, namedSetupProviders } from './api-key.setups.js';
-import { databaseProvider, storeProvider } from './core-providers.js';
+import type { DataSource } from 'typeorm';
+import { CachedApiKeyStore } from '../cache/cached-api-key.store.js';
+import { LookupCache } from '../cache/lookup-cache.js';
+import { apiKeyEventEntityFor } from '../storage/api-key-event.entity.js';
+import { type ApiKeyStore, type StoredApiKey, TypeOrmApiKeyStore } from '../storage/api-key.store.js';
+import { LookupStats } from '../storage/lookup-stats.js';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
+import type { ApiKeyChangeHook } from '../lifecycle/change-hook.js';
+import type { ApiKeyVerificationHook } from '../verification/verification-hook.js';
 
 const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name' | 'features'>> &
   Pick<ApiKeyModuleExtras, 'dataSource' | 'name' | 'features'> = {
@@ -96,3 +108,101 @@ export const { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN, OPTIONS_TYPE, ASYN
       };
     })
     .build();
+
+/**
+ * The setup's {@link ApiKeyDatabase}: the host's DataSource (named by `dataSource`), the setup's tables and the
+ * features' tables, checked at boot.
+ */
+export function databaseProvider(setup: ApiKeySetup, features: readonly ApiKeyFeature[]): FactoryProvider {
+  const shape = {
+    keys: apiKeyEntityFor(setup.tableName),
+    events: apiKeyEventEntityFor(setup.tableName),
+    featureTables: features.flatMap((feature) => (feature.tables ? [feature.tables] : [])),
+  };
+  return {
+    provide: ApiKeyDatabase,
+    useFactory: (dataSource: DataSource | undefined, options: ResolvedApiKeyOptions) =>
+      ApiKeyDatabase.of(dataSource, setup.dataSource, { ...shape, schemaCheck: options.schemaCheck }),
+    // Optional: without TypeORM, the database names the fix rather than Nest's "can't resolve dependencies".
+    inject: [{ token: getDataSourceToken(setup.dataSource), optional: true }, API_KEY_OPTIONS],
+  };
+}
+
+/**
+ * The hot path's store: the TypeORM lookup (prepared, batched per driver), with the lookup cache in front when
+ * the `cache` option is on. Its {@link LookupStats} (cache hits and misses, batch sizes) are the setup's.
+ */
+export function storeProvider(setup: ApiKeySetup): Provider {
+  return {
+    provide: API_KEY_STORE,
+    useFactory: (db: ApiKeyDatabase, options: ResolvedApiKeyOptions): ApiKeyStore => {
+      const stats = new LookupStats(setup.name);
+      const { readFrom, batchLookups: batch, coalesceLookups: coalesce, cache } = options;
+      if (!cache) return new TypeOrmApiKeyStore(db.dataSource, db.keys, { coalesce, readFrom, batch, stats });
+      // The cached store coalesces its own misses (see CachedApiKeyStore).
+      const inner = new TypeOrmApiKeyStore(db.dataSource, db.keys, { readFrom, batch, stats });
+      return new CachedApiKeyStore(inner, new LookupCache<StoredApiKey>(cache), coalesce, Date.now, stats);
+    },
+    inject: [ApiKeyDatabase, API_KEY_OPTIONS],
+  };
+}
+
+/** Checks the `features` option: an array of feature objects, each name once. */
+export function validateFeatures(features: unknown): readonly ApiKeyFeature[] {
+  if (features === undefined) return [];
+  if (!Array.isArray(features))
+    throw new ApiKeyConfigurationError('features must be an array, e.g. features: [withUsage()]', 'features');
+  const names = new Set<string>();
+  features.forEach((feature: Partial<ApiKeyFeature> | null, index) => {
+    if (typeof feature?.name !== 'string' || feature.name === '')
+      throw new ApiKeyConfigurationError(
+        `features[${index}] is not a feature: pass what a feature's function returns, e.g. withUsage()`,
+        `features[${index}]`,
+      );
+    if (names.has(feature.name))
+      throw new ApiKeyConfigurationError(`features lists ${feature.name} twice`, `features[${index}]`);
+    names.add(feature.name);
+  });
+  return features as ApiKeyFeature[];
+}
+
+/** Every table the features of a setup bring. */
+export function featureEntities(features: readonly ApiKeyFeature[], setup: ApiKeySetup): ApiKeyFeatureEntity[] {
+  return features.flatMap((feature) => feature.tables?.entities(setup.tableName) ?? []);
+}
+
+/**
+ * The providers the features add to a setup: their own, and their change and verification hooks, resolved.
+ * Nothing at all for a setup without features. (Their tables are checked by the setup's `ApiKeyDatabase`.)
+ */
+export function featureProviders(features: readonly ApiKeyFeature[], setup: ApiKeySetup): Provider[] {
+  if (features.length === 0) return [];
+  const change = features.flatMap((feature) => (feature.changeHook ? [feature.changeHook] : []));
+  const verification = features.flatMap((feature) => (feature.verificationHook ? [feature.verificationHook] : []));
+  const hooks: Provider[] = [
+    {
+      provide: API_KEY_CHANGE_HOOKS,
+      useFactory: (...found: ApiKeyChangeHook[]) => Object.freeze(found),
+      inject: change as InjectionToken[],
+    },
+    {
+      provide: API_KEY_VERIFICATION_HOOKS,
+      useFactory: (...found: ApiKeyVerificationHook[]) => Object.freeze(found),
+      inject: verification as InjectionToken[],
+    },
+  ];
+  return [...features.flatMap((feature) => feature.providers?.(setup) ?? []), ...hooks];
+}
+
+/**
+ * What the features of an unnamed setup export: theirs, and the hooks (a guard bound with `@UseGuards` in
+ * another module is built there, and must find them).
+ */
+export function featureExports(features: readonly ApiKeyFeature[]): InjectionToken[] {
+  if (features.length === 0) return [];
+  return [
+    API_KEY_CHANGE_HOOKS,
+    API_KEY_VERIFICATION_HOOKS,
+    ...features.flatMap((feature) => [...(feature.exports ?? [])]),
+  ];
+}

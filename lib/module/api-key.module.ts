@@ -8,7 +8,7 @@ import { ApiKeyChanges } from '../lifecycle/api-key.changes.js';
 import { ApiKeyService } from '../lifecycle/api-key.service.js';
 import { ApiKeyVerifier } from '../verification/api-key.verifier.js';
 import { API_KEY_VERIFIER } from '../verification/key-verifier.js';
-import { LastUsedRecorder } from '../verification/last-used.recorder.js';
+import { LastUsedRecorder } from '../verification/write-behind.js';
 import { ApiKeyRateLimiter } from '../verification/rate-limiter.js';
 import { ConfigurableModuleClass, MODULE_OPTIONS_TOKEN } from './api-key.module-definition.js';
 import { assertHandlersCovered } from './route-coverage.js';

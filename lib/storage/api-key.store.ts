@@ -1,10 +1,16 @@
 import { In, type DataSource, type EntityMetadata } from 'typeorm';
 import { asStoreUnavailable } from '../api-key.errors.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
-import { mysqlLookup, postgresLookup, sqliteLookup, type RawRow, type ReadFrom } from './batched-lookup.js';
-import { LookupCoalescer } from './lookup-coalescer.js';
+import {
+  LookupCoalescer,
+  mysqlLookup,
+  postgresLookup,
+  type RawRow,
+  type ReadFrom,
+  sqliteLookup,
+} from './batched-lookup.js';
 import type { LookupStats } from './lookup-stats.js';
-import { isPromise, thenApply, type MaybePromise } from '../verification/maybe-promise.js';
+import { isPromise, thenApply, type MaybePromise } from './maybe-promise.js';
 import { runLogged } from './statement-log.js';
 
 /**

@@ -5,9 +5,9 @@ import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
 import { judgePresentedKey } from '../key/key-format.js';
 import { constantTimeEqual, hashApiKey } from '../key/key-hash.js';
-import { thenApply, type MaybePromise } from './maybe-promise.js';
+import { thenApply, type MaybePromise } from '../storage/maybe-promise.js';
 import { ApiKeyDatabase } from '../storage/api-key.database.js';
-import { RefusedUseRecorder } from './refused-use.recorder.js';
+import { RefusedUseRecorder } from './write-behind.js';
 import { CreditSpender, type CreditHolder } from './credit-spender.js';
 import { availableCredits, hasRefill, nextRefillAt, type CreditState } from '../policies/credits.js';
 

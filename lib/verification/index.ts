@@ -3,8 +3,7 @@
  * limiter, the write-behind recorder of last use, and the hooks that hear each request's outcome.
  * @module
  */
-export * from './last-used.recorder.js';
-export * from './refused-use.recorder.js';
-export type { RateLimiterModuleLoader } from './rate-limit-backend.js';
+export * from './write-behind.js';
+export type { RateLimiterModuleLoader } from './rate-limit-counters.js';
 export * from './rate-limiter.js';
 export * from './verification-hook.js';

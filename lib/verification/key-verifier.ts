@@ -1,5 +1,5 @@
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
-import type { MaybePromise } from './maybe-promise.js';
+import type { MaybePromise } from '../storage/maybe-promise.js';
 
 /**
  * What the guard asks of verification: a verdict on a presented key, and the

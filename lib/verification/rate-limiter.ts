@@ -5,8 +5,13 @@ import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal } from './api-key.principal.js';
 import { decideRateLimit, tighterDecision, type RateLimit, type RateLimitDecision } from '../policies/rate-limit.js';
 import { ApiKeyDatabase } from '../storage/api-key.database.js';
-import { ThrottlerStorageCounter, type RateLimitCounter } from './rate-limit-counter.js';
-import { createRateLimitCounter, loadRateLimiterFlexible, requireRateLimiterFlexible } from './rate-limit-backend.js';
+import {
+  createRateLimitCounter,
+  loadRateLimiterFlexible,
+  type RateLimitCounter,
+  requireRateLimiterFlexible,
+  ThrottlerStorageCounter,
+} from './rate-limit-counters.js';
 
 /** One limit to count a request against: its counter key (never the API key) and its rate. */
 interface Charge {

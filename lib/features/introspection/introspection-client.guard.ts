@@ -3,8 +3,8 @@ import { API_KEY_OPTIONS, API_KEY_VERIFICATION_HOOKS } from '../../api-key.const
 import type { ApiKeyVerificationHook } from '../../verification/verification-hook.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
-import { credentialHeaderLines, withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
-import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
+import { credentialHeaderLines, withCredential, type ExtractedCredential } from '../../http/credential.js';
+import { LastUsedRecorder } from '../../verification/write-behind.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../../verification/key-verifier.js';
 import { basicClientSecret, postedClientSecret } from './client-secret.js';

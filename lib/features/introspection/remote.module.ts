@@ -3,7 +3,7 @@ import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
 import { ApiKeyVerifier } from '../../verification/api-key.verifier.js';
-import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
+import { LastUsedRecorder } from '../../verification/write-behind.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
 import { REMOTE_MODULE_OPTIONS, RemoteModuleClass } from './remote.module-definition.js';
 import {

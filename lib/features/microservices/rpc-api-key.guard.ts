@@ -1,8 +1,8 @@
 import { Injectable, type ExecutionContext, type HttpException } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 import { ApiKeyGuard } from '../../http/api-key.guard.js';
-import { withCredential, type ExtractedCredential } from '../../http/credential-extractor.js';
-import { socketPeerAddress } from '../../http/request-address.js';
+import { withCredential, type ExtractedCredential } from '../../http/credential.js';
+import { socketPeerAddress } from '../../http/request-context.js';
 import { routeRuleOf } from '../../http/route-rule.js';
 import { API_KEY_REQUEST_PROPERTY } from '../../verification/api-key.principal.js';
 

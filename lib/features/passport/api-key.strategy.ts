@@ -4,12 +4,11 @@ import { Strategy } from 'passport-custom';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ApiKeyStoreUnavailableError } from '../../api-key.errors.js';
 import { ResolvedApiKeyOptions } from '../../api-key.options.js';
-import { credentialHeaderNames, extractCredential } from '../../http/credential-extractor.js';
-import { requestAddress } from '../../http/request-address.js';
-import { requestHeaderLines } from '../../http/request-credential.js';
+import { credentialHeaderNames, extractCredential, requestHeaderLines } from '../../http/credential.js';
+import { requestAddress } from '../../http/request-context.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
 import { API_KEY_VERIFIER, type KeyVerifier } from '../../verification/key-verifier.js';
-import { LastUsedRecorder } from '../../verification/last-used.recorder.js';
+import { LastUsedRecorder } from '../../verification/write-behind.js';
 import { ApiKeyRateLimiter } from '../../verification/rate-limiter.js';
 
 /** The name the strategy registers with Passport: `AuthGuard('api-key')`. */

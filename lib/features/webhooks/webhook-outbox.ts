@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import type { ApiKeyChangeHook } from '../../lifecycle/change-hook.js';
-import { timeOrderedId } from '../../storage/time-ordered-id.js';
+import { timeOrderedId } from '../../storage/api-key-event.insert.js';
 import { ApiKeyWebhookDispatcher } from './webhook-dispatcher.js';
 import { WebhookDeliveryStore, type NewWebhookDelivery } from './webhook-delivery.store.js';
 import { webhookPayload } from './webhook-payload.js';

@@ -1,6 +1,6 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
-import { requestOf } from '../execution-request.js';
+import { requestOf } from '../request-context.js';
 
 /**
  * Hands the handler the verified key's principal (or one of its fields).

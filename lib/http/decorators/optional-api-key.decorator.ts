@@ -1,7 +1,7 @@
 import type { ExecutionContext } from '@nestjs/common';
 import { OPTIONAL_METADATA } from '../../api-key.constants.js';
 import { API_KEY_REQUEST_PROPERTY, type ApiKeyPrincipal } from '../../verification/api-key.principal.js';
-import { requestOf } from '../execution-request.js';
+import { requestOf } from '../request-context.js';
 
 /**
  * Makes the API key optional on a route or controller: a request that sends

@@ -1,36 +1,52 @@
 import type { MigrationInterface } from 'typeorm';
 import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import { apiKeyEntityFor, DEFAULT_API_KEY_TABLE } from '../api-key.entity.js';
-import { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
-import { CreateApiKeysPostgres1795478400000 } from './create-api-keys.postgres.js';
-import { CreateApiKeysSqlite1795478400000 } from './create-api-keys.sqlite.js';
-import { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
-import { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
-import { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
-import { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
-import { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
-import { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
-import { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
-import { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
-import { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
+import {
+  CreateApiKeysMysql1795478400000,
+  CreateApiKeysPostgres1795478400000,
+  CreateApiKeysSqlite1795478400000,
+} from './create-api-keys.js';
+import {
+  AddKeyPoliciesMysql1795564800000,
+  AddKeyPoliciesPostgres1795564800000,
+  AddKeyPoliciesSqlite1795564800000,
+} from './add-key-policies.js';
+import {
+  AddCreditsMysql1795651200000,
+  AddCreditsPostgres1795651200000,
+  AddCreditsSqlite1795651200000,
+} from './add-credits.js';
+import {
+  AddKeyControlsMysql1795737600000,
+  AddKeyControlsPostgres1795737600000,
+  AddKeyControlsSqlite1795737600000,
+} from './add-key-controls.js';
 
-export { CreateApiKeysMigration } from './api-key-migration.js';
-export { CreateApiKeysMysql1795478400000 } from './create-api-keys.mysql.js';
-export { CreateApiKeysPostgres1795478400000 } from './create-api-keys.postgres.js';
-export { CreateApiKeysSqlite1795478400000 } from './create-api-keys.sqlite.js';
-export { AddKeyPoliciesMigration } from './key-policies-migration.js';
-export { AddKeyPoliciesMysql1795564800000 } from './add-key-policies.mysql.js';
-export { AddKeyPoliciesPostgres1795564800000 } from './add-key-policies.postgres.js';
-export { AddKeyPoliciesSqlite1795564800000 } from './add-key-policies.sqlite.js';
+export {
+  CreateApiKeysMigration,
+  CreateApiKeysMysql1795478400000,
+  CreateApiKeysPostgres1795478400000,
+  CreateApiKeysSqlite1795478400000,
+} from './create-api-keys.js';
+export {
+  AddKeyPoliciesMigration,
+  AddKeyPoliciesMysql1795564800000,
+  AddKeyPoliciesPostgres1795564800000,
+  AddKeyPoliciesSqlite1795564800000,
+} from './add-key-policies.js';
 export { AddKeyColumnsMigration, type KeyColumnsNames } from './key-columns-migration.js';
-export { AddCreditsMigration } from './credits-migration.js';
-export { AddCreditsMysql1795651200000 } from './add-credits.mysql.js';
-export { AddCreditsPostgres1795651200000 } from './add-credits.postgres.js';
-export { AddCreditsSqlite1795651200000 } from './add-credits.sqlite.js';
-export { AddKeyControlsMigration } from './key-controls-migration.js';
-export { AddKeyControlsMysql1795737600000 } from './add-key-controls.mysql.js';
-export { AddKeyControlsPostgres1795737600000 } from './add-key-controls.postgres.js';
-export { AddKeyControlsSqlite1795737600000 } from './add-key-controls.sqlite.js';
+export {
+  AddCreditsMigration,
+  AddCreditsMysql1795651200000,
+  AddCreditsPostgres1795651200000,
+  AddCreditsSqlite1795651200000,
+} from './add-credits.js';
+export {
+  AddKeyControlsMigration,
+  AddKeyControlsMysql1795737600000,
+  AddKeyControlsPostgres1795737600000,
+  AddKeyControlsSqlite1795737600000,
+} from './add-key-controls.js';
 
 /** The TypeORM driver types the shipped migrations support (a DataSource's `type`). */
 export type ApiKeyMigrationDatabase = 'postgres' | 'mysql' | 'mariadb' | 'better-sqlite3' | 'sqlite';

@@ -4,11 +4,9 @@ import {
   type ApiKeyMigrationDatabase,
   type ApiKeyMigrationsOptions,
 } from '../../../storage/migrations/index.js';
-import { AddUsageMysql1795824000000 } from './add-usage.mysql.js';
-import { AddUsagePostgres1795824000000 } from './add-usage.postgres.js';
-import { AddUsageSqlite1795824000000 } from './add-usage.sqlite.js';
+import { AddUsageMysql1795824000000, AddUsagePostgres1795824000000, AddUsageSqlite1795824000000 } from './add-usage.js';
 
-export { AddUsageMigration } from './usage-migration.js';
+export { AddUsageMigration } from './add-usage.js';
 export { AddUsageMysql1795824000000, AddUsagePostgres1795824000000, AddUsageSqlite1795824000000 };
 
 /**

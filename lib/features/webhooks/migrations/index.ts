@@ -4,11 +4,13 @@ import {
   type ApiKeyMigrationDatabase,
   type ApiKeyMigrationsOptions,
 } from '../../../storage/migrations/index.js';
-import { AddWebhooksMysql1795910400000 } from './add-webhooks.mysql.js';
-import { AddWebhooksPostgres1795910400000 } from './add-webhooks.postgres.js';
-import { AddWebhooksSqlite1795910400000 } from './add-webhooks.sqlite.js';
+import {
+  AddWebhooksMysql1795910400000,
+  AddWebhooksPostgres1795910400000,
+  AddWebhooksSqlite1795910400000,
+} from './add-webhooks.js';
 
-export { AddWebhooksMigration } from './webhooks-migration.js';
+export { AddWebhooksMigration } from './add-webhooks.js';
 export { AddWebhooksMysql1795910400000, AddWebhooksPostgres1795910400000, AddWebhooksSqlite1795910400000 };
 
 /**

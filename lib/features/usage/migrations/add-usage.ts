@@ -49,3 +49,37 @@ export abstract class AddUsageMigration implements MigrationInterface {
     };
   }
 }
+
+/** Adds the per-key usage table on PostgreSQL. */
+export class AddUsagePostgres1795824000000 extends AddUsageMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    await queryRunner.query(
+      `CREATE TABLE ${n.usage} (${n.keyId} character varying(36) NOT NULL, ${n.hour} integer NOT NULL, ` +
+        `${n.outcome} character varying(16) NOT NULL, ${n.count} integer NOT NULL, ` +
+        `CONSTRAINT ${n.primaryKey} PRIMARY KEY (${n.keyId}, ${n.hour}, ${n.outcome}))`,
+    );
+  }
+}
+
+/** Adds the per-key usage table on MySQL / MariaDB. */
+export class AddUsageMysql1795824000000 extends AddUsageMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    await queryRunner.query(
+      `CREATE TABLE ${n.usage} (${n.keyId} varchar(36) NOT NULL, ${n.hour} int NOT NULL, ${n.outcome} varchar(16) NOT NULL, ` +
+        `${n.count} int NOT NULL, PRIMARY KEY (${n.keyId}, ${n.hour}, ${n.outcome})) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+  }
+}
+
+/** Adds the per-key usage table on SQLite. */
+export class AddUsageSqlite1795824000000 extends AddUsageMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    await queryRunner.query(
+      `CREATE TABLE ${n.usage} (${n.keyId} varchar(36) NOT NULL, ${n.hour} integer NOT NULL, ${n.outcome} varchar(16) NOT NULL, ` +
+        `${n.count} integer NOT NULL, PRIMARY KEY (${n.keyId}, ${n.hour}, ${n.outcome}))`,
+    );
+  }
+}

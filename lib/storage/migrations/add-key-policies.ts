@@ -87,3 +87,59 @@ export abstract class AddKeyPoliciesMigration implements MigrationInterface {
     };
   }
 }
+
+/** Adds rotation families, use limits and the audit table on PostgreSQL. */
+export class AddKeyPoliciesPostgres1795564800000 extends AddKeyPoliciesMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    const e = n.event;
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.familyId} character varying(36)`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.remainingUses} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.rateLimitMax} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD ${n.rateLimitWindowMs} integer`);
+    await queryRunner.query(`CREATE INDEX ${n.familyIndex} ON ${n.keys} (${n.familyId})`);
+    await queryRunner.query(
+      `CREATE TABLE ${n.events} (${e.id} character varying(36) NOT NULL, ${e.keyId} character varying(36) NOT NULL, ` +
+        `${e.ownerId} character varying(255), ${e.type} character varying(32) NOT NULL, ${e.actor} character varying(255), ` +
+        `${e.at} timestamp(3) without time zone NOT NULL, ${e.details} text, CONSTRAINT ${n.eventsPrimaryKey} PRIMARY KEY (${e.id}))`,
+    );
+    await queryRunner.query(`CREATE INDEX ${n.eventsKeyIndex} ON ${n.events} (${e.keyId})`);
+    await queryRunner.query(`CREATE INDEX ${n.eventsOwnerIndex} ON ${n.events} (${e.ownerId})`);
+  }
+}
+
+/** Adds rotation families, use limits and the audit table on MySQL / MariaDB (exact `utf8mb4_bin` comparisons, as CreateApiKeys). */
+export class AddKeyPoliciesMysql1795564800000 extends AddKeyPoliciesMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    const e = n.event;
+    await queryRunner.query(
+      `ALTER TABLE ${n.keys} ADD ${n.familyId} varchar(36) NULL, ADD ${n.remainingUses} int NULL, ADD ${n.rateLimitMax} int NULL, ADD ${n.rateLimitWindowMs} int NULL, ADD INDEX ${n.familyIndex} (${n.familyId})`,
+    );
+    await queryRunner.query(
+      `CREATE TABLE ${n.events} (${e.id} varchar(36) NOT NULL, ${e.keyId} varchar(36) NOT NULL, ${e.ownerId} varchar(255) NULL, ` +
+        `${e.type} varchar(32) NOT NULL, ${e.actor} varchar(255) NULL, ${e.at} datetime(3) NOT NULL, ${e.details} text NULL, ` +
+        `INDEX ${n.eventsKeyIndex} (${e.keyId}), INDEX ${n.eventsOwnerIndex} (${e.ownerId}), PRIMARY KEY (${e.id})` +
+        `) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+  }
+}
+
+/** Adds rotation families, use limits and the audit table on SQLite. */
+export class AddKeyPoliciesSqlite1795564800000 extends AddKeyPoliciesMigration {
+  async up(queryRunner: QueryRunner): Promise<void> {
+    const n = this.names(queryRunner);
+    const e = n.event;
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.familyId} varchar(36)`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.remainingUses} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.rateLimitMax} integer`);
+    await queryRunner.query(`ALTER TABLE ${n.keys} ADD COLUMN ${n.rateLimitWindowMs} integer`);
+    await queryRunner.query(`CREATE INDEX ${n.familyIndex} ON ${n.keys} (${n.familyId})`);
+    await queryRunner.query(
+      `CREATE TABLE ${n.events} (${e.id} varchar(36) PRIMARY KEY NOT NULL, ${e.keyId} varchar(36) NOT NULL, ` +
+        `${e.ownerId} varchar(255), ${e.type} varchar(32) NOT NULL, ${e.actor} varchar(255), ${e.at} datetime(3) NOT NULL, ${e.details} text)`,
+    );
+    await queryRunner.query(`CREATE INDEX ${n.eventsKeyIndex} ON ${n.events} (${e.keyId})`);
+    await queryRunner.query(`CREATE INDEX ${n.eventsOwnerIndex} ON ${n.events} (${e.ownerId})`);
+  }
+}
