@@ -128,6 +128,15 @@ export interface ApiKeyModuleOptions {
    * the app starts. Default `true`.
    */
   schemaCheck?: boolean;
+  /**
+   * Record the key format (prefix, environments, lifetimes, entropy, the tag's
+   * version and check value; never a secret) in the audit table at boot when it
+   * changed, for the operator CLI, which then issues keys this app accepts.
+   * A failed write logs a warning and the app starts. `false` for a setup that
+   * must not write at boot (a read-only database user, or a second setup on the
+   * same tables whose format is not the one to issue with). Default `true`.
+   */
+  recordKeyFormat?: boolean;
 }
 
 /** Static options, fixed when the module is defined (they shape providers and the entity). */
@@ -181,6 +190,7 @@ export class ResolvedApiKeyOptions {
   readonly logIntervalMs: number = 60_000;
   readonly maxKeysPerOwner: number | undefined = undefined;
   readonly schemaCheck: boolean = true;
+  readonly recordKeyFormat: boolean = true;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -251,6 +261,7 @@ export class ResolvedApiKeyOptions {
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
     if (typeof this.optional !== 'boolean') throw new TypeError('optional must be a boolean');
+    if (typeof this.recordKeyFormat !== 'boolean') throw new TypeError('recordKeyFormat must be a boolean');
     if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
       throw new TypeError('maxKeysPerOwner must be a positive integer');
   }

@@ -12,3 +12,4 @@ export * from './time-ordered-id.js';
 export * from './api-key.unit-of-work.js';
 export * from './lookup-stats.js';
 export * from '../features/webhooks/api-key-webhook-delivery.entity.js';
+export * from './key-format.record.js';

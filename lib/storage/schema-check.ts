@@ -11,6 +11,8 @@ import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../module/api-key-feature.js';
 import type { ApiKeyEntityClass } from './api-key-entities.js';
+import type { ApiKeyEventColumns } from './api-key-event.entity.js';
+import { recordKeyFormat } from './key-format.record.js';
 import type { ApiKeyMigrationDatabase } from './migrations/index.js';
 
 /** How long the boot-time schema check waits for the database before it fails the boot. */
@@ -175,13 +177,14 @@ export function schemaProblemsMessage(
  * tables and columns present. A failure stops the boot with the fix in the
  * message, instead of 500s or 503s on the first requests. The tables of the
  * setup's features are checked with the core's, and named with their own functions.
+ * Then it records the setup's key format for the operator CLI (`recordKeyFormat`).
  */
 @Injectable()
 export class ApiKeySchemaCheck implements OnModuleInit {
   constructor(
     @Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource,
     @Inject(API_KEY_ENTITY) private readonly keyEntity: ApiKeyEntityClass,
-    @Inject(API_KEY_EVENT_ENTITY) private readonly eventEntity: ApiKeyEntityClass,
+    @Inject(API_KEY_EVENT_ENTITY) private readonly eventEntity: typeof ApiKeyEventColumns,
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Optional() @Inject(API_KEY_FEATURE_TABLES) private readonly featureTables: readonly ApiKeyFeatureTables[] = [],
   ) {}
@@ -203,7 +206,12 @@ export class ApiKeySchemaCheck implements OnModuleInit {
     ];
     const missing = unregisteredEntities(this.dataSource, groups);
     if (missing.size > 0) throw new ApiKeyConfigurationError(unregisteredEntitiesMessage(missing, tableName));
-    if (!this.options.schemaCheck) return;
+    if (this.options.schemaCheck) await this.checkTables(groups, tableName);
+    await recordKeyFormat(this.dataSource, this.eventEntity, this.options);
+  }
+
+  /** Fails the boot, with the migrations to run, when a group's tables or columns are missing. */
+  private async checkTables(groups: readonly TableGroup[], tableName: string): Promise<void> {
     const lacking: string[] = [];
     const problems: string[] = [];
     for (const group of groups) {
