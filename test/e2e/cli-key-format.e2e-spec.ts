@@ -236,6 +236,9 @@ describe('the CLI issues keys the app accepts, or refuses with the fix', () => {
       expect(refused.stderr).toContain(
         'error: API_KEY_TAG_SECRET is not the app\'s keyTag secret of version "1" (its check value differs',
       );
+      const doctor = run(db.module, { API_KEY_TAG_SECRET: TAG_SECRET.replace('the-', 'not-') }, 'doctor');
+      expect(doctor.status).toBe(7);
+      expect(doctor.stdout).toContain("WARNING  issue and rotate refuse: API_KEY_TAG_SECRET is not the app's keyTag");
       const short = run(db.module, { API_KEY_TAG_SECRET: 'short' }, 'issue', '--name', 'x', '--scopes', 'a');
       expect(short.status).toBe(1);
       expect(short.stderr).toContain('API_KEY_TAG_SECRET: keyTag secret 1 must be at least 32 bytes');

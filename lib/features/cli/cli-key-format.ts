@@ -178,7 +178,7 @@ export function resolveCliKeyFormat(
       options: base,
       issueRefusal:
         `no key format is recorded in ${eventsTable}: the app records its prefix, environments and key lifetimes ` +
-        'there when it starts, and has not started on this database since it could (or it runs with ' +
+        'there when it starts, and has not yet started on this database with a version that does (or it sets ' +
         'recordKeyFormat: false). Without it the CLI cannot tell which keys the app accepts. Start the app once, ' +
         "or pass the app's whole key prefix: --prefix <prefix> (with environments, e.g. --prefix sk_live).",
       notes,

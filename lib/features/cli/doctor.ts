@@ -173,18 +173,18 @@ async function formatFinding(
       ],
     };
   }
-  if (!recorded.format) return { finding: [{ level: 'error', message: recorded.problem! }] };
+  if (!recorded.format) return { finding: [{ level: 'warning', message: recorded.problem! }] };
   const format = recorded.format;
   const at = recorded.recordedAt.toISOString();
   const finding: DoctorFinding[] = [
     { level: 'ok', message: `key format recorded by the app at ${at}: ${describeKeyFormat(format)}` },
   ];
-  const cli = resolveCliKeyFormat(recorded, input.flags, table);
-  const tagMissing = format.keyTag && !input.flags.tagSecret;
-  if (cli.issueRefusal && !tagMissing)
-    finding.push({ level: 'warning', message: `issue refuses: ${cli.issueRefusal}` });
-  else if (tagMissing)
+  const { issueRefusal, mintRefusal } = resolveCliKeyFormat(recorded, input.flags, table);
+  if (issueRefusal && issueRefusal !== mintRefusal)
+    finding.push({ level: 'warning', message: `issue refuses: ${issueRefusal}` });
+  if (mintRefusal && !input.flags.tagSecret)
     finding.push({ level: 'ok', message: 'issue and rotate need API_KEY_TAG_SECRET (the app tags its keys)' });
+  else if (mintRefusal) finding.push({ level: 'warning', message: `issue and rotate refuse: ${mintRefusal}` });
   return { finding, format };
 }
 
