@@ -355,6 +355,11 @@ describe('nestjs-opaque-keys CLI', () => {
           "as malformed. Drop --prefix (the CLI reads the app's format).",
       );
       expect(refused.stdout).toBe('');
+      const noEnvironments = run(healthy, 'issue', '--name', 'c', '--scopes', 'x', '--environment', 'test');
+      expect({ status: noEnvironments.status, stderr: noEnvironments.stderr }).toEqual({
+        status: 1,
+        stderr: 'error: the app has no environments (its keys are "acme_..."): drop --environment test.\n',
+      });
     });
 
     it('on broken databases: names what is missing with the fix, exit 6', async () => {
