@@ -128,6 +128,15 @@ export interface ApiKeyModuleOptions {
    */
   schemaCheck?: boolean;
   /**
+   * Record the key format (prefix, environments, lifetimes, entropy, the tag's
+   * version and check value; never a secret) in the audit table at boot when it
+   * changed, for the operator CLI, which then issues keys this app accepts.
+   * A failed write logs a warning and the app starts. `false` for a setup that
+   * must not write at boot (a read-only database user, or a second setup on the
+   * same tables whose format is not the one to issue with). Default `true`.
+   */
+  recordKeyFormat?: boolean;
+  /**
    * Check at boot that every handler carrying the library's decorators (`@Scopes`, `@AnyScope`, `@Cost`,
    * `@OptionalApiKey`, `@CurrentApiKey`) is covered by an API key guard (global, or `@UseGuards` on its class or
    * method), and fail the boot naming the others: without a guard their scopes protect nothing. `false` for hosts
@@ -165,6 +174,7 @@ export class ResolvedApiKeyOptions {
   readonly maxKeysPerOwner: number | undefined = undefined;
   readonly schemaCheck: boolean = true;
   readonly routeCheck: boolean = true;
+  readonly recordKeyFormat: boolean = true;
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
@@ -235,7 +245,7 @@ export class ResolvedApiKeyOptions {
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
     if (typeof this.optional !== 'boolean') throw new TypeError('optional must be a boolean');
-    for (const name of ['schemaCheck', 'routeCheck'] as const)
+    for (const name of ['schemaCheck', 'routeCheck', 'recordKeyFormat'] as const)
       if (typeof this[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
     if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
       throw new TypeError('maxKeysPerOwner must be a positive integer');

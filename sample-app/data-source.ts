@@ -7,7 +7,7 @@ import { SampleAppConfig } from './config/sample-app.config.js';
  * The sample app's database as a TypeORM DataSource, for command-line tools
  * (built to `build/sample-app/data-source.js` by `npm start`):
  *
- * - the operator CLI: `node dist/features/cli/main.js -d build/sample-app/data-source.js --prefix sk_live issue ...`
+ * - the operator CLI: `node dist/features/cli/main.js -d build/sample-app/data-source.js issue ...`
  *   (`npx nestjs-opaque-keys -d ...` in an app that installed the package);
  * - the TypeORM CLI: `npx typeorm migration:run -d build/sample-app/data-source.js`.
  *

@@ -9,6 +9,8 @@ export const MIN_KEY_TAG_SECRET_BYTES = 32;
 const MAC_LENGTH = KEY_TAG_LENGTH - 1;
 // 62^7 is about 2^41.7: a forged key passes with odds of 1 in 3.5 * 10^12.
 const MAC_MODULUS = 62 ** MAC_LENGTH;
+// The text of the check value: its spaces keep it from ever being the head of a key, so it is never a tag.
+const CHECK_VALUE_TEXT = 'nestjs-opaque-keys tag check ';
 
 /**
  * The optional keyed tag (module option `keyTag`): a few characters of
@@ -81,6 +83,11 @@ export class KeyTagger {
     this.acceptUntagged = options.acceptUntagged ?? true;
   }
 
+  /** The version new keys are tagged with (`keyTag.current`). */
+  get currentVersion(): string {
+    return this.current;
+  }
+
   /** The tag to append to `<prefix>_<random>`, with the current secret. */
   tag(head: string): string {
     return this.current + this.mac(this.keys.get(this.current)!, head + this.current);
@@ -114,6 +121,17 @@ export class KeyTagger {
     const expected = this.mac(key ?? this.keys.get(this.current)!, `${prefix}_${body.slice(0, randomLength + 1)}`);
     const equal = timingSafeEqual(Buffer.from(expected), Buffer.from(body.slice(randomLength + 1)));
     return key && equal ? 'tagged' : 'forged';
+  }
+
+  /**
+   * A check value of the current secret: its version and seven characters of
+   * its MAC over a fixed text no key contains (so it is never a valid tag).
+   * Recorded with the app's key format, it lets a tool given a secret (the
+   * operator CLI) tell whether it is the app's before tagging keys with it.
+   * Like any check value it confirms a guessed secret: use random secrets.
+   */
+  checkValue(): string {
+    return this.current + this.mac(this.keys.get(this.current)!, CHECK_VALUE_TEXT + this.current);
   }
 
   private mac(key: KeyObject, data: string): string {

@@ -1,7 +1,10 @@
 import type { ApiKeyEventType } from '../storage/api-key-event.entity.js';
 
-/** The lifecycle event types: every audit event type but the refused uses (`*_use`) of the request path. */
-export type ApiKeyLifecycleEventType = Exclude<ApiKeyEventType, `${string}_use`>;
+/**
+ * The lifecycle event types: every audit event type but the refused uses (`*_use`) of the request path and
+ * the key format the app records at boot.
+ */
+export type ApiKeyLifecycleEventType = Exclude<ApiKeyEventType, `${string}_use` | 'key_format'>;
 
 /** Every lifecycle event type, for hosts that subscribe to all of them. */
 export const API_KEY_LIFECYCLE_EVENT_TYPES: readonly ApiKeyLifecycleEventType[] = Object.freeze([
@@ -50,5 +53,5 @@ export function apiKeyEventName(type: ApiKeyLifecycleEventType): `api-key.${ApiK
 
 /** True for the audit types that are lifecycle events (not the request path's refused uses). */
 export function isLifecycleEventType(type: ApiKeyEventType): type is ApiKeyLifecycleEventType {
-  return !type.endsWith('_use');
+  return !type.endsWith('_use') && type !== 'key_format';
 }

@@ -122,7 +122,7 @@ export function databaseProvider(setup: ApiKeySetup, features: readonly ApiKeyFe
   return {
     provide: ApiKeyDatabase,
     useFactory: (dataSource: DataSource | undefined, options: ResolvedApiKeyOptions) =>
-      ApiKeyDatabase.of(dataSource, setup.dataSource, { ...shape, schemaCheck: options.schemaCheck }),
+      ApiKeyDatabase.of(dataSource, setup.dataSource, { ...shape, schemaCheck: options.schemaCheck }, options),
     // Optional: without TypeORM, the database names the fix rather than Nest's "can't resolve dependencies".
     inject: [{ token: getDataSourceToken(setup.dataSource), optional: true }, API_KEY_OPTIONS],
   };

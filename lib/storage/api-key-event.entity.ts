@@ -22,7 +22,9 @@ export type ApiKeyEventType =
   // Lifecycle events (lib/events): a leak report and expiry notices.
   | 'leak_reported'
   | 'expiring'
-  | 'expired';
+  | 'expired'
+  // The app's key format, recorded at boot for the operator CLI (lib/storage/key-format.record.ts); no key's.
+  | 'key_format';
 
 /**
  * One audit-log row. Written in the same transaction as the change it

@@ -3,6 +3,8 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { ApiKeyConfigurationError, asStoreUnavailable } from '../api-key.errors.js';
 import type { ApiKeyEventColumns } from './api-key-event.entity.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
+import type { ResolvedApiKeyOptions } from '../api-key.options.js';
+import { recordKeyFormat } from './key-format.record.js';
 import { checkTables, type ApiKeyDatabaseShape } from './schema-check.js';
 
 export type { ApiKeyDatabaseShape } from './schema-check.js';
@@ -29,7 +31,8 @@ export function noDataSourceMessage(name: string | undefined): string {
  * `ApiKeyStoreUnavailableError` (the library's own errors pass through); under TypeORM `replication` work runs
  * on the primary; on SQLite, which has one connection, work runs one piece at a time (statements interleaved
  * with an open transaction would join it). At boot ({@link onModuleInit}) it checks, before any request, that
- * the DataSource knows every entity and that the tables and columns exist, and fails the boot with the fix.
+ * the DataSource knows every entity and that the tables and columns exist, and fails the boot with the fix; then
+ * it records the setup's key format for the operator CLI (`recordKeyFormat`).
  * The request path's lookup does not go through here (see `TypeOrmApiKeyStore`).
  */
 export class ApiKeyDatabase implements OnModuleInit {
@@ -47,6 +50,7 @@ export class ApiKeyDatabase implements OnModuleInit {
   constructor(
     readonly dataSource: DataSource,
     private readonly shape: ApiKeyDatabaseShape,
+    private readonly options?: ResolvedApiKeyOptions,
   ) {
     this.keys = shape.keys;
     this.events = shape.events;
@@ -59,14 +63,23 @@ export class ApiKeyDatabase implements OnModuleInit {
    * of Nest's generic "can't resolve dependencies".
    * @throws ApiKeyConfigurationError when the app has no DataSource of that name
    */
-  static of(dataSource: DataSource | undefined, name: string | undefined, shape: ApiKeyDatabaseShape): ApiKeyDatabase {
+  static of(
+    dataSource: DataSource | undefined,
+    name: string | undefined,
+    shape: ApiKeyDatabaseShape,
+    options?: ResolvedApiKeyOptions,
+  ): ApiKeyDatabase {
     if (!dataSource) throw new ApiKeyConfigurationError(noDataSourceMessage(name), 'dataSource');
-    return new ApiKeyDatabase(dataSource, shape);
+    return new ApiKeyDatabase(dataSource, shape, options);
   }
 
-  /** The boot check: entities registered, and (unless `schemaCheck: false`) tables and columns present. */
+  /**
+   * The boot check: entities registered, and (unless `schemaCheck: false`) tables and columns present; then the
+   * key format recorded for the operator CLI (unless `recordKeyFormat: false`; a failure only warns).
+   */
   async onModuleInit(): Promise<void> {
     await checkTables(this.dataSource, this.shape);
+    if (this.options) await recordKeyFormat(this.dataSource, this.events, this.options);
   }
 
   /** Pessimistic row locks where the driver has them (not on SQLite, whose writes are serialized anyway). */

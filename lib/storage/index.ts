@@ -10,3 +10,4 @@ export * from './batched-lookup.js';
 export * from './migrations/index.js';
 export * from './api-key-event.insert.js';
 export * from './lookup-stats.js';
+export * from './key-format.record.js';

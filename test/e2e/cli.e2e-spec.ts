@@ -5,11 +5,14 @@ import { join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { ApiKeyEventEntity, apiKeyEntities, apiKeyMigrations } from 'nestjs-opaque-keys';
 import { DataSource } from 'typeorm';
+import { startSqliteKeyApp } from '../support/sqlite-key-app.js';
 
 /**
  * The operator CLI as a script runs it: the library compiled with
  * tsconfig.build.json into a private folder, `node dist/features/cli/main.js` spawned
- * against a SQLite file, exit codes and output checked. SQLite only.
+ * against a SQLite file, exit codes and output checked. SQLite only. The key
+ * format the CLI follows is the one an app records at boot: see
+ * cli-key-format.e2e-spec.ts for the keys it issues against it.
  */
 // Every command is a fresh Node process that boots Nest (about 1.5 s on a shared core).
 jest.setTimeout(120_000);
@@ -65,6 +68,8 @@ describe('nestjs-opaque-keys CLI', () => {
     });
     await setup.initialize();
     await setup.destroy();
+    // The app starts once on the database (default prefix sk) and records its key format there.
+    await (await startSqliteKeyApp(database, {})).close();
   }, 180_000);
 
   afterAll(() => {
@@ -90,18 +95,53 @@ describe('nestjs-opaque-keys CLI', () => {
     }
   });
 
-  it('exits 1 on usage errors', () => {
-    expect(cli('frobnicate').status).toBe(1);
-    expect(cli('issue', '--scopes', 'a').status).toBe(1); // no --name
-    expect(
-      spawnSync(process.execPath, [main, 'list'], {
-        encoding: 'utf8',
-        env: { ...process.env, API_KEYS_DATA_SOURCE: '' },
-      }).status,
-    ).toBe(1);
+  it('exits 1 on usage errors, naming what is wrong, with the help after it', () => {
+    const usage: [string[], string][] = [
+      [['frobnicate'], "error: unknown command 'frobnicate'"],
+      [['issue', '--scopes', 'a'], "error: required option '--name <name>' not specified"],
+      [['list', '--nope'], "error: unknown option '--nope'"],
+      [['list', '--limit'], "error: option '--limit <n>' argument missing"],
+      [['show'], "error: missing required argument 'id'"],
+      [['show', 'a', 'b'], "error: too many arguments for 'show'. Expected 1 argument but got 2."],
+      [['--json=yes', 'list'], "error: option '--json' does not take an argument"],
+    ];
+    for (const [args, message] of usage) {
+      const result = cli(...args);
+      expect({ args, status: result.status, stdout: result.stdout }).toEqual({ args, status: 1, stdout: '' });
+      expect(result.stderr.split('\n')[0]).toBe(message);
+      expect(result.stderr).toContain('Usage: nestjs-opaque-keys');
+    }
+    const noSource = spawnSync(process.execPath, [main, 'list'], {
+      encoding: 'utf8',
+      env: { ...process.env, API_KEYS_DATA_SOURCE: '' },
+    });
+    expect(noSource.status).toBe(1);
+    expect(noSource.stderr).toContain("error: required option '-d, --data-source <file>' not specified");
     const missing = spawnSync(process.execPath, [main, '-d', join(dir, 'nope.mjs'), 'list'], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('cannot load --data-source');
+  });
+
+  it('documents each command in its --help, with the global options (exit 0)', () => {
+    for (const args of [
+      ['issue', '--help'],
+      ['help', 'issue'],
+      ['-h', 'issue'],
+    ]) {
+      const help = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
+      expect({ args, status: help.status, stderr: help.stderr }).toEqual({ args, status: 0, stderr: '' });
+      expect(help.stdout).toContain('Usage: nestjs-opaque-keys [global options] issue [options]');
+      for (const option of ['--name <name>', '--scopes <a,b>', '--environment <env>', '--expires-at <iso-date>'])
+        expect(help.stdout).toContain(option);
+      expect(help.stdout).toContain('-d, --data-source <file>');
+    }
+    const rotate = spawnSync(process.execPath, [main, 'rotate', '--help'], { encoding: 'utf8' });
+    expect(rotate.stdout).toContain('Usage: nestjs-opaque-keys [global options] rotate [options] <id>');
+    expect(rotate.stdout).toContain('--grace-seconds <n>');
+    // Global options may follow the command.
+    expect(
+      spawnSync(process.execPath, [main, 'list', '--json', '-d', dataSourceFile], { encoding: 'utf8' }).status,
+    ).toBe(0);
   });
 
   it('issues a key, printing the plaintext once, and lists and shows it without the key', () => {
@@ -175,22 +215,46 @@ describe('nestjs-opaque-keys CLI', () => {
     expect(cli('issue', '--name', 'x', '--scopes', 'a', '--expires-at', 'tomorrow').status).toBe(4);
     expect(cli('issue', '--name', 'x', '--scopes', 'bad scope').status).toBe(4);
     expect(cli('list', '--limit', '1000').status).toBe(4);
-    expect(cli('list', '--offset', '-1').status).toBe(4);
+    const dashed = cli('list', '--offset', '-1'); // a value may start with a dash
+    expect(dashed.status).toBe(4);
+    expect(dashed.stderr).toContain('--offset must be a non-negative integer; got "-1"');
     expect(cli('rotate', record.id, '--grace-seconds', 'soon').status).toBe(4);
   });
 
-  it('takes the prefix from --prefix or API_KEY_PREFIX', () => {
-    const issued = json('--prefix', 'acme', 'issue', '--name', 'p', '--scopes', 'a');
-    expect(issued.key).toMatch(/^acme_/);
-    const env = spawnSync(
-      process.execPath,
-      [main, '-d', dataSourceFile, '--json', 'issue', '--name', 'q', '--scopes', 'a'],
-      {
-        encoding: 'utf8',
-        env: { ...process.env, API_KEY_PREFIX: 'envp' },
-      },
+  it('before an app recorded its format: asks for --prefix (naming the one in use), then takes it or API_KEY_PREFIX', async () => {
+    const unrecorded = join(dir, 'unrecorded.mjs');
+    const file = join(dir, 'unrecorded.sqlite');
+    writeFileSync(
+      unrecorded,
+      `import { DataSource } from 'typeorm';\nexport default new DataSource({ type: 'better-sqlite3', database: ${JSON.stringify(file)} });\n`,
     );
+    const setup = new DataSource({
+      type: 'better-sqlite3',
+      database: file,
+      entities: apiKeyEntities(),
+      synchronize: true,
+    });
+    await setup.initialize();
+    await setup.destroy();
+    const run = (env: Record<string, string>, ...args: string[]) =>
+      spawnSync(process.execPath, [main, '-d', unrecorded, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, API_KEY_PREFIX: '', ...env },
+      });
+    const issued = run({}, '--prefix', 'acme', '--json', 'issue', '--name', 'p', '--scopes', 'a');
+    expect(issued.status).toBe(0);
+    expect(JSON.parse(issued.stdout).key).toMatch(/^acme_/);
+    expect(issued.stderr).toContain(
+      'note: no key format is recorded in api_key_events (start the app once to record it)',
+    );
+    const env = run({ API_KEY_PREFIX: 'envp' }, '--json', 'issue', '--name', 'q', '--scopes', 'a');
     expect(JSON.parse(env.stdout).key).toMatch(/^envp_/);
+    const refused = run({}, 'issue', '--name', 'r', '--scopes', 'a');
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('error: no key format is recorded in api_key_events');
+    expect(refused.stderr).toContain(
+      'The active keys in this table carry the prefix "envp" (1), "acme" (1): e.g. --prefix envp.',
+    );
   });
 
   it('exits 5 when the database is unavailable', () => {
@@ -265,26 +329,37 @@ describe('nestjs-opaque-keys CLI', () => {
         env: { ...process.env, API_KEY_PREFIX: '' },
       });
 
-    it('on a healthy migrated database: every check ok, exit 0; keys issued with --prefix', async () => {
+    it('on a healthy migrated database an app started on: every check ok, exit 0; keys in its format', async () => {
       const healthy = await databaseWith('healthy', 99);
-      expect(run(healthy, '--prefix', 'acme', 'issue', '--name', 'a', '--scopes', 'x').status).toBe(0);
-      const doctor = run(healthy, '--prefix', 'acme', 'doctor');
+      await (await startSqliteKeyApp(join(dir, 'healthy.sqlite'), { prefix: 'acme' })).close();
+      const issued = run(healthy, '--json', 'issue', '--name', 'a', '--scopes', 'x');
+      expect(issued.status).toBe(0);
+      expect(JSON.parse(issued.stdout).key).toMatch(/^acme_/);
+      const doctor = run(healthy, 'doctor');
       expect({ status: doctor.status, stderr: doctor.stderr }).toEqual({ status: 0, stderr: '' });
       expect(doctor.stdout).toContain('unique index on api_keys.hash');
       expect(doctor.stdout).toContain('migrations recorded as run');
+      expect(doctor.stdout).toContain('key format recorded by the app at');
       expect(doctor.stdout).toContain('1 active key(s), all with the prefix "acme"');
       expect(doctor.stdout).not.toMatch(/WARNING|ERROR/);
+      expect(run(healthy, '--prefix', 'acme', 'doctor').status).toBe(0);
 
-      // The CLI's default prefix against an `acme` app: doctor warns, issue refuses, both name --prefix.
-      const wrong = run(healthy, 'doctor');
+      // Another prefix than the app's: doctor warns, issue refuses, both naming the fix.
+      const wrong = run(healthy, '--prefix', 'sk', 'doctor');
       expect(wrong.status).toBe(7);
-      expect(wrong.stdout).toContain('WARNING  active keys whose prefix is not the configured "sk": 1 with "acme"');
-      expect(wrong.stdout).toContain('pass --prefix acme');
-      const refused = run(healthy, 'issue', '--name', 'b', '--scopes', 'x');
+      expect(wrong.stdout).toContain("WARNING  issue refuses: --prefix sk is not this app's key format");
+      const refused = run(healthy, '--prefix', 'sk', 'issue', '--name', 'b', '--scopes', 'x');
       expect(refused.status).toBe(1);
-      expect(refused.stderr).toContain('the keys in this table use the prefix "acme", not the default "sk"');
-      expect(refused.stderr).toContain('--prefix acme (or API_KEY_PREFIX=acme)');
+      expect(refused.stderr).toContain(
+        'error: --prefix sk is not this app\'s key format: it issues keys "acme_...", and would reject a key "sk_..." ' +
+          "as malformed. Drop --prefix (the CLI reads the app's format).",
+      );
       expect(refused.stdout).toBe('');
+      const noEnvironments = run(healthy, 'issue', '--name', 'c', '--scopes', 'x', '--environment', 'test');
+      expect({ status: noEnvironments.status, stderr: noEnvironments.stderr }).toEqual({
+        status: 1,
+        stderr: 'error: the app has no environments (its keys are "acme_..."): drop --environment test.\n',
+      });
     });
 
     it('on broken databases: names what is missing with the fix, exit 6', async () => {
@@ -305,7 +380,7 @@ describe('nestjs-opaque-keys CLI', () => {
     });
 
     it('on tables made by synchronize: warns that the migrations are not recorded, exit 7', () => {
-      const synced = run(dataSourceFile, '--prefix', 'sk', 'doctor');
+      const synced = run(dataSourceFile, 'doctor');
       expect(synced.status).toBe(7);
       expect(synced.stdout).toContain('not recorded as run: CreateApiKeys1795478400000');
       expect(synced.stdout).toContain('Moving from synchronize to migrations');

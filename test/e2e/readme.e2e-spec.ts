@@ -211,7 +211,7 @@ describe('README "Use it in your app"', () => {
     const issued = await call('/keys', admin, { name: 'reporting', ownerId: 'team-42', scopes: ['orders:read'] });
     expect(issued.status).toBe(201);
     const { key, record } = (await issued.json()) as { key: string; record: { id: string; expiresAt: string } };
-    // defaultLifetimeMs: 90 days (the CLI's admin key never expires, so nothing cuts it).
+    // defaultLifetimeMs: 90 days (the CLI's admin key got the same default, a moment earlier, so it cuts nothing).
     expect(Math.round((Date.parse(record.expiresAt) - Date.now()) / 86_400_000)).toBe(90);
     const orders = await call('/orders', key);
     expect({ status: orders.status, body: await orders.json() }).toEqual({

@@ -65,6 +65,15 @@ describe('KeyTagger (keyed tag in the key body)', () => {
     expect(tagger({ '1': SECRET_1 }, '1', false).accepts(prefix, body)).toBe(false);
   });
 
+  it('gives a check value of the current secret: its version and 7 characters, never a tag of any key', () => {
+    const one = tagger({ '1': SECRET_1, '2': SECRET_2 }, '2');
+    expect(one.currentVersion).toBe('2');
+    expect(one.checkValue()).toMatch(/^2[0-9A-Za-z]{7}$/);
+    expect(tagger({ '2': SECRET_2 }, '2').checkValue()).toBe(one.checkValue()); // the current secret only
+    expect(tagger({ '2': SECRET_1 }, '2').checkValue()).not.toBe(one.checkValue());
+    expect(tagger({ '1': SECRET_2 }, '1').checkValue().slice(1)).not.toBe(one.checkValue().slice(1));
+  });
+
   it('refuses bad configuration with a message naming the fix', () => {
     expect(() => tagger({ '1': 'short' }, '1')).toThrow(/at least 32 bytes/);
     expect(() => tagger({ '12': SECRET_1 }, '12')).toThrow(/one letter or digit/);

@@ -28,6 +28,7 @@ describe('ResolvedApiKeyOptions', () => {
       prefixes: new Map([['sk', null]]),
       schemaCheck: true,
       routeCheck: true,
+      recordKeyFormat: true,
     });
     expect(new ResolvedApiKeyOptions({ environments: ['live', 'test'] }).prefixes).toEqual(
       new Map([
@@ -56,6 +57,7 @@ describe('ResolvedApiKeyOptions', () => {
     [{ rateLimit: { limit: 0, windowMs: 1000 } }, /rateLimit/],
     [{ maxLifetimeMs: 0 }, /maxLifetimeMs/],
     [{ defaultLifetimeMs: 2000, maxLifetimeMs: 1000 }, /must not exceed/],
+    [{ recordKeyFormat: 'yes' as unknown as boolean }, /recordKeyFormat must be a boolean/],
   ])('rejects %j', (options, message) => {
     expect(() => new ResolvedApiKeyOptions(options)).toThrow(message);
   });

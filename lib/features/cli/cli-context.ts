@@ -5,13 +5,25 @@ import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import { ApiKeyModule } from '../../module/api-key.module.js';
 import { ApiKeyService } from '../../lifecycle/api-key.service.js';
+import { apiKeyEventEntityFor } from '../../storage/api-key-event.entity.js';
+import { readKeyFormat, type RecordedKeyFormat } from '../../storage/key-format.record.js';
+import { resolveCliKeyFormat, type CliKeyFormat, type KeyFormatFlags } from './cli-key-format.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 /** Where and how the CLI reaches the keys. */
 export interface CliConnection {
   dataSource: DataSourceOptions;
-  prefix?: string;
   tableName?: string;
+  /** The flags that choose the keys it issues, held to the format the app recorded. */
+  flags: KeyFormatFlags;
+}
+
+/** What a command works with. */
+export interface CliSession {
+  readonly service: ApiKeyService;
+  readonly dataSource: DataSource;
+  /** How keys are issued here: the app's recorded format, or a refusal naming the fix. */
+  readonly format: CliKeyFormat;
 }
 
 @Module({})
@@ -19,17 +31,33 @@ class ApiKeyCliModule {}
 
 /**
  * Runs `work` with an `ApiKeyService` in a Nest application context on the
- * host's database (its own connection, with only the key entity, no
- * synchronize, no migrations), then closes it.
+ * host's database (its own connection, with only the key entities, no
+ * synchronize, no migrations), then closes it. The service follows the key
+ * format the app recorded at boot (prefix, environments, lifetimes, entropy,
+ * tag), read on that connection before the module starts; the CLI's own
+ * module never records one.
  * @throws CliError (database unavailable) when the database cannot be reached
  * @throws ApiKeyConfigurationError when the key tables are missing (the module's boot check)
  */
 export async function withApiKeyService<T>(
   connection: CliConnection,
-  work: (service: ApiKeyService, dataSource: DataSource) => Promise<T>,
+  work: (session: CliSession) => Promise<T>,
 ): Promise<T> {
   let app: INestApplicationContext;
   let opened: DataSource | undefined;
+  let format: CliKeyFormat | undefined;
+  let readError: unknown;
+  const readFormat = async (dataSource: DataSource) => {
+    const events = apiKeyEventEntityFor(connection.tableName);
+    let recorded: RecordedKeyFormat | undefined;
+    try {
+      recorded = await readKeyFormat(dataSource, events);
+    } catch (error) {
+      readError = error; // A missing table: the module's boot check names it, with the fix.
+    }
+    format = resolveCliKeyFormat(recorded, connection.flags, dataSource.getMetadata(events).tablePath);
+    return format.options;
+  };
   try {
     app = await NestFactory.createApplicationContext(
       {
@@ -52,9 +80,9 @@ export async function withApiKeyService<T>(
             // Kept, so that a failed boot check can close the connection it opened.
             dataSourceFactory: async (options) => (opened = await new DataSource(options!).initialize()),
           }),
-          ApiKeyModule.forRoot({
-            lastUsedIntervalMs: 0,
-            ...(connection.prefix ? { prefix: connection.prefix } : {}),
+          ApiKeyModule.forRootAsync({
+            useFactory: readFormat,
+            inject: [DataSource],
             ...(connection.tableName ? { tableName: connection.tableName } : {}),
           }),
         ],
@@ -64,11 +92,15 @@ export async function withApiKeyService<T>(
   } catch (error) {
     if (opened?.isInitialized) await opened.destroy();
     if (error instanceof TypeError) throw new CliError(error.message, ExitCode.usage);
-    if (error instanceof ApiKeyConfigurationError) throw error;
+    if (error instanceof ApiKeyConfigurationError || error instanceof CliError) throw error;
     throw new CliError(`database unavailable: ${(error as Error).message}`, ExitCode.databaseUnavailable);
   }
   try {
-    return await work(app.get(ApiKeyService), app.get(DataSource));
+    if (readError !== undefined) {
+      const message = (readError as Error)?.message ?? String(readError);
+      throw new CliError(`database unavailable: ${message}`, ExitCode.databaseUnavailable);
+    }
+    return await work({ service: app.get(ApiKeyService), dataSource: app.get(DataSource), format: format! });
   } finally {
     await app.close();
   }

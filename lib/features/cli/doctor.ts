@@ -1,7 +1,10 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { apiKeyEntities, type ApiKeyEntityClass } from '../../storage/api-key-entities.js';
+import { apiKeyEventEntityFor, type ApiKeyEventColumns } from '../../storage/api-key-event.entity.js';
+import { readKeyFormat, type ApiKeyFormat } from '../../storage/key-format.record.js';
 import { apiKeyMigrations } from '../../storage/migrations/index.js';
 import { findSchemaProblems, migrationDatabaseOf } from '../../storage/schema-check.js';
+import { describeKeyFormat, resolveCliKeyFormat, type KeyFormatFlags } from './cli-key-format.js';
 import { CliError, ExitCode, type ExitCodeValue } from './exit-codes.js';
 import { countKeyPrefixes, fitsPrefix } from './key-prefixes.js';
 
@@ -17,7 +20,8 @@ export interface DoctorInput {
   dataSource: DataSourceOptions;
   /** The `-d` file, to print in fixes. */
   dataSourceFile: string;
-  prefix: string;
+  /** The CLI's `--prefix` and tag secret, checked against the format the app recorded. */
+  flags: KeyFormatFlags;
   tableName?: string;
 }
 
@@ -28,7 +32,8 @@ const PREFIX_SAMPLE = 10_000;
  * Connects with the host's options (its own connection, read only: no
  * synchronize, no migrations run) and checks what the library needs: the
  * tables and columns, the unique index on the hash, the library's migrations
- * recorded as run, and the configured prefix against the keys in the table.
+ * recorded as run, the key format the app recorded at boot against the
+ * CLI's flags, and the prefixes of the keys in the table against that format.
  * @throws CliError (database unavailable) when it cannot connect
  */
 export async function diagnose(input: DoctorInput): Promise<DoctorFinding[]> {
@@ -65,7 +70,10 @@ export async function diagnose(input: DoctorInput): Promise<DoctorFinding[]> {
       findings.push(await hashIndexFinding(dataSource, entities[0], migrateFix));
     }
     findings.push(await migrationsFinding(dataSource, database, input, problems.length > 0, migrateFix));
-    if (problems.length === 0) findings.push(await prefixFinding(dataSource, input));
+    if (problems.length === 0) {
+      const { finding, format } = await formatFinding(dataSource, apiKeyEventEntityFor(input.tableName), input);
+      findings.push(...finding, await prefixFinding(dataSource, input, format));
+    }
     return findings;
   } finally {
     await dataSource.destroy();
@@ -142,20 +150,80 @@ async function migrationsFinding(
       };
 }
 
-async function prefixFinding(dataSource: DataSource, input: DoctorInput): Promise<DoctorFinding> {
-  const counts = await countKeyPrefixes(dataSource, input.tableName, PREFIX_SAMPLE);
-  const foreign = [...counts.entries()].filter(([prefix]) => !fitsPrefix(prefix, input.prefix));
-  if (foreign.length === 0) {
-    const total = [...counts.values()].reduce((a, b) => a + b, 0);
-    return { level: 'ok', message: `${total} active key(s), all with the prefix "${input.prefix}"` };
+/** The format the app recorded, checked against the CLI's flags; or a warning that none is recorded. */
+async function formatFinding(
+  dataSource: DataSource,
+  events: typeof ApiKeyEventColumns,
+  input: DoctorInput,
+): Promise<{ finding: DoctorFinding[]; format?: ApiKeyFormat }> {
+  const recorded = await readKeyFormat(dataSource, events).catch((error: Error) => {
+    throw new CliError(`database unavailable: ${error.message}`, ExitCode.databaseUnavailable);
+  });
+  const table = dataSource.getMetadata(events).tablePath;
+  if (!recorded) {
+    return {
+      finding: [
+        {
+          level: 'warning',
+          message: `no key format recorded in ${table}: issue needs --prefix, and cannot apply the app's lifetimes or tag`,
+          fix:
+            'start the app once on this database: it records its key format at start (unless ' +
+            'ApiKeyModule.forRoot({ recordKeyFormat: false })); see the warning it logs if it cannot',
+        },
+      ],
+    };
   }
+  if (!recorded.format) return { finding: [{ level: 'warning', message: recorded.problem! }] };
+  const format = recorded.format;
+  const at = recorded.recordedAt.toISOString();
+  const finding: DoctorFinding[] = [
+    { level: 'ok', message: `key format recorded by the app at ${at}: ${describeKeyFormat(format)}` },
+  ];
+  const { issueRefusal, mintRefusal } = resolveCliKeyFormat(recorded, input.flags, table);
+  if (issueRefusal && issueRefusal !== mintRefusal)
+    finding.push({ level: 'warning', message: `issue refuses: ${issueRefusal}` });
+  if (mintRefusal && !input.flags.tagSecret)
+    finding.push({ level: 'ok', message: 'issue and rotate need API_KEY_TAG_SECRET (the app tags its keys)' });
+  else if (mintRefusal) finding.push({ level: 'warning', message: `issue and rotate refuse: ${mintRefusal}` });
+  return { finding, format };
+}
+
+/** The prefixes of the active keys against the app's recorded format (or else `--prefix`). */
+async function prefixFinding(
+  dataSource: DataSource,
+  input: DoctorInput,
+  format?: ApiKeyFormat,
+): Promise<DoctorFinding> {
+  const counts = await countKeyPrefixes(dataSource, input.tableName, PREFIX_SAMPLE);
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const prefixes = format
+    ? format.environments.length
+      ? format.environments.map((env) => `${format.prefix}_${env}`)
+      : [format.prefix]
+    : input.flags.prefix
+      ? [input.flags.prefix]
+      : undefined;
+  const seen = [...counts.keys()].map((prefix) => `"${prefix}"`).join(', ');
+  if (!prefixes) return { level: 'ok', message: `${total} active key(s)${total ? `, with the prefixes ${seen}` : ''}` };
+  const named = prefixes.map((prefix) => `"${prefix}"`).join(' or ');
+  const fits = (prefix: string) => (format ? prefixes.includes(prefix) : fitsPrefix(prefix, prefixes[0]));
+  const foreign = [...counts.entries()].filter(([prefix]) => !fits(prefix));
+  if (foreign.length === 0) return { level: 'ok', message: `${total} active key(s), all with the prefix ${named}` };
   const listed = foreign.map(([prefix, count]) => `${count} with "${prefix}"`).join(', ');
   const [likely] = foreign.sort((a, b) => b[1] - a[1])[0];
-  return {
-    level: 'warning',
-    message: `active keys whose prefix is not the configured "${input.prefix}": ${listed}; an app configured with "${input.prefix}" rejects them as malformed`,
-    fix: `if the app uses ApiKeyModule.forRoot({ prefix: '${likely}' }), pass --prefix ${likely} (or API_KEY_PREFIX=${likely}) to this CLI`,
-  };
+  return format
+    ? {
+        level: 'warning',
+        message: `active keys the app rejects as malformed (it accepts ${named}): ${listed}`,
+        fix:
+          'revoke them (`list` shows their hints) and issue replacements, which follow the recorded format; if the ' +
+          "app's format changed, start the app so that it records the new one",
+      }
+    : {
+        level: 'warning',
+        message: `active keys whose prefix is not --prefix ${named}: ${listed}; an app configured with ${named} rejects them as malformed`,
+        fix: `if the app uses ApiKeyModule.forRoot({ prefix: '${likely}' }), pass --prefix ${likely} (or API_KEY_PREFIX=${likely}) to this CLI`,
+      };
 }
 
 /** The exit code of a diagnosis: 0 healthy, 7 warnings only, 6 an error. */

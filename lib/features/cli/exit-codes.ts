@@ -17,7 +17,7 @@ export const ExitCode = {
   databaseUnavailable: 5,
   /** The database lacks the key tables, columns or the hash index; `doctor` found such a problem. */
   schema: 6,
-  /** `doctor` found warnings only (migrations not recorded, keys with another prefix). */
+  /** `doctor` found warnings only (migrations not recorded, no key format recorded, keys with another prefix). */
   warnings: 7,
 } as const;
 
@@ -29,13 +29,14 @@ export const EXIT_CODES_HELP = `
 Exit codes:
   0  ok
   1  usage: unknown command or option, missing argument, unreadable --data-source,
-     or a prefix the keys in the table do not use (pass --prefix)
+     or a key the app would reject (the error names the option to pass or drop)
   2  not found: no key with that id (whatever the id looks like)
   3  conflict: the key is already revoked or rotated
   4  validation: a bad name, scope, date or limit
   5  database unavailable: cannot connect or the query failed
   6  schema: the key tables, columns or the unique hash index are missing (run the migrations; see doctor)
-  7  doctor: warnings only (migrations not recorded as run, keys with another prefix)`;
+  7  doctor: warnings only (migrations not recorded as run, no key format recorded,
+     options or keys that do not fit the app's format)`;
 
 /** An error the CLI reports itself, with its exit code. */
 export class CliError extends Error {

@@ -1,9 +1,8 @@
 import type { DataSource } from 'typeorm';
 import { prefixOfHint } from '../../lifecycle/key-factory.js';
 import { apiKeyEntityFor } from '../../storage/api-key.entity.js';
-import { CliError, ExitCode } from './exit-codes.js';
 
-/** How many of the newest keys `issue` looks at to guess the app's prefix. */
+/** How many of the newest keys `issue` looks at to name the prefixes in use. */
 const SAMPLE = 100;
 
 /** Does a stored key's prefix (`acme`, `acme_live`) belong to the configured prefix? */
@@ -34,23 +33,12 @@ export async function countKeyPrefixes(
 }
 
 /**
- * Refuses to issue a key with the default prefix into a table whose keys all
- * carry another one: the app those keys belong to would reject it as
- * malformed. An explicit `--prefix` (or `API_KEY_PREFIX`) is trusted.
- * @throws CliError (usage) naming the prefix to pass
+ * The prefixes of the newest active keys, most used first, as a sentence to
+ * add to a refusal that asks for `--prefix` (`''` for a table without keys).
  */
-export async function assertIssuePrefix(
-  dataSource: DataSource,
-  tableName: string | undefined,
-  explicitPrefix: string | undefined,
-): Promise<void> {
-  if (explicitPrefix) return;
-  const counts = await countKeyPrefixes(dataSource, tableName, SAMPLE);
-  if (counts.size === 0 || [...counts.keys()].some((prefix) => fitsPrefix(prefix, 'sk'))) return;
-  const [likely] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
-  throw new CliError(
-    `the keys in this table use the prefix ${JSON.stringify(likely)}, not the default "sk": a key issued now would be ` +
-      `rejected by the app as malformed. Pass the app's prefix: --prefix ${likely} (or API_KEY_PREFIX=${likely}).`,
-    ExitCode.usage,
-  );
+export async function prefixHint(dataSource: DataSource, tableName: string | undefined): Promise<string> {
+  const counts = [...(await countKeyPrefixes(dataSource, tableName, SAMPLE)).entries()].sort((a, b) => b[1] - a[1]);
+  if (counts.length === 0) return '';
+  const listed = counts.map(([prefix, count]) => `"${prefix}" (${count})`).join(', ');
+  return ` The active keys in this table carry the prefix ${listed}: e.g. --prefix ${counts[0][0]}.`;
 }

@@ -1,14 +1,19 @@
-import type { DataSource } from 'typeorm';
 import type { ApiKeyRecord } from '../../lifecycle/api-key.record.js';
 
-/** Where results go: JSON for scripts, or aligned text for people. */
+/** Where the CLI writes: stdout for results, stderr for errors. */
+export interface CliStreams {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+/** Where results go: JSON for scripts, or aligned text for people; notes to stderr. */
 export interface Output {
   json: boolean;
+  /** The `--table` option, for checks beside the service. */
+  table?: string;
   write(text: string): void;
-  /** The global options (`--prefix`, `--table`...). */
-  globals?: { prefix?: string; table?: string };
-  /** The command's connection, for checks beside the service. */
-  dataSource?: DataSource;
+  /** Something the operator should know about the result (stderr, so JSON on stdout stays whole). */
+  note(text: string): void;
 }
 
 function iso(date: Date | null | undefined): string {
