@@ -3,6 +3,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import { API_KEY_CACHE, API_KEY_DATA_SOURCE, API_KEY_ENTITY, API_KEY_OPTIONS } from '../api-key.constants.js';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { StoredApiKey } from '../storage/api-key.store.js';
 import { ApiKeyUnitOfWork } from '../storage/api-key.unit-of-work.js';
 import {
@@ -41,7 +42,10 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
     if (!this.cache || !invalidation) return;
     const postgres = dataSource.options.type === 'postgres';
     if (invalidation === 'postgres' && !postgres)
-      throw new TypeError("cache.invalidation 'postgres' needs a PostgreSQL DataSource");
+      throw new ApiKeyConfigurationError(
+        "cache.invalidation 'postgres' needs a PostgreSQL DataSource",
+        'cache.invalidation',
+      );
     if (invalidation === 'postgres' || (invalidation === 'auto' && postgres)) {
       this.bus = new PostgresInvalidationBus(dataSource, { onError: (message) => this.logger.warn(message) });
     } else if (typeof invalidation === 'object') {

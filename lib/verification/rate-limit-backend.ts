@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { RateLimitBackend } from '../policies/rate-limit.js';
 import { FlexibleRateLimitCounter, flexibleLimiterOptions, type RateLimitCounter } from './rate-limit-counter.js';
 
@@ -60,7 +61,11 @@ export async function createRateLimitCounter(
     const limiter = new rlf.RateLimiterRedis({ ...base, storeClient: backend.redis, rejectIfRedisNotReady: true });
     return new FlexibleRateLimitCounter(limiter, true);
   }
-  if (!dataSource) throw new TypeError("rateLimitBackend 'database' needs the key DataSource (ApiKeyModule)");
+  if (!dataSource)
+    throw new ApiKeyConfigurationError(
+      "rateLimitBackend 'database' needs the key DataSource (ApiKeyModule)",
+      'rateLimitBackend',
+    );
   let ready!: (error?: Error) => void;
   const created = new Promise<void>((resolve, reject) => {
     ready = (error) => (error ? reject(error) : resolve());
@@ -106,8 +111,9 @@ function sqlLimiter(
         ready,
       );
     default:
-      throw new TypeError(
+      throw new ApiKeyConfigurationError(
         `rateLimitBackend 'database' supports postgres, mysql, mariadb and better-sqlite3, not ${dataSource.options.type}`,
+        'rateLimitBackend',
       );
   }
 }
