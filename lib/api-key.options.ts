@@ -1,6 +1,12 @@
-import { KeyTagger, type KeyTagOptions } from './key/key-tag.js';
+import { KEY_TAG_LENGTH, KeyTagger, type KeyTagOptions } from './key/key-tag.js';
 import type { ApiKeyFeature } from './module/api-key-feature.js';
-import { assertValidPrefix, bodyLengthFor, DEFAULT_ENTROPY_BITS } from './key/key-format.js';
+import {
+  assertValidPrefix,
+  bodyLengthFor,
+  CHECKSUM_LENGTH,
+  DEFAULT_ENTROPY_BITS,
+  MAX_KEY_LENGTH,
+} from './key/key-format.js';
 import { validateEntropyBits } from './policies/api-key.input.js';
 import {
   resolveCacheOptions,
@@ -258,6 +264,10 @@ export class ResolvedApiKeyOptions {
     }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
+    // The longest new key must parse: found here, not at the first issue.
+    const body = bodyLengthFor(this.entropyBits) + (this.keyTagger ? KEY_TAG_LENGTH : 0) + CHECKSUM_LENGTH;
+    if (Math.max(...[...this.prefixes.keys()].map((prefix) => prefix.length + 1 + body)) > MAX_KEY_LENGTH)
+      throw bad('entropyBits', `prefix and entropyBits give keys longer than ${MAX_KEY_LENGTH} characters`);
     if (typeof this.optional !== 'boolean') throw bad('optional', 'optional must be a boolean');
     if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
       throw bad('maxKeysPerOwner', 'maxKeysPerOwner must be a positive integer');

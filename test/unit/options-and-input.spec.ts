@@ -51,6 +51,13 @@ describe('ResolvedApiKeyOptions', () => {
     );
   });
 
+  it('takes the longest entropy whose keys still parse, with and without the tag', () => {
+    expect(new ResolvedApiKeyOptions({ entropyBits: 680 }).entropyBits).toBe(680);
+    expect(
+      new ResolvedApiKeyOptions({ entropyBits: 630, keyTag: { secrets: { '1': 'x'.repeat(32) }, current: '1' } }),
+    ).toBeDefined();
+  });
+
   it('keeps given values, ignores undefined ones and lower-cases the header', () => {
     const options = new ResolvedApiKeyOptions({ prefix: 'acme_live', header: 'X-Acme-Key', realm: undefined });
     expect(options.prefix).toBe('acme_live');
@@ -63,6 +70,12 @@ describe('ResolvedApiKeyOptions', () => {
     [{ prefix: 'bad-prefix' }, /prefix/, 'prefix'],
     [{ environments: ['live'], prefix: 'p'.repeat(30) }, /API key prefix must be 1-32/, 'prefix'],
     [{ entropyBits: 64 }, /entropyBits/, 'entropyBits'],
+    [{ entropyBits: 1024 }, /^prefix and entropyBits give keys longer than 128 characters$/, 'entropyBits'],
+    [
+      { entropyBits: 680, keyTag: { secrets: { '1': 'x'.repeat(32) }, current: '1' } },
+      /longer than 128/,
+      'entropyBits',
+    ],
     [{ header: 'x key' }, /header/, 'header'],
     [{ bearer: false, header: false as const }, /no way to send a key/, 'bearer'],
     [{ realm: 'a"b' }, /realm/, 'realm'],
