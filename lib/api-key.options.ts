@@ -1,12 +1,20 @@
-import { KeyTagger, type KeyTagOptions } from './key/key-tag.js';
-import { assertValidPrefix, bodyLengthFor, DEFAULT_ENTROPY_BITS } from './key/key-format.js';
+import { KEY_TAG_LENGTH, KeyTagger, type KeyTagOptions } from './key/key-tag.js';
+import {
+  assertValidPrefix,
+  bodyLengthFor,
+  CHECKSUM_LENGTH,
+  DEFAULT_ENTROPY_BITS,
+  MAX_KEY_LENGTH,
+} from './key/key-format.js';
 import { validateEntropyBits } from './policies/api-key.input.js';
 import {
   resolveCacheOptions,
   type ApiKeyCacheOptions,
   type ResolvedApiKeyCacheOptions,
 } from './cache/cache.options.js';
+import { ApiKeyConfigurationError } from './api-key.errors.js';
 import {
+  rateLimitFault,
   validateRateLimit,
   type RateLimit,
   type RateLimitBackend,
@@ -178,6 +186,7 @@ export class ResolvedApiKeyOptions {
   /** Every prefix a presented key may carry, mapped to its environment (`null` without environments). */
   readonly prefixes: ReadonlyMap<string, string | null>;
 
+  /** @throws ApiKeyConfigurationError naming the bad option (`option`: `cache.ttlMs`, `rateLimit.windowMs`...) */
   constructor(options: ApiKeyModuleOptions = {}) {
     // The tag's secrets stay inside the KeyTagger, off this object.
     const defined = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'keyTag'));
@@ -185,30 +194,36 @@ export class ResolvedApiKeyOptions {
     assertValidPrefix(this.prefix);
     validateEntropyBits(this.entropyBits);
     if (this.header !== false && !/^[A-Za-z0-9-]+$/.test(this.header)) {
-      throw new TypeError(`header must be a header name or false; got ${JSON.stringify(this.header)}`);
+      throw bad('header', `header must be a header name or false; got ${JSON.stringify(this.header)}`);
     }
     this.header = this.header === false ? false : this.header.toLowerCase();
     if (!this.bearer && this.header === false)
-      throw new TypeError('enable bearer or header: there is no way to send a key');
+      throw bad('bearer', 'enable bearer or header: there is no way to send a key');
     if (!/^[\x20-\x7e]*$/.test(this.realm) || /["\\]/.test(this.realm)) {
-      throw new TypeError('realm must be printable ASCII without quotes or backslashes');
+      throw bad('realm', 'realm must be printable ASCII without quotes or backslashes');
     }
     if (!Number.isInteger(this.retryAfterSeconds) || this.retryAfterSeconds < 0) {
-      throw new TypeError('retryAfterSeconds must be a non-negative integer');
+      throw bad('retryAfterSeconds', 'retryAfterSeconds must be a non-negative integer');
     }
     for (const name of ['lastUsedIntervalMs', 'auditUseIntervalMs', 'logIntervalMs'] as const) {
-      if (!Number.isFinite(this[name]) || this[name] < 0) throw new TypeError(`${name} must be a non-negative number`);
+      if (!Number.isFinite(this[name]) || this[name] < 0) throw bad(name, `${name} must be a non-negative number`);
     }
     for (const name of ['defaultLifetimeMs', 'maxLifetimeMs'] as const) {
       const value = this[name];
       if (value !== undefined && !(Number.isFinite(value) && value > 0))
-        throw new TypeError(`${name} must be a positive number of ms`);
+        throw bad(name, `${name} must be a positive number of ms`);
     }
     if (this.defaultLifetimeMs && this.maxLifetimeMs && this.defaultLifetimeMs > this.maxLifetimeMs) {
-      throw new TypeError('defaultLifetimeMs must not exceed maxLifetimeMs');
+      throw bad('defaultLifetimeMs', 'defaultLifetimeMs must not exceed maxLifetimeMs');
     }
-    if (!Array.isArray(this.environments) || this.environments.some((env) => !/^[a-z0-9]{1,16}$/.test(env))) {
-      throw new TypeError('environments must be short lower-case names of letters and digits, e.g. ["live", "test"]');
+    const badEnvironment = Array.isArray(this.environments)
+      ? this.environments.findIndex((env) => !/^[a-z0-9]{1,16}$/.test(env))
+      : undefined;
+    if (badEnvironment !== -1) {
+      throw bad(
+        badEnvironment === undefined ? 'environments' : `environments[${badEnvironment}]`,
+        'environments must be short lower-case names of letters and digits, e.g. ["live", "test"]',
+      );
     }
     this.prefixes = new Map(
       this.environments.length === 0
@@ -216,38 +231,62 @@ export class ResolvedApiKeyOptions {
         : this.environments.map((env) => [`${this.prefix}_${env}`, env]),
     );
     for (const prefix of this.prefixes.keys()) assertValidPrefix(prefix);
-    try {
-      this.rateLimit = validateRateLimit(this.rateLimit) ?? undefined;
-    } catch (error) {
-      throw new TypeError((error as Error).message);
-    }
+    this.rateLimit = checkedRateLimit('rateLimit', this.rateLimit, (message) => message);
     // Rate limits: the owner limit, the backend.
-    try {
-      this.ownerRateLimit = validateRateLimit(this.ownerRateLimit) ?? undefined;
-    } catch (error) {
-      throw new TypeError(`ownerRateLimit: ${(error as Error).message.replace(/^rateLimit /, '')}`);
-    }
+    this.ownerRateLimit = checkedRateLimit(
+      'ownerRateLimit',
+      this.ownerRateLimit,
+      (message) => `ownerRateLimit: ${message.replace(/^rateLimit /, '')}`,
+    );
     const backend = this.rateLimitBackend as unknown;
     const redis = typeof backend === 'object' && backend !== null ? (backend as { redis?: unknown }).redis : undefined;
     if (backend !== 'memory' && backend !== 'database' && (typeof redis !== 'object' || redis === null)) {
-      throw new TypeError("rateLimitBackend must be 'memory', 'database' or { redis: <ioredis client> }");
+      throw bad('rateLimitBackend', "rateLimitBackend must be 'memory', 'database' or { redis: <ioredis client> }");
     }
     if (this.rateLimitStorage && options.rateLimitBackend !== undefined) {
-      throw new TypeError('give rateLimitBackend or rateLimitStorage (a @nestjs/throttler storage), not both');
+      throw bad(
+        'rateLimitStorage',
+        'give rateLimitBackend or rateLimitStorage (a @nestjs/throttler storage), not both',
+      );
     }
     this.cache = resolveCacheOptions(options.cache);
     if (this.batchLookups !== undefined && typeof this.batchLookups !== 'boolean') {
-      throw new TypeError('batchLookups must be a boolean');
+      throw bad('batchLookups', 'batchLookups must be a boolean');
     }
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
-      throw new TypeError(`readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
+      throw bad('readFrom', `readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
     }
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
-    if (typeof this.optional !== 'boolean') throw new TypeError('optional must be a boolean');
+    // The longest new key must parse: found here, not at the first issue.
+    const body = bodyLengthFor(this.entropyBits) + (this.keyTagger ? KEY_TAG_LENGTH : 0) + CHECKSUM_LENGTH;
+    if (Math.max(...[...this.prefixes.keys()].map((prefix) => prefix.length + 1 + body)) > MAX_KEY_LENGTH)
+      throw bad('entropyBits', `prefix and entropyBits give keys longer than ${MAX_KEY_LENGTH} characters`);
+    if (typeof this.optional !== 'boolean') throw bad('optional', 'optional must be a boolean');
     for (const name of ['schemaCheck', 'routeCheck', 'recordKeyFormat'] as const)
-      if (typeof this[name] !== 'boolean') throw new TypeError(`${name} must be a boolean`);
+      if (typeof this[name] !== 'boolean') throw bad(name, `${name} must be a boolean`);
     if (this.maxKeysPerOwner !== undefined && !(Number.isInteger(this.maxKeysPerOwner) && this.maxKeysPerOwner >= 1))
-      throw new TypeError('maxKeysPerOwner must be a positive integer');
+      throw bad('maxKeysPerOwner', 'maxKeysPerOwner must be a positive integer');
+  }
+}
+
+/** A bad option of the module: its path and the fix. */
+function bad(option: string, message: string): ApiKeyConfigurationError {
+  return new ApiKeyConfigurationError(message, option);
+}
+
+/** Checks a rate-limit option; a bad one names its field (`rateLimit.windowMs`) and keeps the check's message. */
+function checkedRateLimit(
+  option: 'rateLimit' | 'ownerRateLimit',
+  value: unknown,
+  message: (checkMessage: string) => string,
+): RateLimit | undefined {
+  try {
+    return validateRateLimit(value) ?? undefined;
+  } catch (cause) {
+    const fault = rateLimitFault(value);
+    throw new ApiKeyConfigurationError(message((cause as Error).message), fault ? `${option}.${fault}` : option, {
+      cause,
+    });
   }
 }

@@ -43,7 +43,7 @@ export type {
 export type { ApiKeyUpdate, UpdatableField } from './lifecycle/api-key.update.js';
 export type { ListApiKeyEventsQuery } from './lifecycle/api-key.queries.js';
 
-// Errors
+// Errors, and their stable codes (docs/errors.md)
 export {
   ApiKeyError,
   ApiKeyConfigurationError,
@@ -57,7 +57,14 @@ export {
   ApiKeyValidationError,
   type ApiKeyDelegationFailure,
   type ApiKeyFormatFailure,
+  type ApiKeyState,
 } from './api-key.errors.js';
+export {
+  API_KEY_ERROR_CODES,
+  type ApiKeyErrorCode,
+  type ApiKeyErrorCodeInfo,
+  type ApiKeyErrorStatus,
+} from './api-key.error-codes.js';
 
 // The key itself: format, hashing, the keyed tag
 export {

@@ -5,6 +5,7 @@ import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
 import { CachedApiKeyStore } from './cached-api-key.store.js';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import {
   invalidationChannel,
   type ApiKeyInvalidation,
@@ -45,7 +46,10 @@ export class ApiKeyCacheInvalidator implements OnModuleInit, OnModuleDestroy {
     if (!this.cache || !invalidation) return;
     const postgres = dataSource.options.type === 'postgres';
     if (invalidation === 'postgres' && !postgres)
-      throw new TypeError("cache.invalidation 'postgres' needs a PostgreSQL DataSource");
+      throw new ApiKeyConfigurationError(
+        "cache.invalidation 'postgres' needs a PostgreSQL DataSource",
+        'cache.invalidation',
+      );
     if (invalidation === 'postgres' || (invalidation === 'auto' && postgres)) {
       this.bus = new PostgresInvalidationBus(dataSource, { onError: (message) => this.logger.warn(message) });
     } else if (typeof invalidation === 'object') {

@@ -1,3 +1,4 @@
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { ApiKeyInvalidationBus } from './invalidation-bus.js';
 
 /**
@@ -48,27 +49,34 @@ export const DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS = 5000;
 /** Default time a heartbeat of the invalidation listener may take, in ms. */
 export const DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS = 2000;
 
-/** Checks the `cache` option and applies its defaults. @throws TypeError naming the problem */
+/** Checks the `cache` option and applies its defaults. @throws ApiKeyConfigurationError naming the option (`cache.ttlMs`) */
 export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): ResolvedApiKeyCacheOptions | undefined {
   if (raw === undefined) return undefined;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new TypeError('cache must be an object, e.g. { ttlMs: 5000 }, or left out for no cache');
+    throw new ApiKeyConfigurationError(
+      'cache must be an object, e.g. { ttlMs: 5000 }, or left out for no cache',
+      'cache',
+    );
   }
   const ttlMs = raw.ttlMs ?? DEFAULT_CACHE_TTL_MS;
   const maxEntries = raw.maxEntries ?? DEFAULT_CACHE_MAX_ENTRIES;
   const invalidation = raw.invalidation ?? 'auto';
   if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0)
-    throw new TypeError('cache.ttlMs must be a positive number of ms');
+    throw new ApiKeyConfigurationError('cache.ttlMs must be a positive number of ms', 'cache.ttlMs');
   if (!Number.isInteger(maxEntries) || maxEntries < 1)
-    throw new TypeError('cache.maxEntries must be a positive integer');
+    throw new ApiKeyConfigurationError('cache.maxEntries must be a positive integer', 'cache.maxEntries');
   const heartbeatIntervalMs = raw.heartbeatIntervalMs ?? DEFAULT_CACHE_HEARTBEAT_INTERVAL_MS;
   const heartbeatTimeoutMs = raw.heartbeatTimeoutMs ?? DEFAULT_CACHE_HEARTBEAT_TIMEOUT_MS;
   if (!isDelay(heartbeatIntervalMs))
-    throw new TypeError(
+    throw new ApiKeyConfigurationError(
       'cache.heartbeatIntervalMs must be a positive integer number of ms (at most 2^31-1), e.g. 5000',
+      'cache.heartbeatIntervalMs',
     );
   if (!isDelay(heartbeatTimeoutMs))
-    throw new TypeError('cache.heartbeatTimeoutMs must be a positive integer number of ms (at most 2^31-1), e.g. 2000');
+    throw new ApiKeyConfigurationError(
+      'cache.heartbeatTimeoutMs must be a positive integer number of ms (at most 2^31-1), e.g. 2000',
+      'cache.heartbeatTimeoutMs',
+    );
   const isBus =
     typeof invalidation === 'object' &&
     invalidation !== null &&
@@ -77,8 +85,9 @@ export function resolveCacheOptions(raw: ApiKeyCacheOptions | undefined): Resolv
     typeof invalidation.close === 'function' &&
     (invalidation.delivery === 'transaction' || invalidation.delivery === 'after-commit');
   if (!isBus && invalidation !== 'auto' && invalidation !== 'postgres' && invalidation !== 'local') {
-    throw new TypeError(
+    throw new ApiKeyConfigurationError(
       "cache.invalidation must be 'auto', 'postgres', 'local' or an ApiKeyInvalidationBus (e.g. redisInvalidationBus(...))",
+      'cache.invalidation',
     );
   }
   return { ttlMs, maxEntries, invalidation, heartbeatIntervalMs, heartbeatTimeoutMs };

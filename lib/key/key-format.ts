@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { ApiKeyFormatError } from '../api-key.errors.js';
+import { ApiKeyConfigurationError, ApiKeyFormatError } from '../api-key.errors.js';
 import { MIN_ENTROPY_BITS, validateEntropyBits } from '../policies/api-key.input.js';
 import { randomBytes } from 'node:crypto';
 
@@ -89,19 +89,21 @@ export function checksumOf(prefixAndBody: string): string {
 }
 
 /**
- * Throws {@link ApiKeyFormatError}-free `TypeError`s for configuration
- * mistakes: a prefix that could never round-trip through {@link parseApiKey}.
+ * Refuses a prefix that could never round-trip through {@link parseApiKey}: a
+ * configuration mistake, so an {@link ApiKeyConfigurationError} naming `option`.
  */
-export function assertValidPrefix(prefix: string): void {
+export function assertValidPrefix(prefix: string, option: string = 'prefix'): void {
   if (typeof prefix !== 'string' || prefix.length > MAX_PREFIX_LENGTH || !PREFIX_PATTERN.test(prefix)) {
-    throw new TypeError(
+    throw new ApiKeyConfigurationError(
       `API key prefix must be 1-${MAX_PREFIX_LENGTH} letters or digits, optionally joined by single underscores; got ${JSON.stringify(prefix)}`,
+      option,
     );
   }
 }
 
 /**
  * Generates a new key: `<prefix>_<base62 body><base62 CRC32>`.
+ * @throws ApiKeyConfigurationError for a bad `prefix` or `entropyBits` (`option` names it)
  * @example
  * generateApiKey({ prefix: 'sk' }); // 'sk_3kTMd...Q0x1Zb' (52 chars)
  */
@@ -111,7 +113,10 @@ export function generateApiKey(options: GenerateApiKeyOptions): string {
   const random = `${options.prefix}_${randomBase62(bodyLengthFor(bits))}`;
   const head = options.tag ? random + options.tag(random) : random;
   if (head.length + CHECKSUM_LENGTH > MAX_KEY_LENGTH) {
-    throw new TypeError(`prefix and entropyBits give keys longer than ${MAX_KEY_LENGTH} characters`);
+    throw new ApiKeyConfigurationError(
+      `prefix and entropyBits give keys longer than ${MAX_KEY_LENGTH} characters`,
+      'entropyBits',
+    );
   }
   return head + checksumOf(head);
 }

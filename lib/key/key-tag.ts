@@ -1,4 +1,5 @@
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import { BASE62_ALPHABET, CHECKSUM_LENGTH, encodeBase62 } from './key-format.js';
 
 /** Characters the keyed tag adds at the end of a key's body: one version character and seven of HMAC. */
@@ -57,27 +58,35 @@ export class KeyTagger {
   /**
    * @param randomLength the length of the random part of a tagged body (the
    *   module's `entropyBits` in base62 characters)
+   * @throws ApiKeyConfigurationError naming the bad part of the `keyTag` option
    */
   constructor(
     options: KeyTagOptions,
     private readonly randomLength: number,
   ) {
     if (typeof options !== 'object' || options === null || typeof options.secrets !== 'object') {
-      throw new TypeError("keyTag must be { secrets: { '1': '<32+ byte secret>' }, current: '1' }");
+      throw new ApiKeyConfigurationError(
+        "keyTag must be { secrets: { '1': '<32+ byte secret>' }, current: '1' }",
+        'keyTag',
+      );
     }
     for (const [version, secret] of Object.entries(options.secrets)) {
       if (version.length !== 1 || !BASE62_ALPHABET.includes(version)) {
-        throw new TypeError(`keyTag secret versions are one letter or digit; got ${JSON.stringify(version)}`);
+        throw new ApiKeyConfigurationError(
+          `keyTag secret versions are one letter or digit; got ${JSON.stringify(version)}`,
+          secretOption(version),
+        );
       }
       this.keys.set(version, toKeyObject(secret, version));
     }
     if (!this.keys.has(options.current)) {
-      throw new TypeError(
+      throw new ApiKeyConfigurationError(
         `keyTag.current (${JSON.stringify(options.current)}) must be one of the keyTag.secrets versions`,
+        'keyTag.current',
       );
     }
     if (options.acceptUntagged !== undefined && typeof options.acceptUntagged !== 'boolean') {
-      throw new TypeError('keyTag.acceptUntagged must be a boolean');
+      throw new ApiKeyConfigurationError('keyTag.acceptUntagged must be a boolean', 'keyTag.acceptUntagged');
     }
     this.current = options.current;
     this.acceptUntagged = options.acceptUntagged ?? true;
@@ -146,7 +155,15 @@ function toKeyObject(secret: string | Buffer | KeyObject, version: string): KeyO
       ? createSecretKey(typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret)
       : secret;
   if (key?.type !== 'secret' || (key.symmetricKeySize ?? 0) < MIN_KEY_TAG_SECRET_BYTES) {
-    throw new TypeError(`keyTag secret ${version} must be at least ${MIN_KEY_TAG_SECRET_BYTES} bytes`);
+    throw new ApiKeyConfigurationError(
+      `keyTag secret ${version} must be at least ${MIN_KEY_TAG_SECRET_BYTES} bytes`,
+      secretOption(version),
+    );
   }
   return key;
+}
+
+/** The option path of one secret: `keyTag.secrets["1"]`. */
+function secretOption(version: string): string {
+  return `keyTag.secrets[${JSON.stringify(version)}]`;
 }

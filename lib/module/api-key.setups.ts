@@ -1,6 +1,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext, type Type } from '@nestjs/common';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { ApiKeyService } from '../lifecycle/api-key.service.js';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 
 /** The parts of a named key setup another module may inject. */
 type SetupPart = 'guard' | 'service';
@@ -17,8 +18,9 @@ export function getApiKeySetupToken(name: string, part: SetupPart): string {
 /** Checks a setup name: letters, digits, `-` and `_`, starting with a letter. */
 export function assertValidSetupName(name: unknown): asserts name is string {
   if (typeof name !== 'string' || !/^[A-Za-z][A-Za-z0-9_-]{0,39}$/.test(name))
-    throw new TypeError(
+    throw new ApiKeyConfigurationError(
       `ApiKeyModule name must be a short identifier (letters, digits, - and _); got ${JSON.stringify(name)}`,
+      'name',
     );
 }
 

@@ -1,4 +1,4 @@
-import { ApiKeyValidationError } from '../api-key.errors.js';
+import { ApiKeyConfigurationError, ApiKeyValidationError } from '../api-key.errors.js';
 import { MAX_CREDITS, MAX_REFILL_INTERVAL_MS, MIN_REFILL_INTERVAL_MS, type CreditsInput } from './credits.js';
 
 /** Longest key name. */
@@ -81,12 +81,15 @@ export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 50;
 
 /**
- * Checks the entropy of key bodies (a configuration value, so a `TypeError`):
- * an integer of at least {@link MIN_ENTROPY_BITS}.
+ * Checks the entropy of key bodies (a configuration value, so an
+ * `ApiKeyConfigurationError` naming `entropyBits`): an integer of at least {@link MIN_ENTROPY_BITS}.
  */
 export function validateEntropyBits(bits: unknown): number {
   if (!Number.isInteger(bits) || (bits as number) < MIN_ENTROPY_BITS) {
-    throw new TypeError(`entropyBits must be an integer >= ${MIN_ENTROPY_BITS}; got ${JSON.stringify(bits)}`);
+    throw new ApiKeyConfigurationError(
+      `entropyBits must be an integer >= ${MIN_ENTROPY_BITS}; got ${JSON.stringify(bits)}`,
+      'entropyBits',
+    );
   }
   return bits as number;
 }

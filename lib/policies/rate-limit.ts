@@ -66,12 +66,24 @@ export function tighterDecision(a: RateLimitDecision, b: RateLimitDecision): Rat
   return a.resetSeconds >= b.resetSeconds ? a : b;
 }
 
+/**
+ * What is wrong with a rate limit (absent/null is right): the whole value
+ * (`''`, not an object), its `limit` or its `windowMs`; `undefined` when nothing is.
+ */
+export function rateLimitFault(rateLimit: unknown): '' | 'limit' | 'windowMs' | undefined {
+  if (rateLimit === undefined || rateLimit === null) return undefined;
+  if (typeof rateLimit !== 'object') return '';
+  const { limit, windowMs } = rateLimit as Partial<RateLimit>;
+  const whole = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
+  if (!whole(limit, 1_000_000_000)) return 'limit';
+  return whole(windowMs, 86_400_000) ? undefined : 'windowMs';
+}
+
 /** Checks a rate limit given to `issue`: absent/null, or whole positive numbers. */
 export function validateRateLimit(rateLimit: unknown): RateLimit | null {
   if (rateLimit === undefined || rateLimit === null) return null;
   const { limit, windowMs } = rateLimit as Partial<RateLimit>;
-  const whole = (n: unknown, max: number) => Number.isInteger(n) && (n as number) >= 1 && (n as number) <= max;
-  if (typeof rateLimit !== 'object' || !whole(limit, 1_000_000_000) || !whole(windowMs, 86_400_000)) {
+  if (rateLimitFault(rateLimit) !== undefined) {
     throw new ApiKeyValidationError(
       'rateLimit must be { limit: whole number >= 1, windowMs: whole number of ms from 1 to 86400000 }',
     );

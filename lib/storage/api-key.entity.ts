@@ -1,4 +1,5 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 
 /** The default table name. */
 export const DEFAULT_API_KEY_TABLE = 'api_keys';
@@ -134,7 +135,7 @@ export function apiKeyEntityFor(tableName: string = DEFAULT_API_KEY_TABLE): type
   let entity = entities.get(tableName);
   if (!entity) {
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(tableName))
-      throw new TypeError(`invalid table name ${JSON.stringify(tableName)}`);
+      throw new ApiKeyConfigurationError(`invalid table name ${JSON.stringify(tableName)}`, 'tableName');
     @Entity(tableName)
     class NamedApiKeyEntity extends ApiKeyColumns {}
     Object.defineProperty(NamedApiKeyEntity, 'name', { value: `ApiKeyEntity_${tableName}` });

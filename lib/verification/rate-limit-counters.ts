@@ -1,3 +1,4 @@
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit, RateLimitBackend, RateLimitCount, RateLimitStorage } from '../policies/rate-limit.js';
 import type { DataSource } from 'typeorm';
@@ -154,7 +155,11 @@ export async function createRateLimitCounter(
     const limiter = new rlf.RateLimiterRedis({ ...base, storeClient: backend.redis, rejectIfRedisNotReady: true });
     return new FlexibleRateLimitCounter(limiter, true);
   }
-  if (!dataSource) throw new TypeError("rateLimitBackend 'database' needs the key DataSource (ApiKeyModule)");
+  if (!dataSource)
+    throw new ApiKeyConfigurationError(
+      "rateLimitBackend 'database' needs the key DataSource (ApiKeyModule)",
+      'rateLimitBackend',
+    );
   let ready!: (error?: Error) => void;
   const created = new Promise<void>((resolve, reject) => {
     ready = (error) => (error ? reject(error) : resolve());
@@ -200,8 +205,9 @@ function sqlLimiter(
         ready,
       );
     default:
-      throw new TypeError(
+      throw new ApiKeyConfigurationError(
         `rateLimitBackend 'database' supports postgres, mysql, mariadb and better-sqlite3, not ${dataSource.options.type}`,
+        'rateLimitBackend',
       );
   }
 }

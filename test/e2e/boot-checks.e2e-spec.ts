@@ -14,6 +14,7 @@ import {
   type ApiKeyModuleOptions,
   type ApiKeyModuleExtras,
 } from 'nestjs-opaque-keys';
+import { withUsage } from 'nestjs-opaque-keys/usage';
 import { withWebhooks } from 'nestjs-opaque-keys/webhooks';
 import { DataSource } from 'typeorm';
 import { testDatabase, testDataSourceOptions } from '../support/database.js';
@@ -97,6 +98,7 @@ describe('boot checks', () => {
     expect(error).toBeInstanceOf(ApiKeyConfigurationError);
     expect(error.message).toContain('has no metadata for ApiKeyEntity and ApiKeyEventEntity');
     expect(error.message).toContain('autoLoadEntities: true');
+    expect(error).toMatchObject({ code: 'ERR_API_KEY_CONFIGURATION', option: undefined }); // a setup problem
   });
 
   it('(2) with a custom table, the advice carries the table name', async () => {
@@ -203,6 +205,57 @@ describe('boot checks', () => {
     expect(error.message).toContain('ApiKeyModule found no TypeORM DataSource');
     expect(error.message).toContain('TypeOrmModule.forRoot(');
     expect(error.message).not.toContain("can't resolve dependencies");
+  });
+
+  it('(8) a bad option: fails the boot with an ApiKeyConfigurationError naming its path', async () => {
+    const typeOrmFine = () => typeOrm({ autoLoadEntities: true, synchronize: true });
+    /** The error of defining the module (a bad static option) or, when that passes, of booting it. */
+    async function optionError(define: () => DynamicModule): Promise<Error> {
+      let module: DynamicModule;
+      try {
+        module = define();
+      } catch (error) {
+        return error as Error;
+      }
+      return bootError([typeOrmFine(), module]);
+    }
+    const cases: [string, () => DynamicModule, string, string][] = [
+      ['cache', () => apiKeys({ cache: { ttlMs: 0 } }), 'cache.ttlMs', 'cache.ttlMs must be a positive number of ms'],
+      [
+        'forRootAsync',
+        () => ApiKeyModule.forRootAsync({ useFactory: () => ({ rateLimit: { limit: 10, windowMs: 0 } }) }),
+        'rateLimit.windowMs',
+        'rateLimit must be { limit: whole number >= 1',
+      ],
+      [
+        'environments',
+        () => apiKeys({ environments: ['live', 'Test'] }),
+        'environments[1]',
+        'environments must be short lower-case names',
+      ],
+      ['tableName', () => apiKeys({ tableName: 'keys; drop' }), 'tableName', 'invalid table name'],
+      [
+        'features',
+        () => apiKeys({ features: [withUsage(), withUsage()] }),
+        'features[1]',
+        'features lists usage twice',
+      ],
+      [
+        "a feature's factory",
+        () => apiKeys({ features: [withUsage({ useFactory: () => ({ granularity: 'week' as never }) })] }),
+        'usage.granularity',
+        "usage.granularity must be 'hour' or 'day'",
+      ],
+    ];
+    for (const [name, define, option, message] of cases) {
+      const error = await optionError(define);
+      expect({ name, error: error.name, option: (error as ApiKeyConfigurationError).option }).toEqual({
+        name,
+        error: 'ApiKeyConfigurationError',
+        option,
+      });
+      expect(error.message).toContain(message);
+    }
   });
 
   it('(7) a dataSource name with no such DataSource: names both sides', async () => {

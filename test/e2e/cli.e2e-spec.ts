@@ -120,6 +120,15 @@ describe('nestjs-opaque-keys CLI', () => {
     const missing = spawnSync(process.execPath, [main, '-d', join(dir, 'nope.mjs'), 'list'], { encoding: 'utf8' });
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('cannot load --data-source');
+    // A bad option the library refuses (an ApiKeyConfigurationError naming it) is a usage error too.
+    const prefix = cli('--prefix', 'bad-prefix', 'issue', '--name', 'x', '--scopes', 'a');
+    expect({ status: prefix.status, stdout: prefix.stdout }).toEqual({ status: 1, stdout: '' });
+    expect(prefix.stderr).toContain("error: --prefix bad-prefix is not this app's key format");
+    const table = cli('--table', 'bad name', 'doctor');
+    expect({ status: table.status, stderr: table.stderr }).toEqual({
+      status: 1,
+      stderr: 'error: invalid table name "bad name"\n',
+    });
   });
 
   it('documents each command in its --help, with the global options (exit 0)', () => {

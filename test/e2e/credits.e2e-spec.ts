@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
 import {
+  ApiKeyConfigurationError,
   ApiKeyNotFoundError,
   ApiKeyStateError,
   ApiKeyValidationError,
@@ -200,7 +201,7 @@ describe('credits: per-route cost, refill, 429 vs 401', () => {
   });
 
   it('@Cost() refuses a cost that is not a whole number of credits at decoration time', () => {
-    for (const bad of [-1, 1.5, Number.NaN, 2_000_000_001]) expect(() => Cost(bad)).toThrow(TypeError);
+    for (const bad of [-1, 1.5, Number.NaN, 2_000_000_001]) expect(() => Cost(bad)).toThrow(ApiKeyConfigurationError);
     expect(() => Cost(0)).not.toThrow();
   });
 });

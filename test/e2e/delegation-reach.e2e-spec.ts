@@ -14,7 +14,13 @@ const CONSOLE = '/admin/api';
 const DAY = 86_400_000;
 const LOCAL = ['127.0.0.1', '::1', '::ffff:127.0.0.1'];
 const bearer = (key: string) => ({ Authorization: `Bearer ${key}` });
-const forbidden = (message: string) => ({ statusCode: 403, error: 'Forbidden', message });
+/** The body of a refused delegation: the message, and the code of its reason. */
+const forbidden = (message: string, reason: 'SELF' | 'OWNER' | 'ENVIRONMENT') => ({
+  statusCode: 403,
+  error: 'Forbidden',
+  message,
+  code: `ERR_API_KEY_DELEGATION_${reason}`,
+});
 
 /**
  * What an acting key reaches, over HTTP: the sample app's key routes
@@ -69,9 +75,9 @@ describe('delegation reach over HTTP: rotation family, owner, environment (sampl
         answers.push(await http().post(`${CONSOLE}/keys/${id}/credits`).set(bearer(successor.key)).send(body));
       const family = `API key ${successor.record.id} cannot change the credits of API key ${first.record.id}, a key of its own rotation family`;
       expect(answers.map((answer) => [answer.status, answer.body])).toEqual([
-        [403, forbidden(family)],
-        [403, forbidden(family)],
-        [403, forbidden(`API key ${successor.record.id} cannot change its own credits`)],
+        [403, forbidden(family, 'SELF')],
+        [403, forbidden(family, 'SELF')],
+        [403, forbidden(`API key ${successor.record.id} cannot change its own credits`, 'SELF')],
       ]);
       // Each refused request passed the guard and spent its credit; nothing was given.
       expect((await t.service.get(successor.record.id)).remainingUses).toBe(balance - attempts.length);
@@ -94,7 +100,7 @@ describe('delegation reach over HTTP: rotation family, owner, environment (sampl
       const message = `API key ${old.record.id} cannot change the rateLimit, allowedIps of API key ${successor.record.id}, a key of its own rotation family`;
       for (const path of [`${CONSOLE}/keys/${successor.record.id}`, `/keys/${successor.record.id}`]) {
         const answer = await http().patch(path).set(bearer(old.key)).send(lift);
-        expect([path, answer.status, answer.body]).toEqual([path, 403, forbidden(message)]);
+        expect([path, answer.status, answer.body]).toEqual([path, 403, forbidden(message, 'SELF')]);
       }
       expect(await t.service.get(successor.record.id)).toMatchObject({ allowedIps: LOCAL, rateLimitMax: 100 });
       // The successor cannot keep its predecessor alive past the grace period either.
@@ -104,6 +110,7 @@ describe('delegation reach over HTTP: rotation family, owner, environment (sampl
         403,
         forbidden(
           `API key ${successor.record.id} cannot extend the life of API key ${old.record.id}, a key of its own rotation family`,
+          'SELF',
         ),
       ]);
       // What takes nothing away from anyone stays allowed: a name.
@@ -158,7 +165,7 @@ describe('delegation reach over HTTP: rotation family, owner, environment (sampl
       const body = { name: 'for acme', ownerId: 'acme', scopes: ['orders:read'] };
       for (const path of ['/keys', `${CONSOLE}/keys`]) {
         const answer = await http().post(path).set(bearer(admin.key)).send(body);
-        expect([path, answer.status, answer.body]).toEqual([path, 403, forbidden(owner(admin.record.id))]);
+        expect([path, answer.status, answer.body]).toEqual([path, 403, forbidden(owner(admin.record.id), 'OWNER')]);
       }
       expect(await acmeKeys()).toBe(before);
       // Without an owner named, the key is its owner's.
@@ -216,7 +223,7 @@ describe('delegation reach over HTTP: rotation family, owner, environment (sampl
           method,
           path,
           403,
-          forbidden(owner(admin.record.id)),
+          forbidden(owner(admin.record.id), 'OWNER'),
         ]);
       }
       expect(await t.service.get(id)).toMatchObject({ name: 'acme key', revokedAt: null, remainingUses: 3 });
@@ -273,7 +280,7 @@ describe('delegation reach over HTTP: rotation family, owner, environment (sampl
         `${CONSOLE}/keys/${live.record.id}/usage`,
       ]) {
         const answer = await http().get(path).set(bearer(testAdmin.key));
-        expect([path, answer.status, answer.body]).toEqual([path, 403, forbidden(message)]);
+        expect([path, answer.status, answer.body]).toEqual([path, 403, forbidden(message, 'ENVIRONMENT')]);
       }
       for (const path of ['/keys', '/keys?ownerId=acme', `${CONSOLE}/keys`, `${CONSOLE}/keys?q=secret`]) {
         const page = (await http().get(path).set(bearer(testAdmin.key)).expect(200)).body;

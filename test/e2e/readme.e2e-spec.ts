@@ -248,6 +248,7 @@ describe('README "Use it in your app"', () => {
           statusCode: 403,
           error: 'Forbidden',
           message: expect.stringContaining(`cannot grant ${JSON.stringify(scopes[0])}: it does not hold it`),
+          code: 'ERR_API_KEY_DELEGATION_SCOPE',
         },
       });
     }

@@ -253,6 +253,7 @@ describe('sample app', () => {
         statusCode: 409,
         error: 'Conflict',
         message: `API key ${old.record.id} is already rotated`,
+        code: 'ERR_API_KEY_STATE_ROTATED',
       });
     });
 
@@ -290,6 +291,7 @@ describe('sample app', () => {
         statusCode: 409,
         error: 'Conflict',
         message: `API key ${record.id} is already revoked`,
+        code: 'ERR_API_KEY_STATE_REVOKED',
       });
     });
 
@@ -308,7 +310,12 @@ describe('sample app', () => {
 
     it('answers 404 for an unknown id and 400 for a malformed one', async () => {
       const id = randomUUID();
-      const notFound = { statusCode: 404, error: 'Not Found', message: `API key ${id} not found` };
+      const notFound = {
+        statusCode: 404,
+        error: 'Not Found',
+        message: `API key ${id} not found`,
+        code: 'ERR_API_KEY_NOT_FOUND',
+      };
       expect((await http().get(`/keys/${id}`).set(bearer(admin)).expect(404)).body).toEqual(notFound);
       expect((await http().post(`/keys/${id}/rotate`).set(bearer(admin)).expect(404)).body).toEqual(notFound);
       expect((await http().post(`/keys/${id}/revoke`).set(bearer(admin)).expect(404)).body).toEqual(notFound);
@@ -435,7 +442,12 @@ describe('sample app', () => {
   });
 
   describe('delegation: an admin key grants only what it holds', () => {
-    const forbidden = (message: string) => ({ statusCode: 403, error: 'Forbidden', message });
+    const forbidden = (message: string, reason = 'SCOPE') => ({
+      statusCode: 403,
+      error: 'Forbidden',
+      message,
+      code: `ERR_API_KEY_DELEGATION_${reason}`,
+    });
 
     it('refuses scopes beyond the acting key, and * from a non-* admin, with 403 and nothing issued', async () => {
       const orderAdmin = await issue({ name: 'order admin', scopes: ['keys:admin', 'orders:*'] });
@@ -479,7 +491,7 @@ describe('sample app', () => {
         .set(bearer(testAdmin.key))
         .send({ name: 'live?', scopes: ['orders:read'], environment: 'live' })
         .expect(403);
-      expect(issued.body).toEqual(forbidden(env));
+      expect(issued.body).toEqual(forbidden(env, 'ENVIRONMENT'));
       // The default environment (live) is refused too.
       await http().post('/keys').set(bearer(testAdmin.key)).send({ name: 'x', scopes: [] }).expect(403);
       await http().post(`/keys/${live.record.id}/revoke`).set(bearer(testAdmin.key)).send({}).expect(403);
@@ -616,6 +628,7 @@ describe('sample app', () => {
         statusCode: 400,
         error: 'Bad Request',
         message: `expiresAt is beyond the maximum lifetime of ${365 * DAY} ms`,
+        code: 'ERR_API_KEY_VALIDATION',
       });
       expect(await keyCount()).toBe(count);
     });
@@ -934,6 +947,7 @@ describe('sample app', () => {
           statusCode: 403,
           error: 'Forbidden',
           message: `API key ${adminId} cannot grant ${JSON.stringify(scope)}: it does not hold it`,
+          code: 'ERR_API_KEY_DELEGATION_SCOPE',
         });
       }
       expect(await keyCount()).toBe(count);

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { crc32 } from 'node:zlib';
-import { ApiKeyFormatError, apiKeyPattern, generateApiKey, parseApiKey } from 'nestjs-opaque-keys';
+import {
+  ApiKeyConfigurationError,
+  ApiKeyFormatError,
+  apiKeyPattern,
+  generateApiKey,
+  parseApiKey,
+} from 'nestjs-opaque-keys';
 import { BASE62_ALPHABET, encodeBase62, randomBase62 } from '../../lib/key/index.js';
 import { bodyLengthFor, checksumOf, environmentOf, hintOf, MAX_KEY_LENGTH } from '../../lib/key/index.js';
 
@@ -25,15 +31,15 @@ describe('generateApiKey', () => {
     expect(bodyLengthFor(128)).toBe(22);
     expect(bodyLengthFor(256)).toBe(43);
     expect(generateApiKey({ prefix: 'sk', entropyBits: 128 }).length).toBe(3 + 22 + 6);
-    expect(() => generateApiKey({ prefix: 'sk', entropyBits: 127 })).toThrow(TypeError);
-    expect(() => generateApiKey({ prefix: 'sk', entropyBits: 1.5e2 + 0.5 })).toThrow(TypeError);
+    expect(() => generateApiKey({ prefix: 'sk', entropyBits: 127 })).toThrow(ApiKeyConfigurationError);
+    expect(() => generateApiKey({ prefix: 'sk', entropyBits: 1.5e2 + 0.5 })).toThrow(ApiKeyConfigurationError);
   });
 
   it('accepts prefixes with inner underscores and rejects bad prefixes', () => {
     const key = generateApiKey({ prefix: 'acme_live' });
     expect(parseApiKey(key, 'acme_live').prefix).toBe('acme_live');
     for (const bad of ['', '_sk', 'sk_', 'a__b', 'sk-live', 'clé', 'x'.repeat(33)]) {
-      expect(() => generateApiKey({ prefix: bad })).toThrow(TypeError);
+      expect(() => generateApiKey({ prefix: bad })).toThrow(ApiKeyConfigurationError);
     }
   });
 

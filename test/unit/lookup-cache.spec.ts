@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { ApiKeyConfigurationError } from 'nestjs-opaque-keys';
 import type { ApiKeyStore, StoredApiKey } from '../../lib/storage/index.js';
 import { CachedApiKeyStore } from '../../lib/cache/index.js';
 import { dispatchInvalidation, encodeInvalidation, invalidationChannel } from '../../lib/cache/index.js';
@@ -235,7 +236,7 @@ describe('invalidation messages and options', () => {
     expect(invalidationChannel('x'.repeat(200), 'q').length).toBeLessThanOrEqual(63);
   });
 
-  it('validates the cache option with TypeErrors and applies defaults', () => {
+  it('validates the cache option with configuration errors naming the option, and applies defaults', () => {
     expect(resolveCacheOptions(undefined)).toBeUndefined();
     expect(resolveCacheOptions({})).toEqual({
       ttlMs: 5000,
@@ -252,9 +253,9 @@ describe('invalidation messages and options', () => {
       expect(() => resolveCacheOptions({ heartbeatIntervalMs: bad })).toThrow(/cache.heartbeatIntervalMs must be/);
       expect(() => resolveCacheOptions({ heartbeatTimeoutMs: bad })).toThrow(/cache.heartbeatTimeoutMs must be/);
     }
-    expect(() => resolveCacheOptions({ ttlMs: 0 })).toThrow(TypeError);
+    expect(() => resolveCacheOptions({ ttlMs: 0 })).toThrow(ApiKeyConfigurationError);
     expect(() => resolveCacheOptions({ maxEntries: 1.5 })).toThrow('cache.maxEntries must be a positive integer');
     expect(() => resolveCacheOptions({ invalidation: 'redis' as never })).toThrow(/cache.invalidation must be/);
-    expect(() => resolveCacheOptions(true as never)).toThrow(TypeError);
+    expect(() => resolveCacheOptions(true as never)).toThrow(ApiKeyConfigurationError);
   });
 });

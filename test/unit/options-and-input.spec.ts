@@ -1,7 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
-import { ApiKeyValidationError, generateApiKey } from 'nestjs-opaque-keys';
+import {
+  ApiKeyConfigurationError,
+  ApiKeyValidationError,
+  generateApiKey,
+  type ApiKeyModuleOptions,
+} from 'nestjs-opaque-keys';
 import * as input from '../../lib/policies/index.js';
 import { ResolvedApiKeyOptions } from '../../lib/api-key.options.js';
+
+/** What `fn` throws. */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('nothing was thrown');
+}
 
 describe('ResolvedApiKeyOptions', () => {
   it('applies documented defaults, each written once', () => {
@@ -38,6 +53,13 @@ describe('ResolvedApiKeyOptions', () => {
     );
   });
 
+  it('takes the longest entropy whose keys still parse, with and without the tag', () => {
+    expect(new ResolvedApiKeyOptions({ entropyBits: 680 }).entropyBits).toBe(680);
+    expect(
+      new ResolvedApiKeyOptions({ entropyBits: 630, keyTag: { secrets: { '1': 'x'.repeat(32) }, current: '1' } }),
+    ).toBeDefined();
+  });
+
   it('keeps given values, ignores undefined ones and lower-cases the header', () => {
     const options = new ResolvedApiKeyOptions({ prefix: 'acme_live', header: 'X-Acme-Key', realm: undefined });
     expect(options.prefix).toBe('acme_live');
@@ -45,21 +67,49 @@ describe('ResolvedApiKeyOptions', () => {
     expect(options.realm).toBe('api');
   });
 
-  it.each([
-    [{ prefix: 'bad-prefix' }, /prefix/],
-    [{ entropyBits: 64 }, /entropyBits/],
-    [{ header: 'x key' }, /header/],
-    [{ bearer: false, header: false as const }, /no way to send a key/],
-    [{ realm: 'a"b' }, /realm/],
-    [{ retryAfterSeconds: -1 }, /retryAfterSeconds/],
-    [{ lastUsedIntervalMs: Number.NaN }, /lastUsedIntervalMs/],
-    [{ environments: ['Live'] }, /environments/],
-    [{ rateLimit: { limit: 0, windowMs: 1000 } }, /rateLimit/],
-    [{ maxLifetimeMs: 0 }, /maxLifetimeMs/],
-    [{ defaultLifetimeMs: 2000, maxLifetimeMs: 1000 }, /must not exceed/],
-    [{ recordKeyFormat: 'yes' as unknown as boolean }, /recordKeyFormat must be a boolean/],
-  ])('rejects %j', (options, message) => {
-    expect(() => new ResolvedApiKeyOptions(options)).toThrow(message);
+  const secret = 'x'.repeat(32);
+  it.each<[ApiKeyModuleOptions, RegExp, string]>([
+    [{ prefix: 'bad-prefix' }, /prefix/, 'prefix'],
+    [{ environments: ['live'], prefix: 'p'.repeat(30) }, /API key prefix must be 1-32/, 'prefix'],
+    [{ entropyBits: 64 }, /entropyBits/, 'entropyBits'],
+    [{ entropyBits: 1024 }, /^prefix and entropyBits give keys longer than 128 characters$/, 'entropyBits'],
+    [
+      { entropyBits: 680, keyTag: { secrets: { '1': 'x'.repeat(32) }, current: '1' } },
+      /longer than 128/,
+      'entropyBits',
+    ],
+    [{ header: 'x key' }, /header/, 'header'],
+    [{ bearer: false, header: false as const }, /no way to send a key/, 'bearer'],
+    [{ realm: 'a"b' }, /realm/, 'realm'],
+    [{ recordKeyFormat: 'yes' as unknown as boolean }, /recordKeyFormat must be a boolean/, 'recordKeyFormat'],
+    [{ routeCheck: 'no' as unknown as boolean }, /routeCheck must be a boolean/, 'routeCheck'],
+    [{ retryAfterSeconds: -1 }, /retryAfterSeconds/, 'retryAfterSeconds'],
+    [{ lastUsedIntervalMs: Number.NaN }, /lastUsedIntervalMs/, 'lastUsedIntervalMs'],
+    [{ environments: ['Live'] }, /environments/, 'environments[0]'],
+    [{ environments: 'live' as never }, /environments/, 'environments'],
+    [{ rateLimit: { limit: 0, windowMs: 1000 } }, /rateLimit/, 'rateLimit.limit'],
+    [{ rateLimit: { limit: 10, windowMs: 86_400_001 } }, /^rateLimit must be/, 'rateLimit.windowMs'],
+    [{ rateLimit: 5 as never }, /rateLimit/, 'rateLimit'],
+    [{ ownerRateLimit: { limit: 10, windowMs: 0 } }, /^ownerRateLimit: must be/, 'ownerRateLimit.windowMs'],
+    [{ rateLimitBackend: 'redis' as never }, /rateLimitBackend must be/, 'rateLimitBackend'],
+    [{ maxLifetimeMs: 0 }, /maxLifetimeMs/, 'maxLifetimeMs'],
+    [{ defaultLifetimeMs: 2000, maxLifetimeMs: 1000 }, /must not exceed/, 'defaultLifetimeMs'],
+    [{ cache: { ttlMs: 0 } }, /cache.ttlMs/, 'cache.ttlMs'],
+    [{ cache: { invalidation: 'redis' as never } }, /cache.invalidation/, 'cache.invalidation'],
+    [{ readFrom: 'replicas' as never }, /readFrom/, 'readFrom'],
+    [{ maxKeysPerOwner: 0 }, /maxKeysPerOwner/, 'maxKeysPerOwner'],
+    [{ keyTag: { secrets: { '1': 'short' }, current: '1' } }, /at least 32 bytes/, 'keyTag.secrets["1"]'],
+    [{ keyTag: { secrets: { '1': secret }, current: '2' } }, /keyTag.current/, 'keyTag.current'],
+    [
+      { keyTag: { secrets: { '1': secret }, current: '1', acceptUntagged: 1 as never } },
+      /boolean/,
+      'keyTag.acceptUntagged',
+    ],
+  ])('rejects %j with an ApiKeyConfigurationError naming the option', (options, message, option) => {
+    const error = thrown(() => new ResolvedApiKeyOptions(options));
+    expect(error).toBeInstanceOf(ApiKeyConfigurationError);
+    expect(error).toMatchObject({ code: 'ERR_API_KEY_CONFIGURATION', option });
+    expect(error.message).toMatch(message);
   });
 });
 
@@ -108,15 +158,22 @@ describe('input validation', () => {
     expect(() => input.validateId('x'.repeat(37))).toThrow(ApiKeyValidationError);
   });
 
-  it('validates entropy (a configuration TypeError), the same for the options and generateApiKey', () => {
+  it('validates entropy (a configuration error), the same for the options and generateApiKey', () => {
     expect(input.validateEntropyBits(128)).toBe(128);
-    for (const bad of [127, 128.5, '256', undefined]) expect(() => input.validateEntropyBits(bad)).toThrow(TypeError);
+    for (const bad of [127, 128.5, '256', undefined])
+      expect(() => input.validateEntropyBits(bad)).toThrow(ApiKeyConfigurationError);
     expect(() => new ResolvedApiKeyOptions({ entropyBits: 127 })).toThrow(
       'entropyBits must be an integer >= 128; got 127',
     );
     expect(() => generateApiKey({ prefix: 'sk', entropyBits: 127 })).toThrow(
       'entropyBits must be an integer >= 128; got 127',
     );
+    expect(thrown(() => generateApiKey({ prefix: 'sk', entropyBits: 127 }))).toMatchObject({ option: 'entropyBits' });
+    expect(thrown(() => generateApiKey({ prefix: 'sk', entropyBits: 4096 }))).toMatchObject({
+      message: 'prefix and entropyBits give keys longer than 128 characters',
+      option: 'entropyBits',
+    });
+    expect(thrown(() => generateApiKey({ prefix: 's-k' }))).toMatchObject({ option: 'prefix' });
   });
 
   it('validates pages, with their defaults', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
+import { ApiKeyConfigurationError } from 'nestjs-opaque-keys';
 import {
   resolveWebhookOptions,
   retryDelay,
@@ -31,30 +32,80 @@ describe('webhook options', () => {
     expect(inspect(feature, { depth: 10 })).not.toContain(secret.slice(6));
   });
 
+  const e0 = 'webhooks.endpoints[0]';
   it.each(
-    [
-      [{ endpoints: [] }, /at least one endpoint/],
-      [{ endpoints: [endpoint({ url: 'http://hooks.example.com/x' })] }, /must be https:\/\/.*allowInsecureUrls: true/],
-      [{ endpoints: [endpoint({ url: 'ftp://hooks.example.com/x' })] }, /must be https:\/\//],
-      [{ endpoints: [endpoint({ url: 'hooks.example.com' })] }, /absolute URL such as https:/],
-      [{ endpoints: [endpoint({ url: 'https://user:pw@hooks.example.com/' })] }, /must not carry credentials/],
-      [{ endpoints: [endpoint({ secret: 'not-a-secret' })] }, /endpoints\[0\]\.secret .*'whsec_'.*randomBytes\(32\)/],
-      [{ endpoints: [endpoint({ secret: 'whsec_' + randomBytes(8).toString('base64') })] }, /24 to 64 random bytes/],
-      [{ endpoints: [endpoint({ secret: [] })] }, /non-empty array/],
-      [{ endpoints: [endpoint({ events: ['revoked', 'deleted'] })] }, /unknown type\(s\) "deleted"; known: issued/],
-      [{ endpoints: [endpoint({ events: ['revoked_use'] })] }, /unknown type\(s\) "revoked_use"/],
-      [{ endpoints: [endpoint(), endpoint()] }, /lists https:\/\/hooks.example.com\/keys twice/],
-      [{ endpoints: [endpoint()], maxAttempts: 0 }, /maxAttempts must be an integer from 1 to 100/],
-      [{ endpoints: [endpoint()], timeoutMs: 1.5 }, /timeoutMs must be an integer/],
+    (
       [
-        { endpoints: [endpoint()], retryDelayMs: 1000, maxRetryDelayMs: 10 },
-        /maxRetryDelayMs must be an integer from 1000/,
-      ],
-      [{ endpoints: [endpoint()], allowInsecureUrls: 'yes' }, /allowInsecureUrls must be a boolean/],
-    ].map(([webhooks, message]) => [String(message), webhooks, message] as const),
-  )('refuse bad options at boot, saying the fix: %s', (_, webhooks, message) => {
-    expect(() => boot(webhooks)).toThrow(TypeError);
-    expect(() => boot(webhooks)).toThrow(message);
+        [{ endpoints: [] }, /at least one endpoint/, 'webhooks.endpoints'],
+        [null, /at least one endpoint/, 'webhooks'],
+        [
+          { endpoints: [endpoint({ url: 'http://hooks.example.com/x' })] },
+          /must be https:\/\/.*allowInsecureUrls: true/,
+          `${e0}.url`,
+        ],
+        [{ endpoints: [endpoint({ url: 'ftp://hooks.example.com/x' })] }, /must be https:\/\//, `${e0}.url`],
+        [{ endpoints: [endpoint({ url: 'hooks.example.com' })] }, /absolute URL such as https:/, `${e0}.url`],
+        [
+          { endpoints: [endpoint({ url: 'https://user:pw@hooks.example.com/' })] },
+          /must not carry credentials/,
+          `${e0}.url`,
+        ],
+        [
+          { endpoints: [endpoint({ secret: 'not-a-secret' })] },
+          /endpoints\[0\]\.secret .*'whsec_'.*randomBytes\(32\)/,
+          `${e0}.secret`,
+        ],
+        [
+          {
+            endpoints: [
+              endpoint(),
+              endpoint({ url: 'https://b.example.com/', secret: 'whsec_' + randomBytes(8).toString('base64') }),
+            ],
+          },
+          /24 to 64 random bytes/,
+          'webhooks.endpoints[1].secret',
+        ],
+        [{ endpoints: [endpoint({ secret: [] })] }, /non-empty array/, `${e0}.secret`],
+        [
+          { endpoints: [endpoint({ events: ['revoked', 'deleted'] })] },
+          /unknown type\(s\) "deleted"; known: issued/,
+          `${e0}.events[1]`,
+        ],
+        [{ endpoints: [endpoint({ events: ['revoked_use'] })] }, /unknown type\(s\) "revoked_use"/, `${e0}.events[0]`],
+        [{ endpoints: [endpoint({ events: [] })] }, /non-empty array of event types/, `${e0}.events`],
+        [{ endpoints: [42] }, /must be \{ url, secret, events\? \}/, e0],
+        [
+          { endpoints: [endpoint(), endpoint()] },
+          /lists https:\/\/hooks.example.com\/keys twice/,
+          'webhooks.endpoints[1]',
+        ],
+        [
+          { endpoints: [endpoint()], maxAttempts: 0 },
+          /maxAttempts must be an integer from 1 to 100/,
+          'webhooks.maxAttempts',
+        ],
+        [{ endpoints: [endpoint()], timeoutMs: 1.5 }, /timeoutMs must be an integer/, 'webhooks.timeoutMs'],
+        [
+          { endpoints: [endpoint()], retryDelayMs: 1000, maxRetryDelayMs: 10 },
+          /maxRetryDelayMs must be an integer from 1000/,
+          'webhooks.maxRetryDelayMs',
+        ],
+        [
+          { endpoints: [endpoint()], allowInsecureUrls: 'yes' },
+          /allowInsecureUrls must be a boolean/,
+          'webhooks.allowInsecureUrls',
+        ],
+      ] as [unknown, RegExp, string][]
+    ).map(([webhooks, message, option]) => [String(message), webhooks, message, option] as const),
+  )('refuse bad options at boot, saying the fix and naming the option: %s', (_, webhooks, message, option) => {
+    let error: unknown;
+    try {
+      boot(webhooks);
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ApiKeyConfigurationError);
+    expect(error).toMatchObject({ code: 'ERR_API_KEY_CONFIGURATION', option, message: expect.stringMatching(message) });
   });
 
   it('take https, localhost over http, several secrets, and http elsewhere only when allowed', () => {

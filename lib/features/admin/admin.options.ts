@@ -1,4 +1,5 @@
 import type { CanActivate, Type } from '@nestjs/common';
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import { isValidScope } from '../../policies/scope-matcher.js';
 import type { ApiKeyPrincipal } from '../../verification/api-key.principal.js';
 
@@ -38,22 +39,33 @@ export class ResolvedAdminOptions {
   readonly identify: ((request: unknown) => AdminIdentity) | undefined = undefined;
   readonly assetsDir: string | undefined = undefined;
 
+  /** @throws ApiKeyConfigurationError naming the bad option (`path`, `scope`, `guard`, `identify`) */
   constructor(options: ApiKeyAdminOptions = {}) {
     Object.assign(this, Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)));
     if (typeof this.path !== 'string' || !/^\/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~-]$/.test(this.path)) {
-      throw new TypeError(`ApiKeyAdminModule: path must look like "/admin/keys"; got ${JSON.stringify(this.path)}`);
+      throw new ApiKeyConfigurationError(
+        `ApiKeyAdminModule: path must look like "/admin/keys"; got ${JSON.stringify(this.path)}`,
+        'path',
+      );
     }
     if (!isValidScope(this.scope) || this.scope.includes('*')) {
-      throw new TypeError(`ApiKeyAdminModule: scope must be a plain scope such as "keys:admin"`);
+      throw new ApiKeyConfigurationError(
+        `ApiKeyAdminModule: scope must be a plain scope such as "keys:admin"`,
+        'scope',
+      );
     }
     if (this.guard && typeof this.identify !== 'function') {
-      throw new TypeError(
+      throw new ApiKeyConfigurationError(
         'ApiKeyAdminModule: with your own guard, pass identify(request) => ({ id, scopes }) too: ' +
           'the console must know who acts (audit log) and which scopes they may grant',
+        'identify',
       );
     }
     if (!this.guard && this.identify) {
-      throw new TypeError('ApiKeyAdminModule: identify is for hosts that pass their own guard; pass guard as well');
+      throw new ApiKeyConfigurationError(
+        'ApiKeyAdminModule: identify is for hosts that pass their own guard; pass guard as well',
+        'guard',
+      );
     }
   }
 

@@ -91,8 +91,7 @@ export async function withApiKeyService<T>(
     );
   } catch (error) {
     if (opened?.isInitialized) await opened.destroy();
-    if (error instanceof TypeError) throw new CliError(error.message, ExitCode.usage);
-    if (error instanceof ApiKeyConfigurationError || error instanceof CliError) throw error;
+    if (error instanceof ApiKeyConfigurationError || error instanceof CliError) throw error; // a bad --prefix / --table, or the schema (exitCodeOf)
     throw new CliError(`database unavailable: ${(error as Error).message}`, ExitCode.databaseUnavailable);
   }
   try {

@@ -48,10 +48,13 @@ export class CliError extends Error {
   }
 }
 
-/** Maps a library error (or a CliError) to its exit code; anything else is a database failure. */
+/**
+ * Maps a library error (or a CliError) to its exit code; anything else is a database failure. A
+ * configuration error naming an option (a bad `--prefix` or `--table`) is a usage error, any other a schema one.
+ */
 export function exitCodeOf(error: unknown): ExitCodeValue {
   if (error instanceof CliError) return error.exitCode;
-  if (error instanceof ApiKeyConfigurationError) return ExitCode.schema;
+  if (error instanceof ApiKeyConfigurationError) return error.option === undefined ? ExitCode.schema : ExitCode.usage;
   if (error instanceof ApiKeyNotFoundError) return ExitCode.notFound;
   if (error instanceof ApiKeyStateError) return ExitCode.conflict;
   if (error instanceof ApiKeyValidationError || error instanceof ApiKeyFormatError) return ExitCode.validation;

@@ -1,3 +1,4 @@
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import type { ApiKeyModuleOptions } from '../../api-key.options.js';
 
 /** Injection token of the resolved {@link ResolvedRemoteOptions}. Internal. */
@@ -52,12 +53,25 @@ export class ResolvedRemoteOptions {
   readonly timeoutMs: number = 2_000;
   readonly fetch: FetchFunction;
 
+  /** @throws ApiKeyConfigurationError naming the bad option (`introspectionUrl`, `timeoutMs`...) */
   constructor(options: ApiKeyRemoteModuleOptions) {
-    const url = new URL(options?.introspectionUrl); // throws on a relative or malformed URL
+    let url: URL;
+    try {
+      url = new URL(options?.introspectionUrl);
+    } catch (cause) {
+      throw new ApiKeyConfigurationError(
+        `introspectionUrl must be an absolute http(s) URL; got ${JSON.stringify(options?.introspectionUrl)}`,
+        'introspectionUrl',
+        { cause },
+      );
+    }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      throw new TypeError('introspectionUrl must be an http(s) URL');
+      throw new ApiKeyConfigurationError('introspectionUrl must be an http(s) URL', 'introspectionUrl');
     if (typeof options.introspectionKey !== 'string' || options.introspectionKey.length === 0) {
-      throw new TypeError('introspectionKey is required: this service authenticates to the key store with its own key');
+      throw new ApiKeyConfigurationError(
+        'introspectionKey is required: this service authenticates to the key store with its own key',
+        'introspectionKey',
+      );
     }
     this.introspectionUrl = url.href;
     this.introspectionKey = options.introspectionKey;
@@ -65,7 +79,10 @@ export class ResolvedRemoteOptions {
       const value = options[name];
       if (value === undefined) continue;
       if (!Number.isFinite(value) || value < 0 || (name === 'timeoutMs' && value === 0)) {
-        throw new TypeError(`${name} must be a ${name === 'timeoutMs' ? 'positive' : 'non-negative'} number`);
+        throw new ApiKeyConfigurationError(
+          `${name} must be a ${name === 'timeoutMs' ? 'positive' : 'non-negative'} number`,
+          name,
+        );
       }
       this[name] = value;
     }

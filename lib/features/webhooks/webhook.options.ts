@@ -1,3 +1,4 @@
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import {
   API_KEY_LIFECYCLE_EVENT_TYPES,
   type ApiKeyLifecycleEventType,
@@ -65,10 +66,15 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set(API_KEY_LIFECYCLE_EVENT_TYPES);
 const LOCAL_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 const SECRET_HINT = "'whsec_' + crypto.randomBytes(32).toString('base64')";
 
+/** A bad webhook option: its path and the fix. */
+function bad(option: string, message: string): ApiKeyConfigurationError {
+  return new ApiKeyConfigurationError(message, option);
+}
+
 function integer(name: string, value: unknown, fallback: number, min: number, max: number): number {
   const given = value ?? fallback;
   if (typeof given !== 'number' || !Number.isInteger(given) || given < min || given > max)
-    throw new TypeError(`webhooks.${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
+    throw bad(`webhooks.${name}`, `webhooks.${name} must be an integer from ${min} to ${max}; got ${String(value)}`);
   return given;
 }
 
@@ -77,7 +83,8 @@ function checkSecret(where: string, secret: unknown): string {
   const body = typeof secret === 'string' && secret.startsWith('whsec_') ? secret.slice(6) : undefined;
   const bytes = body !== undefined && /^[A-Za-z0-9+/]+={0,2}$/.test(body) ? Buffer.from(body, 'base64').length : 0;
   if (bytes < 24 || bytes > 64)
-    throw new TypeError(
+    throw bad(
+      `${where}.secret`,
       `${where}.secret must be a Standard Webhooks secret: 'whsec_' then base64 of 24 to 64 random bytes, ` +
         `e.g. ${SECRET_HINT} (keep it in your secret store)`,
     );
@@ -89,39 +96,47 @@ function checkUrl(where: string, value: unknown, allowInsecure: boolean): string
   try {
     url = new URL(String(value));
   } catch {
-    throw new TypeError(
+    throw bad(
+      `${where}.url`,
       `${where}.url must be an absolute URL such as https://hooks.example.com/api-keys; got ${JSON.stringify(value)}`,
     );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    throw new TypeError(`${where}.url must be https:// (got ${url.protocol})`);
+    throw bad(`${where}.url`, `${where}.url must be https:// (got ${url.protocol})`);
   if (url.protocol === 'http:' && !LOCAL_HOSTS.has(url.hostname) && !allowInsecure)
-    throw new TypeError(
+    throw bad(
+      `${where}.url`,
       `${where}.url must be https:// (http:// is allowed for localhost only); ` +
         'set webhooks.allowInsecureUrls: true to send in clear on a test network',
     );
   if (url.username || url.password)
-    throw new TypeError(
+    throw bad(
+      `${where}.url`,
       `${where}.url must not carry credentials (they would be stored in every delivery row); the signature authenticates the sender`,
     );
   const text = String(value);
-  if (text.length > 1024) throw new TypeError(`${where}.url must be at most 1024 characters`);
+  if (text.length > 1024) throw bad(`${where}.url`, `${where}.url must be at most 1024 characters`);
   return text;
 }
 
 function endpointOf(given: unknown, index: number, allowInsecure: boolean): ResolvedWebhookEndpoint {
   const where = `webhooks.endpoints[${index}]`;
-  if (typeof given !== 'object' || given === null) throw new TypeError(`${where} must be { url, secret, events? }`);
+  if (typeof given !== 'object' || given === null) throw bad(where, `${where} must be { url, secret, events? }`);
   const { url, secret, events } = given as ApiKeyWebhookEndpoint;
   const checkedUrl = checkUrl(where, url, allowInsecure);
   const secrets = (Array.isArray(secret) ? secret : [secret]).map((s) => checkSecret(where, s));
-  if (secrets.length === 0) throw new TypeError(`${where}.secret must be a secret or a non-empty array of them`);
+  if (secrets.length === 0)
+    throw bad(`${where}.secret`, `${where}.secret must be a secret or a non-empty array of them`);
   if (events !== undefined) {
     if (!Array.isArray(events) || events.length === 0)
-      throw new TypeError(`${where}.events must be a non-empty array of event types, or left out for all of them`);
+      throw bad(
+        `${where}.events`,
+        `${where}.events must be a non-empty array of event types, or left out for all of them`,
+      );
     const unknown = events.filter((type) => !KNOWN_TYPES.has(type));
     if (unknown.length)
-      throw new TypeError(
+      throw bad(
+        `${where}.events[${events.indexOf(unknown[0])}]`,
         `${where}.events has unknown type(s) ${unknown.map((t) => JSON.stringify(t)).join(', ')}; known: ${[...KNOWN_TYPES].join(', ')}`,
       );
   }
@@ -130,7 +145,10 @@ function endpointOf(given: unknown, index: number, allowInsecure: boolean): Reso
   return Object.freeze(endpoint);
 }
 
-/** Applies defaults and checks every value. Throws a TypeError naming the fix. */
+/**
+ * Applies defaults and checks every value.
+ * @throws ApiKeyConfigurationError naming the fix and the option (`webhooks.endpoints[0].url`)
+ */
 export function resolveWebhookOptions(options: ApiKeyWebhookOptions): ResolvedWebhookOptions {
   if (
     typeof options !== 'object' ||
@@ -138,14 +156,21 @@ export function resolveWebhookOptions(options: ApiKeyWebhookOptions): ResolvedWe
     !Array.isArray(options.endpoints) ||
     options.endpoints.length === 0
   )
-    throw new TypeError('webhooks must be { endpoints: [{ url, secret }] } with at least one endpoint');
+    throw bad(
+      typeof options === 'object' && options !== null ? 'webhooks.endpoints' : 'webhooks',
+      'webhooks must be { endpoints: [{ url, secret }] } with at least one endpoint',
+    );
   const allowInsecure = options.allowInsecureUrls ?? false;
-  if (typeof allowInsecure !== 'boolean') throw new TypeError('webhooks.allowInsecureUrls must be a boolean');
+  if (typeof allowInsecure !== 'boolean')
+    throw bad('webhooks.allowInsecureUrls', 'webhooks.allowInsecureUrls must be a boolean');
   const endpoints = options.endpoints.map((endpoint, index) => endpointOf(endpoint, index, allowInsecure));
   const urls = endpoints.map((endpoint) => endpoint.url);
-  const repeated = urls.find((url, index) => urls.indexOf(url) !== index);
-  if (repeated)
-    throw new TypeError(`webhooks.endpoints lists ${repeated} twice: give it once, with every event type it wants`);
+  const twice = urls.findIndex((url, index) => urls.indexOf(url) !== index);
+  if (twice !== -1)
+    throw bad(
+      `webhooks.endpoints[${twice}]`,
+      `webhooks.endpoints lists ${urls[twice]} twice: give it once, with every event type it wants`,
+    );
   const retryDelayMs = integer('retryDelayMs', options.retryDelayMs, 5000, 1, 86_400_000);
   const maxRetryDelayMs = integer(
     'maxRetryDelayMs',

@@ -1,4 +1,5 @@
 import { COST_METADATA } from '../../api-key.constants.js';
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import { MAX_CREDITS } from '../../policies/credits.js';
 
 /** The cost of a route without `@Cost()`: one credit (one use of a `maxUses` key). */
@@ -10,6 +11,7 @@ export const DEFAULT_ROUTE_COST = 1;
  * On a controller it sets the default of its handlers; on a handler it wins.
  * `@Cost(0)` makes a route free. The spend is one conditional UPDATE, so
  * concurrent requests never spend more than the key has.
+ * @throws ApiKeyConfigurationError when `credits` is not a whole number from 0 to 2e9 (as the class loads)
  * @example
  * @Cost(10)
  * @Scopes('reports:create')
@@ -18,7 +20,9 @@ export const DEFAULT_ROUTE_COST = 1;
  */
 export function Cost(credits: number = DEFAULT_ROUTE_COST): ClassDecorator & MethodDecorator {
   if (!Number.isInteger(credits) || credits < 0 || credits > MAX_CREDITS)
-    throw new TypeError(`@Cost(): ${String(credits)} is not a whole number of credits from 0 to ${MAX_CREDITS}`);
+    throw new ApiKeyConfigurationError(
+      `@Cost(): ${String(credits)} is not a whole number of credits from 0 to ${MAX_CREDITS}`,
+    );
   const decorator = (target: object, _key?: string | symbol, descriptor?: PropertyDescriptor) => {
     Reflect.defineMetadata(COST_METADATA, credits, descriptor ? descriptor.value : target);
     return descriptor ?? target;

@@ -1,11 +1,13 @@
 import { PUBLIC_METADATA, SCOPES_METADATA } from '../../api-key.constants.js';
+import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 import { mergeRequirements, isValidScope, type ScopeRequirement } from '../../policies/scope-matcher.js';
 
+/** Refuses a required scope list that could never be met, as the class loads: a configuration error. */
 function requireScopes(decorator: string, scopes: string[]): void {
-  if (scopes.length === 0) throw new TypeError(`@${decorator}() needs at least one scope`);
+  if (scopes.length === 0) throw new ApiKeyConfigurationError(`@${decorator}() needs at least one scope`);
   for (const scope of scopes) {
     if (!isValidScope(scope) || scope.includes('*')) {
-      throw new TypeError(
+      throw new ApiKeyConfigurationError(
         `@${decorator}(): ${JSON.stringify(scope)} is not a valid required scope (wildcards are for grants)`,
       );
     }
