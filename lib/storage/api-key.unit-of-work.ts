@@ -22,7 +22,7 @@ export class ApiKeyUnitOfWork {
   private readonly committed = new WeakMap<EntityManager, (() => void)[]>();
 
   constructor(@Inject(API_KEY_DATA_SOURCE) private readonly dataSource: DataSource) {
-    this.serialize = dataSource.options.type.includes('sqlite');
+    this.serialize = dataSource.options.type.includes('sqlite') || dataSource.options.type === 'sqljs';
     this.replicated = Boolean((dataSource.options as { replication?: unknown }).replication);
   }
 
