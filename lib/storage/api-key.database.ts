@@ -54,7 +54,7 @@ export class ApiKeyDatabase implements OnModuleInit {
   ) {
     this.keys = shape.keys;
     this.events = shape.events;
-    this.serialize = dataSource.options.type.includes('sqlite');
+    this.serialize = dataSource.options.type.includes('sqlite') || dataSource.options.type === 'sqljs';
     this.replicated = Boolean((dataSource.options as { replication?: unknown }).replication);
   }
 

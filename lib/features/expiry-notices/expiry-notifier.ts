@@ -13,6 +13,7 @@ const INTERVAL_NAME = 'nestjs-opaque-keys:expiry-notices';
 interface SchedulerRegistryLike {
   addInterval(name: string, interval: ReturnType<typeof setInterval>): void;
   deleteInterval(name: string): void;
+  doesExist(type: 'interval', name: string): boolean;
 }
 
 /** A notice's row id: the same on every instance for the same key, kind and expiry, so only one INSERT wins. */
@@ -54,8 +55,9 @@ export class ApiKeyExpiryNotifier implements OnApplicationBootstrap, OnApplicati
 
   onApplicationShutdown(): void {
     if (!this.timer) return;
-    if (this.registry) this.registry.deleteInterval(INTERVAL_NAME);
-    else clearInterval(this.timer);
+    clearInterval(this.timer);
+    // @nestjs/schedule clears and forgets its intervals before the app's shutdown hooks run: it may be gone.
+    if (this.registry?.doesExist('interval', INTERVAL_NAME)) this.registry.deleteInterval(INTERVAL_NAME);
     this.timer = undefined;
   }
 
