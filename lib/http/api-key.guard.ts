@@ -201,7 +201,8 @@ export class ApiKeyGuard implements CanActivate {
     principal: ApiKeyPrincipal,
     context: ExecutionContext,
   ): true {
-    this.outcomes.report(context, 'verified', principal.id);
+    const address = this.outcomes.wantsAddress ? this.clientAddress(context, request) : undefined;
+    this.outcomes.report(context, 'verified', principal.id, address);
     request[API_KEY_REQUEST_PROPERTY] = principal;
     if (exchange) rememberAdmission(exchange, this.verifier, principal);
     this.lastUsed.touch(principal.id);

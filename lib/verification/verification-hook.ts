@@ -14,18 +14,35 @@ export type VerificationOutcome =
  * O(1), do no I/O and never throw. Never given the key, nor its hash.
  */
 export interface ApiKeyVerificationHook {
+  /**
+   * `true` to be given the client's address with each verified request, as the transport gives it (the guard's
+   * `clientAddress`: Express/Fastify's `req.ip`, a socket's peer; never a header or payload the client writes).
+   * The guard reads it only when some hook asks.
+   */
+  readonly wantsAddress?: boolean;
   /** A request carrying a key reached the guard (e.g. to start a clock). */
   started?(context: ExecutionContext): void;
   /**
    * The request's one outcome. `keyId` is `undefined` for a key that matches no row (unknown, malformed,
-   * forged); `context` is `undefined` outside a guard (`ApiKeyService.verify`).
+   * forged); `context` is `undefined` outside a guard (`ApiKeyService.verify`). `address`: see
+   * {@link wantsAddress} (`verified` outcomes only; `undefined` where the transport gives none).
    */
-  ended(context: ExecutionContext | undefined, outcome: VerificationOutcome, keyId: string | undefined): void;
+  ended(
+    context: ExecutionContext | undefined,
+    outcome: VerificationOutcome,
+    keyId: string | undefined,
+    address?: string,
+  ): void;
 }
 
 /** The hooks of one key setup, called in order; nothing at all when no feature hears outcomes. */
 export class VerificationOutcomes {
-  constructor(private readonly hooks: readonly ApiKeyVerificationHook[] = []) {}
+  /** Whether some hook wants the client's address with verified requests. */
+  readonly wantsAddress: boolean;
+
+  constructor(private readonly hooks: readonly ApiKeyVerificationHook[] = []) {
+    this.wantsAddress = hooks.some((hook) => hook.wantsAddress === true);
+  }
 
   /** A request with a key arrived. */
   start(context: ExecutionContext): void {
@@ -33,8 +50,13 @@ export class VerificationOutcomes {
   }
 
   /** A request of `keyId` (`undefined` for an unknown or malformed key) ended with `outcome`. */
-  report(context: ExecutionContext | undefined, outcome: VerificationOutcome, keyId: string | undefined): void {
-    for (const hook of this.hooks) hook.ended(context, outcome, keyId);
+  report(
+    context: ExecutionContext | undefined,
+    outcome: VerificationOutcome,
+    keyId: string | undefined,
+    address?: string,
+  ): void {
+    for (const hook of this.hooks) hook.ended(context, outcome, keyId, address);
   }
 
   /** An invalid key's request: `out_of_credits` for a known key with no uses left, else `invalid`. */
