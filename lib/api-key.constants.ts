@@ -13,3 +13,5 @@ export const OPTIONAL_METADATA = 'nestjs-opaque-keys:optional';
 export const API_KEY_CHANGE_HOOKS = Symbol('nestjs-opaque-keys:change-hooks');
 /** The verification hooks of a setup's features (`ApiKeyVerificationHook[]`); absent in a setup without features. */
 export const API_KEY_VERIFICATION_HOOKS = Symbol('nestjs-opaque-keys:verification-hooks');
+/** The other systems' key formats a setup's features accept (`ApiKeyLegacyKeys`); absent without such a feature. */
+export const API_KEY_LEGACY_KEYS = Symbol('nestjs-opaque-keys:legacy-keys');

@@ -154,6 +154,7 @@ export type { ApiKeyFeature, ApiKeyFeatureEntity, ApiKeyFeatureTables, ApiKeySet
 export type { ApiKeyFeatureOptionsFactory, ApiKeyFeatureOptionsInput } from './module/feature-options.js';
 export type { ApiKeyChangeHook } from './lifecycle/change-hook.js';
 export type { ApiKeyVerificationHook, VerificationOutcome } from './verification/verification-hook.js';
+export type { ApiKeyLegacyKeys, LegacyKeyMatch } from './verification/legacy-keys.js';
 export {
   API_KEY_LIFECYCLE_EVENT_TYPES,
   apiKeyEventName,

@@ -1,6 +1,7 @@
 import type { InjectionToken, Provider } from '@nestjs/common';
 import type { ApiKeyChangeHook } from '../lifecycle/change-hook.js';
 import type { ApiKeyFeatureTables } from '../storage/schema-check.js';
+import type { ApiKeyLegacyKeys } from '../verification/legacy-keys.js';
 import type { ApiKeyVerificationHook } from '../verification/verification-hook.js';
 
 /** What a feature's providers and tables are built for: one `ApiKeyModule.forRoot()` setup. */
@@ -43,4 +44,9 @@ export interface ApiKeyFeature {
   readonly changeHook?: InjectionToken<ApiKeyChangeHook>;
   /** A provider (one of `providers`) that hears how each request with a key ended. */
   readonly verificationHook?: InjectionToken<ApiKeyVerificationHook>;
+  /**
+   * A provider (one of `providers`) that accepts keys of other systems' formats for keys imported from them
+   * (consulted only for keys the setup's own format refuses). One feature per setup may bring it.
+   */
+  readonly legacyKeys?: InjectionToken<ApiKeyLegacyKeys>;
 }

@@ -6,6 +6,7 @@ import {
   API_KEY_OPTIONS,
   API_KEY_STORE,
   API_KEY_VERIFICATION_HOOKS,
+  API_KEY_LEGACY_KEYS,
 } from '../api-key.constants.js';
 import type { ApiKeyModuleOptions, ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyModuleExtras } from './api-key.extras.js';
@@ -163,6 +164,12 @@ export function validateFeatures(features: unknown): readonly ApiKeyFeature[] {
       throw new ApiKeyConfigurationError(`features lists ${feature.name} twice`, `features[${index}]`);
     names.add(feature.name);
   });
+  const legacy = (features as ApiKeyFeature[]).filter((feature) => feature.legacyKeys);
+  if (legacy.length > 1)
+    throw new ApiKeyConfigurationError(
+      `features ${legacy.map((feature) => feature.name).join(' and ')} both accept other systems' key formats: list one`,
+      'features',
+    );
   return features as ApiKeyFeature[];
 }
 
@@ -191,6 +198,9 @@ export function featureProviders(features: readonly ApiKeyFeature[], setup: ApiK
       inject: verification as InjectionToken[],
     },
   ];
+  // The one feature that accepts other systems' key formats, if any: the verifier consults it.
+  const legacy = features.find((feature) => feature.legacyKeys)?.legacyKeys;
+  if (legacy) hooks.push({ provide: API_KEY_LEGACY_KEYS, useExisting: legacy });
   return [...features.flatMap((feature) => feature.providers?.(setup) ?? []), ...hooks];
 }
 
@@ -203,6 +213,7 @@ export function featureExports(features: readonly ApiKeyFeature[]): InjectionTok
   return [
     API_KEY_CHANGE_HOOKS,
     API_KEY_VERIFICATION_HOOKS,
+    ...(features.some((feature) => feature.legacyKeys) ? [API_KEY_LEGACY_KEYS] : []),
     ...features.flatMap((feature) => [...(feature.exports ?? [])]),
   ];
 }

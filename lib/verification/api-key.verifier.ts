@@ -1,5 +1,5 @@
-import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
-import { API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
+import { Inject, Injectable, Optional, type BeforeApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
+import { API_KEY_LEGACY_KEYS, API_KEY_OPTIONS, API_KEY_STORE } from '../api-key.constants.js';
 import { ResolvedApiKeyOptions } from '../api-key.options.js';
 import type { ApiKeyPrincipal, ApiKeyVerification } from './api-key.principal.js';
 import type { ApiKeyStore, StoredApiKey } from '../storage/api-key.store.js';
@@ -10,10 +10,11 @@ import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { RefusedUseRecorder } from './write-behind.js';
 import { CreditSpender, type CreditHolder } from './credit-spender.js';
 import { availableCredits, hasRefill, nextRefillAt, type CreditState } from '../policies/credits.js';
+import { storedAllowlist } from '../policies/ip-allowlist.js';
+import type { ApiKeyLegacyKeys } from './legacy-keys.js';
 
 /** Where a verified key's balance is, and its refill; kept off the public principal. */
 type KeyCredits = CreditHolder & CreditState;
-import { storedAllowlist } from '../policies/ip-allowlist.js';
 
 const MALFORMED: ApiKeyVerification = Object.freeze({ valid: false, reason: 'malformed' });
 const FOREIGN_PREFIX: ApiKeyVerification = Object.freeze({ valid: false, reason: 'prefix' });
@@ -39,6 +40,8 @@ export class ApiKeyVerifier implements BeforeApplicationShutdown, OnModuleDestro
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
     @Inject(API_KEY_STORE) private readonly store: ApiKeyStore,
     db: ApiKeyDatabase,
+    /** Other systems' key formats a feature accepts (`nestjs-opaque-keys/import`); none without it. */
+    @Optional() @Inject(API_KEY_LEGACY_KEYS) private readonly legacy?: ApiKeyLegacyKeys,
   ) {
     this.spender = new CreditSpender(db.dataSource, db.keys);
     this.refusedUses = new RefusedUseRecorder(options, db);
@@ -60,12 +63,38 @@ export class ApiKeyVerifier implements BeforeApplicationShutdown, OnModuleDestro
    */
   verify(key: unknown, now: number = Date.now()): MaybePromise<ApiKeyVerification> {
     const presented = judgePresentedKey(key, this.options.prefixes);
-    if (!presented.ours) return presented.reason === 'prefix' ? FOREIGN_PREFIX : MALFORMED;
+    if (!presented.ours) {
+      const refused = presented.reason === 'prefix' ? FOREIGN_PREFIX : MALFORMED;
+      return this.legacy ? this.verifyLegacy(this.legacy, key, refused, now) : refused;
+    }
     const environment = presented.environment;
     // The keyed tag, if on: a key not issued here is refused with no I/O.
     if (this.options.keyTagger && !this.options.keyTagger.acceptsKey(key as string)) return FORGED;
     const hash = hashApiKey(key as string);
     return thenApply(this.store.findByHash(hash), (row) => this.judge(row, hash, environment, now));
+  }
+
+  /**
+   * A key of another system's format, accepted for keys imported from it: found under one of its stored forms
+   * (looked up together), confirmed against the source's hash when found under a lookup value, then judged as
+   * any key. A string of no accepted format keeps its refusal, with no I/O.
+   */
+  private async verifyLegacy(
+    legacy: ApiKeyLegacyKeys,
+    key: unknown,
+    refused: ApiKeyVerification,
+    now: number,
+  ): Promise<ApiKeyVerification> {
+    const match = typeof key === 'string' ? legacy.match(key) : null;
+    if (!match) return refused;
+    const rows = await Promise.all(match.hashes.map((hash) => this.store.findByHash(hash)));
+    const at = rows.findIndex((row) => row !== null);
+    if (at < 0) return UNKNOWN;
+    const row = rows[at]!;
+    const native = hashApiKey(key as string);
+    // Found under its own SHA-256: a converted or upgraded row. Else the source's hash must hold.
+    if (match.hashes[at] !== native && !(await legacy.confirm(key as string, row))) return UNKNOWN;
+    return this.judge(row, row.hash, match.environment, now);
   }
 
   /** Revocation, expiry and use limit of the row found by `hash` (or none). */
