@@ -55,6 +55,11 @@ describe('executed docs: output a page shows against output a command printed', 
     expect(outputMismatch([], 'something')).toMatch(/unexpected output/);
   });
 
+  it('reads past terminal styling a tool prints into a pipe, and still compares the text', () => {
+    expect(outputMismatch(['No migrations are pending'], '\x1b[4mNo migrations are pending\x1b[24m\n')).toBeUndefined();
+    expect(outputMismatch(['No migrations are pending'], '\x1b[4mMigrations are pending\x1b[24m')).toMatch(/expected/);
+  });
+
   it('lets a "..." line stand for any number of lines', () => {
     const banner = ['  Key:', '    sk_live_<key>', '...', '  It expires on <date>.'];
     expect(

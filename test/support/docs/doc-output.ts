@@ -110,9 +110,15 @@ export function lineMismatch(expected: string, actual: string): string | undefin
   return textPattern(expected).test(actual) ? undefined : `expected ${expected}\n  got      ${actual}`;
 }
 
-/** The printed text as lines: `\r` and trailing spaces dropped, no trailing blank lines. */
+/** Terminal styling (colour, underline) a tool may print even into a pipe: the reader sees the text only. */
+const TERMINAL_STYLE = /\x1b\[[0-9;]*m/g;
+
+/** The printed text as lines: terminal styling, `\r` and trailing spaces dropped, no trailing blank lines. */
 export function printedLines(text: string): string[] {
-  const lines = text.split('\n').map((line) => line.replace(/\r$/, '').trimEnd());
+  const lines = text
+    .replace(TERMINAL_STYLE, '')
+    .split('\n')
+    .map((line) => line.replace(/\r$/, '').trimEnd());
   while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
   return lines;
 }

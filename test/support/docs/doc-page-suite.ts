@@ -58,7 +58,7 @@ export function describeDocPage(path: string): void {
       app = await SampleAppRun.start(dir);
       run = await runSteps(steps, {
         dir,
-        env: { ...process.env, DATABASE_PATH: app.databasePath },
+        env: { ...process.env, DATABASE_PATH: app.databasePath, NO_COLOR: '1', FORCE_COLOR: '0' },
         inputs: inputs(),
         prelude: usesCli ? npxPrelude(root) : undefined,
       });
