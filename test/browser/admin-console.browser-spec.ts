@@ -49,7 +49,11 @@ describe('admin console in a browser', () => {
     });
     await t.app.listen(0, '127.0.0.1');
     base = (await t.app.getUrl()).replace('[::1]', '127.0.0.1');
-    const admin = await t.service.issue({ name: 'ops console', ownerId: 'ops', scopes: ['keys:admin', 'orders:*'] });
+    const admin = await t.service.issue({
+      name: 'ops console',
+      ownerId: 'ops',
+      scopes: ['keys:admin', 'keys:any-owner', 'orders:*'], // an operator's key: reaches every owner
+    });
     adminKey = admin.key;
     adminId = admin.record.id;
     plainKey = (await t.service.issue({ name: 'storefront', ownerId: 'shop', scopes: ['orders:read'] })).key;
