@@ -4,6 +4,7 @@ import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } f
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { serverUrl, testDatabase, testSchema } from '../support/database.js';
+import { freshFetch } from '../support/fresh-fetch.js';
 
 /**
  * The README is code: every TypeScript block of its "Use it in your app"
@@ -139,7 +140,7 @@ describe('README "Use it in your app"', () => {
     app.stdout!.on('data', (chunk) => (appOutput += chunk));
     app.stderr!.on('data', (chunk) => (appOutput += chunk));
     for (let i = 0; ; i++) {
-      const up = await fetch(`${base}/orders/status`).then(
+      const up = await freshFetch(`${base}/orders/status`).then(
         (res) => res.ok,
         () => false,
       );
@@ -196,7 +197,7 @@ describe('README "Use it in your app"', () => {
     expect(outputs.doctor.status).toBe(0);
 
     const call = (path: string, key?: string, body?: unknown) =>
-      fetch(`${base}${path}`, {
+      freshFetch(`${base}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
         headers: {
           ...(key ? { Authorization: `Bearer ${key}` } : {}),
