@@ -111,7 +111,7 @@ export function lineMismatch(expected: string, actual: string): string | undefin
 }
 
 /** Terminal styling (colour, underline) a tool may print even into a pipe: the reader sees the text only. */
-const TERMINAL_STYLE = /\x1b\[[0-9;]*m/g;
+const TERMINAL_STYLE = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 
 /** The printed text as lines: terminal styling, `\r` and trailing spaces dropped, no trailing blank lines. */
 export function printedLines(text: string): string[] {
