@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The public exports of each entry of the package, read from the sources (TypeScript's parser, no type check),
 // and what moved between release 0.1 and this tree: CHANGELOG.md's "Upgrading from 0.1" map is derived from it,
-// and test/unit/upgrade-exports.spec.ts holds the two together.
+// and test/unit/upgrade-from-0.1.spec.ts holds the two together.
 //
 //   node scripts/export-map.mjs            prints the exports of 0.1 that this tree's same entry lacks, as
 //                                          markdown rows (old entry, name, where it is now), and the options,
