@@ -13,6 +13,7 @@ import {
   type ResolvedApiKeyCacheOptions,
 } from './cache/cache.options.js';
 import { ApiKeyConfigurationError } from './api-key.errors.js';
+import { assertNoMovedOption } from './api-key.moved-options.js';
 import {
   rateLimitFault,
   validateRateLimit,
@@ -188,6 +189,7 @@ export class ResolvedApiKeyOptions {
 
   /** @throws ApiKeyConfigurationError naming the bad option (`option`: `cache.ttlMs`, `rateLimit.windowMs`...) */
   constructor(options: ApiKeyModuleOptions = {}) {
+    assertNoMovedOption(options);
     // The tag's secrets stay inside the KeyTagger, off this object.
     const defined = Object.fromEntries(Object.entries(options).filter(([k, v]) => v !== undefined && k !== 'keyTag'));
     Object.assign(this, defined);
