@@ -35,7 +35,8 @@ function refillDue(uses: string): string {
 /**
  * The conditions of `list({ status })` on top of `base` (several = OR), the
  * SQL of `apiKeyStatus`: each key matches exactly one state, by its
- * precedence (revoked, disabled, expired, used-up, active).
+ * precedence (revoked, disabled, expired, used-up, active); a key in its
+ * grace period is judged without its balance, which its successor holds.
  */
 function statusWhere(
   base: FindOptionsWhere<ApiKeyColumns>,
@@ -53,12 +54,17 @@ function statusWhere(
     case undefined:
       return base;
     case 'active': {
-      const usable = Raw((uses) => `(${uses} IS NULL OR ${uses} > 0 OR (${refillDue(uses)}))`, at);
+      // A key in its grace period spends from its successor: its own balance (0) does not count.
+      const usable = Raw(
+        (uses) =>
+          `(${uses} IS NULL OR ${uses} > 0 OR ${sibling(uses, 'replacedById')} IS NOT NULL OR (${refillDue(uses)}))`,
+        at,
+      );
       return unexpired.map((where) => ({ ...where, remainingUses: usable }));
     }
     case 'used-up': {
       const none = Raw((uses) => `(${uses} <= 0 AND NOT (${refillDue(uses)}))`, at);
-      return unexpired.map((where) => ({ ...where, remainingUses: none }));
+      return unexpired.map((where) => ({ ...where, replacedById: IsNull(), remainingUses: none }));
     }
     case 'disabled':
       return { ...live, disabledAt: Not(IsNull()) };

@@ -101,8 +101,9 @@ export interface ListApiKeysQuery {
  * (not revoked, switched off); `expired` (past its expiry); `used-up` (no use
  * left: its `maxUses` reached, or its credits at 0 with no refill due yet; a
  * key with a refill is active again once its next refill falls due); else
- * `active` (usable). Every key has exactly one; `list({ status })` filters by
- * the same rules in SQL.
+ * `active` (usable). A key in its rotation grace period is never `used-up` by
+ * its own row: its balance moved to its successor, which spends for both.
+ * Every key has exactly one; `list({ status })` filters by the same rules in SQL.
  */
 export type ApiKeyStatus = 'active' | 'disabled' | 'revoked' | 'expired' | 'used-up';
 
@@ -112,7 +113,14 @@ export const API_KEY_STATUSES: readonly ApiKeyStatus[] = ['revoked', 'disabled',
 /** The columns {@link apiKeyStatus} reads. */
 export type ApiKeyStatusColumns = Pick<
   ApiKeyColumns,
-  'revokedAt' | 'disabledAt' | 'expiresAt' | 'remainingUses' | 'refillAmount' | 'refillIntervalMs' | 'refilledAtMs'
+  | 'revokedAt'
+  | 'disabledAt'
+  | 'expiresAt'
+  | 'replacedById'
+  | 'remainingUses'
+  | 'refillAmount'
+  | 'refillIntervalMs'
+  | 'refilledAtMs'
 >;
 
 /**
@@ -123,7 +131,8 @@ export function apiKeyStatus(record: ApiKeyStatusColumns, now = Date.now()): Api
   if (record.revokedAt) return 'revoked';
   if (record.disabledAt) return 'disabled';
   if (record.expiresAt !== null && new Date(record.expiresAt).getTime() <= now) return 'expired';
-  if (record.remainingUses !== null && availableCredits(record, now) <= 0) return 'used-up';
+  const holdsBalance = record.remainingUses !== null && record.replacedById === null;
+  if (holdsBalance && availableCredits(record, now) <= 0) return 'used-up';
   return 'active';
 }
 

@@ -55,6 +55,13 @@ describe('key status: used-up beside active, disabled, revoked and expired', () 
     expect(await orders(due)).toBe(200);
     // The refill fell due (the last one was two hours ago): usable again, before any request applies it.
     await keys().update({ id: ids['metered, refill due'] }, { refilledAtMs: Date.now() - 2 * HOUR });
+    // Rotated with a grace period: the balance moved to the successor (same name), which spends for both.
+    const rotating = await issue('rotated in grace', { maxUses: 3 });
+    expect(await orders(rotating)).toBe(200);
+    const successor = await t.service.rotate(ids['rotated in grace'], { gracePeriodMs: HOUR });
+    expect((await t.service.get(ids['rotated in grace'])).remainingUses).toBe(0);
+    expect(successor.record.remainingUses).toBe(2);
+    expect(await orders(rotating)).toBe(200); // the old key still passes, spending from its successor
     await issue('credits set to 0', { credits: { remaining: 10 } });
     await t.service.setCredits(ids['credits set to 0'], 0);
     // Used up and more: the state of higher precedence wins.
@@ -72,7 +79,13 @@ describe('key status: used-up beside active, disabled, revoked and expired', () 
 
   it('list({ status }) puts each key in exactly one state, by precedence', async () => {
     expect(await listed('used-up')).toEqual(['credits set to 0', 'metered, refill later', 'single use, used']);
-    expect(await listed('active')).toEqual(['metered, refill due', 'plain', 'single use, unused']);
+    expect(await listed('active')).toEqual([
+      'metered, refill due',
+      'plain',
+      'rotated in grace',
+      'rotated in grace',
+      'single use, unused',
+    ]);
     expect(await listed('revoked')).toEqual(['used up, revoked']);
     expect(await listed('disabled')).toEqual(['used up, disabled']);
     expect(await listed('expired')).toEqual(['used up, expired']);
@@ -99,9 +112,11 @@ describe('key status: used-up beside active, disabled, revoked and expired', () 
     expect(names(await page(`ownerId=${OWNER}&status=active`))).toEqual([
       'metered, refill due',
       'plain',
+      'rotated in grace',
+      'rotated in grace',
       'single use, unused',
     ]);
-    expect(names(await page(`ownerId=${OWNER}&status=expiring`))).toEqual([]);
+    expect(names(await page(`ownerId=${OWNER}&status=expiring`))).toEqual(['rotated in grace']); // its grace ends
     const all = await page(`ownerId=${OWNER}&limit=100`);
     const statusOf = Object.fromEntries(
       all.items.map((row: { name: string; status: string }) => [row.name, row.status]),
@@ -113,6 +128,7 @@ describe('key status: used-up beside active, disabled, revoked and expired', () 
       'metered, refill later': 'used-up',
       'metered, refill due': 'active',
       'credits set to 0': 'used-up',
+      'rotated in grace': 'active', // both keys of the family
       'used up, revoked': 'revoked',
       'used up, disabled': 'disabled',
       'used up, expired': 'expired',
