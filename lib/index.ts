@@ -33,6 +33,7 @@ export type {
   ApiKeyPage,
   ApiKeyRecord,
   ApiKeyStatus,
+  ApiKeyStatusColumns,
   IssueApiKeyInput,
   IssuedApiKey,
   LeakedKeyResult,
@@ -40,6 +41,7 @@ export type {
   RotateApiKeyOptions,
   RotatedApiKey,
 } from './lifecycle/api-key.record.js';
+export { API_KEY_STATUSES, apiKeyStatus } from './lifecycle/api-key.record.js';
 export type { ApiKeyUpdate, UpdatableField } from './lifecycle/api-key.update.js';
 export type { ListApiKeyEventsQuery } from './lifecycle/api-key.queries.js';
 

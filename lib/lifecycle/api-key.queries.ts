@@ -1,10 +1,11 @@
-import { And, IsNull, LessThanOrEqual, MoreThan, Not, type FindOptionsWhere } from 'typeorm';
+import { And, IsNull, LessThanOrEqual, MoreThan, Not, Raw, type FindOptionsWhere } from 'typeorm';
 import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import { ApiKeyDelegationError, ApiKeyNotFoundError, ApiKeyValidationError } from '../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import * as input from '../policies/api-key.input.js';
 import { assertMayManage, readBounds, type ReadBounds } from '../policies/delegation.js';
 import {
+  API_KEY_STATUSES,
   RECORD_COLUMNS,
   toRecord,
   type ActingOptions,
@@ -18,29 +19,61 @@ import { boundsWhere, managedKeyOf } from './acting-key.js';
 
 const RECORD_SELECT = Object.fromEntries(RECORD_COLUMNS.map((column) => [column, true]));
 
-/** The conditions of `list({ status })` on top of `base` (several = OR). */
+/** The path of another column of the same row, from the path TypeORM hands a `Raw` (`<alias>.<property>`). */
+function sibling(path: string, property: keyof ApiKeyColumns): string {
+  return `${path.slice(0, path.lastIndexOf('.'))}.${property}`;
+}
+
+/** SQL: a refill is configured and due at `:statusNowMs` (as `availableCredits` computes it), on `remainingUses`' path. */
+function refillDue(uses: string): string {
+  const [amount, interval, at] = (['refillAmount', 'refillIntervalMs', 'refilledAtMs'] as const).map((column) =>
+    sibling(uses, column),
+  );
+  return `${amount} IS NOT NULL AND ${interval} IS NOT NULL AND ${at} IS NOT NULL AND ${at} <= :statusNowMs - ${interval}`;
+}
+
+/**
+ * The conditions of `list({ status })` on top of `base` (several = OR), the
+ * SQL of `apiKeyStatus`: each key matches exactly one state, by its
+ * precedence (revoked, disabled, expired, used-up, active); a key in its
+ * grace period is judged without its balance, which its successor holds.
+ */
 function statusWhere(
   base: FindOptionsWhere<ApiKeyColumns>,
   status: unknown,
   now: Date,
 ): FindOptionsWhere<ApiKeyColumns> | FindOptionsWhere<ApiKeyColumns>[] {
   const live = { ...base, revokedAt: IsNull() };
+  const enabled = { ...live, disabledAt: IsNull() };
+  const unexpired = [
+    { ...enabled, expiresAt: IsNull() },
+    { ...enabled, expiresAt: MoreThan(now) },
+  ];
+  const at = { statusNowMs: now.getTime() };
   switch (status) {
     case undefined:
       return base;
-    case 'active':
-      return [
-        { ...live, disabledAt: IsNull(), expiresAt: IsNull() },
-        { ...live, disabledAt: IsNull(), expiresAt: MoreThan(now) },
-      ];
+    case 'active': {
+      // A key in its grace period spends from its successor: its own balance (0) does not count.
+      const usable = Raw(
+        (uses) =>
+          `(${uses} IS NULL OR ${uses} > 0 OR ${sibling(uses, 'replacedById')} IS NOT NULL OR (${refillDue(uses)}))`,
+        at,
+      );
+      return unexpired.map((where) => ({ ...where, remainingUses: usable }));
+    }
+    case 'used-up': {
+      const none = Raw((uses) => `(${uses} <= 0 AND NOT (${refillDue(uses)}))`, at);
+      return unexpired.map((where) => ({ ...where, replacedById: IsNull(), remainingUses: none }));
+    }
     case 'disabled':
       return { ...live, disabledAt: Not(IsNull()) };
     case 'revoked':
       return { ...base, revokedAt: Not(IsNull()) };
     case 'expired':
-      return { ...live, expiresAt: LessThanOrEqual(now) };
+      return { ...enabled, expiresAt: LessThanOrEqual(now) };
     default:
-      throw new ApiKeyValidationError('status must be one of active, disabled, revoked, expired');
+      throw new ApiKeyValidationError(`status must be one of ${API_KEY_STATUSES.join(', ')}`);
   }
 }
 

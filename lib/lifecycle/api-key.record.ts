@@ -2,6 +2,7 @@ import type { ApiKeyColumns } from '../storage/api-key.entity.js';
 import type { CreditsInput } from '../policies/credits.js';
 import type { ApiKeyPrincipal } from '../verification/api-key.principal.js';
 import { storedAllowlist } from '../policies/ip-allowlist.js';
+import { availableCredits } from '../policies/credits.js';
 
 /**
  * Who acts: `actor` names them in the audit log; `actingAs` is the verified
@@ -87,10 +88,7 @@ export interface ListApiKeysQuery {
   ownerId?: string;
   /** Include revoked keys. Default `true`. */
   includeRevoked?: boolean;
-  /**
-   * Only keys in this state now: `active` (usable: not revoked, disabled or
-   * expired), `disabled`, `revoked` or `expired` (not revoked, past its expiry).
-   */
+  /** Only keys in this state now ({@link ApiKeyStatus}, {@link apiKeyStatus}). */
   status?: ApiKeyStatus;
   /** Page size, 1-100. Default 50. */
   limit?: number;
@@ -98,8 +96,45 @@ export interface ListApiKeysQuery {
   offset?: number;
 }
 
-/** The states `list({ status })` filters by. */
-export type ApiKeyStatus = 'active' | 'disabled' | 'revoked' | 'expired';
+/**
+ * A key's state at a moment, the first that holds of: `revoked`; `disabled`
+ * (not revoked, switched off); `expired` (past its expiry); `used-up` (no use
+ * left: its `maxUses` reached, or its credits at 0 with no refill due yet; a
+ * key with a refill is active again once its next refill falls due); else
+ * `active` (usable). A key in its rotation grace period is never `used-up` by
+ * its own row: its balance moved to its successor, which spends for both.
+ * Every key has exactly one; `list({ status })` filters by the same rules in SQL.
+ */
+export type ApiKeyStatus = 'active' | 'disabled' | 'revoked' | 'expired' | 'used-up';
+
+/** Every {@link ApiKeyStatus}, in order of precedence (the first that holds wins), `active` last. */
+export const API_KEY_STATUSES: readonly ApiKeyStatus[] = ['revoked', 'disabled', 'expired', 'used-up', 'active'];
+
+/** The columns {@link apiKeyStatus} reads. */
+export type ApiKeyStatusColumns = Pick<
+  ApiKeyColumns,
+  | 'revokedAt'
+  | 'disabledAt'
+  | 'expiresAt'
+  | 'replacedById'
+  | 'remainingUses'
+  | 'refillAmount'
+  | 'refillIntervalMs'
+  | 'refilledAtMs'
+>;
+
+/**
+ * The state of a key at `now` (epoch ms), by the precedence of {@link ApiKeyStatus}.
+ * @example apiKeyStatus(await keys.get(id)) // 'used-up' for a single-use key that was used
+ */
+export function apiKeyStatus(record: ApiKeyStatusColumns, now = Date.now()): ApiKeyStatus {
+  if (record.revokedAt) return 'revoked';
+  if (record.disabledAt) return 'disabled';
+  if (record.expiresAt !== null && new Date(record.expiresAt).getTime() <= now) return 'expired';
+  const holdsBalance = record.remainingUses !== null && record.replacedById === null;
+  if (holdsBalance && availableCredits(record, now) <= 0) return 'used-up';
+  return 'active';
+}
 
 /** One page of `list`. */
 export interface ApiKeyPage {

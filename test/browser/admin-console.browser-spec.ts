@@ -125,6 +125,25 @@ describe('admin console in a browser', () => {
     await target.getByRole('button', { name: 'Sign in' }).click();
   }
 
+  it('loads without calling the API and without an error in the console', async () => {
+    const fresh = await context.newPage();
+    const problems: string[] = [];
+    const calls: string[] = [];
+    fresh.on('console', (message) => message.type() === 'error' && problems.push(`console: ${message.text()}`));
+    fresh.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+    fresh.on('requestfailed', (request) => problems.push(`failed: ${request.url()}`));
+    fresh.on('request', (request) => request.url().includes('/api/') && calls.push(request.url()));
+    fresh.on(
+      'response',
+      (response) => response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`),
+    );
+    await fresh.goto(`${base}/admin/keys`, { waitUntil: 'networkidle' });
+    await fresh.getByLabel('Admin API key').waitFor();
+    expect(await fresh.locator('body').getAttribute('data-sign-in')).toBe('key');
+    expect({ problems, calls }).toEqual({ problems: [], calls: [] });
+    await fresh.close();
+  });
+
   it('refuses sign-in with a key that lacks the admin scope, and with an unknown key', async () => {
     await signIn(page, plainKey);
     await page.getByRole('alert').filter({ hasText: 'does not hold the admin scope' }).waitFor();
@@ -132,6 +151,9 @@ describe('admin console in a browser', () => {
     await page.getByLabel('Admin API key').fill(`${adminKey.slice(0, -3)}xyz`);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    // Never signed in: the form says why a key may be refused, and nothing says a session ended.
+    expect(await page.getByRole('alert').textContent()).toMatch(/not accepted: it may be mistyped .* revoked, expired/);
+    expect(await page.getByText(/stopped accepting|sign in again/).count()).toBe(0);
     expect(await pageMemory(page)).not.toContain(plainKey);
   });
 
@@ -405,6 +427,26 @@ describe('admin console in a browser', () => {
     await phone.close();
   });
 
+  it('signs out a session whose key is revoked meanwhile, saying the console stopped accepting it', async () => {
+    const second = await t.service.issue({ name: 'second admin', ownerId: 'ops', scopes: ['keys:admin'] });
+    const other = await context.newPage();
+    watch(other);
+    await signIn(other, second.key);
+    await other.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await t.service.revoke(second.record.id, 'left the team');
+    await other.getByLabel('Status').selectOption('revoked'); // the next call is refused
+    await other
+      .getByRole('status')
+      .filter({ hasText: 'The console stopped accepting your key; sign in again.' })
+      .waitFor();
+    await other.getByLabel('Admin API key').waitFor();
+    await other.getByLabel('Admin API key').fill(`${adminKey.slice(0, -3)}xyz`);
+    await other.getByRole('button', { name: 'Sign in' }).click();
+    await other.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    expect(await other.getByText('stopped accepting').count()).toBe(0); // the notice was about the last session
+    await other.close();
+  });
+
   it("charts a key's usage: exact totals in words, one bar per bucket, per hour or per day", async () => {
     const probe = await t.service.issue({ name: 'usage probe', ownerId: 'metrics', scopes: ['orders:read'] });
     for (let i = 0; i < 3; i++) expect(await orders(probe.key)).toBe(200);
@@ -419,10 +461,64 @@ describe('admin console in a browser', () => {
     expect(await page.locator('.usage-chart rect.verified').count()).toBeGreaterThanOrEqual(1);
     expect(await page.locator('.usage-chart rect.verified').count()).toBeLessThanOrEqual(2);
     expect(await page.locator('.usage-chart rect.refused').count()).toBeGreaterThanOrEqual(1);
+    // Labelled axes: the count axis reads 0, half and top (at least the largest bar); the time axis, one day a span.
+    await page.getByText('Requests per hour', { exact: true }).waitFor();
+    await page.getByText('Time (hours, your local time)', { exact: true }).waitFor();
+    const counts = (await page.locator('.count-axis span').allTextContents()).map(Number);
+    expect(counts[2]).toBe(0);
+    expect(counts[0]).toBe(2 * counts[1]);
+    expect(counts[0]).toBeGreaterThanOrEqual(2);
+    const ticks = await page.locator('.time-axis span').allTextContents();
+    expect(ticks).toHaveLength(7 * 24); // one cell per bar: a label sits exactly under the bar it names
+    const days = ticks.filter(Boolean);
+    expect(days.length).toBeGreaterThanOrEqual(5);
+    for (const day of days) expect(day).toMatch(/^[A-Z][a-z]{2} \d{1,2}$/);
+    // Each bar's counts, to screen readers (an image named by its counts) and keyboards (one tab stop, arrows).
+    const bars = page.getByRole('img', { name: /: \d+ requests?, \d+ verified, \d+ refused$/ });
+    expect(await bars.count()).toBe(7 * 24);
+    const labels = await page
+      .locator('.usage-chart g.bucket')
+      .evaluateAll((groups) => groups.map((group) => group.getAttribute('aria-label') ?? ''));
+    const sum = (word: string) =>
+      labels.reduce((n, label) => n + Number(label.match(new RegExp(`(\\d+) ${word}`))![1]), 0);
+    expect([sum('verified'), sum('refused')]).toEqual([3, 2]);
+    expect(await page.locator('.usage-chart g.bucket[tabindex="0"]').count()).toBe(1);
+    await page.mouse.move(0, 0); // no bar hovered: the line under the chart follows the keyboard
+    await page.getByLabel('Usage period').focus();
+    await page.keyboard.press('Tab'); // into the chart: its newest bar
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label'));
+    expect(await focused()).toBe(labels[labels.length - 1]);
+    await page.keyboard.press('Home');
+    expect(await focused()).toBe(labels[0]);
+    await page.keyboard.press('ArrowRight');
+    expect(await focused()).toBe(labels[1]);
+    await page.locator('.usage-readout').filter({ hasText: labels[1] }).waitFor(); // shown to sighted keyboard users
+    ticks.forEach((tick, i) => tick && expect(labels[i]).toMatch(/^\d{4}-\d\d-\d\d 00:00: /)); // at midnight
+    const withRequests = labels.findIndex((label) => !label.includes(': 0 requests'));
+    await page.keyboard.press('End');
+    for (let i = labels.length - 1; i > withRequests; i--) await page.keyboard.press('ArrowLeft');
+    expect(await focused()).toMatch(/: [1-5] requests?, [0-3] verified, [0-2] refused$/);
+    await page
+      .locator('.usage-readout')
+      .filter({ hasText: (await focused())! })
+      .waitFor();
+    await expectAccessible(page);
+    await page
+      .locator('section[aria-labelledby="usage-title"]')
+      .screenshot({ path: join(SCREENSHOTS, 'admin-usage.png') });
+    await page.keyboard.press('Tab'); // one tab stop: out of the chart
+    expect(await page.evaluate(() => document.activeElement?.closest('svg') === null)).toBe(true);
+    await page.getByLabel('Usage period').selectOption({ label: 'Last 24 hours' });
+    await page.waitForFunction(() => document.querySelectorAll('.usage-chart g.bucket').length === 24);
+    const hours = (await page.locator('.time-axis span').allTextContents()).filter(Boolean);
+    expect(hours.length).toBeGreaterThanOrEqual(5);
+    for (const hour of hours) expect(hour).toMatch(/^(00|04|08|12|16|20):00$/);
     await page.getByLabel('Usage period').selectOption({ label: 'Last 30 days' });
     await page.waitForFunction(() => document.querySelectorAll('.usage-chart g.bucket').length === 30);
     await summary.filter({ hasText: '5 requests: 3 verified, 2 forbidden.' }).waitFor();
-    await page.getByText('per day', { exact: false }).waitFor();
+    await page.locator('.legend').filter({ hasText: 'per day' }).waitFor();
+    await page.getByText('Requests per day', { exact: true }).waitFor();
+    expect((await page.locator('.time-axis span').allTextContents()).filter(Boolean)).toHaveLength(6); // every 5 days
     await expectAccessible(page);
   });
 

@@ -78,6 +78,14 @@ describe('admin console JSON API (default auth: an admin API key)', () => {
     expect(css.text).toBe(built('app.css'));
     expect((await http.get('/admin/keys/assets/..%2F..%2Fpackage.json')).status).toBe(404);
     expect((await http.get('/admin/keys/assets/index.html')).status).toBe(404);
+    // Its icon, so a browser does not ask the host's /favicon.ico (a 404 in the console of every load).
+    expect(page.text).toContain('<link rel="icon" type="image/svg+xml" href="/admin/keys/assets/icon.svg">');
+    const icon = await http.get('/admin/keys/assets/icon.svg').expect(200);
+    expect(icon.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expectSecurityHeaders(icon);
+    expect(String(icon.body ?? icon.text)).toContain('<svg');
+    // Signed in by an admin key: the page calls the API only once one is typed in.
+    expect(page.text).toContain('data-sign-in="key"');
   });
 
   it('issues a key within the admin scopes: the plaintext only in that answer, no-store', async () => {
@@ -269,6 +277,12 @@ describe('admin console JSON API with the host guard', () => {
       .send({ name: 'h', scopes: ['orders:write'] });
     expect(wide.status).toBe(403);
     await http.get('/ops/keys').expect(200);
+  });
+
+  it("marks the page as signed in by the host's login: it asks the API who is signed in as it loads", async () => {
+    const page = await http.get('/ops/keys').expect(200);
+    expect(page.text).toContain('data-sign-in="host"');
+    expect(page.text).toContain('href="/ops/keys/assets/icon.svg"');
   });
 
   it('fails at boot when a host guard comes without identify', () => {

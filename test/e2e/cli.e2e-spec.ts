@@ -313,6 +313,32 @@ describe('nestjs-opaque-keys CLI', () => {
     }
   });
 
+  it("lists a used-up single-use key as used-up, and filters by --status (4 for a state it doesn't know)", async () => {
+    const app = await startSqliteKeyApp(database, {});
+    const once = await app.service.issue({ name: 'one-shot', ownerId: 'once', maxUses: 1 });
+    const spare = await app.service.issue({ name: 'spare', ownerId: 'once', maxUses: 2 });
+    expect((await app.call(once.key)).status).toBe(200);
+    expect((await app.call(spare.key)).status).toBe(200);
+    expect((await app.call(once.key)).status).not.toBe(200); // no use left
+    await app.close();
+
+    const table = cli('list', '--owner', 'once');
+    expect(table.status).toBe(0);
+    const rows = table.stdout.split('\n').filter((line) => line.includes('one-shot') || line.includes('spare'));
+    expect(rows.map((row) => [row.split(/\s{2,}/)[1], row.match(/\b(used-up|active)\b/)?.[0]])).toEqual([
+      ['spare', 'active'],
+      ['one-shot', 'used-up'],
+    ]);
+    expect(cli('show', once.record.id).stdout).toMatch(/status\s+used-up/);
+    const ids = (status: string) => json('list', '--owner', 'once', '--status', status).items.map((r: any) => r.id);
+    expect(ids('used-up')).toEqual([once.record.id]);
+    expect(ids('active')).toEqual([spare.record.id]);
+    expect(ids('revoked')).toEqual([]);
+    const bad = cli('list', '--status', 'spent');
+    expect(bad.status).toBe(4);
+    expect(bad.stderr).toContain('--status must be one of revoked, disabled, expired, used-up, active; got "spent"');
+  });
+
   describe('doctor, and the prefix of the app the keys belong to', () => {
     /** A SQLite file and its data-source module, with `migrations` of the library run on it. */
     async function databaseWith(name: string, migrations: number): Promise<string> {

@@ -1,9 +1,15 @@
 import { BadRequestException } from '@nestjs/common';
-import type { ActingOptions, ApiKeyRecord } from '../../lifecycle/api-key.record.js';
+import {
+  API_KEY_STATUSES,
+  apiKeyStatus,
+  type ActingOptions,
+  type ApiKeyRecord,
+  type ApiKeyStatus,
+} from '../../lifecycle/api-key.record.js';
 import type { ApiKeyService } from '../../lifecycle/api-key.service.js';
 
-/** A key's state as the console shows and filters it. */
-export type AdminKeyStatus = 'active' | 'disabled' | 'revoked' | 'expired';
+/** A key's state as the console shows and filters it: the service's ({@link apiKeyStatus}). */
+export type AdminKeyStatus = ApiKeyStatus;
 /** The list's status filter: a state, or `expiring` (active, expiring within {@link EXPIRING_SOON_MS}). */
 export type AdminStatusFilter = AdminKeyStatus | 'expiring';
 /** Columns the list sorts by. */
@@ -14,7 +20,7 @@ export const EXPIRING_SOON_MS = 7 * 24 * 3_600_000;
 /** The most keys one search reads (newest first); beyond that the answer says `truncated`. */
 export const ADMIN_SCAN_LIMIT = 5_000;
 
-const STATUSES: readonly AdminStatusFilter[] = ['active', 'disabled', 'revoked', 'expired', 'expiring'];
+const STATUSES: readonly AdminStatusFilter[] = [...API_KEY_STATUSES, 'expiring'];
 const SORTS: readonly AdminSortColumn[] = ['createdAt', 'name', 'ownerId', 'expiresAt', 'lastUsedAt'];
 
 /** A checked list query. */
@@ -41,16 +47,9 @@ export interface AdminKeyPage {
   readonly truncated: boolean;
 }
 
-/** The state of a key at `now`. */
+/** The state of a key at `now` ({@link apiKeyStatus}), and whether it expires soon. */
 export function keyStatus(record: ApiKeyRecord, now = Date.now()): AdminKeyRow {
-  const expired = record.expiresAt !== null && new Date(record.expiresAt).getTime() <= now;
-  const status: AdminKeyStatus = record.revokedAt
-    ? 'revoked'
-    : record.disabledAt
-      ? 'disabled'
-      : expired
-        ? 'expired'
-        : 'active';
+  const status = apiKeyStatus(record, now);
   const expiringSoon =
     status === 'active' && record.expiresAt !== null && new Date(record.expiresAt).getTime() - now <= EXPIRING_SOON_MS;
   return { ...record, status, expiringSoon };

@@ -21,6 +21,16 @@ export const ADMIN_ASSETS: Readonly<Record<string, string>> = Object.freeze({
   'app.css': 'text/css; charset=utf-8',
 });
 
+/**
+ * The page's icon, written here rather than built: a page that names none makes the browser ask the host's
+ * `/favicon.ico`, whose 404 would be an error in the console of every fresh load.
+ */
+export const ADMIN_ICON_SVG =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">' +
+  '<rect width="16" height="16" rx="3" fill="#102a43"/>' +
+  '<circle cx="5.5" cy="8" r="2.5" fill="none" stroke="#fff" stroke-width="1.5"/>' +
+  '<path d="M8 8h6M12 8v2.5" fill="none" stroke="#fff" stroke-width="1.5"/></svg>';
+
 /** Where the package keeps the built page: `assets/` beside this file (dist/features/admin/assets/). */
 export function shippedAssetsDir(): string {
   return fileURLToPath(new URL('./assets/', import.meta.url));
@@ -34,8 +44,14 @@ function readAssets(dir: string): Map<string, string> | undefined {
   }
 }
 
+/**
+ * How the page signs in: `key` (an admin API key typed into its form; the page calls the API only once it has
+ * one) or `host` (the host's guard and session: the page asks the API who is signed in as it loads).
+ */
+export type AdminSignIn = 'key' | 'host';
+
 /** The page's HTML: one stylesheet and one module script from this origin, no inline code. */
-export function adminPageHtml(base: string): string {
+export function adminPageHtml(base: string, signIn: AdminSignIn = 'key'): string {
   return [
     '<!doctype html>',
     '<html lang="en">',
@@ -44,10 +60,11 @@ export function adminPageHtml(base: string): string {
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="referrer" content="no-referrer">',
     '<title>API keys</title>',
+    `<link rel="icon" type="image/svg+xml" href="${base}/assets/icon.svg">`,
     `<link rel="stylesheet" href="${base}/assets/app.css">`,
     `<script type="module" src="${base}/assets/app.js"></script>`,
     '</head>',
-    `<body data-api="${base}/api">`,
+    `<body data-api="${base}/api" data-sign-in="${signIn}">`,
     '<div id="app"></div>',
     '<noscript>The API key console needs JavaScript.</noscript>',
     '</body>',
@@ -86,7 +103,14 @@ export function createAdminPageController(options: ResolvedAdminOptions): new (.
       const path = (request.originalUrl ?? request.url ?? '').split('?')[0].replace(/\/+$/, '');
       const base = /^\/[A-Za-z0-9._~\-/]*$/.test(path) ? path : options.path;
       this.adapterHost.httpAdapter.setHeader(response, 'Content-Type', 'text/html; charset=utf-8');
-      return adminPageHtml(base);
+      return adminPageHtml(base, options.guard ? 'host' : 'key');
+    }
+
+    /** The page's icon ({@link ADMIN_ICON_SVG}); served before `assets/:file` takes the name. */
+    @Get('assets/icon.svg')
+    icon(@Res({ passthrough: true }) response: unknown) {
+      this.adapterHost.httpAdapter.setHeader(response, 'Content-Type', 'image/svg+xml');
+      return ADMIN_ICON_SVG;
     }
 
     /** One of the page's built files, with its content type (a string: Nest would send a Buffer as JSON). */

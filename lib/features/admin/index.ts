@@ -11,7 +11,14 @@ export {
   AdminSecurityHeadersMiddleware,
 } from './admin-security.headers.js';
 export { createAdminApiController, type AdminSession, type AdminEventPage } from './admin-api.controller.js';
-export { createAdminPageController, adminPageHtml, shippedAssetsDir, ADMIN_ASSETS } from './admin-page.controller.js';
+export {
+  createAdminPageController,
+  adminPageHtml,
+  shippedAssetsDir,
+  ADMIN_ASSETS,
+  ADMIN_ICON_SVG,
+  type AdminSignIn,
+} from './admin-page.controller.js';
 export {
   keyStatus,
   parseAdminKeyQuery,

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os';
 import { ApiKeyValidationError } from '../../api-key.errors.js';
+import { API_KEY_STATUSES, type ApiKeyStatus } from '../../lifecycle/api-key.record.js';
 import { CLI_COMMANDS } from './cli-commands.js';
 import { withApiKeyService, type CliSession } from './cli-context.js';
 import { durationText } from './cli-key-format.js';
@@ -25,6 +26,14 @@ function dateOf(value: string | undefined): Date | undefined {
   if (Number.isNaN(date.getTime()))
     throw new CliError(`--expires-at must be an ISO 8601 date; got ${JSON.stringify(value)}`, ExitCode.validation);
   return date;
+}
+
+function statusFilterOf(value: string | undefined): ApiKeyStatus | undefined {
+  if (value === undefined || API_KEY_STATUSES.includes(value as ApiKeyStatus)) return value as ApiKeyStatus | undefined;
+  throw new CliError(
+    `--status must be one of ${API_KEY_STATUSES.join(', ')}; got ${JSON.stringify(value)}`,
+    ExitCode.validation,
+  );
 }
 
 function integerOf(name: string, value: string | undefined): number | undefined {
@@ -95,6 +104,7 @@ const ACTIONS: Record<
   async list({ service }, out, values) {
     const page = await service.list({
       ownerId: values.owner as string | undefined,
+      status: statusFilterOf(values.status as string | undefined),
       limit: integerOf('limit', values.limit as string),
       offset: integerOf('offset', values.offset as string),
     });

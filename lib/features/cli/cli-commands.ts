@@ -38,6 +38,13 @@ export const CLI_COMMANDS = {
     description: 'list keys, newest first',
     options: [
       { name: 'owner', value: '<id>', description: 'only this owner' },
+      {
+        name: 'status',
+        value: '<state>',
+        description:
+          'only keys in this state: revoked, disabled, expired, used-up (no use left) or active; ' +
+          'a key is in the first that holds',
+      },
       { name: 'limit', value: '<n>', description: 'page size, 1 to 100', default: '50' },
       { name: 'offset', value: '<n>', description: 'rows to skip', default: '0' },
     ],

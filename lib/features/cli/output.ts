@@ -1,4 +1,4 @@
-import type { ApiKeyRecord } from '../../lifecycle/api-key.record.js';
+import { apiKeyStatus, type ApiKeyRecord } from '../../lifecycle/api-key.record.js';
 
 /** Where the CLI writes: stdout for results, stderr for errors. */
 export interface CliStreams {
@@ -20,12 +20,13 @@ function iso(date: Date | null | undefined): string {
   return date ? new Date(date).toISOString() : '-';
 }
 
-/** A key's state for people: active, revoked, rotated (in grace) or expired. */
+/**
+ * A key's state for people: the service's (revoked, disabled, expired, used-up, active: the first that holds,
+ * as `list --status` filters), with `rotated` for an active key whose successor exists (in its grace period).
+ */
 export function statusOf(record: ApiKeyRecord, now = Date.now()): string {
-  if (record.revokedAt) return 'revoked';
-  if (record.expiresAt && new Date(record.expiresAt).getTime() <= now) return 'expired';
-  if (record.replacedById) return 'rotated';
-  return 'active';
+  const status = apiKeyStatus(record, now);
+  return status === 'active' && record.replacedById ? 'rotated' : status;
 }
 
 /** Left-aligned columns, two spaces apart, with a header row. */

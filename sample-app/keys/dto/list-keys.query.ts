@@ -1,4 +1,5 @@
 import { IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { API_KEY_STATUSES, type ApiKeyStatus } from 'nestjs-opaque-keys';
 import { PageQuery } from './page.query.js';
 
 /** Query of `GET /keys`: `?ownerId=&status=&limit=&offset=`. */
@@ -9,8 +10,8 @@ export class ListKeysQuery extends PageQuery {
   @Length(1, 255)
   ownerId?: string;
 
-  /** Only keys in this state: active, disabled, revoked or expired. */
+  /** Only keys in this state: active, disabled, revoked, expired or used-up. */
   @IsOptional()
-  @IsIn(['active', 'disabled', 'revoked', 'expired'])
-  status?: 'active' | 'disabled' | 'revoked' | 'expired';
+  @IsIn(API_KEY_STATUSES)
+  status?: ApiKeyStatus;
 }

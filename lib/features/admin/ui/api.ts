@@ -4,10 +4,19 @@
  * reload signs out. It goes out as `Authorization: Bearer`.
  */
 let token: string | null = null;
+/** True once the API accepted `token`: a later 401 means it stopped accepting it (revoked meanwhile, say). */
+let accepted = false;
 let onUnauthorized: () => void = () => {};
 
 /** The API's base path, written into the page by the server. */
 const base = document.body.dataset.api ?? '';
+
+/**
+ * True when the host's guard signs people in (its own session): the page asks the API who is signed in as it
+ * loads. Otherwise the page calls the API only once an admin key was typed in, so a fresh load makes no request
+ * that could only be refused.
+ */
+export const hostSignIn = document.body.dataset.signIn === 'host';
 
 /** An answer that was not 2xx, with Nest's message. */
 export class ApiError extends Error {
@@ -19,12 +28,16 @@ export class ApiError extends Error {
   }
 }
 
-/** Sets (or clears) the admin key. */
+/** Sets (or clears) the admin key; a new key has not been accepted yet. */
 export function setCredential(key: string | null): void {
   token = key;
+  accepted = false;
 }
 
-/** What to do when the API stops accepting the key (revoked meanwhile, say). */
+/**
+ * What to do when the API stops accepting the key it accepted before (revoked meanwhile, say); not called for
+ * the refusal of a key being tried at sign-in, which the sign-in form explains itself.
+ */
 export function whenUnauthorized(handler: () => void): void {
   onUnauthorized = handler;
 }
@@ -42,7 +55,8 @@ export function isAborted(error: unknown): boolean {
  */
 export async function api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const sent = token;
+  if (sent) headers.Authorization = `Bearer ${sent}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const response = await fetch(base + path, {
     method,
@@ -56,8 +70,9 @@ export async function api<T>(method: string, path: string, body?: unknown, signa
     if (isAborted(error)) throw error;
     return {};
   });
+  if (response.ok && token === sent) accepted = true;
   if (!response.ok) {
-    if (response.status === 401 && token) onUnauthorized();
+    if (response.status === 401 && sent && sent === token && accepted) onUnauthorized();
     const message = Array.isArray(data.message) ? data.message.join('; ') : data.message;
     throw new ApiError(response.status, String(message ?? response.statusText));
   }
@@ -84,10 +99,11 @@ export interface KeyRow {
   rateLimitWindowMs: number | null;
   refillAmount: number | null;
   refillIntervalMs: number | null;
+  refilledAtMs: number | null;
   disabledAt: string | null;
   disabledReason: string | null;
   allowedIps: string[] | null;
-  status: 'active' | 'disabled' | 'revoked' | 'expired';
+  status: 'active' | 'disabled' | 'revoked' | 'expired' | 'used-up';
   expiringSoon: boolean;
 }
 

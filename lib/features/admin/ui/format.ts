@@ -14,6 +14,11 @@ export function statusLabel(key: KeyRow): string {
   return key.expiringSoon ? 'expiring' : key.status;
 }
 
+/** The key's status for people: {@link statusLabel} in words (`used up`). */
+export function statusText(key: KeyRow): string {
+  return statusLabel(key).replace('-', ' ');
+}
+
 /** The environment marked in the hint (`sk_live_abcd` gives `live`), or a dash. */
 export function environmentOf(key: KeyRow): string {
   const parts = key.hint.split('_');

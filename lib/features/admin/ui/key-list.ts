@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, isAborted, type KeyPage } from './api.js';
-import { environmentOf, focusHeading, statusLabel, when } from './format.js';
+import { environmentOf, focusHeading, statusLabel, statusText, when } from './format.js';
 import { html } from './html.js';
 import { RevokeAllPanel } from './owner-actions.js';
 
@@ -66,6 +66,7 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
           <option value="disabled">Disabled</option>
           <option value="expiring">Expiring within 7 days</option>
           <option value="expired">Expired</option>
+          <option value="used-up">Used up (no uses left)</option>
           <option value="revoked">Revoked</option>
         </select>
       </div>
@@ -128,7 +129,7 @@ export function KeyList({ ownerId }: { ownerId?: string }) {
                   <td class="mono">${key.hint}…</td>
                   <td>${environmentOf(key)}</td>
                   <td class="scopes">${key.scopes.join(' ') || '—'}</td>
-                  <td><span class=${`badge ${statusLabel(key)}`}>${statusLabel(key)}</span></td>
+                  <td><span class=${`badge ${statusLabel(key)}`}>${statusText(key)}</span></td>
                   <td>${when(key.expiresAt)}</td>
                   <td>${when(key.lastUsedAt)}</td>
                 </tr>`,

@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, isAborted, type KeyEvent, type KeyRow } from './api.js';
-import { environmentOf, focusHeading, scopeList, statusLabel, when } from './format.js';
+import { environmentOf, focusHeading, scopeList, statusLabel, statusText, when } from './format.js';
 import { html } from './html.js';
 import { CreditsPanel, EditPanel, StatePanel } from './key-controls.js';
 import { ConfirmDialog, SecretDialog } from './secret-dialog.js';
@@ -12,6 +12,14 @@ const GRACE_PERIODS: [number, string][] = [
   [86_400, '24 hours'],
   [7 * 86_400, '7 days'],
 ];
+
+/** The refill for people; for a used-up key, when it is usable again (its next refill). */
+function refillText(key: KeyRow): string {
+  if (!key.refillAmount) return '—';
+  const every = `to ${key.refillAmount} every ${(key.refillIntervalMs ?? 0) / 3_600_000} h`;
+  if (key.status !== 'used-up' || key.refilledAtMs === null || key.refillIntervalMs === null) return every;
+  return `${every}; the next, ${when(new Date(key.refilledAtMs + key.refillIntervalMs).toISOString())}`;
+}
 
 /** Every field of one key; edit it, disable/enable it, change its credits and scopes, rotate, revoke; its audit trail and usage. */
 export function KeyPage({ id }: { id: string }) {
@@ -94,7 +102,7 @@ export function KeyPage({ id }: { id: string }) {
   }
   const live = key.status !== 'revoked';
   const fields: [string, unknown][] = [
-    ['Status', html`<span class=${`badge ${statusLabel(key)}`}>${statusLabel(key)}</span>`],
+    ['Status', html`<span class=${`badge ${statusLabel(key)}`}>${statusText(key)}</span>`],
     ['Owner', key.ownerId ? html`<a href=${`#/owners/${encodeURIComponent(key.ownerId)}`}>${key.ownerId}</a>` : '—'],
     ['Hint', html`<span class="mono">${key.hint}…</span>`],
     ['Environment', environmentOf(key)],
@@ -113,7 +121,7 @@ export function KeyPage({ id }: { id: string }) {
       key.disabledAt ? `${when(key.disabledAt)}${key.disabledReason ? ` (${key.disabledReason})` : ''}` : '—',
     ],
     ['Credits left', key.remainingUses ?? 'unlimited'],
-    ['Refill', key.refillAmount ? `to ${key.refillAmount} every ${(key.refillIntervalMs ?? 0) / 3_600_000} h` : '—'],
+    ['Refill', refillText(key)],
     ['Allowed IPs', html`<span class="mono">${key.allowedIps ? key.allowedIps.join(' ') : 'any'}</span>`],
     ['Metadata', html`<span class="mono">${key.metadata ? JSON.stringify(key.metadata) : '—'}</span>`],
     ['Id', html`<span class="mono">${key.id}</span>`],

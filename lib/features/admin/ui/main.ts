@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, setCredential, whenUnauthorized, type Session } from './api.js';
+import { api, hostSignIn, setCredential, whenUnauthorized, type Session } from './api.js';
 import { html } from './html.js';
 import { IssueForm } from './issue-form.js';
 import { KeyList } from './key-list.js';
@@ -21,7 +21,7 @@ function useRoute(): string[] {
 
 function App() {
   const [session, setSession] = useState<Session | null>(null);
-  const [checked, setChecked] = useState(false);
+  const [checked, setChecked] = useState(!hostSignIn);
   const [notice, setNotice] = useState('');
   const route = useRoute();
   const signOut = (why = '') => {
@@ -29,9 +29,11 @@ function App() {
     setSession(null);
     setNotice(why);
   };
+  // Only for a key that was signed in: the sign-in form explains the refusal of a key being tried.
   useEffect(() => whenUnauthorized(() => signOut('The console stopped accepting your key; sign in again.')), []);
   useEffect(() => {
-    // A host guard (its own session login) lets this through without a key; else sign in.
+    // With the host's guard (its own session login), ask who is signed in; with admin keys, wait for one.
+    if (!hostSignIn) return;
     api<Session>('GET', '/session')
       .then(setSession)
       .catch(() => {})

@@ -6,8 +6,11 @@ import { html } from './html.js';
 export function SignIn({ notice, onSignedIn }: { notice: string; onSignedIn: (session: Session) => void }) {
   const [error, setError] = useState('');
   const [busy, setBusy] = useState(false);
+  // The notice (signed out, or the key stopped working) is about the last session: gone once a new key is tried.
+  const [tried, setTried] = useState(false);
   const submit = async (event: Event) => {
     event.preventDefault();
+    setTried(true);
     const form = event.currentTarget as HTMLFormElement;
     const input = form.elements.namedItem('admin-key') as HTMLInputElement;
     setBusy(true);
@@ -21,7 +24,8 @@ export function SignIn({ notice, onSignedIn }: { notice: string; onSignedIn: (se
       const status = failure instanceof ApiError ? failure.status : 0;
       setError(
         status === 401
-          ? 'That key was not accepted: it is unknown, revoked, expired or mistyped.'
+          ? 'That key was not accepted: it may be mistyped or cut short, unknown to this app, or revoked, ' +
+              'expired, disabled or used up.'
           : status === 403
             ? 'That key is valid but does not hold the admin scope: it cannot manage keys.'
             : `Sign-in failed: ${(failure as Error).message}`,
@@ -33,7 +37,7 @@ export function SignIn({ notice, onSignedIn }: { notice: string; onSignedIn: (se
   };
   return html`<main class="narrow" id="main">
     <h1 tabindex="-1">Sign in to the API key console</h1>
-    ${notice && html`<p class="notice" role="status">${notice}</p>`}
+    ${notice && !tried && html`<p class="notice" role="status">${notice}</p>`}
     <form onSubmit=${submit} autocomplete="off">
       <label for="admin-key">Admin API key</label>
       <input
