@@ -17,7 +17,7 @@ export {
   type PolicyKey,
 } from './owner-policy.js';
 export { POLICY_DISABLED_PREFIX, type PolicyEnforcement } from './owner-policy.enforcement.js';
-export { type PolicyActingOptions } from './owner-policy.acting.js';
+export { mayEditPolicies, type PolicyActingOptions } from './owner-policy.acting.js';
 export {
   ApiKeyOwnerPolicyEntity,
   ApiKeyOwnerPolicyColumns,

@@ -55,3 +55,13 @@ export function assertMayReadPolicy(actor: DelegatingKey, ownerId: string): void
 export function readablePolicyOwner(actor: DelegatingKey): string | undefined {
   return reachesOwner(actor, null) ? undefined : actor.ownerId!;
 }
+
+/** True when `actor` may edit owner policies ({@link assertMayEditPolicy} for any owner would pass). */
+export function mayEditPolicies(actor: DelegatingKey, policy: DelegationPolicy): boolean {
+  try {
+    assertMayEditPolicy(actor, DEFAULT_POLICY_OWNER, policy);
+    return true;
+  } catch {
+    return false;
+  }
+}
