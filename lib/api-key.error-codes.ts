@@ -163,6 +163,13 @@ export const API_KEY_ERROR_CODES = {
     title: 'Owner key limit reached',
     description: 'the owner already holds `maxKeysPerOwner` live keys',
   },
+  ERR_API_KEY_OWNER_POLICY: {
+    status: 403,
+    errorClass: 'ApiKeyOwnerPolicyError',
+    title: 'Refused by the owner policy',
+    description:
+      'the key would break its owner policy (feature `owner-policies`); `rule` names the rule: scopes, expiry, lifetime, environment, addresses',
+  },
   ERR_API_KEY_CONFIGURATION: {
     status: 500,
     errorClass: 'ApiKeyConfigurationError',

@@ -1,6 +1,7 @@
 import { keyEventLogger } from '../keys/key-event.logger.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
 import { withEvents } from 'nestjs-opaque-keys/events';
+import { withOwnerPolicies } from 'nestjs-opaque-keys/owner-policies';
 import { withUsage } from 'nestjs-opaque-keys/usage';
 
 /** One day in ms. */
@@ -36,7 +37,8 @@ export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModule
     ...API_KEY_POLICY,
     environments: [...KEY_ENVIRONMENTS],
     ...(rateLimitStorage ? { rateLimitStorage } : {}),
-    // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage).
-    features: [withEvents({ listeners: [keyEventLogger] }), withUsage()],
+    // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage); owner policies are edited in
+    // the console (/admin, "Policies"), and apply to existing keys at once.
+    features: [withEvents({ listeners: [keyEventLogger] }), withUsage(), withOwnerPolicies()],
   };
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { apiKeyEntities, apiKeyMigrations, type ApiKeyMigrationDatabase } from 'nestjs-opaque-keys';
+import { ownerPolicyEntities, ownerPolicyMigrations } from 'nestjs-opaque-keys/owner-policies';
 import { usageEntities, usageMigrations } from 'nestjs-opaque-keys/usage';
 import type { DataSourceOptions } from 'typeorm';
 import type { SampleAppConfig } from './sample-app.config.js';
@@ -14,12 +15,19 @@ import { assertNotSynchronized } from './sqlite-file.check.js';
  * folder created first. The library's entities and migrations either way,
  * never `synchronize`: the tables are made by the migrations, so `doctor` and
  * `typeorm migration:run` see them as the app does. The core's tables, and the
- * usage feature's (the sample counts usage). (The sample's orders live in
+ * usage and owner-policies features' (the sample counts usage and keeps owner policies). (The sample's orders live in
  * memory; an entity of its own would be listed here too.)
  */
 export function dataSourceOptions(config: SampleAppConfig): DataSourceOptions {
-  const common = { entities: [...apiKeyEntities(), ...usageEntities()], synchronize: false as const };
-  const migrations = (type: ApiKeyMigrationDatabase) => [...apiKeyMigrations(type), ...usageMigrations(type)];
+  const common = {
+    entities: [...apiKeyEntities(), ...usageEntities(), ...ownerPolicyEntities()],
+    synchronize: false as const,
+  };
+  const migrations = (type: ApiKeyMigrationDatabase) => [
+    ...apiKeyMigrations(type),
+    ...usageMigrations(type),
+    ...ownerPolicyMigrations(type),
+  ];
   if (config.databaseUrl) {
     const type = config.databaseUrl.startsWith('postgres') ? 'postgres' : 'mariadb';
     const url = config.databaseUrl.replace(/^mariadb:/, 'mysql:');

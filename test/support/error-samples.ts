@@ -13,6 +13,7 @@ import {
   type ApiKeyFormatFailure,
   type ApiKeyState,
 } from 'nestjs-opaque-keys';
+import { ApiKeyOwnerPolicyError } from 'nestjs-opaque-keys/owner-policies';
 
 // Every reason of each class: the type check fails here when a reason is added and not listed.
 const FORMAT_FAILURES = Object.keys({
@@ -54,6 +55,7 @@ export function everyApiKeyError(): ApiKeyError[] {
     new ApiKeyStoreUnavailableError({ cause: new Error('connect ECONNREFUSED 10.0.0.7:5432') }),
     ...DELEGATION_FAILURES.map((reason) => new ApiKeyDelegationError(reason, `refused (${reason})`)),
     new ApiKeyLimitError('team-1', 3),
+    new ApiKeyOwnerPolicyError('lifetime', 'team-1', '0190d5e2-0000-7000-8000-000000000005', 'too long'),
     new ApiKeyConfigurationError('table internal_keys does not exist in schema billing_private', 'tableName'),
   ];
 }

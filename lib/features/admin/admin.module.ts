@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { createAdminApiController } from './admin-api.controller.js';
 import { createAdminPageController } from './admin-page.controller.js';
+import { createAdminPoliciesController } from './admin-policies.controller.js';
 import { AdminSecurityHeadersMiddleware } from './admin-security.headers.js';
 import { ResolvedAdminOptions, type ApiKeyAdminOptions } from './admin.options.js';
 
@@ -38,7 +39,11 @@ export class ApiKeyAdminModule implements NestModule {
   /** Mounts the console. Bad options fail here, at boot, with the fix in the message. */
   static forRoot(options: ApiKeyAdminOptions = {}): DynamicModule {
     const resolved = new ResolvedAdminOptions(options);
-    const controllers = [createAdminApiController(resolved), createAdminPageController(resolved) as Type];
+    const controllers = [
+      createAdminApiController(resolved),
+      createAdminPoliciesController(resolved),
+      createAdminPageController(resolved) as Type,
+    ];
     return {
       module: ApiKeyAdminModule,
       controllers,

@@ -32,5 +32,6 @@ export {
   type AdminStatusFilter,
   type AdminSortColumn,
 } from './admin-key.query.js';
+export { createAdminPoliciesController, type AdminOwnerPolicies } from './admin-policies.controller.js';
 export { MAX_GRACE_PERIOD_SECONDS } from './admin-request.body.js';
 export { adminUsageQueryOf, USAGE_PERIOD_DAYS, type AdminUsage } from './admin-usage.query.js';

@@ -142,3 +142,29 @@ export interface UsagePoint {
 export type Usage =
   | { enabled: false }
   | { enabled: true; granularity: 'hour' | 'day'; points: UsagePoint[]; totals: UsagePoint['counts'] };
+
+/** An owner policy's rules (fields left out set no rule). */
+export interface OwnerPolicy {
+  scopes?: string[];
+  maxLifetimeMs?: number;
+  requireExpiry?: boolean;
+  environments?: string[];
+  allowedIps?: string[];
+}
+
+/** The owner policies the operator may read, or `enabled: false` when the app does not use them. */
+export type OwnerPolicies =
+  | { enabled: false }
+  | {
+      enabled: true;
+      editable: boolean;
+      policies: { ownerId: string; policy: OwnerPolicy; updatedAt: string; updatedBy: string | null }[];
+    };
+
+/** What a policy change did to keys. */
+export interface OwnerPolicyChange {
+  ownerId: string;
+  policy: OwnerPolicy | null;
+  disabled: string[];
+  enabled: string[];
+}

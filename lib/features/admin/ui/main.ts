@@ -1,13 +1,14 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, hostSignIn, setCredential, whenUnauthorized, type Session } from './api.js';
+import { api, hostSignIn, setCredential, whenUnauthorized, type OwnerPolicies, type Session } from './api.js';
 import { html } from './html.js';
 import { IssueForm } from './issue-form.js';
 import { KeyList } from './key-list.js';
 import { KeyPage } from './key-page.js';
+import { OwnerPoliciesPage } from './owner-policies.js';
 import { SignIn } from './sign-in.js';
 
-/** The hash route: `#/`, `#/issue`, `#/keys/<id>`, `#/owners/<ownerId>`. Ids only: never a key. */
+/** The hash route: `#/`, `#/issue`, `#/keys/<id>`, `#/owners/<ownerId>`, `#/policies`. Ids only: never a key. */
 function useRoute(): string[] {
   const read = () => location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   const [route, setRoute] = useState(read);
@@ -23,7 +24,16 @@ function App() {
   const [session, setSession] = useState<Session | null>(null);
   const [checked, setChecked] = useState(!hostSignIn);
   const [notice, setNotice] = useState('');
+  const [policies, setPolicies] = useState(false);
   const route = useRoute();
+  // The policies page only when the app uses owner policies (the API says `enabled: false` otherwise).
+  useEffect(() => {
+    if (session)
+      api<OwnerPolicies>('GET', '/owner-policies').then(
+        (p) => setPolicies(p.enabled),
+        () => setPolicies(false),
+      );
+  }, [session]);
   const signOut = (why = '') => {
     setCredential(null);
     setSession(null);
@@ -50,7 +60,9 @@ function App() {
     <a class="brand" href="#/">API keys</a>
     ${
       session &&
-      html`<nav aria-label="Console"><a href="#/">Keys</a><a href="#/issue">Issue</a></nav>
+      html`<nav aria-label="Console">
+          <a href="#/">Keys</a><a href="#/issue">Issue</a>${policies && html`<a href="#/policies">Policies</a>`}
+        </nav>
         <span class="who">signed in as <span class="mono">admin:${session.admin.id.slice(0, 8)}</span></span>
         <button type="button" onClick=${() => signOut('Signed out.')}>Sign out</button>`
     }
@@ -68,11 +80,13 @@ function App() {
   const body =
     page === 'issue'
       ? html`<${IssueForm} session=${session} />`
-      : page === 'keys' && arg
-        ? html`<${KeyPage} id=${arg} />`
-        : page === 'owners' && arg
-          ? html`<${KeyList} ownerId=${arg} key=${arg} />`
-          : html`<${KeyList} />`;
+      : page === 'policies' && policies
+        ? html`<${OwnerPoliciesPage} />`
+        : page === 'keys' && arg
+          ? html`<${KeyPage} id=${arg} />`
+          : page === 'owners' && arg
+            ? html`<${KeyList} ownerId=${arg} key=${arg} />`
+            : html`<${KeyList} />`;
   return html`${header}${body}`;
 }
 
