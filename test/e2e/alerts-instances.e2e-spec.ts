@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import request from 'supertest';
 import { ApiKeyGuard } from 'nestjs-opaque-keys';
 import {
   ApiKeyAlerts,
-  isApiKeyAlert,
+  asApiKeyAlert,
   withAlerts,
   type ApiKeyAlert,
   type ApiKeyAlertOptions,
@@ -22,6 +22,8 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
  */
 
 const DAY = 86_400_000;
+// Apps boot on a fresh schema per test: slow on a loaded server database.
+jest.setTimeout(120_000);
 
 @Controller('shared')
 @UseGuards(ApiKeyGuard)
@@ -37,7 +39,8 @@ function recorder(): ApiKeyEventListener & { alerts: ApiKeyAlert[] } {
   return {
     alerts,
     onApiKeyEvent: (event) => {
-      if (isApiKeyAlert(event)) alerts.push(event);
+      const alert = asApiKeyAlert(event);
+      if (alert) alerts.push(alert);
     },
   };
 }
@@ -87,7 +90,7 @@ describe('threshold alerts on two instances', () => {
       expect(heard.filter((e) => e.type === 'rate_limited_often').map((e) => e.keyId)).toEqual([busy.record.id]);
       expect(heard).toHaveLength(low.length + 1);
       for (const id of [...low, busy.record.id]) {
-        const rows = (await b.service.listEvents({ keyId: id })).items.filter((e) => isApiKeyAlert(e));
+        const rows = (await b.service.listEvents({ keyId: id })).items.filter((e) => asApiKeyAlert(e));
         expect(rows).toHaveLength(1);
       }
     } finally {

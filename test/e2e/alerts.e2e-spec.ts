@@ -1,9 +1,15 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Controller, Get, UseGuards } from '@nestjs/common';
 import request from 'supertest';
 import { ApiKeyConfigurationError, ApiKeyGuard, Cost, Scopes, type ApiKeyLifecycleEvent } from 'nestjs-opaque-keys';
-import { ApiKeyAlerts, withAlerts, type ApiKeyAlert, type ApiKeyAlertOptions } from 'nestjs-opaque-keys/alerts';
+import {
+  ApiKeyAlerts,
+  asApiKeyAlert,
+  withAlerts,
+  type ApiKeyAlert,
+  type ApiKeyAlertOptions,
+} from 'nestjs-opaque-keys/alerts';
 import { ApiKeyEventPublisher, withEvents, type ApiKeyEventListener } from 'nestjs-opaque-keys/events';
 import { createTestApp, type TestApp } from '../support/test-app.js';
 
@@ -14,6 +20,8 @@ import { createTestApp, type TestApp } from '../support/test-app.js';
  */
 
 const DAY = 86_400_000;
+// Apps boot on a fresh schema per test: slow on a loaded server database.
+jest.setTimeout(120_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 @Controller('alerting')
@@ -38,7 +46,7 @@ class AlertingController {
 }
 
 /** A listener keeping the alerts it hears (and every event, to check none carries a key). */
-export function alertRecorder(): ApiKeyEventListener & { alerts: ApiKeyAlert[]; all: ApiKeyLifecycleEvent[] } {
+function alertRecorder(): ApiKeyEventListener & { alerts: ApiKeyAlert[]; all: ApiKeyLifecycleEvent[] } {
   const alerts: ApiKeyAlert[] = [];
   const all: ApiKeyLifecycleEvent[] = [];
   return {
@@ -46,8 +54,8 @@ export function alertRecorder(): ApiKeyEventListener & { alerts: ApiKeyAlert[]; 
     all,
     onApiKeyEvent(event) {
       all.push(event);
-      if (['credits_low', 'uses_low', 'rate_limited_often', 'refusal_spike'].includes(event.type))
-        alerts.push(event as unknown as ApiKeyAlert);
+      const alert = asApiKeyAlert(event);
+      if (alert) alerts.push(alert);
     },
   };
 }

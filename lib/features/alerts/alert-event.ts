@@ -50,9 +50,14 @@ export function apiKeyAlertEventName(type: ApiKeyAlertType): `api-key.${ApiKeyAl
   return `api-key.${type}`;
 }
 
-/** True for an event (lifecycle or alert) that is an alert. */
-export function isApiKeyAlert(event: { type: string }): event is ApiKeyAlert {
-  return (API_KEY_ALERT_TYPES as readonly string[]).includes(event.type);
+/**
+ * The event as an alert if it is one (a listener of `withEvents()` hears lifecycle events and alerts alike), else
+ * `undefined`.
+ * @example
+ * onApiKeyEvent(event) { const alert = asApiKeyAlert(event); if (alert) page(alert.ownerId, alert.details.figure); }
+ */
+export function asApiKeyAlert(event: { readonly type: string }): ApiKeyAlert | undefined {
+  return (API_KEY_ALERT_TYPES as readonly string[]).includes(event.type) ? (event as ApiKeyAlert) : undefined;
 }
 
 /** One crossing found by a check: the alert and what makes it the same crossing on every instance. */

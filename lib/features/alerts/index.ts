@@ -10,7 +10,7 @@ export {
   API_KEY_ALERT_TYPES,
   alertClaimId,
   apiKeyAlertEventName,
-  isApiKeyAlert,
+  asApiKeyAlert,
   type ApiKeyAlert,
   type ApiKeyAlertDetails,
   type ApiKeyAlertType,
