@@ -113,6 +113,35 @@ describe('threshold alerts', () => {
     }
   });
 
+  it('gives no balance alert to revoked, disabled, expired or rotated-away keys; a family is one subject', async () => {
+    const heard = alertRecorder();
+    const t = await alertApp({ uses: { below: 2 } }, heard);
+    try {
+      const now = Date.now();
+      const HOUR = 3_600_000;
+      const live = await t.service.issue({ name: 'live', maxUses: 1 });
+      const soon = await t.service.issue({ name: 'soon', maxUses: 1, expiresAt: new Date(now + HOUR) });
+      const revoked = await t.service.issue({ name: 'revoked', maxUses: 1 });
+      await t.service.revoke(revoked.record.id);
+      const disabled = await t.service.issue({ name: 'disabled', maxUses: 1 });
+      await t.service.disable(disabled.record.id);
+      const rotated = await t.service.issue({ name: 'rotated', maxUses: 1 });
+      const successor = (await t.service.rotate(rotated.record.id, { gracePeriodMs: HOUR })).record;
+      // Two hours on, `soon` has expired; the balance of the rotated family is on its successor.
+      expect((await check(t, now + 2 * HOUR)).sort()).toEqual(
+        [
+          ['uses_low', live.record.id, 2, 1],
+          ['uses_low', successor.id, 2, 1],
+        ].sort(),
+      );
+      expect(await check(t, now)).toEqual([['uses_low', soon.record.id, 2, 1]]);
+      await t.service.rotate(successor.id); // the same balance, moved again: the same crossing
+      expect(await check(t, now)).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('announces credits below a share of the refill once per refill, and an absolute floor on its own', async () => {
     const heard = alertRecorder();
     const t = await alertApp({ credits: { below: 5, belowShare: 0.5 } }, heard);
