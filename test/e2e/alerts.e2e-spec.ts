@@ -135,8 +135,12 @@ describe('threshold alerts', () => {
         ].sort(),
       );
       expect(await check(t, now)).toEqual([['uses_low', soon.record.id, 2, 1]]);
-      await t.service.rotate(successor.id); // the same balance, moved again: the same crossing
+      // A top-up and a fall below again: a new crossing; then a rotation moves that balance: still the same one.
+      await t.service.setCredits(successor.id, 1);
+      expect(await check(t, now)).toEqual([['uses_low', successor.id, 2, 1]]);
+      const third = (await t.service.rotate(successor.id)).record;
       expect(await check(t, now)).toEqual([]);
+      expect((await t.service.get(third.id)).remainingUses).toBe(1);
     } finally {
       await t.close();
     }

@@ -17,7 +17,7 @@ const TOP_UPS = ['credits_added', 'credits_set'];
 /**
  * The balances below a threshold at `now`, as crossings. One query over the key table finds the live keys that
  * hold a balance (no successor, not revoked, disabled or expired) whose stored balance is below a threshold (a
- * superset: a due refill is applied here, as the spend's SQL would); a second counts the top-ups of those few.
+ * superset: a due refill is applied here, as the spend's SQL would); a second counts the top-ups of their rotation families.
  *
  * A crossing's episode is the balance's last raise: the refill anchor (`refilledAtMs`, moved when a spend applies
  * a due refill) and the number of top-ups (`addCredits`, `setCredits`). While the balance stays below, the
@@ -54,15 +54,16 @@ export async function balanceCrossings(
     }
   }
   if (found.length === 0) return [];
-  const topUps = await topUpCounts(db, [...new Set(found.map(({ row }) => row.id))]);
+  const family = (row: BalanceRow) => row.familyId ?? row.id;
+  const topUps = await topUpCounts(db, [...new Set(found.map(({ row }) => family(row)))]);
   return found.map(({ row, crossing }) => ({
     alert: crossing.alert,
     marker: [
-      row.familyId ?? row.id,
+      family(row),
       crossing.alert.type,
       crossing.threshold,
       row.refilledAtMs ?? 0,
-      topUps.get(row.id) ?? 0,
+      topUps.get(family(row)) ?? 0,
     ].join('|'),
   }));
 }
@@ -90,14 +91,16 @@ async function candidates(db: ApiKeyDatabase, options: ResolvedAlertOptions, now
     .getMany();
 }
 
-/** How many top-ups each of these keys had (audit rows `credits_added` / `credits_set`). */
-async function topUpCounts(db: ApiKeyDatabase, ids: string[]): Promise<Map<string, number>> {
+/** How many top-ups each of these rotation families had (audit rows `credits_added` / `credits_set` of its keys). */
+async function topUpCounts(db: ApiKeyDatabase, families: string[]): Promise<Map<string, number>> {
   const rows = await db.dataSource.manager
     .createQueryBuilder(db.events, 'e')
-    .select('e.keyId', 'keyId')
+    .innerJoin(db.keys, 'k', 'k.id = e.keyId')
+    .select('COALESCE(k.familyId, k.id)', 'family')
     .addSelect('COUNT(*)', 'topUps')
-    .where('e.keyId IN (:...ids) AND e.type IN (:...types)', { ids, types: TOP_UPS })
-    .groupBy('e.keyId')
-    .getRawMany<{ keyId: string; topUps: string | number }>();
-  return new Map(rows.map((row) => [row.keyId, Number(row.topUps)]));
+    .where('e.type IN (:...types)', { types: TOP_UPS })
+    .andWhere('(k.familyId IN (:...families) OR k.id IN (:...families))', { families })
+    .groupBy('COALESCE(k.familyId, k.id)')
+    .getRawMany<{ family: string; topUps: string | number }>();
+  return new Map(rows.map((row) => [row.family, Number(row.topUps)]));
 }
