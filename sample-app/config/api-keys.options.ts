@@ -1,5 +1,6 @@
 import { keyEventLogger } from '../keys/key-event.logger.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
+import { withAlerts, type ApiKeyAlertOptions } from 'nestjs-opaque-keys/alerts';
 import { withEvents } from 'nestjs-opaque-keys/events';
 import { withOwnerPolicies } from 'nestjs-opaque-keys/owner-policies';
 import { withUsage } from 'nestjs-opaque-keys/usage';
@@ -28,6 +29,18 @@ export const API_KEY_POLICY = {
 } satisfies ApiKeyModuleOptions;
 
 /**
+ * The sample's threshold alerts (docs/alerts.md), logged by the key event logger: fewer than 10 uses left on a
+ * metered key, a refilling balance under 10% of its refill, more than 100 rate-limit refusals of one key in a
+ * minute, more than 20 refused requests of one known key (revoked, disabled, out of scope) in a minute.
+ */
+export const SAMPLE_ALERTS = {
+  uses: { below: 10 },
+  credits: { belowShare: 0.1 },
+  rateLimited: { moreThan: 100, windowMs: 60_000 },
+  refusals: { moreThan: 20, windowMs: 60_000 },
+} satisfies ApiKeyAlertOptions;
+
+/**
  * The `ApiKeyModule` options. Rate-limit hits are counted in `rateLimitStorage`
  * when one is given (a host's @nestjs/throttler storage, or a test double);
  * without one, in memory with rate-limiter-flexible, per rotation family.
@@ -37,8 +50,13 @@ export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModule
     ...API_KEY_POLICY,
     environments: [...KEY_ENVIRONMENTS],
     ...(rateLimitStorage ? { rateLimitStorage } : {}),
-    // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage); owner policies are edited in
-    // the console (/admin, "Policies"), and apply to existing keys at once.
-    features: [withEvents({ listeners: [keyEventLogger] }), withUsage(), withOwnerPolicies()],
+    // Lifecycle events and threshold alerts are logged; per-key usage is counted (GET /keys/:id/usage); owner
+    // policies are edited in the console (/admin, "Policies"), and apply to existing keys at once.
+    features: [
+      withEvents({ listeners: [keyEventLogger] }),
+      withUsage(),
+      withAlerts(SAMPLE_ALERTS),
+      withOwnerPolicies(),
+    ],
   };
 }
