@@ -104,14 +104,21 @@ describe('admin console in a browser', () => {
 
   /**
    * Holds back the answers to requests matching `url` until `release()`;
+   * `asked` resolves once the page sent such a request (its effect runs after a paint, later on a loaded machine);
    * `done` resolves once the held answer went on (or the page gave up on it).
    */
-  async function holdAnswer(target: Page, url: RegExp): Promise<{ release: () => void; done: Promise<void> }> {
+  async function holdAnswer(
+    target: Page,
+    url: RegExp,
+  ): Promise<{ release: () => void; asked: Promise<void>; done: Promise<void> }> {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let served!: () => void;
     const done = new Promise<void>((resolve) => (served = resolve));
+    let seen!: () => void;
+    const asked = new Promise<void>((resolve) => (seen = resolve));
     await target.route(url, async (route) => {
+      seen();
       await held;
       await route.continue().catch(() => undefined); // the page may have aborted it meanwhile
       served();
@@ -185,8 +192,9 @@ describe('admin console in a browser', () => {
   });
 
   it("shows the newest filter's answer even when an older filter answers last", async () => {
-    const { release, done } = await holdAnswer(page, slow);
+    const { release, asked, done } = await holdAnswer(page, slow);
     await page.getByLabel('Status').selectOption('revoked'); // its answer is held back
+    await asked;
     await page.getByLabel('Status').selectOption('expiring');
     await rowsAre(page, ['partner sandbox']);
     release();
@@ -200,8 +208,9 @@ describe('admin console in a browser', () => {
   });
 
   it('keeps what is typed in the search box when an answer lands meanwhile', async () => {
-    const { release, done } = await holdAnswer(page, slow);
+    const { release, asked, done } = await holdAnswer(page, slow);
     await page.getByLabel('Status').selectOption('revoked'); // its answer is held back
+    await asked;
     const search = page.getByLabel('Search name, owner or hint');
     await search.fill('deploy'); // typed while the list is loading
     release();
