@@ -42,7 +42,20 @@ export class ImportedLegacyKeys implements ApiKeyLegacyKeys {
     return { hashes, environment: this.environments.get(hit.format.name) ?? null };
   }
 
-  async confirm(key: string, row: StoredApiKey): Promise<boolean> {
+  /** First uses under way, by key id and key hash: concurrent requests with the same key share one upgrade. */
+  private readonly upgrading = new Map<string, Promise<boolean>>();
+
+  confirm(key: string, row: StoredApiKey): Promise<boolean> {
+    const at = `${row.id}:${hashApiKey(key)}`;
+    let pending = this.upgrading.get(at);
+    if (!pending) {
+      pending = this.confirmOnce(key, row).finally(() => this.upgrading.delete(at));
+      this.upgrading.set(at, pending);
+    }
+    return pending;
+  }
+
+  private async confirmOnce(key: string, row: StoredApiKey): Promise<boolean> {
     const stored = await this.db.run((em) =>
       em.findOne(this.imports, { where: { keyId: row.id }, select: { keyId: true, foreignHash: true } }),
     );
