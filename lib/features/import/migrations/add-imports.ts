@@ -53,13 +53,21 @@ export abstract class AddImportsMigration implements MigrationInterface {
     };
   }
 
-  /** The statements, with the dialect's text and time types. */
-  protected async create(queryRunner: QueryRunner, varchar: string, time: string, suffix = ''): Promise<void> {
+  /**
+   * The statements, with the dialect's text and time types; SQLite declares the key on its column (as TypeORM's
+   * own schema does there), the others as a constraint, followed by `suffix` (MySQL's engine and collation).
+   */
+  protected async create(
+    queryRunner: QueryRunner,
+    dialect: { varchar: string; time: string; inlineKey?: boolean; suffix?: string },
+  ): Promise<void> {
     const n = this.names(queryRunner);
+    const { varchar, time, inlineKey = false, suffix = '' } = dialect;
     await queryRunner.query(
-      `CREATE TABLE ${n.table} (${n.keyId} ${varchar}(36) NOT NULL, ${n.source} ${varchar}(32) NOT NULL, ` +
-        `${n.sourceId} ${varchar}(255) NOT NULL, ${n.fingerprint} ${varchar}(64) NOT NULL, ` +
-        `${n.foreignHash} ${varchar}(255), ${n.importedAt} ${time} NOT NULL, PRIMARY KEY (${n.keyId}))${suffix}`,
+      `CREATE TABLE ${n.table} (${n.keyId} ${varchar}(36) ${inlineKey ? 'PRIMARY KEY ' : ''}NOT NULL, ` +
+        `${n.source} ${varchar}(32) NOT NULL, ${n.sourceId} ${varchar}(255) NOT NULL, ` +
+        `${n.fingerprint} ${varchar}(64) NOT NULL, ${n.foreignHash} ${varchar}(255), ` +
+        `${n.importedAt} ${time} NOT NULL${inlineKey ? '' : `, PRIMARY KEY (${n.keyId})`})${suffix}`,
     );
     await queryRunner.query(`CREATE UNIQUE INDEX ${n.index} ON ${n.table} (${n.source}, ${n.sourceId})`);
   }
@@ -68,25 +76,24 @@ export abstract class AddImportsMigration implements MigrationInterface {
 /** Adds the import table on PostgreSQL. */
 export class AddImportsPostgres1796601600000 extends AddImportsMigration {
   async up(queryRunner: QueryRunner): Promise<void> {
-    await this.create(queryRunner, 'character varying', 'timestamp(3) without time zone');
+    await this.create(queryRunner, { varchar: 'character varying', time: 'timestamp(3) without time zone' });
   }
 }
 
 /** Adds the import table on MySQL / MariaDB. */
 export class AddImportsMysql1796601600000 extends AddImportsMigration {
   async up(queryRunner: QueryRunner): Promise<void> {
-    await this.create(
-      queryRunner,
-      'varchar',
-      'datetime(3)',
-      ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
-    );
+    await this.create(queryRunner, {
+      varchar: 'varchar',
+      time: 'datetime(3)',
+      suffix: ' ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin',
+    });
   }
 }
 
 /** Adds the import table on SQLite. */
 export class AddImportsSqlite1796601600000 extends AddImportsMigration {
   async up(queryRunner: QueryRunner): Promise<void> {
-    await this.create(queryRunner, 'varchar', 'datetime');
+    await this.create(queryRunner, { varchar: 'varchar', time: 'datetime(3)', inlineKey: true });
   }
 }
