@@ -220,7 +220,7 @@ type Mutable = {
 };
 
 /** Rows per INSERT: under SQLite's and the drivers' bound-parameter limits. */
-const ROWS_PER_INSERT = 250;
+const ROWS_PER_INSERT = 50;
 
 async function insertInChunks<T extends object>(
   em: EntityManager,
