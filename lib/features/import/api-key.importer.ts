@@ -1,14 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { In, IsNull, type EntityManager } from 'typeorm';
+import { In, IsNull } from 'typeorm';
 import { API_KEY_OPTIONS } from '../../api-key.constants.js';
 import { ApiKeyValidationError } from '../../api-key.errors.js';
 import type { ResolvedApiKeyOptions } from '../../api-key.options.js';
-import { hashApiKey } from '../../key/key-hash.js';
 import { ApiKeyChanges, type KeyChange } from '../../lifecycle/api-key.changes.js';
 import type { ApiKeyColumns } from '../../storage/api-key.entity.js';
 import { API_KEY_IMPORT_ENTITY, type ApiKeyImportColumns } from './api-key-import.entity.js';
 import { API_KEY_IMPORT_OPTIONS, type ResolvedImportOptions, type ResolvedLegacyFormat } from './import.options.js';
+import { fingerprintOf, insertInChunks, keyRow } from './imported-key-row.js';
 import { legacyEnvironment, nativePrefixOf } from './imported-legacy-keys.js';
 import {
   mapSourceRow,
@@ -213,67 +212,15 @@ export class ApiKeyImporter {
   }
 }
 
+/** The report while it is filled in. */
 type Mutable = {
   -readonly [K in keyof ApiKeyImportReport]: ApiKeyImportReport[K] extends readonly (infer T)[]
     ? T[]
     : ApiKeyImportReport[K];
 };
 
-/** Rows per INSERT: under SQLite's and the drivers' bound-parameter limits. */
-const ROWS_PER_INSERT = 50;
-
-async function insertInChunks<T extends object>(
-  em: EntityManager,
-  entity: abstract new () => T,
-  rows: T[],
-): Promise<void> {
-  for (let at = 0; at < rows.length; at += ROWS_PER_INSERT)
-    await em.insert(entity as never, rows.slice(at, at + ROWS_PER_INSERT) as never);
-}
-
 /** The source id of a row that could not be mapped, when it has a readable one. */
 function sourceIdOf(row: unknown): string | null {
   const id = (row as { id?: unknown } | null)?.id;
   return typeof id === 'string' || typeof id === 'number' ? String(id).slice(0, 255) : null;
-}
-
-/** SHA-256 of what a row imports: a re-run tells a changed row by it. */
-function fingerprintOf(candidate: ImportCandidate): string {
-  return hashApiKey(JSON.stringify(candidate));
-}
-
-/**
- * The key row of a candidate. Its hint starts with the native prefix of the format's environment (what its
- * rotation issues, what environment bounds read), then the format's name and the start the source kept.
- */
-function keyRow(candidate: ImportCandidate, prefix: string, formatName: string, now: number): ApiKeyColumns {
-  const id = randomUUID();
-  const createdAt = candidate.createdAt ?? new Date(now);
-  const start = candidate.display.replace(/_/g, '-').replace(/[^A-Za-z0-9.-]/g, '');
-  const hint = `${prefix}_${formatName}:${start}`.slice(0, 48);
-  return {
-    id,
-    name: candidate.name,
-    ownerId: candidate.ownerId,
-    hint,
-    hash: candidate.hash,
-    scopes: candidate.scopes,
-    metadata: candidate.metadata,
-    createdAt,
-    expiresAt: candidate.expiresAt,
-    revokedAt: candidate.revoked ? new Date(now) : null,
-    revokedReason: candidate.revoked ? `revoked in ${formatName}` : null,
-    lastUsedAt: candidate.lastUsedAt,
-    replacedById: null,
-    familyId: id,
-    remainingUses: candidate.remainingUses,
-    rateLimitMax: null,
-    rateLimitWindowMs: null,
-    refillAmount: candidate.refill?.amount ?? null,
-    refillIntervalMs: candidate.refill?.intervalMs ?? null,
-    refilledAtMs: candidate.refill ? (candidate.refill.lastAtMs ?? now) : null,
-    disabledAt: candidate.disabled ? new Date(now) : null,
-    disabledReason: candidate.disabled ? `disabled in ${formatName}` : null,
-    allowedIps: null,
-  };
 }

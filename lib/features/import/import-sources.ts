@@ -129,19 +129,21 @@ type Draft = Omit<ImportCandidate, 'name'> & { name: string | undefined };
 function checked(draft: Draft): ImportCandidate {
   try {
     const name = draft.name?.trim() ? draft.name : `imported ${draft.sourceId}`.slice(0, 100);
-    if (draft.refill)
+    const { refill } = draft;
+    // A refill without a balance starts full, as Better Auth's own `remaining ?? refillAmount`.
+    const remainingUses = refill && draft.remainingUses === null ? refill.amount : draft.remainingUses;
+    if (remainingUses !== null)
       validateCredits({
-        remaining: draft.remainingUses ?? 0,
-        refill: draft.refill && { amount: draft.refill.amount, intervalMs: draft.refill.intervalMs },
+        remaining: remainingUses,
+        refill: refill && { amount: refill.amount, intervalMs: refill.intervalMs },
       });
-    else if (draft.remainingUses !== null) validateCredits({ remaining: draft.remainingUses });
     return {
       ...draft,
       name: validateName(name),
       ownerId: validateOwnerId(draft.ownerId),
       scopes: normalizeScopes(draft.scopes),
       metadata: validateMetadata(draft.metadata),
-      remainingUses: draft.refill && draft.remainingUses === null ? draft.refill.amount : draft.remainingUses,
+      remainingUses,
     };
   } catch (error) {
     throw new UnmappableRowError((error as Error).message);
