@@ -106,8 +106,9 @@ export class ApiKeyGuard implements CanActivate {
     if (!exchange) delete request[API_KEY_REQUEST_PROPERTY];
     if (credential.kind === 'conflict') throw this.fail(context, refusals.conflictingKeys(), 'invalid_request');
     const optional = rule.optional ?? this.options.optional;
-    if (credential.kind === 'none' || (optional && !carriesPrefix(credential.key, this.options.prefixes))) {
-      // On an optional route, a token without our prefix (a JWT in the same Bearer header) is not ours either.
+    if (credential.kind === 'none' || (optional && !this.presentsKey(credential.key))) {
+      // On an optional route, a token without our prefix (a JWT in the same Bearer header) is not ours either,
+      // unless it has a legacy format the setup accepts (an imported key: a wrong one gets the 401).
       // Not ours: the next guard or the handler decides (a principal left by an earlier operation on a
       // long-lived object is already gone; one set in this exchange by another setup's guard stays).
       if (optional) return true;
@@ -131,6 +132,11 @@ export class ApiKeyGuard implements CanActivate {
       );
     }
     return this.admit(context, rule, request, exchange, verification);
+  }
+
+  /** Whether a presented value is of a format this setup judges: its prefix, or an accepted legacy format. */
+  private presentsKey(key: string): boolean {
+    return carriesPrefix(key, this.options.prefixes) || this.verifier.recognizes?.(key) === true;
   }
 
   /** Steps 5 to 9, once the row is read. Synchronous unless a rate or use limit applies. */

@@ -76,8 +76,8 @@ export class ApiKeyVerifier implements BeforeApplicationShutdown, OnModuleDestro
 
   /**
    * A key of another system's format, accepted for keys imported from it: found under one of its stored forms
-   * (looked up together), confirmed against the source's hash when found under a lookup value, then judged as
-   * any key. A string of no accepted format keeps its refusal, with no I/O.
+   * (looked up in order until one is found), confirmed against the source's hash when found under a lookup
+   * value, then judged as any key. A string of no accepted format keeps its refusal, with no I/O.
    */
   private async verifyLegacy(
     legacy: ApiKeyLegacyKeys,
@@ -87,14 +87,24 @@ export class ApiKeyVerifier implements BeforeApplicationShutdown, OnModuleDestro
   ): Promise<ApiKeyVerification> {
     const match = typeof key === 'string' ? legacy.match(key) : null;
     if (!match) return refused;
-    const rows = await Promise.all(match.hashes.map((hash) => this.store.findByHash(hash)));
-    const at = rows.findIndex((row) => row !== null);
-    if (at < 0) return UNKNOWN;
-    const row = rows[at]!;
     const native = hashApiKey(key as string);
-    // Found under its own SHA-256: a converted or upgraded row. Else the source's hash must hold.
-    if (match.hashes[at] !== native && !(await legacy.confirm(key as string, row))) return UNKNOWN;
-    return this.judge(row, row.hash, match.environment, now);
+    // In order, first the key's own SHA-256: a converted or upgraded key costs one lookup, as a native one.
+    for (const hash of match.hashes) {
+      const row = await this.store.findByHash(hash);
+      if (!row) continue;
+      // Found under its own SHA-256: a converted or upgraded row. Else the source's hash must hold.
+      if (hash !== native && !(await legacy.confirm(key as string, row))) return UNKNOWN;
+      return this.judge(row, row.hash, match.environment, now);
+    }
+    // Missed under every form: a first use elsewhere may have upgraded the row between two lookups. Ask once more.
+    if (match.hashes.length < 2 || match.hashes[0] !== native) return UNKNOWN;
+    const upgraded = await this.store.findByHash(native);
+    return upgraded ? this.judge(upgraded, upgraded.hash, match.environment, now) : UNKNOWN;
+  }
+
+  /** Whether `key`, without the setup's prefix, has a legacy format a feature accepts (no I/O). */
+  recognizes(key: string): boolean {
+    return this.legacy !== undefined && typeof key === 'string' && this.legacy.match(key) !== null;
   }
 
   /** Revocation, expiry and use limit of the row found by `hash` (or none). */

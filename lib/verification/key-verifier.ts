@@ -19,6 +19,11 @@ export interface KeyVerifier {
    * @throws ApiKeyStoreUnavailableError
    */
   consumeUse(principal: ApiKeyPrincipal, cost?: number): Promise<ApiKeyVerification>;
+  /**
+   * Whether a presented value without the setup's prefix is still a key this verifier judges (another system's
+   * format a feature accepts), so that an optional route refuses a wrong one instead of passing it anonymously.
+   */
+  recognizes?(key: string): boolean;
 }
 
 /** The injection token of the {@link KeyVerifier} the guard uses. */

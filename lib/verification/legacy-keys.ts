@@ -8,7 +8,9 @@ export interface LegacyKeyMatch {
   /**
    * The values of the `hash` column its row may be stored under (64 hex characters each), first the key's own
    * SHA-256 (a row already converted or upgraded), then, for a source whose hash the library cannot compute,
-   * a lookup value derived from the key's public part. Looked up together (one batch where the driver batches).
+   * a lookup value derived from the key's public part. Looked up in this order until one is found, so a key
+   * found under its own SHA-256 costs one lookup; when every one misses, the first is looked up once more (a
+   * first use elsewhere may have upgraded the row between two lookups).
    */
   readonly hashes: readonly string[];
   /** The environment the key counts as (`null` without environments). */

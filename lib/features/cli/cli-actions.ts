@@ -7,6 +7,7 @@ import { durationText } from './cli-key-format.js';
 import { loadDataSourceOptions } from './data-source-loader.js';
 import { diagnose, doctorExitCode, renderFindings } from './doctor.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { importAction, importFeatureOf } from './cli-import.js';
 import { prefixHint } from './key-prefixes.js';
 import { emit, recordDetails, recordsTable, type CliStreams, type Output } from './output.js';
 
@@ -140,6 +141,7 @@ const ACTIONS: Record<
     const record = await service.updateScopes(keyId(id), scopesOf(values.scopes as string), { actor: cliActor() });
     emit(out, record, () => recordDetails(record));
   },
+  import: (session, out, values) => importAction(session, out, values, cliActor()),
 };
 
 /**
@@ -175,7 +177,8 @@ export async function runCommand(
     write: (text) => streams.stdout(`${text}\n`),
     note: (text) => streams.stderr(`note: ${text}\n`),
   };
-  await withApiKeyService({ dataSource, tableName: table, flags }, (session) =>
+  const features = name === CLI_COMMANDS.import.name ? [importFeatureOf(values)] : undefined;
+  await withApiKeyService({ dataSource, tableName: table, flags, features }, (session) =>
     ACTIONS[name](session, out, values, args),
   );
 }

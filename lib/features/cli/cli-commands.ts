@@ -75,6 +75,45 @@ export const CLI_COMMANDS = {
     description: "replace a key's scopes; the next request sees them",
     options: [scopes('the new scopes')],
   },
+  import: {
+    name: 'import',
+    args: [],
+    description:
+      "import keys from another system's table, exported as JSON (an array, or one object per line), so their " +
+      'holders keep their strings; idempotent (a re-run imports new rows only); prints every refused row. The ' +
+      'app must list the same format in withImport() and have run importMigrations(). Exit 4 if a row was refused',
+    options: [
+      { name: 'from', value: '<source>', description: 'better-auth, drf or sha256-table', required: true },
+      {
+        name: 'file',
+        value: '<rows.json>',
+        description: "the source table's rows, its column names as keys",
+        required: true,
+      },
+      {
+        name: 'format',
+        value: '<name>',
+        description: "the legacy format's name in withImport() (default: the --from name)",
+      },
+      {
+        name: 'hash',
+        value: '<kind>',
+        description: 'sha256-table: how it stored SHA-256 (sha256-hex, sha256-base64, sha256-base64url)',
+        default: 'sha256-hex',
+      },
+      {
+        name: 'scopes',
+        value: '<a,b>',
+        description: 'scopes of keys whose source has none (drf, a table without them)',
+      },
+      {
+        name: 'owner-column',
+        value: '<column>',
+        description: 'the column holding the owner, where the source has one',
+      },
+      { name: 'environment', value: '<env>', description: "the environment the format's keys count as" },
+    ],
+  },
   doctor: {
     name: 'doctor',
     args: [],

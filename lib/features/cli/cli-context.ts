@@ -1,8 +1,9 @@
-import { Module, type INestApplicationContext } from '@nestjs/common';
+import { Module, type INestApplicationContext, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { TypeOrmModule, type TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ApiKeyConfigurationError } from '../../api-key.errors.js';
+import type { ApiKeyFeature } from '../../module/api-key-feature.js';
 import { ApiKeyModule } from '../../module/api-key.module.js';
 import { ApiKeyService } from '../../lifecycle/api-key.service.js';
 import { apiKeyEventEntityFor } from '../../storage/api-key-event.entity.js';
@@ -16,6 +17,8 @@ export interface CliConnection {
   tableName?: string;
   /** The flags that choose the keys it issues, held to the format the app recorded. */
   flags: KeyFormatFlags;
+  /** Features a command needs (`import`: the import feature, whose table the boot check then requires). */
+  features?: ApiKeyFeature[];
 }
 
 /** What a command works with. */
@@ -24,6 +27,8 @@ export interface CliSession {
   readonly dataSource: DataSource;
   /** How keys are issued here: the app's recorded format, or a refusal naming the fix. */
   readonly format: CliKeyFormat;
+  /** A provider of the session's features (the importer). */
+  get<T>(type: Type<T>): T;
 }
 
 @Module({})
@@ -84,6 +89,7 @@ export async function withApiKeyService<T>(
             useFactory: readFormat,
             inject: [DataSource],
             ...(connection.tableName ? { tableName: connection.tableName } : {}),
+            ...(connection.features ? { features: connection.features } : {}),
           }),
         ],
       },
@@ -99,7 +105,12 @@ export async function withApiKeyService<T>(
       const message = (readError as Error)?.message ?? String(readError);
       throw new CliError(`database unavailable: ${message}`, ExitCode.databaseUnavailable);
     }
-    return await work({ service: app.get(ApiKeyService), dataSource: app.get(DataSource), format: format! });
+    return await work({
+      service: app.get(ApiKeyService),
+      dataSource: app.get(DataSource),
+      format: format!,
+      get: (type) => app.get(type),
+    });
   } finally {
     await app.close();
   }
