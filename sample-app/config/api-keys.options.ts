@@ -1,6 +1,7 @@
 import { keyEventLogger } from '../keys/key-event.logger.js';
 import type { ApiKeyModuleExtras, ApiKeyModuleOptions, RateLimitStorage } from 'nestjs-opaque-keys';
 import { withEvents } from 'nestjs-opaque-keys/events';
+import { withLastAddress } from 'nestjs-opaque-keys/last-address';
 import { withUsage } from 'nestjs-opaque-keys/usage';
 
 /** One day in ms. */
@@ -36,7 +37,8 @@ export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModule
     ...API_KEY_POLICY,
     environments: [...KEY_ENVIRONMENTS],
     ...(rateLimitStorage ? { rateLimitStorage } : {}),
-    // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage).
-    features: [withEvents({ listeners: [keyEventLogger] }), withUsage()],
+    // Lifecycle events are logged; per-key usage is counted (GET /keys/:id/usage); where each key was last used
+    // from is kept as its network only, a /24 or /48 (GET /keys/:id/last-address).
+    features: [withEvents({ listeners: [keyEventLogger] }), withUsage(), withLastAddress({ truncate: true })],
   };
 }

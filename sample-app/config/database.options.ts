@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { apiKeyEntities, apiKeyMigrations, type ApiKeyMigrationDatabase } from 'nestjs-opaque-keys';
+import { lastAddressEntities, lastAddressMigrations } from 'nestjs-opaque-keys/last-address';
 import { usageEntities, usageMigrations } from 'nestjs-opaque-keys/usage';
 import type { DataSourceOptions } from 'typeorm';
 import type { SampleAppConfig } from './sample-app.config.js';
@@ -13,13 +14,20 @@ import { assertNotSynchronized } from './sqlite-file.check.js';
  * PostgreSQL or MySQL/MariaDB server; otherwise the embedded SQLite file, its
  * folder created first. The library's entities and migrations either way,
  * never `synchronize`: the tables are made by the migrations, so `doctor` and
- * `typeorm migration:run` see them as the app does. The core's tables, and the
- * usage feature's (the sample counts usage). (The sample's orders live in
+ * `typeorm migration:run` see them as the app does. The core's tables, the
+ * usage feature's (the sample counts usage) and the last-address feature's. (The sample's orders live in
  * memory; an entity of its own would be listed here too.)
  */
 export function dataSourceOptions(config: SampleAppConfig): DataSourceOptions {
-  const common = { entities: [...apiKeyEntities(), ...usageEntities()], synchronize: false as const };
-  const migrations = (type: ApiKeyMigrationDatabase) => [...apiKeyMigrations(type), ...usageMigrations(type)];
+  const common = {
+    entities: [...apiKeyEntities(), ...usageEntities(), ...lastAddressEntities()],
+    synchronize: false as const,
+  };
+  const migrations = (type: ApiKeyMigrationDatabase) => [
+    ...apiKeyMigrations(type),
+    ...usageMigrations(type),
+    ...lastAddressMigrations(type),
+  ];
   if (config.databaseUrl) {
     const type = config.databaseUrl.startsWith('postgres') ? 'postgres' : 'mariadb';
     const url = config.databaseUrl.replace(/^mariadb:/, 'mysql:');

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiKeyMigrations } from 'nestjs-opaque-keys';
+import { lastAddressMigrations } from 'nestjs-opaque-keys/last-address';
 import { usageMigrations } from 'nestjs-opaque-keys/usage';
 import request from 'supertest';
 import { databaseOptions } from '../../sample-app/config/database.options.js';
@@ -35,11 +36,15 @@ describe('sample app with DATABASE_URL', () => {
     });
     expect(() => SampleAppConfig.fromEnv({ DATABASE_URL: 'sqlite:///tmp/x' })).toThrow(/postgres:\/\//);
     // Without DATABASE_URL: the embedded file, its tables made by the same migrations (never synchronize): the
-    // core's, and the usage feature's (the sample counts usage).
+    // core's, the usage feature's (the sample counts usage) and the last-address feature's.
     const sqlite = databaseOptions(SampleAppConfig.fromEnv({ DATABASE_PATH: ':memory:' })) as Record<string, any>;
     expect(sqlite).toMatchObject({ type: 'better-sqlite3', synchronize: false, migrationsRun: true });
     expect(sqlite.migrations.map((m: { name: string }) => m.name)).toEqual(
-      [...apiKeyMigrations('better-sqlite3'), ...usageMigrations('better-sqlite3')].map((m) => m.name),
+      [
+        ...apiKeyMigrations('better-sqlite3'),
+        ...usageMigrations('better-sqlite3'),
+        ...lastAddressMigrations('better-sqlite3'),
+      ].map((m) => m.name),
     );
   });
 
