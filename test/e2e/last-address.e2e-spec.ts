@@ -198,4 +198,25 @@ describe(`last address (${testDatabase()})`, () => {
       await app.close();
     }
   });
+
+  it('refuses to boot without its table, naming its migrations', async () => {
+    const database = { sqlite: 'better-sqlite3', postgres: 'postgres', mariadb: 'mariadb' } as const;
+    const moduleRef = Test.createTestingModule({
+      imports: [
+        TypeOrmModule.forRoot({
+          ...testDataSourceOptions(),
+          autoLoadEntities: true,
+          dropSchema: true,
+          synchronize: false,
+          migrations: apiKeyMigrations(database[testDatabase()], { tableName: 'bare_keys' }),
+          migrationsRun: true,
+          retryAttempts: 0,
+        }),
+        ApiKeyModule.forRoot({ tableName: 'bare_keys', features: [withLastAddress()] }),
+      ],
+    });
+    await expect(
+      moduleRef.compile().then((ref) => ref.createNestApplication({ logger: false }).init()),
+    ).rejects.toThrow(/lastAddressMigrations/);
+  });
 });

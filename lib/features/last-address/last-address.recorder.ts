@@ -56,7 +56,10 @@ export class ApiKeyLastAddressRecorder implements ApiKeyVerificationHook, Before
   note(keyId: string, address: string, now: number = Date.now()): void {
     const noted = this.pending.get(keyId);
     if (noted === undefined) this.pending.set(keyId, { address, at: now });
-    else if (now >= noted.at) [noted.address, noted.at] = [address, now];
+    else if (now >= noted.at) {
+      noted.address = address;
+      noted.at = now;
+    }
     this.timer ??= setTimeout(() => void this.flush(), this.intervalMs).unref();
   }
 
