@@ -201,22 +201,31 @@ describe(`last address (${testDatabase()})`, () => {
 
   it('refuses to boot without its table, naming its migrations', async () => {
     const database = { sqlite: 'better-sqlite3', postgres: 'postgres', mariadb: 'mariadb' } as const;
-    const moduleRef = Test.createTestingModule({
-      imports: [
-        TypeOrmModule.forRoot({
-          ...testDataSourceOptions(),
-          autoLoadEntities: true,
-          dropSchema: true,
-          synchronize: false,
-          migrations: apiKeyMigrations(database[testDatabase()], { tableName: 'bare_keys' }),
-          migrationsRun: true,
-          retryAttempts: 0,
-        }),
-        ApiKeyModule.forRoot({ tableName: 'bare_keys', features: [withLastAddress()] }),
-      ],
-    });
-    await expect(
-      moduleRef.compile().then((ref) => ref.createNestApplication({ logger: false }).init()),
-    ).rejects.toThrow(/lastAddressMigrations/);
+    let opened: DataSource | undefined;
+    try {
+      const moduleRef = Test.createTestingModule({
+        imports: [
+          TypeOrmModule.forRootAsync({
+            useFactory: () => ({
+              ...testDataSourceOptions(),
+              autoLoadEntities: true,
+              dropSchema: true,
+              synchronize: false,
+              migrations: apiKeyMigrations(database[testDatabase()], { tableName: 'bare_keys' }),
+              migrationsRun: true,
+              retryAttempts: 0,
+            }),
+            // Kept, so that the failed boot's connection can be closed.
+            dataSourceFactory: async (options) => (opened = await new DataSource(options!).initialize()),
+          }),
+          ApiKeyModule.forRoot({ tableName: 'bare_keys', features: [withLastAddress()] }),
+        ],
+      });
+      await expect(
+        moduleRef.compile().then((ref) => ref.createNestApplication({ logger: false }).init()),
+      ).rejects.toThrow(/lastAddressMigrations/);
+    } finally {
+      if (opened?.isInitialized) await opened.destroy();
+    }
   });
 });
