@@ -3,6 +3,7 @@ import type { ApiKeyModuleExtras, ApiKeyModuleOptions, RateLimitStorage } from '
 import { withAlerts, type ApiKeyAlertOptions } from 'nestjs-opaque-keys/alerts';
 import { withEvents } from 'nestjs-opaque-keys/events';
 import { withOwnerPolicies } from 'nestjs-opaque-keys/owner-policies';
+import { withLastAddress } from 'nestjs-opaque-keys/last-address';
 import { withUsage } from 'nestjs-opaque-keys/usage';
 
 /** One day in ms. */
@@ -50,13 +51,15 @@ export function apiKeyOptions(rateLimitStorage?: RateLimitStorage): ApiKeyModule
     ...API_KEY_POLICY,
     environments: [...KEY_ENVIRONMENTS],
     ...(rateLimitStorage ? { rateLimitStorage } : {}),
-    // Lifecycle events and threshold alerts are logged; per-key usage is counted (GET /keys/:id/usage); owner
-    // policies are edited in the console (/admin, "Policies"), and apply to existing keys at once.
+    // Lifecycle events and threshold alerts are logged; per-key usage is counted (GET /keys/:id/usage); where each
+    // key was last used from is kept as its network only, a /24 or /48 (GET /keys/:id/last-address); owner policies
+    // are edited in the console (/admin, "Policies"), and apply to existing keys at once.
     features: [
       withEvents({ listeners: [keyEventLogger] }),
       withUsage(),
       withAlerts(SAMPLE_ALERTS),
       withOwnerPolicies(),
+      withLastAddress({ truncate: true }),
     ],
   };
 }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { apiKeyEntities, apiKeyMigrations, type ApiKeyMigrationDatabase } from 'nestjs-opaque-keys';
 import { ownerPolicyEntities, ownerPolicyMigrations } from 'nestjs-opaque-keys/owner-policies';
+import { lastAddressEntities, lastAddressMigrations } from 'nestjs-opaque-keys/last-address';
 import { usageEntities, usageMigrations } from 'nestjs-opaque-keys/usage';
 import type { DataSourceOptions } from 'typeorm';
 import type { SampleAppConfig } from './sample-app.config.js';
@@ -14,19 +15,20 @@ import { assertNotSynchronized } from './sqlite-file.check.js';
  * PostgreSQL or MySQL/MariaDB server; otherwise the embedded SQLite file, its
  * folder created first. The library's entities and migrations either way,
  * never `synchronize`: the tables are made by the migrations, so `doctor` and
- * `typeorm migration:run` see them as the app does. The core's tables, and the
- * usage and owner-policies features' (the sample counts usage and keeps owner policies). (The sample's orders live in
+ * `typeorm migration:run` see them as the app does. The core's tables, and the usage, owner-policies and
+ * last-address features' (the sample counts usage, keeps owner policies and where keys were last used from). (The sample's orders live in
  * memory; an entity of its own would be listed here too.)
  */
 export function dataSourceOptions(config: SampleAppConfig): DataSourceOptions {
   const common = {
-    entities: [...apiKeyEntities(), ...usageEntities(), ...ownerPolicyEntities()],
+    entities: [...apiKeyEntities(), ...usageEntities(), ...ownerPolicyEntities(), ...lastAddressEntities()],
     synchronize: false as const,
   };
   const migrations = (type: ApiKeyMigrationDatabase) => [
     ...apiKeyMigrations(type),
     ...usageMigrations(type),
     ...ownerPolicyMigrations(type),
+    ...lastAddressMigrations(type),
   ];
   if (config.databaseUrl) {
     const type = config.databaseUrl.startsWith('postgres') ? 'postgres' : 'mariadb';

@@ -24,6 +24,7 @@ import {
   type IssuedApiKey,
   type RotatedApiKey,
 } from 'nestjs-opaque-keys';
+import { ApiKeyLastAddress, type ApiKeyLastUse } from 'nestjs-opaque-keys/last-address';
 import { ApiKeyUsageReader, type ApiKeyUsageSeries } from 'nestjs-opaque-keys/usage';
 import { IssueKeyDto } from './dto/issue-key.dto.js';
 import { ListKeysQuery } from './dto/list-keys.query.js';
@@ -68,6 +69,7 @@ export class KeysController {
   constructor(
     private readonly keys: ApiKeyService,
     private readonly usageReader: ApiKeyUsageReader,
+    private readonly lastAddress: ApiKeyLastAddress,
   ) {}
 
   /** Issues a key: `201 { key, record }`, the only time the key is shown. */
@@ -123,6 +125,19 @@ export class KeysController {
       { keyId: id, from: new Date(now - 24 * 3_600_000), to: new Date(now) },
       actorOf(caller),
     );
+  }
+
+  /**
+   * Where the key was last used from: its network (/24 or /48), and when; `null` when not used since the app
+   * records it (written behind: up to a minute late).
+   */
+  @Get(':id/last-address')
+  async lastAddressOf(
+    @CurrentApiKey() caller: ApiKeyPrincipal,
+    @Param('id', ParseUUIDPipe) id: string,
+  ): Promise<{ lastUsedFrom: ApiKeyLastUse | null }> {
+    await this.keys.get(id, actorOf(caller)); // the key must exist and be the caller's to read (404, 403)
+    return { lastUsedFrom: await this.lastAddress.of(id) };
   }
 
   /** Replaces the key by a successor: `201 { key, record, previous }`. */

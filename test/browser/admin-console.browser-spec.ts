@@ -123,7 +123,7 @@ describe('admin console in a browser', () => {
       await route.continue().catch(() => undefined); // the page may have aborted it meanwhile
       served();
     });
-    return { release, done };
+    return { release, asked, done };
   }
 
   async function signIn(target: Page, key: string): Promise<void> {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiKeyMigrations } from 'nestjs-opaque-keys';
 import { ownerPolicyMigrations } from 'nestjs-opaque-keys/owner-policies';
+import { lastAddressMigrations } from 'nestjs-opaque-keys/last-address';
 import { usageMigrations } from 'nestjs-opaque-keys/usage';
 import request from 'supertest';
 import { databaseOptions } from '../../sample-app/config/database.options.js';
@@ -36,7 +37,7 @@ describe('sample app with DATABASE_URL', () => {
     });
     expect(() => SampleAppConfig.fromEnv({ DATABASE_URL: 'sqlite:///tmp/x' })).toThrow(/postgres:\/\//);
     // Without DATABASE_URL: the embedded file, its tables made by the same migrations (never synchronize): the
-    // core's, and the usage and owner-policies features'.
+    // core's, and the usage, owner-policies and last-address features'.
     const sqlite = databaseOptions(SampleAppConfig.fromEnv({ DATABASE_PATH: ':memory:' })) as Record<string, any>;
     expect(sqlite).toMatchObject({ type: 'better-sqlite3', synchronize: false, migrationsRun: true });
     expect(sqlite.migrations.map((m: { name: string }) => m.name)).toEqual(
@@ -44,6 +45,7 @@ describe('sample app with DATABASE_URL', () => {
         ...apiKeyMigrations('better-sqlite3'),
         ...usageMigrations('better-sqlite3'),
         ...ownerPolicyMigrations('better-sqlite3'),
+        ...lastAddressMigrations('better-sqlite3'),
       ].map((m) => m.name),
     );
   });

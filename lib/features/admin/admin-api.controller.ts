@@ -30,6 +30,7 @@ import { keyStatus, parseAdminKeyQuery, searchKeys, type AdminKeyPage, type Admi
 import { creditsChangeOf, gracePeriodMsOf, issueInputOf, reasonOf, scopesOf, updateOf } from './admin-request.body.js';
 import { adminUsageQueryOf, type AdminUsage } from './admin-usage.query.js';
 import { ApiKeyUsageReader } from '../usage/index.js';
+import { ApiKeyLastAddress, type ApiKeyLastUse } from '../last-address/index.js';
 import { ResolvedAdminOptions, type AdminIdentity } from './admin.options.js';
 
 /** `GET <path>/api/session`: who is signed in and the key policy the issue form follows. */
@@ -41,6 +42,12 @@ export interface AdminSession {
     readonly maxLifetimeMs: number | null;
   };
 }
+
+/**
+ * `GET <path>/api/keys/:id`: the key with its state, and, when the app records addresses (`withLastAddress()`),
+ * where it was last used from (`null`: not since).
+ */
+export type AdminKeyDetails = AdminKeyRow & { readonly lastUsedFrom?: ApiKeyLastUse | null };
 
 /** A page of a key's audit events. */
 export interface AdminEventPage {
@@ -70,6 +77,7 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       private readonly keys: ApiKeyService,
       @Inject(API_KEY_OPTIONS) private readonly keyOptions: ResolvedApiKeyOptions,
       @Optional() private readonly usageReader?: ApiKeyUsageReader,
+      @Optional() private readonly lastAddress?: ApiKeyLastAddress,
     ) {}
 
     /** The operator behind a request: the verified admin key, or the host's `identify`. */
@@ -104,10 +112,11 @@ export function createAdminApiController(options: ResolvedAdminOptions): Type {
       return this.keys.issue({ ...input, ...actingOptions(this.adminOf(request), { scopes: input.scopes }) });
     }
 
-    /** One key, with its computed status. */
+    /** One key, with its computed status (and its last address, with `withLastAddress()`). */
     @Get('keys/:id')
-    async get(@Req() request: Record<string, unknown>, @Param('id') id: string): Promise<AdminKeyRow> {
-      return keyStatus(await this.keys.get(id, actingOptions(this.adminOf(request))));
+    async get(@Req() request: Record<string, unknown>, @Param('id') id: string): Promise<AdminKeyDetails> {
+      const row = keyStatus(await this.keys.get(id, actingOptions(this.adminOf(request))));
+      return this.lastAddress ? { ...row, lastUsedFrom: await this.lastAddress.of(id) } : row;
     }
 
     /** The key's audit trail, newest first. */

@@ -10,7 +10,12 @@ export {
   ADMIN_SECURITY_HEADERS,
   AdminSecurityHeadersMiddleware,
 } from './admin-security.headers.js';
-export { createAdminApiController, type AdminSession, type AdminEventPage } from './admin-api.controller.js';
+export {
+  createAdminApiController,
+  type AdminSession,
+  type AdminEventPage,
+  type AdminKeyDetails,
+} from './admin-api.controller.js';
 export {
   createAdminPageController,
   adminPageHtml,

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { ApiKeyValidationError } from '../../api-key.errors.js';
 import { API_KEY_STATUSES, type ApiKeyStatus } from '../../lifecycle/api-key.record.js';
+import { readLastAddress } from '../last-address/index.js';
 import { CLI_COMMANDS } from './cli-commands.js';
 import { withApiKeyService, type CliSession } from './cli-context.js';
 import { durationText } from './cli-key-format.js';
@@ -115,9 +116,13 @@ const ACTIONS: Record<
       () => `${recordsTable(page.items)}\n\n${page.items.length} of ${page.total} key(s), offset ${page.offset}`,
     );
   },
-  async show({ service }, out, _values, [id]) {
+  async show({ service, dataSource }, out, _values, [id]) {
     const record = await service.get(keyId(id));
-    emit(out, record, () => recordDetails(record));
+    // Where it was last used from, when the app records it (withLastAddress(): its table exists).
+    const from = await readLastAddress(dataSource, record.id, out.table);
+    if (from === undefined) return emit(out, record, () => recordDetails(record));
+    const line = from ? `${from.address} (${from.usedAt.toISOString()})` : '-';
+    emit(out, { ...record, lastUsedFrom: from }, () => recordDetails(record, [['last used from', line]]));
   },
   async rotate(session, out, values, [id]) {
     if (session.format.mintRefusal) throw new CliError(session.format.mintRefusal, ExitCode.usage);

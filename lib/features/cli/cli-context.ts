@@ -8,6 +8,7 @@ import { ApiKeyModule } from '../../module/api-key.module.js';
 import { ApiKeyService } from '../../lifecycle/api-key.service.js';
 import { apiKeyEventEntityFor } from '../../storage/api-key-event.entity.js';
 import { readKeyFormat, type RecordedKeyFormat } from '../../storage/key-format.record.js';
+import { lastAddressEntities } from '../last-address/index.js';
 import { resolveCliKeyFormat, type CliKeyFormat, type KeyFormatFlags } from './cli-key-format.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -36,7 +37,8 @@ class ApiKeyCliModule {}
 
 /**
  * Runs `work` with an `ApiKeyService` in a Nest application context on the
- * host's database (its own connection, with only the key entities, no
+ * host's database (its own connection, with only the key entities and the
+ * last-address feature's (read only when its table exists), no
  * synchronize, no migrations), then closes it. The service follows the key
  * format the app recorded at boot (prefix, environments, lifetimes, entropy,
  * tag), read on that connection before the module starts; the CLI's own
@@ -72,7 +74,8 @@ export async function withApiKeyService<T>(
             useFactory: () =>
               ({
                 ...connection.dataSource,
-                entities: [],
+                // The last-address table's entity, so that `show` can read it where the app records it.
+                entities: lastAddressEntities(connection.tableName),
                 migrations: [],
                 subscribers: [],
                 autoLoadEntities: true,

@@ -58,8 +58,8 @@ export function recordsTable(records: ApiKeyRecord[]): string {
   );
 }
 
-/** One key as aligned `field  value` lines. */
-export function recordDetails(record: ApiKeyRecord): string {
+/** One key as aligned `field  value` lines; `extra` rows (a feature's) follow its last use. */
+export function recordDetails(record: ApiKeyRecord, extra: readonly [string, string][] = []): string {
   const rows: [string, string][] = [
     ['id', record.id],
     ['name', record.name],
@@ -75,6 +75,7 @@ export function recordDetails(record: ApiKeyRecord): string {
     ],
     ['replaced by', record.replacedById ?? '-'],
     ['last used', iso(record.lastUsedAt)],
+    ...extra,
     ['metadata', record.metadata ? JSON.stringify(record.metadata) : '-'],
   ];
   const width = Math.max(...rows.map(([field]) => field.length));

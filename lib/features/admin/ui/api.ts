@@ -92,6 +92,8 @@ export interface KeyRow {
   revokedAt: string | null;
   revokedReason: string | null;
   lastUsedAt: string | null;
+  /** Where it was last used from: only when the app records it (`withLastAddress()`); `null` when not since. */
+  lastUsedFrom?: { address: string; usedAt: string } | null;
   replacedById: string | null;
   familyId: string | null;
   remainingUses: number | null;

@@ -21,6 +21,13 @@ function refillText(key: KeyRow): string {
   return `${every}; the next, ${when(new Date(key.refilledAtMs + key.refillIntervalMs).toISOString())}`;
 }
 
+/** The "Last used from" row, when the app records addresses (the API then sends `lastUsedFrom`). */
+function lastUsedFrom(key: KeyRow): [string, unknown][] {
+  if (key.lastUsedFrom === undefined) return [];
+  const last = key.lastUsedFrom;
+  return [['Last used from', last ? html`<span class="mono">${last.address}</span> (${when(last.usedAt)})` : '—']];
+}
+
 /** Every field of one key; edit it, disable/enable it, change its credits and scopes, rotate, revoke; its audit trail and usage. */
 export function KeyPage({ id }: { id: string }) {
   const [key, setKey] = useState<KeyRow | null>(null);
@@ -110,6 +117,7 @@ export function KeyPage({ id }: { id: string }) {
     ['Created', when(key.createdAt)],
     ['Expires', when(key.expiresAt)],
     ['Last used', when(key.lastUsedAt)],
+    ...lastUsedFrom(key),
     ['Revoked', key.revokedAt ? `${when(key.revokedAt)}${key.revokedReason ? ` (${key.revokedReason})` : ''}` : '—'],
     [
       'Replaced by',
