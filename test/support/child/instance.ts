@@ -50,7 +50,15 @@ class StatsController {
   @Get()
   stats() {
     const pool = (this.dataSource.driver as unknown as { master: { totalCount: number; idleCount: number } }).master;
-    return { rss: process.memoryUsage().rss, pool: pool.totalCount, idle: pool.idleCount };
+    const memory = process.memoryUsage();
+    const cpu = process.cpuUsage();
+    return {
+      rss: memory.rss,
+      heap: memory.heapUsed,
+      pool: pool.totalCount,
+      idle: pool.idleCount,
+      cpuUs: cpu.user + cpu.system,
+    };
   }
 }
 

@@ -9,7 +9,7 @@ export interface InstanceProcess {
   /** What it wrote to stderr so far (warnings, unhandled rejections). */
   stderr: string[];
   /** RSS (bytes) and pool size, from its `/__stats`. */
-  stats(): Promise<{ rss: number; pool: number; idle: number }>;
+  stats(): Promise<{ rss: number; heap: number; pool: number; idle: number; cpuUs: number }>;
   stop(): Promise<void>;
 }
 
@@ -41,7 +41,7 @@ export function startInstance(config: InstanceConfig, nice = 0): Promise<Instanc
         stderr,
         async stats() {
           const response = await fetch(`http://127.0.0.1:${port}/__stats`);
-          return (await response.json()) as { rss: number; pool: number; idle: number };
+          return (await response.json()) as { rss: number; heap: number; pool: number; idle: number; cpuUs: number };
         },
         stop: () =>
           new Promise<void>((stopped) => {
