@@ -121,22 +121,23 @@ export class ReplicaLagGate implements ReplicaLagReading {
     } finally {
       await primary.release();
     }
-    const replica = this.dataSource.createQueryRunner('slave');
-    try {
-      const pause = Math.max(5, Math.min(50, Math.floor(this.options.maxLagMs / 10)));
-      for (;;) {
-        const [row] = await replica.query(
-          'SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS lsn',
-        );
-        if (!row.standby) throw new Error('the replica is not in recovery (promoted?)');
-        if (row.lsn !== null && parseLsn(row.lsn) >= target) return Math.ceil(performance.now() - started);
-        // Not caught up within the bound: the lag is at least this (over the bound).
-        const elapsed = performance.now() - started;
-        if (elapsed > this.options.maxLagMs || this.stopped) return Math.ceil(elapsed);
-        await new Promise((resolve) => setTimeout(resolve, pause));
+    const pause = Math.max(5, Math.min(50, Math.floor(this.options.maxLagMs / 10)));
+    for (;;) {
+      // A connection per poll, never held across the pause: a pooled client checked out while idle has no
+      // error listener, and a server that ends it then would crash the process.
+      const replica = this.dataSource.createQueryRunner('slave');
+      let row: { standby: boolean; lsn: string | null };
+      try {
+        [row] = await replica.query('SELECT pg_is_in_recovery() AS standby, pg_last_wal_replay_lsn()::text AS lsn');
+      } finally {
+        await replica.release();
       }
-    } finally {
-      await replica.release();
+      if (!row.standby) throw new Error('the replica is not in recovery (promoted?)');
+      if (row.lsn !== null && parseLsn(row.lsn) >= target) return Math.ceil(performance.now() - started);
+      // Not caught up within the bound: the lag is at least this (over the bound).
+      const elapsed = performance.now() - started;
+      if (elapsed > this.options.maxLagMs || this.stopped) return Math.ceil(elapsed);
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
 }
