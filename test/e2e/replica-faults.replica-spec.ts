@@ -63,7 +63,7 @@ describe.each([
   let revoked: IssuedApiKey;
 
   beforeAll(async () => {
-    requireStreaming(SHARED);
+    await requireStreaming(SHARED);
     target = await startReplicaApp(SHARED, testSchema(), { readFrom: 'replica', ...extra }, [OrdersController]);
     valid = await target.service.issue({ name: 'valid', scopes: ['orders:read'] });
     revoked = await target.service.issue({ name: 'revoked', scopes: ['orders:read'] });
@@ -118,7 +118,7 @@ describe.each([
     let valid: IssuedApiKey;
 
     beforeAll(async () => {
-      requireStreaming(THROWAWAY);
+      await requireStreaming(THROWAWAY);
       target = await startReplicaApp(THROWAWAY, 'public', options, [OrdersController]);
       valid = await target.service.issue({ name: 'valid', scopes: ['orders:read'] });
       await until(target, valid.key, 200);
@@ -145,6 +145,8 @@ describe.each([
       await sleep(300);
       expect(statuses(await burst(target, issued.key))).toEqual([401]);
       expect(statuses(await burst(target, valid.key))).toEqual([200]);
+      // The replica reconnects to the restarted primary by itself.
+      await requireStreaming(THROWAWAY);
     });
   },
 );

@@ -26,8 +26,8 @@ const REVOCATIONS = 20;
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 let schema: string;
 
-beforeAll(() => {
-  requireStreaming(SHARED);
+beforeAll(async () => {
+  await requireStreaming(SHARED);
   schema = testSchema();
 });
 

@@ -27,14 +27,21 @@ export function pgReplica(...args: string[]): string {
   return execFileSync('bash', [SCRIPT, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
 }
 
-/** Fails, saying what to run, unless `replica` streams from its primary. */
-export function requireStreaming(pair: { primary: number; replica: number }): void {
-  const status = pgReplica('status', String(pair.replica));
-  if (status !== 'replica-streaming')
-    throw new Error(
-      `no PostgreSQL replica streaming on 127.0.0.1:${pair.replica} (status: ${status}): ` +
-        `run bash .ci/pg-replica.sh up ${pair.primary} ${pair.replica} (npm run test:replica does)`,
-    );
+/**
+ * Waits (at most 20 s: a replica reconnects to a restarted primary within `wal_retrieve_retry_interval`, 5 s)
+ * until `replica` streams from its primary; fails, saying what to run, if it does not.
+ */
+export async function requireStreaming(pair: { primary: number; replica: number }): Promise<void> {
+  let status = '';
+  for (let i = 0; i < 40; i++) {
+    status = pgReplica('status', String(pair.replica));
+    if (status === 'replica-streaming') return;
+    await sleep(500);
+  }
+  throw new Error(
+    `no PostgreSQL replica streaming on 127.0.0.1:${pair.replica} (status: ${status}): ` +
+      `run bash .ci/pg-replica.sh up ${pair.primary} ${pair.replica} (npm run test:replica does)`,
+  );
 }
 
 /** A running app on a primary + replica DataSource, listening on a port. */
