@@ -102,6 +102,17 @@ export interface ApiKeyModuleOptions {
    */
   readFrom?: 'primary' | 'replica';
   /**
+   * With `readFrom: 'replica'` on PostgreSQL: the most replica lag (ms) the guard's reads accept. Once per
+   * `replicaLagCheckIntervalMs` (never per request) the lag is measured from WAL positions; while it is over
+   * this bound, or the replica cannot be reached, lookups go to the primary (one log line per switch; the
+   * count is `LookupStats.replicaLag`). A revoked key then passes at most about `maxReplicaLagMs +
+   * replicaLagCheckIntervalMs` after the revocation committed. Default: none (the replica is read whatever
+   * its lag). See docs/production-databases.md.
+   */
+  maxReplicaLagMs?: number;
+  /** How often `maxReplicaLagMs` measures the lag, in ms. Default 1000. */
+  replicaLagCheckIntervalMs?: number;
+  /**
    * Send the guard's lookups that start in one turn of the event loop as one
    * statement (`hash = ANY($1)` / `hash IN (...)`), after each of them was
    * asked for, so no request sees a state older than its arrival. Default:
@@ -175,6 +186,8 @@ export class ResolvedApiKeyOptions {
   /** The lookup cache's settings, or `undefined` for no cache. */
   readonly cache: ResolvedApiKeyCacheOptions | undefined = undefined;
   readonly readFrom: 'primary' | 'replica' = 'primary';
+  readonly maxReplicaLagMs: number | undefined = undefined;
+  readonly replicaLagCheckIntervalMs: number = 1000;
   readonly batchLookups: boolean | undefined = undefined;
   /** Makes and checks the keyed tag, or `undefined` without the `keyTag` option. */
   readonly keyTagger: KeyTagger | undefined;
@@ -258,6 +271,13 @@ export class ResolvedApiKeyOptions {
     if (this.readFrom !== 'primary' && this.readFrom !== 'replica') {
       throw bad('readFrom', `readFrom must be 'primary' or 'replica'; got ${JSON.stringify(this.readFrom)}`);
     }
+    for (const name of ['maxReplicaLagMs', 'replicaLagCheckIntervalMs'] as const) {
+      const value = this[name];
+      if (value !== undefined && !(Number.isInteger(value) && value >= 1))
+        throw bad(name, `${name} must be a positive integer (ms)`);
+    }
+    if (this.maxReplicaLagMs !== undefined && this.readFrom !== 'replica')
+      throw bad('maxReplicaLagMs', "maxReplicaLagMs bounds replica reads: it needs readFrom: 'replica'");
     this.keyTagger =
       options.keyTag === undefined ? undefined : new KeyTagger(options.keyTag, bodyLengthFor(this.entropyBits));
     // The longest new key must parse: found here, not at the first issue.

@@ -139,9 +139,12 @@ export function storeProvider(setup: ApiKeySetup): Provider {
     useFactory: (db: ApiKeyDatabase, options: ResolvedApiKeyOptions): ApiKeyStore => {
       const stats = new LookupStats(setup.name);
       const { readFrom, batchLookups: batch, coalesceLookups: coalesce, cache } = options;
-      if (!cache) return new TypeOrmApiKeyStore(db.dataSource, db.keys, { coalesce, readFrom, batch, stats });
+      const replicaLag = db.replicaLag;
+      stats.replicaLag = replicaLag;
+      if (!cache)
+        return new TypeOrmApiKeyStore(db.dataSource, db.keys, { coalesce, readFrom, batch, stats, replicaLag });
       // The cached store coalesces its own misses (see CachedApiKeyStore).
-      const inner = new TypeOrmApiKeyStore(db.dataSource, db.keys, { readFrom, batch, stats });
+      const inner = new TypeOrmApiKeyStore(db.dataSource, db.keys, { readFrom, batch, stats, replicaLag });
       return new CachedApiKeyStore(inner, new LookupCache<StoredApiKey>(cache), coalesce, Date.now, stats);
     },
     inject: [ApiKeyDatabase, API_KEY_OPTIONS],

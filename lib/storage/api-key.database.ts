@@ -1,10 +1,11 @@
-import type { OnModuleInit } from '@nestjs/common';
+import type { OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ApiKeyConfigurationError, asStoreUnavailable } from '../api-key.errors.js';
 import type { ApiKeyEventColumns } from './api-key-event.entity.js';
 import type { ApiKeyColumns } from './api-key.entity.js';
 import type { ResolvedApiKeyOptions } from '../api-key.options.js';
 import { recordKeyFormat } from './key-format.record.js';
+import { ReplicaLagGate } from './replica-lag.js';
 import { checkTables, type ApiKeyDatabaseShape } from './schema-check.js';
 
 export type { ApiKeyDatabaseShape } from './schema-check.js';
@@ -35,7 +36,7 @@ export function noDataSourceMessage(name: string | undefined): string {
  * it records the setup's key format for the operator CLI (`recordKeyFormat`).
  * The request path's lookup does not go through here (see `TypeOrmApiKeyStore`).
  */
-export class ApiKeyDatabase implements OnModuleInit {
+export class ApiKeyDatabase implements OnModuleInit, OnApplicationShutdown {
   readonly keys: typeof ApiKeyColumns;
   readonly events: typeof ApiKeyEventColumns;
   private serial: Promise<unknown> = Promise.resolve();
@@ -46,6 +47,8 @@ export class ApiKeyDatabase implements OnModuleInit {
   private readonly pending = new WeakMap<EntityManager, (() => void)[]>();
   /** Callbacks to run only once each open transaction has committed, by its EntityManager. */
   private readonly committed = new WeakMap<EntityManager, (() => void)[]>();
+  /** With `readFrom: 'replica'` and `maxReplicaLagMs` under replication: where each guard lookup may go. */
+  readonly replicaLag?: ReplicaLagGate;
 
   constructor(
     readonly dataSource: DataSource,
@@ -56,6 +59,11 @@ export class ApiKeyDatabase implements OnModuleInit {
     this.events = shape.events;
     this.serialize = dataSource.options.type.includes('sqlite') || dataSource.options.type === 'sqljs';
     this.replicated = Boolean((dataSource.options as { replication?: unknown }).replication);
+    if (this.replicated && options?.readFrom === 'replica' && options.maxReplicaLagMs !== undefined)
+      this.replicaLag = new ReplicaLagGate(dataSource, {
+        maxLagMs: options.maxReplicaLagMs,
+        intervalMs: options.replicaLagCheckIntervalMs,
+      });
   }
 
   /**
@@ -80,6 +88,13 @@ export class ApiKeyDatabase implements OnModuleInit {
   async onModuleInit(): Promise<void> {
     await checkTables(this.dataSource, this.shape);
     if (this.options) await recordKeyFormat(this.dataSource, this.events, this.options);
+    // The first lag check before the first request; until a check finds the replica within the bound, the primary.
+    await this.replicaLag?.start();
+  }
+
+  /** Stops the replica lag checks. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.replicaLag?.stop();
   }
 
   /** Pessimistic row locks where the driver has them (not on SQLite, whose writes are serialized anyway). */

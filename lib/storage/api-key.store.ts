@@ -7,9 +7,12 @@ import {
   postgresLookup,
   type RawRow,
   type ReadFrom,
+  type ReadTarget,
+  runnerMode,
   sqliteLookup,
 } from './batched-lookup.js';
 import type { LookupStats } from './lookup-stats.js';
+import type { ReplicaLagGate } from './replica-lag.js';
 import { isPromise, thenApply, type MaybePromise } from './maybe-promise.js';
 import { runLogged } from './statement-log.js';
 
@@ -86,14 +89,15 @@ function unavailable(cause: unknown): never {
  *
  * With TypeORM `replication`, every lookup runs on the primary, so "revoked on
  * the next request" holds; `readFrom: 'replica'` reads a replica instead
- * (opt-in: as stale as its replication lag).
+ * (opt-in: as stale as its replication lag), within `maxReplicaLagMs` when a
+ * {@link ReplicaLagGate} is given (past it, the primary).
  *
  * Every statement is reported to the DataSource's logger, as `DataSource.query`
  * would. No query builder and no entity hydration per request.
  */
 export class TypeOrmApiKeyStore implements ApiKeyStore {
   private lookup?: Lookup;
-  private readonly readFrom: ReadFrom;
+  private readonly readFrom: ReadTarget;
   /** Batch the lookups of one event-loop turn; `undefined`: on PostgreSQL and MySQL, not on SQLite. */
   private readonly batch: boolean | undefined;
   private columns?: ColumnMetadata[];
@@ -112,9 +116,17 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   constructor(
     private readonly dataSource: DataSource,
     private readonly entity: typeof ApiKeyColumns,
-    options: { coalesce?: boolean; readFrom?: ReadFrom; batch?: boolean; stats?: LookupStats } = {},
+    options: {
+      coalesce?: boolean;
+      readFrom?: ReadFrom;
+      batch?: boolean;
+      stats?: LookupStats;
+      /** With `readFrom: 'replica'`: decides per statement between the replica and the primary. */
+      replicaLag?: ReplicaLagGate;
+    } = {},
   ) {
-    this.readFrom = options.readFrom ?? 'primary';
+    const gate = options.replicaLag;
+    this.readFrom = options.readFrom === 'replica' && gate ? () => gate.readFrom() : (options.readFrom ?? 'primary');
     this.batch = options.batch;
     this.stats = options.stats;
     if (options.coalesce) this.inFlight = new LookupCoalescer();
@@ -156,7 +168,7 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
 
     // Query subscribers expect to see every statement through a query runner.
     const query: Lookup = async (hash) => {
-      const runner = this.dataSource.createQueryRunner(this.readFrom === 'replica' ? 'slave' : 'master');
+      const runner = this.dataSource.createQueryRunner(runnerMode(this.readFrom));
       try {
         return (await runner.query(sql, [hash]))[0];
       } finally {

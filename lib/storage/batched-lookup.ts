@@ -16,16 +16,23 @@ export type BatchedLookup = (hash: string) => Promise<RawRow | undefined>;
  * (opt-in: as stale as the replica's lag).
  */
 export type ReadFrom = 'primary' | 'replica';
+/** Where each lookup statement goes: fixed, or decided per statement (the replica lag bound, lib/storage/replica-lag.ts). */
+export type ReadTarget = ReadFrom | (() => ReadFrom);
+
+/** The query runner mode of a statement sent now. */
+export function runnerMode(target: ReadTarget): 'master' | 'slave' {
+  return (typeof target === 'function' ? target() : target) === 'replica' ? 'slave' : 'master';
+}
 
 /** Borrows a pooled connection through a TypeORM query runner, runs one logged statement on it, and gives it back. */
 async function onPooledConnection(
   dataSource: DataSource,
-  readFrom: ReadFrom,
+  readFrom: ReadTarget,
   sql: string,
   parameters: unknown[],
   execute: (connection: any) => Promise<RawRow[]>,
 ): Promise<RawRow[]> {
-  const runner = dataSource.createQueryRunner(readFrom === 'replica' ? 'slave' : 'master');
+  const runner = dataSource.createQueryRunner(runnerMode(readFrom));
   try {
     const connection = await runner.connect();
     return await runLogged(dataSource, sql, parameters, runner, () => execute(connection));
@@ -51,7 +58,7 @@ function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>, stats?: 
 export function postgresLookup(
   dataSource: DataSource,
   lookupSql: LookupSql,
-  readFrom: ReadFrom,
+  readFrom: ReadTarget,
   stats?: LookupStats,
 ): BatchedLookup {
   const sql = lookupSql('k.hash = ANY(:hashes)', { hashes: [] });
@@ -79,7 +86,7 @@ export function postgresLookup(
 export function mysqlLookup(
   dataSource: DataSource,
   lookupSql: LookupSql,
-  readFrom: ReadFrom,
+  readFrom: ReadTarget,
   stats?: LookupStats,
 ): BatchedLookup {
   const texts = new Map<number, string>();

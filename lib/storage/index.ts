@@ -10,4 +10,5 @@ export * from './batched-lookup.js';
 export * from './migrations/index.js';
 export * from './api-key-event.insert.js';
 export * from './lookup-stats.js';
+export * from './replica-lag.js';
 export * from './key-format.record.js';

@@ -1,3 +1,18 @@
+/** What a replica lag gate (lib/storage/replica-lag.ts) tells readers (telemetry, health checks, tests): plain fields, read at will. */
+export interface ReplicaLagReading {
+  /**
+   * The replica's lag at the last check, in ms (an upper bound; past `maxLagMs`, how long the check waited);
+   * `undefined` before the first check or when the check failed.
+   */
+  readonly lagMs: number | undefined;
+  /** Whether the guard's lookups go to the replica now (`false`: to the primary). */
+  readonly onReplica: boolean;
+  /** Lookup statements sent to the primary because the replica was over the bound or could not be checked. */
+  readonly bypasses: number;
+  /** Checks run so far (each at most one primary and a few replica statements). */
+  readonly checks: number;
+}
+
 /** Where each batch's size goes besides the counts (telemetry's histogram). */
 export interface BatchSizeSink {
   record(size: number): void;
@@ -22,6 +37,8 @@ export class LookupStats {
   batchedKeys = 0;
   /** Also told each batch's size, when set (by telemetry, once it is on). */
   batchSizes: BatchSizeSink | undefined = undefined;
+  /** With `maxReplicaLagMs`: the replica's last measured lag, where lookups go, and how many went to the primary. */
+  replicaLag: ReplicaLagReading | undefined = undefined;
 
   /**
    * @param setup the key setup's name (`ApiKeyModule.forRoot({ name })`), or

@@ -102,9 +102,17 @@ async function within<T>(ms: number, work: Promise<T>): Promise<T> {
 
 /** Selects `columns` of `metadata`'s table and no row; rejects when the table or a column does not exist. */
 async function probe(dataSource: DataSource, metadata: EntityMetadata, columns: readonly string[]): Promise<void> {
-  const qb = dataSource.createQueryBuilder().from(metadata.target, 't');
-  qb.select(columns.length ? columns.map((c) => `t.${c}`) : ['1']).where('1 = 0');
-  await qb.getRawMany();
+  // Under TypeORM `replication` on the primary: a replica may not have replayed tables created just now.
+  const runner = (dataSource.options as { replication?: unknown }).replication
+    ? dataSource.createQueryRunner('master')
+    : undefined;
+  try {
+    const qb = dataSource.createQueryBuilder(runner).from(metadata.target, 't');
+    qb.select(columns.length ? columns.map((c) => `t.${c}`) : ['1']).where('1 = 0');
+    await qb.getRawMany();
+  } finally {
+    await runner?.release();
+  }
 }
 
 /**
