@@ -13,7 +13,7 @@ import {
   type ResolvedApiKeyCacheOptions,
 } from './cache/cache.options.js';
 import { ApiKeyConfigurationError } from './api-key.errors.js';
-import { assertNoMovedOption } from './api-key.moved-options.js';
+import { assertNoMovedOption } from './module/moved-options.js';
 import {
   rateLimitFault,
   validateRateLimit,

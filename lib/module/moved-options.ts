@@ -1,4 +1,4 @@
-import { ApiKeyConfigurationError } from './api-key.errors.js';
+import { ApiKeyConfigurationError } from '../api-key.errors.js';
 
 /**
  * The options of `ApiKeyModule.forRoot()` in 0.1 that moved into features, with where each went. Given to
