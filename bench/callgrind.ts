@@ -115,3 +115,13 @@ export function functionCosts(file: string, pid: number, root: string, requests:
     }))
     .sort((a, b) => b.inclusive - a.inclusive);
 }
+
+/**
+ * Instructions per request spent compiling (V8's `Runtime_Compile*` entries:
+ * lazy bytecode compilation and TurboFan), which falls as the server warms up.
+ */
+export function compileCost(costs: readonly FunctionCost[]): number {
+  return costs
+    .filter((f) => f.name.startsWith('v8::internal::Runtime_Compile'))
+    .reduce((sum, f) => sum + f.inclusive, 0);
+}

@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- --instructions [--only=a,b] [--warmup=N] [--windows=N] [--window=N] [--gap=N]
- *   [--connections=C] [--parallel=P] [--top=K]`
+ *   [--connections=C] [--parallel=P] [--nice=N] [--top=K]`
  *
  * Instructions per request, counted by valgrind's callgrind in a long-running
  * server: each variant alone in `node --predictable --perf-basic-prof` under
@@ -9,14 +9,14 @@
  * one dump per window) sent on keep-alive connections by a client outside
  * valgrind. The figure is the smallest window (GC moves a window by a few
  * percent). Unlike req/s, it does not move with the machine's load, so several
- * variants may run side by side (`--parallel`; PostgreSQL ones one at a time,
- * as the database server's CPU per request is read from its backends).
+ * variants may run side by side (`--parallel`; each server's PostgreSQL
+ * backends, whose CPU is read, are told apart by their `application_name`).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { DataSource } from 'typeorm';
-import { callgrindControl, dumpTotal, functionCosts } from './callgrind.js';
+import { callgrindControl, compileCost, dumpTotal, functionCosts } from './callgrind.js';
 import {
   DATA_DIR,
   HERE,
@@ -52,6 +52,8 @@ const PROFILED = ['lib-sqlite-1k', 'lib-sqlite-1k-cache', 'lib-postgres-1k', 'li
 interface Options {
   only?: string[];
   warmup: number;
+  /** The niceness of the servers under valgrind (`nice -n`). */
+  nice: number;
   windows: number;
   window: number;
   gap: number;
@@ -66,6 +68,7 @@ function parseOptions(argv: string[]): Options {
   return {
     only: value('only')?.split(','),
     warmup: number('warmup', 20_000),
+    nice: number('nice', 10),
     windows: number('windows', 3),
     window: number('window', 1_000),
     gap: number('gap', 1_000),
@@ -78,9 +81,15 @@ function parseOptions(argv: string[]): Options {
 const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter(Boolean);
 
 /** Starts the variant's server under callgrind (instrumentation off); resolves with its pid and port. */
-async function startUnderCallgrind(variant: Variant, dir: string): Promise<{ child: ChildProcess; port: number }> {
-  const args = ['-n', '10', 'valgrind', '--tool=callgrind', '--instr-atstart=no'];
+async function startUnderCallgrind(
+  variant: Variant,
+  dir: string,
+  nice: number,
+): Promise<{ child: ChildProcess; port: number }> {
+  const args = ['-n', String(nice), 'valgrind', '--tool=callgrind', '--instr-atstart=no'];
   args.push(`--callgrind-out-file=${join(dir, 'cg.%p.out')}`, process.execPath, '--predictable', '--perf-basic-prof');
+  // V8's code log (written with the perf map) goes beside the dumps, not into the working directory.
+  args.push('--no-logfile-per-isolate', `--logfile=${join(dir, 'v8.log')}`);
   const child = spawn('nice', [...args, join(HERE, 'server.js'), variant.id, '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: ROOT,
@@ -114,14 +123,14 @@ async function statements(port: number): Promise<number> {
   return ((await response.json()) as { statements: number }).statements;
 }
 
-/** CPU time (ns, from /proc/<pid>/schedstat) of the PostgreSQL backends serving the bench database. */
-async function postgresBackendNs(): Promise<number> {
+/** CPU time (ns, from /proc/<pid>/schedstat) of the PostgreSQL backends serving the bench server `server`. */
+async function postgresBackendNs(server: number): Promise<number> {
   const admin = new DataSource({ type: 'postgres', url: `${POSTGRES_URL}/postgres` });
   await admin.initialize();
   try {
     const rows: { pid: number }[] = await admin.query(
-      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [SERVER_DATABASE],
+      'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
+      [SERVER_DATABASE, `bench-server-${server}`],
     );
     let ns = 0;
     for (const { pid } of rows) {
@@ -148,11 +157,12 @@ function newestDump(dir: string, pid: number): string {
 }
 
 async function measureVariant(variant: Variant, options: Options): Promise<VariantInstructions> {
-  const dir = join(DATA_DIR, 'callgrind', variant.id);
+  // By build too (build/bench, or a copy of an earlier build measured alongside), so two runs never share dumps.
+  const dir = join(DATA_DIR, 'callgrind', `${basename(resolve(HERE, '..'))}-${variant.id}`);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const started = Date.now();
-  const { child, port } = await startUnderCallgrind(variant, dir);
+  const { child, port } = await startUnderCallgrind(variant, dir, options.nice);
   const pid = child.pid!;
   const url = `http://127.0.0.1:${port}/bench`;
   const log = (line: string) => console.log(`${variant.id.padEnd(28)} ${line}`);
@@ -177,26 +187,31 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
     for (let w = 0; w < options.windows; w++) {
       if (w > 0) unexpected += (await loadExactly(url, sent, options.gap, options.connections, expected)).unexpected;
       const statementsBefore = await statements(port);
-      const pgBefore = variant.db === 'postgres' ? await postgresBackendNs() : 0;
+      const pgBefore = variant.db === 'postgres' ? await postgresBackendNs(pid) : 0;
       callgrindControl(pid, '-z');
       callgrindControl(pid, '-i', 'on');
       const count: LoadCount = await loadExactly(url, sent, options.window, options.connections, expected);
       callgrindControl(pid, '-i', 'off');
       callgrindControl(pid, '-d', `window-${w + 1}`);
-      const pgAfter = variant.db === 'postgres' ? await postgresBackendNs() : 0;
+      const pgAfter = variant.db === 'postgres' ? await postgresBackendNs(pid) : 0;
       const stmts = (await statements(port)) - statementsBefore;
       unexpected += count.unexpected;
       const dump = newestDump(dir, pid);
       const perRequest = dumpTotal(dump) / options.window;
       windows.push({
         perRequest,
+        compilePerRequest: compileCost(functionCosts(dump, pid, ROOT, options.window)),
         statementsPerRequest: stmts / options.window,
         postgresUsPerRequest: variant.db === 'postgres' ? (pgAfter - pgBefore) / 1e3 / options.window : undefined,
         dump,
       });
-      log(`window ${w + 1}: ${Math.round(perRequest).toLocaleString('en-US')} instructions/request`);
+      const compiling = Math.round(windows[w].compilePerRequest).toLocaleString('en-US');
+      log(
+        `window ${w + 1}: ${Math.round(perRequest).toLocaleString('en-US')} instructions/request (${compiling} compiling)`,
+      );
     }
     const best = windows.reduce((a, b) => (b.perRequest < a.perRequest ? b : a));
+    const steady = Math.min(...windows.map((w) => w.perRequest - w.compilePerRequest));
     const top = PROFILED.includes(variant.id)
       ? functionCosts(best.dump, pid, ROOT, options.window)
           .filter((f) => f.name.includes('lib/'))
@@ -207,6 +222,7 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
       label: variant.label,
       windows,
       best: best.perRequest,
+      steady,
       unexpected,
       minutes: (Date.now() - started) / 60_000,
       top,
@@ -229,8 +245,30 @@ function updateReadme(markdown: string): boolean {
   return true;
 }
 
-/** Measures the variants, `parallel` at a time (never two PostgreSQL ones together), and writes the tables. */
+/**
+ * `--render=<results.json>`: the tables of an earlier run again (to stdout), with the compiling share of each
+ * window computed from its dump when the file predates it (the dumps and perf maps must still be there).
+ */
+function rerender(file: string): void {
+  const results = JSON.parse(readFileSync(file, 'utf8')) as InstructionResults;
+  const variants = results.variants.map((v) => {
+    const windows = v.windows.map((w) => {
+      if (w.compilePerRequest !== undefined) return w;
+      const pid = Number(/cg\.(\d+)\.out/.exec(w.dump)![1]);
+      const requests = Number(results.settings.window);
+      return { ...w, compilePerRequest: compileCost(functionCosts(w.dump, pid, ROOT, requests)) };
+    });
+    return { ...v, windows, steady: Math.min(...windows.map((w) => w.perRequest - w.compilePerRequest)) };
+  });
+  const updated = { ...results, variants };
+  writeFileSync(file, JSON.stringify(updated, null, 2) + '\n');
+  console.log(renderInstructions(updated));
+}
+
+/** Measures the variants, `parallel` at a time, and writes the tables. */
 export async function runInstructions(argv: string[]): Promise<void> {
+  const render = argv.find((a) => a.startsWith('--render='));
+  if (render) return rerender(render.slice('--render='.length));
   const options = parseOptions(argv);
   const ids = options.only ?? INSTRUCTION_VARIANTS;
   const variants = ids.map((id) => {
@@ -252,23 +290,9 @@ export async function runInstructions(argv: string[]): Promise<void> {
   );
   const queue = [...variants];
   const results = new Map<string, VariantInstructions>();
-  let postgresBusy = false;
   const worker = async () => {
-    for (;;) {
-      const at = queue.findIndex((v) => v.db !== 'postgres' || !postgresBusy);
-      if (at < 0 && queue.length) {
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        continue;
-      }
-      if (at < 0) return;
-      const [variant] = queue.splice(at, 1);
-      const pgVariant = variant.db === 'postgres';
-      if (pgVariant) postgresBusy = true;
-      try {
-        results.set(variant.id, await measureVariant(variant, options));
-      } finally {
-        if (pgVariant) postgresBusy = false;
-      }
+    for (let variant = queue.shift(); variant; variant = queue.shift()) {
+      results.set(variant.id, await measureVariant(variant, options));
     }
   };
   await Promise.all(Array.from({ length: options.parallel }, worker));

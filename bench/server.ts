@@ -106,6 +106,8 @@ function appModule(variant: Variant): DynamicModule {
   const database = () =>
     TypeOrmModule.forRoot({
       ...dataSourceOptions(variant.db!, variant.size!),
+      // Names this server's PostgreSQL backends, whose CPU the instructions mode reads.
+      ...(variant.db === 'postgres' ? { applicationName: `bench-server-${process.pid}` } : {}),
       entities,
       synchronize: false,
       logger: statementCounter,
