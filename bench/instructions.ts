@@ -214,7 +214,7 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
     const steady = Math.min(...windows.map((w) => w.perRequest - w.compilePerRequest));
     const top = PROFILED.includes(variant.id)
       ? functionCosts(best.dump, pid, ROOT, options.window)
-          .filter((f) => f.name.includes('lib/'))
+          .filter((f) => / lib\//.test(f.name))
           .slice(0, options.top)
       : undefined;
     return {
