@@ -54,7 +54,15 @@ export function dataSourceOptions(db: BenchDatabase, size: TableSize): DataSourc
 
 /** What guards the route in a variant. */
 export type GuardKind =
-  'none' | 'noop' | 'noop-async' | 'library' | 'library-v0' | 'jwt-string' | 'jwt-keyobject' | 'hand-rolled';
+  | 'none'
+  | 'noop'
+  | 'noop-check'
+  | 'noop-async'
+  | 'library'
+  | 'library-v0'
+  | 'jwt-string'
+  | 'jwt-keyobject'
+  | 'hand-rolled';
 
 /** One benchmarked configuration: its own Nest app process. */
 export interface Variant {
@@ -84,6 +92,11 @@ export interface Variant {
 export const VARIANTS: readonly Variant[] = [
   { id: 'bare', label: 'bare Nest route (no auth)', guard: 'none' },
   { id: 'noop-guard', label: 'a guard that only returns true', guard: 'noop' },
+  {
+    id: 'noop-check-guard',
+    label: 'a guard that reads the header and the route scopes, then returns true',
+    guard: 'noop-check',
+  },
   { id: 'noop-async-guard', label: 'an async guard that only returns true', guard: 'noop-async', fullOnly: true },
   { id: 'lib-sqlite-1k', label: 'nestjs-opaque-keys, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k' },
   {

@@ -106,7 +106,7 @@ async function sanityCheck(server: Server): Promise<void> {
     (await fetch(url, { headers: { authorization: `Bearer ${credential}` } })).status;
   const ok = await status(good);
   if (ok !== 200) throw new Error(`${variant.id}: a valid credential got ${ok}`);
-  if (['none', 'noop', 'noop-async'].includes(variant.guard)) return; // they check no credential
+  if (['none', 'noop', 'noop-check', 'noop-async'].includes(variant.guard)) return; // they check no credential
   const bad = await status(`${good.slice(0, -2)}xx`);
   if (bad !== 401) throw new Error(`${variant.id}: a tampered credential got ${bad}`);
   const [sent] = readFileSync(credentialsFile(variant), 'utf8').split('\n');
@@ -254,6 +254,10 @@ async function profile(args: Args): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--instructions')) {
+    const { runInstructions } = await import('./instructions.js');
+    return runInstructions(process.argv.slice(2));
+  }
   const args = parseArgs(process.argv.slice(2));
   if (args.profile) return profile(args);
   const variants = chosenVariants(args);

@@ -31,7 +31,14 @@ import { type ApiKeyColumns } from '../lib/storage/index.js';
 import { ApiKeyGuard, ApiKeyModule, Scopes, apiKeyEntities } from '../lib/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
 import { JWT_SECRET, KEY_TAG, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
-import { HandRolledGuard, JwtBenchGuard, NoopAsyncGuard, NoopGuard, handRolledEntity } from './guards.js';
+import {
+  HandRolledGuard,
+  JwtBenchGuard,
+  NoopAsyncGuard,
+  NoopCheckGuard,
+  NoopGuard,
+  handRolledEntity,
+} from './guards.js';
 
 /** The benchmarked route, behind `guard` (if any). The handler is the same in every variant. */
 function benchController(guard?: Type<CanActivate>): Type {
@@ -99,6 +106,8 @@ function appModule(variant: Variant): DynamicModule {
   const database = () =>
     TypeOrmModule.forRoot({
       ...dataSourceOptions(variant.db!, variant.size!),
+      // Names this server's PostgreSQL backends, whose CPU the instructions mode reads.
+      ...(variant.db === 'postgres' ? { applicationName: `bench-server-${process.pid}` } : {}),
       entities,
       synchronize: false,
       logger: statementCounter,
@@ -108,6 +117,9 @@ function appModule(variant: Variant): DynamicModule {
       break;
     case 'noop':
       guard = NoopGuard;
+      break;
+    case 'noop-check':
+      guard = NoopCheckGuard;
       break;
     case 'noop-async':
       guard = NoopAsyncGuard;
@@ -172,6 +184,8 @@ async function main(): Promise<void> {
   if (!variant) throw new Error(`unknown variant ${id}; one of ${VARIANTS.map((v) => v.id).join(', ')}`);
   const app = await createApp(variant);
   await app.listen(Number(port), '127.0.0.1');
+  // Under valgrind a server may take seconds to read a keep-alive socket's next request: keep idle sockets open.
+  Object.assign(app.getHttpServer(), { keepAliveTimeout: 120_000, headersTimeout: 0, requestTimeout: 0 });
   const stop = async () => {
     await app.close();
     process.exit(0);

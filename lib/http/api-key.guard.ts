@@ -24,14 +24,7 @@ import {
   requestHeaderLines,
   unreadCredentialOf,
 } from './credential.js';
-import {
-  admittedIn,
-  httpExchangeOf,
-  rememberAdmission,
-  requestAddress,
-  requestOf,
-  responseOf,
-} from './request-context.js';
+import { admissionsOf, httpExchangeOf, requestAddress, requestOf, responseOf } from './request-context.js';
 import * as refusals from './refusals.js';
 import { LastUsedRecorder } from '../verification/write-behind.js';
 import { isPromise, type MaybePromise } from '../storage/maybe-promise.js';
@@ -74,6 +67,8 @@ export class ApiKeyGuard implements CanActivate {
   private readonly log: RejectionLog;
   /** Where each request's outcome is reported: the features' verification hooks (none without features). */
   private readonly outcomes: VerificationOutcomes;
+  /** This key setup's verdicts by HTTP exchange (shared by every guard of the setup: bound globally and per route). */
+  private readonly admissions: WeakMap<object, ApiKeyPrincipal>;
 
   constructor(
     @Inject(API_KEY_OPTIONS) private readonly options: ResolvedApiKeyOptions,
@@ -83,6 +78,7 @@ export class ApiKeyGuard implements CanActivate {
     @Optional() @Inject(API_KEY_VERIFICATION_HOOKS) hooks?: readonly ApiKeyVerificationHook[],
   ) {
     this.outcomes = new VerificationOutcomes(hooks);
+    this.admissions = admissionsOf(verifier);
     this.headerNames = credentialHeaderNames(options);
     this.log = new RejectionLog(this.logger, options.logIntervalMs);
   }
@@ -96,7 +92,7 @@ export class ApiKeyGuard implements CanActivate {
     // globally and with @UseGuards): not looked up, counted or charged again; scopes are checked.
     const request = this.getRequest(context);
     const exchange = httpExchangeOf(context, request, this.getResponse(context));
-    const verified = exchange && admittedIn(exchange, this.verifier);
+    const verified = exchange && this.admissions.get(exchange);
     if (verified) return this.checkScopes(context, rule, verified);
 
     // 3. The credential.
@@ -210,7 +206,7 @@ export class ApiKeyGuard implements CanActivate {
     const address = this.outcomes.wantsAddress ? this.clientAddress(context, request) : undefined;
     this.outcomes.report(context, 'verified', principal.id, address);
     request[API_KEY_REQUEST_PROPERTY] = principal;
-    if (exchange) rememberAdmission(exchange, this.verifier, principal);
+    if (exchange) this.admissions.set(exchange, principal);
     this.lastUsed.touch(principal.id);
     return true;
   }

@@ -22,9 +22,23 @@ const CONFLICT: ExtractedCredential = Object.freeze({ kind: 'conflict' });
  * and judged by the key parser.
  */
 export function bearerToken(value: string): string | undefined {
+  // The common form, `Bearer <token>` with one space and nothing around it, without a regular expression.
+  if (
+    value.length > 7 &&
+    value.charCodeAt(6) === 32 &&
+    !isBlank(value.charCodeAt(7)) &&
+    !isBlank(value.charCodeAt(value.length - 1)) &&
+    (value.startsWith('Bearer') || value.slice(0, 6).toLowerCase() === 'bearer')
+  )
+    return value.slice(7);
   const trimmed = value.replace(/^[ \t]+|(?<![ \t])[ \t]+$/g, '');
   const match = /^bearer(?:[ \t]+|$)/i.exec(trimmed);
   return match ? trimmed.slice(match[0].length) : undefined;
+}
+
+/** A space or a tab. */
+function isBlank(code: number): boolean {
+  return code === 32 || code === 9;
 }
 
 /** The lower-case names of the headers a key may come in, for {@link credentialHeaderLines}. */
@@ -46,7 +60,7 @@ export function credentialHeaderLines(
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i];
     for (const wanted of names) {
-      if (name.length === wanted.length && name.toLowerCase() === wanted)
+      if (name.length === wanted.length && (name === wanted || name.toLowerCase() === wanted))
         (lines[wanted] ??= []).push(rawHeaders[i + 1]);
     }
   }
@@ -67,21 +81,21 @@ export function extractCredential(
   headers: Record<string, HeaderValue>,
   sources: CredentialSources,
 ): ExtractedCredential {
-  const found: string[] = [];
+  let bearer: string | undefined;
+  let other: string | undefined;
   if (sources.bearer) {
     const authorization = single(headers.authorization);
     if (Array.isArray(authorization)) return CONFLICT;
-    const token = authorization === undefined ? undefined : bearerToken(authorization);
-    if (token !== undefined) found.push(token);
+    bearer = authorization === undefined ? undefined : bearerToken(authorization);
   }
   if (sources.header) {
     const value = single(headers[sources.header]);
     if (Array.isArray(value)) return CONFLICT;
-    if (value !== undefined) found.push(value.replace(/^[ \t]+|(?<![ \t])[ \t]+$/g, ''));
+    if (value !== undefined) other = value.replace(/^[ \t]+|(?<![ \t])[ \t]+$/g, '');
   }
-  if (found.length === 0) return NONE;
-  if (found.length === 2 && !constantTimeEqual(found[0], found[1])) return CONFLICT;
-  return { kind: 'key', key: found[0] };
+  if (bearer === undefined) return other === undefined ? NONE : { kind: 'key', key: other };
+  if (other !== undefined && !constantTimeEqual(bearer, other)) return CONFLICT;
+  return { kind: 'key', key: bearer };
 }
 
 /**

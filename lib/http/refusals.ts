@@ -10,34 +10,50 @@ import type { ApiKeyStoreUnavailableError } from '../api-key.errors.js';
 import type { RateLimitDecision } from '../policies/rate-limit.js';
 import type { ApiKeyRejection } from '../verification/api-key.principal.js';
 
+/**
+ * A refusal made without a stack trace: it is an answer to the client, not a
+ * fault of the app (Nest logs no HttpException), and capturing the stack of a
+ * Nest request is most of what making one costs. Each refusal is still a new
+ * object.
+ */
+function withoutStack<T extends HttpException>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** 400: two different keys in one request. */
 export function conflictingKeys(): HttpException {
-  return new BadRequestException('Send one API key, not two different ones');
+  return withoutStack(() => new BadRequestException('Send one API key, not two different ones'));
 }
 
 /** 401: no key where one is required. */
 export function missingKey(): HttpException {
-  return new UnauthorizedException('API key required');
+  return withoutStack(() => new UnauthorizedException('API key required'));
 }
 
 /** 401: the one answer for every invalid key (unknown, malformed, foreign, revoked, expired, disabled, exhausted). */
 export function invalidKey(): HttpException {
-  return new UnauthorizedException('Invalid API key');
+  return withoutStack(() => new UnauthorizedException('Invalid API key'));
 }
 
 /** 403: the route's scope requirement is unmet. */
 export function insufficientScope(): HttpException {
-  return new ForbiddenException('Insufficient scope');
+  return withoutStack(() => new ForbiddenException('Insufficient scope'));
 }
 
 /** 403: the key's IP allowlist refuses the address (without telling the allowlist). */
 export function addressNotAllowed(): HttpException {
-  return new ForbiddenException('This API key may not be used from this address');
+  return withoutStack(() => new ForbiddenException('This API key may not be used from this address'));
 }
 
 /** 503: the key store cannot answer; never a pass. */
 export function storeUnavailable(): HttpException {
-  return new ServiceUnavailableException('Authentication is temporarily unavailable');
+  return withoutStack(() => new ServiceUnavailableException('Authentication is temporarily unavailable'));
 }
 
 /** A line for the guard's aggregated log: its level, its bucket, and a message without client text. */
@@ -57,8 +73,15 @@ export function refusedKeyLine(refusal: { readonly reason: ApiKeyRejection; read
     const message = `rejected API key ${refusal.keyId}: ${refusal.reason}`;
     return { level: 'warn', bucket: `${refusal.keyId}:${refusal.reason}`, message };
   }
-  return { level: 'debug', bucket: refusal.reason, message: `rejected API key: ${refusal.reason}` };
+  return (UNKNOWN_KEY_LINES[refusal.reason] ??= Object.freeze({
+    level: 'debug',
+    bucket: refusal.reason,
+    message: `rejected API key: ${refusal.reason}`,
+  }));
 }
+
+/** The log lines of refusals of no known key, one per reason: made once. */
+const UNKNOWN_KEY_LINES: Partial<Record<ApiKeyRejection, GuardLogLine>> = {};
 
 /**
  * The log line of a key its IP allowlist refused. From an address outside the
@@ -101,7 +124,7 @@ export function rateLimitHeaders(rate: RateLimitDecision): [name: string, value:
 
 /** A 429 in Nest's error shape: a rate limit reached, or credits that ran out until a refill. */
 export function tooManyRequests(message: string): HttpException {
-  return new HttpException({ statusCode: 429, message, error: 'Too Many Requests' }, 429);
+  return withoutStack(() => new HttpException({ statusCode: 429, message, error: 'Too Many Requests' }, 429));
 }
 
 /**

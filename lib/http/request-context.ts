@@ -27,7 +27,9 @@ function graphQLContext(context: ExecutionContext): GraphQLRequestContext {
  * (`req` for Apollo, `reply.request` for Mercurius). Needs no GraphQL package.
  */
 export function requestOf(context: ExecutionContext): Record<string, any> {
-  if (context.getType<string>() !== 'graphql') return context.switchToHttp().getRequest();
+  // The handler's first argument, as `switchToHttp().getRequest()` gives it, without the three closures Nest's
+  // `switchToHttp()` makes on every call.
+  if (context.getType<string>() !== 'graphql') return context.getArgs()[0];
   const gql = graphQLContext(context);
   return gql.req ?? gql.request ?? gql.reply?.request ?? {};
 }
@@ -40,7 +42,7 @@ export function requestOf(context: ExecutionContext): Record<string, any> {
 export function responseOf(context: ExecutionContext): Record<string, any> | undefined {
   const type = context.getType<string>();
   if (type === 'ws' || type === 'rpc') return undefined;
-  if (type !== 'graphql') return context.switchToHttp().getResponse();
+  if (type !== 'graphql') return context.getArgs()[1];
   const gql = graphQLContext(context);
   return gql.res ?? gql.reply ?? gql.req?.res;
 }
@@ -77,18 +79,26 @@ export function httpExchangeOf(
  * RPC channel) is never an exchange: every operation on it is judged anew.
  * Private, so a client-set property can never pass for one.
  */
-const verdicts = new WeakMap<object, Map<KeyVerifier, ApiKeyPrincipal>>();
+const verdicts = new WeakMap<KeyVerifier, WeakMap<object, ApiKeyPrincipal>>();
+
+/**
+ * The verdicts of one key setup (its verifier), by HTTP exchange: a guard takes
+ * its setup's once, so a request costs one lookup and, when admitted, one entry.
+ */
+export function admissionsOf(setup: KeyVerifier): WeakMap<object, ApiKeyPrincipal> {
+  let byExchange = verdicts.get(setup);
+  if (!byExchange) verdicts.set(setup, (byExchange = new WeakMap()));
+  return byExchange;
+}
 
 /** The principal this key setup (its verifier) already admitted in this HTTP exchange, if any. */
 export function admittedIn(exchange: object, setup: KeyVerifier): ApiKeyPrincipal | undefined {
-  return verdicts.get(exchange)?.get(setup);
+  return verdicts.get(setup)?.get(exchange);
 }
 
 /** Remembers that this key setup admitted `principal` in this HTTP exchange (for as long as the exchange lives). */
 export function rememberAdmission(exchange: object, setup: KeyVerifier, principal: ApiKeyPrincipal): void {
-  let bySetup = verdicts.get(exchange);
-  if (!bySetup) verdicts.set(exchange, (bySetup = new Map()));
-  bySetup.set(setup, principal);
+  admissionsOf(setup).set(exchange, principal);
 }
 
 /**

@@ -121,6 +121,47 @@ export function generateApiKey(options: GenerateApiKeyOptions): string {
   return head + checksumOf(head);
 }
 
+/** The value of a base62 character code (the key pattern already admitted only base62 characters). */
+function base62Digit(code: number): number {
+  if (code <= 57) return code - 48; // 0-9
+  if (code <= 90) return code - 55; // A-Z
+  return code - 61; // a-z
+}
+
+/**
+ * Whether the last {@link CHECKSUM_LENGTH} characters of `input` are the base62
+ * CRC32 of the rest: the checksum decoded and compared as a number, which is
+ * the same test as comparing it with {@link checksumOf} (a fixed-width base62
+ * encoding is one-to-one), with no string built.
+ */
+function checksumHolds(input: string): boolean {
+  const head = input.length - CHECKSUM_LENGTH;
+  let value = 0;
+  for (let i = head; i < input.length; i++) value = value * 62 + base62Digit(input.charCodeAt(i));
+  return value === crc32(input.slice(0, head));
+}
+
+/**
+ * The prefix of a presented key, once its form, length and checksum hold (and
+ * it is `expectedPrefix`, when given): what {@link parseApiKey} checks, without
+ * building its parts.
+ * @throws ApiKeyFormatError
+ */
+function checkedPrefix(input: unknown, expectedPrefix?: string): string {
+  if (typeof input !== 'string') throw new ApiKeyFormatError('not_a_string');
+  if (input.length > MAX_KEY_LENGTH) throw new ApiKeyFormatError('too_long');
+  if (!KEY_PATTERN.test(input)) {
+    throw new ApiKeyFormatError(input.includes('_') ? 'invalid_characters' : 'missing_prefix');
+  }
+  const split = input.lastIndexOf('_');
+  if (split > MAX_PREFIX_LENGTH) throw new ApiKeyFormatError('missing_prefix');
+  if (input.length - split - 1 < MIN_BODY_LENGTH + CHECKSUM_LENGTH) throw new ApiKeyFormatError('too_short');
+  const prefix = input.slice(0, split);
+  if (expectedPrefix !== undefined && prefix !== expectedPrefix) throw new ApiKeyFormatError('wrong_prefix');
+  if (!checksumHolds(input)) throw new ApiKeyFormatError('bad_checksum');
+  return prefix;
+}
+
 /**
  * Parses and checks a presented key with no I/O. Rejects anything that is not
  * a string, longer than {@link MAX_KEY_LENGTH}, not ASCII base62 around `_`,
@@ -129,21 +170,9 @@ export function generateApiKey(options: GenerateApiKeyOptions): string {
  * @throws ApiKeyFormatError
  */
 export function parseApiKey(input: unknown, expectedPrefix?: string): ParsedApiKey {
-  if (typeof input !== 'string') throw new ApiKeyFormatError('not_a_string');
-  if (input.length > MAX_KEY_LENGTH) throw new ApiKeyFormatError('too_long');
-  if (!KEY_PATTERN.test(input)) {
-    throw new ApiKeyFormatError(input.includes('_') ? 'invalid_characters' : 'missing_prefix');
-  }
-  const split = input.lastIndexOf('_');
-  const prefix = input.slice(0, split);
-  const tail = input.slice(split + 1);
-  if (prefix.length > MAX_PREFIX_LENGTH) throw new ApiKeyFormatError('missing_prefix');
-  if (tail.length < MIN_BODY_LENGTH + CHECKSUM_LENGTH) throw new ApiKeyFormatError('too_short');
-  if (expectedPrefix !== undefined && prefix !== expectedPrefix) throw new ApiKeyFormatError('wrong_prefix');
-  const body = tail.slice(0, -CHECKSUM_LENGTH);
-  const checksum = tail.slice(-CHECKSUM_LENGTH);
-  if (checksumOf(`${prefix}_${body}`) !== checksum) throw new ApiKeyFormatError('bad_checksum');
-  return { prefix, body, checksum };
+  const prefix = checkedPrefix(input, expectedPrefix);
+  const tail = (input as string).slice(prefix.length + 1);
+  return { prefix, body: tail.slice(0, -CHECKSUM_LENGTH), checksum: tail.slice(-CHECKSUM_LENGTH) };
 }
 
 /**
@@ -172,14 +201,19 @@ export type PresentedKey =
 export function judgePresentedKey(key: unknown, prefixes: ReadonlyMap<string, string | null>): PresentedKey {
   let prefix: string;
   try {
-    prefix = parseApiKey(key).prefix;
+    prefix = checkedPrefix(key);
   } catch (error) {
-    if (error instanceof ApiKeyFormatError) return { ours: false, reason: 'malformed' };
+    if (error instanceof ApiKeyFormatError) return MALFORMED_KEY;
     throw error;
   }
   const environment = prefixes.get(prefix);
-  return environment === undefined ? { ours: false, reason: 'prefix' } : { ours: true, environment };
+  if (environment === undefined) return FOREIGN_KEY;
+  return environment === null ? OURS_WITHOUT_ENVIRONMENT : { ours: true, environment };
 }
+
+const MALFORMED_KEY: PresentedKey = Object.freeze({ ours: false, reason: 'malformed' });
+const FOREIGN_KEY: PresentedKey = Object.freeze({ ours: false, reason: 'prefix' });
+const OURS_WITHOUT_ENVIRONMENT: PresentedKey = Object.freeze({ ours: true, environment: null });
 
 /**
  * A regular expression that finds keys with the given prefix in text, for

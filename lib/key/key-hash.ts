@@ -13,9 +13,14 @@ export function hashApiKey(key: string): string {
   return oneShot ? oneShot('sha256', key, 'hex') : crypto.createHash('sha256').update(key).digest('hex');
 }
 
-/** Compares two strings in time that depends only on their length. */
+/**
+ * Compares two strings in time that depends only on their length: every
+ * UTF-16 unit of both is read and folded into one difference, with no early
+ * exit (and no buffers made for it).
+ */
 export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && crypto.timingSafeEqual(left, right);
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }

@@ -1,4 +1,6 @@
-import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import * as crypto from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
+import { constantTimeEqual } from './key-hash.js';
 import { ApiKeyConfigurationError } from '../api-key.errors.js';
 import { BASE62_ALPHABET, CHECKSUM_LENGTH, encodeBase62 } from './key-format.js';
 
@@ -12,6 +14,42 @@ const MAC_LENGTH = KEY_TAG_LENGTH - 1;
 const MAC_MODULUS = 62 ** MAC_LENGTH;
 // The text of the check value: its spaces keep it from ever being the head of a key, so it is never a tag.
 const CHECK_VALUE_TEXT = 'nestjs-opaque-keys tag check ';
+
+type OneShotDigest = (algorithm: string, data: Buffer, encoding: 'buffer') => Buffer;
+// `crypto.hash` (Node 20.12+, 21.7+): HMAC-SHA-256 as two one-shot digests, with no Hmac object per check.
+const oneShot = (crypto as { hash?: OneShotDigest }).hash;
+/** SHA-256's block size: HMAC pads (or first hashes) its key to it. */
+const BLOCK = 64;
+
+/**
+ * HMAC-SHA-256 (RFC 2104) under one key, computed as `H(K ^ opad || H(K ^ ipad || data))`
+ * with one-shot digests into two buffers made once: the same MAC as `createHmac`.
+ */
+class OneShotHmac {
+  private readonly inner: Buffer;
+  private readonly outer = Buffer.alloc(BLOCK + 32);
+
+  constructor(
+    key: KeyObject,
+    private readonly digest: OneShotDigest,
+  ) {
+    let bytes: Buffer = key.export();
+    if (bytes.length > BLOCK) bytes = digest('sha256', bytes, 'buffer');
+    this.inner = Buffer.alloc(BLOCK + 3 * 128);
+    for (let i = 0; i < BLOCK; i++) {
+      this.inner[i] = (bytes[i] ?? 0) ^ 0x36;
+      this.outer[i] = (bytes[i] ?? 0) ^ 0x5c;
+    }
+  }
+
+  /** The MAC of `data` (UTF-8); `undefined` for data longer than the buffer made for keys. */
+  mac(data: string): Buffer | undefined {
+    if (data.length > 128) return undefined;
+    const length = this.inner.write(data, BLOCK, 'utf8');
+    this.digest('sha256', this.inner.subarray(0, BLOCK + length), 'buffer').copy(this.outer, BLOCK);
+    return this.digest('sha256', this.outer, 'buffer');
+  }
+}
 
 /**
  * The optional keyed tag (module option `keyTag`): a few characters of
@@ -53,6 +91,8 @@ export class KeyTagger {
   /** Whether untagged keys still go to the database. */
   readonly acceptUntagged: boolean;
   private readonly keys = new Map<string, KeyObject>();
+  /** One-shot HMACs of the keys, when `crypto.hash` exists. */
+  private readonly hmacs = new Map<KeyObject, OneShotHmac>();
   private readonly current: string;
 
   /**
@@ -88,6 +128,7 @@ export class KeyTagger {
     if (options.acceptUntagged !== undefined && typeof options.acceptUntagged !== 'boolean') {
       throw new ApiKeyConfigurationError('keyTag.acceptUntagged must be a boolean', 'keyTag.acceptUntagged');
     }
+    if (oneShot) for (const key of this.keys.values()) this.hmacs.set(key, new OneShotHmac(key, oneShot));
     this.current = options.current;
     this.acceptUntagged = options.acceptUntagged ?? true;
   }
@@ -128,7 +169,7 @@ export class KeyTagger {
     const version = body[randomLength];
     const key = this.keys.get(version);
     const expected = this.mac(key ?? this.keys.get(this.current)!, `${prefix}_${body.slice(0, randomLength + 1)}`);
-    const equal = timingSafeEqual(Buffer.from(expected), Buffer.from(body.slice(randomLength + 1)));
+    const equal = constantTimeEqual(expected, body.slice(randomLength + 1));
     return key && equal ? 'tagged' : 'forged';
   }
 
@@ -144,7 +185,7 @@ export class KeyTagger {
   }
 
   private mac(key: KeyObject, data: string): string {
-    const digest = createHmac('sha256', key).update(data).digest();
+    const digest = this.hmacs.get(key)?.mac(data) ?? createHmac('sha256', key).update(data).digest();
     return encodeBase62(digest.readUIntBE(0, 6) % MAC_MODULUS, MAC_LENGTH);
   }
 }

@@ -198,12 +198,12 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
   private betterSqlite3Lookup(sql: string): Lookup {
     type Statement = { database: unknown; get(...params: unknown[]): RawRow | undefined };
     let statement: Statement | undefined;
-    return (hash) =>
-      runLogged(this.dataSource, sql, [hash], undefined, () => {
-        const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
-        if (statement?.database !== connection) statement = connection.prepare(sql);
-        return statement!.get(hash);
-      });
+    const get = (hash: string): RawRow | undefined => {
+      const connection = (this.dataSource.driver as { databaseConnection?: any }).databaseConnection;
+      if (statement?.database !== connection) statement = connection.prepare(sql);
+      return statement!.get(hash);
+    };
+    return (hash) => runLogged(this.dataSource, sql, [hash], undefined, get, hash);
   }
 
   private hydrate(raw: RawRow): StoredApiKey {
