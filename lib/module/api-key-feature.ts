@@ -12,6 +12,11 @@ export interface ApiKeySetup {
   readonly dataSource: string | undefined;
   /** The setup's `name`, `undefined` for an app's one unnamed setup. */
   readonly name: string | undefined;
+  /**
+   * The event types this setup announces: the lifecycle types, then those its features declare
+   * (`ApiKeyFeature.eventTypes`). A feature that filters by type (webhooks) checks names against it.
+   */
+  readonly eventTypes?: readonly string[];
 }
 
 export type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../storage/schema-check.js';
@@ -34,6 +39,8 @@ export type { ApiKeyFeatureEntity, ApiKeyFeatureTables } from '../storage/schema
 export interface ApiKeyFeature {
   /** A short unique name (`webhooks`, `usage`); a setup takes each feature once. */
   readonly name: string;
+  /** Event types the feature announces besides the lifecycle ones (threshold alerts: `credits_low`, ...). */
+  readonly eventTypes?: readonly string[];
   /** Providers added to the setup's module. */
   providers?(setup: ApiKeySetup): Provider[];
   /** Tokens of those providers the setup exports (an unnamed setup only; a named one exports its named tokens). */

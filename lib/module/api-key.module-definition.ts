@@ -13,6 +13,7 @@ import type { ApiKeyModuleExtras } from './api-key.extras.js';
 import { ApiKeyCacheInvalidator } from '../cache/api-key.cache-invalidator.js';
 import { ApiKeyGuard } from '../http/api-key.guard.js';
 import { ApiKeyChanges } from '../lifecycle/api-key.changes.js';
+import { API_KEY_LIFECYCLE_EVENT_TYPES } from '../lifecycle/api-key-lifecycle.event.js';
 import { ApiKeyService } from '../lifecycle/api-key.service.js';
 import { ApiKeyDatabase } from '../storage/api-key.database.js';
 import { apiKeyEntities } from '../storage/api-key-entities.js';
@@ -45,7 +46,14 @@ const DEFAULT_EXTRAS: Required<Omit<ApiKeyModuleExtras, 'dataSource' | 'name' | 
 
 /** The setup a feature is built for. */
 function setupOf(extras: ApiKeyModuleExtras): ApiKeySetup {
-  return { tableName: extras.tableName ?? DEFAULT_API_KEY_TABLE, dataSource: extras.dataSource, name: extras.name };
+  const features = Array.isArray(extras.features) ? (extras.features as readonly Partial<ApiKeyFeature>[]) : [];
+  const eventTypes = [...API_KEY_LIFECYCLE_EVENT_TYPES, ...features.flatMap((feature) => feature?.eventTypes ?? [])];
+  return {
+    tableName: extras.tableName ?? DEFAULT_API_KEY_TABLE,
+    dataSource: extras.dataSource,
+    name: extras.name,
+    eventTypes: Object.freeze(eventTypes),
+  };
 }
 
 /** What an unnamed setup exports: the class tokens. */

@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -85,6 +85,47 @@ describe('alerts: the receiver of docs/alerts.md', () => {
       receiver.closeAllConnections();
       await new Promise((resolve) => receiver.close(resolve));
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('lets an endpoint subscribe to alert types by name, which only a setup with alerts accepts', async () => {
+    const types: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk));
+      req.on('end', () => {
+        types.push((JSON.parse(body) as { type: string }).type);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/alerts`;
+    const secret = 'whsec_' + randomBytes(32).toString('base64');
+    const endpoints = [{ url, secret, events: ['uses_low'] }];
+    // Without the alerts feature, the name is a typo to the webhooks feature: refused where the module is defined.
+    const setup = { tableName: 'api_keys', dataSource: undefined, name: undefined };
+    expect(() => withWebhooks({ endpoints }).providers!(setup)).toThrow(/unknown type\(s\) "uses_low"/);
+    const t = await createTestApp({
+      controllers: [HookedController],
+      extras: {
+        features: [
+          withWebhooks({ endpoints, pollIntervalMs: 50, retryDelayMs: 20 }),
+          withAlerts({ uses: { below: 3 } }),
+        ],
+      },
+    });
+    try {
+      const metered = await t.service.issue({ name: 'metered', ownerId: 'acme', maxUses: 4 });
+      const http = () => request(t.app.getHttpServer());
+      for (let i = 0; i < 2; i++) await http().get('/hooked').set('X-API-Key', metered.key).expect(200);
+      expect((await t.app.get(ApiKeyAlerts).check()).length).toBe(1);
+      await eventually(async () => types.length === 1);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // time for a lifecycle event to arrive, were it sent
+      expect(types).toEqual(['api-key.uses_low']); // the key's `issued` event is not for this endpoint
+    } finally {
+      await t.close();
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
     }
   });
 });

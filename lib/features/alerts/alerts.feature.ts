@@ -1,6 +1,7 @@
 import type { ApiKeyFeature } from '../../module/api-key-feature.js';
 import { featureOptionsProvider, type ApiKeyFeatureOptionsInput } from '../../module/feature-options.js';
 import { ApiKeyAlerts } from './alert-notifier.js';
+import { API_KEY_ALERT_TYPES } from './alert-event.js';
 import {
   API_KEY_ALERT_OPTIONS,
   countsRefusals,
@@ -28,6 +29,7 @@ export function withAlerts(options: ApiKeyFeatureOptionsInput<ApiKeyAlertOptions
     countsRefusals(options as ApiKeyAlertOptions);
   return {
     name: 'alerts',
+    eventTypes: API_KEY_ALERT_TYPES,
     providers: () => [
       featureOptionsProvider(API_KEY_ALERT_OPTIONS, options, resolveAlertOptions),
       ...(counting ? [ApiKeyRefusalCounter] : []),

@@ -16,8 +16,11 @@ export interface ApiKeyWebhookEndpoint {
    * `'whsec_' + randomBytes(32).toString('base64')`. An array signs with each (rotation: receivers accept either).
    */
   secret: string | string[];
-  /** The event types this endpoint gets. Default: every lifecycle event. */
-  events?: ApiKeyLifecycleEventType[];
+  /**
+   * The event types this endpoint gets: lifecycle types, and those the setup's other features announce (threshold
+   * alerts' `credits_low`, ...). Default: every event.
+   */
+  events?: (ApiKeyLifecycleEventType | (string & Record<never, never>))[];
 }
 
 /** Outgoing webhooks (`withWebhooks(options)`). See docs/webhooks.md. */
@@ -61,8 +64,6 @@ export interface ResolvedWebhookOptions {
   readonly retentionDays: number;
 }
 
-/** Every type an endpoint may subscribe to: the listed lifecycle types and the credit changes. */
-const KNOWN_TYPES: ReadonlySet<string> = new Set(API_KEY_LIFECYCLE_EVENT_TYPES);
 const LOCAL_HOSTS: ReadonlySet<string> = new Set(['localhost', '127.0.0.1', '[::1]']);
 const SECRET_HINT = "'whsec_' + crypto.randomBytes(32).toString('base64')";
 
@@ -119,7 +120,12 @@ function checkUrl(where: string, value: unknown, allowInsecure: boolean): string
   return text;
 }
 
-function endpointOf(given: unknown, index: number, allowInsecure: boolean): ResolvedWebhookEndpoint {
+function endpointOf(
+  given: unknown,
+  index: number,
+  allowInsecure: boolean,
+  known: ReadonlySet<string>,
+): ResolvedWebhookEndpoint {
   const where = `webhooks.endpoints[${index}]`;
   if (typeof given !== 'object' || given === null) throw bad(where, `${where} must be { url, secret, events? }`);
   const { url, secret, events } = given as ApiKeyWebhookEndpoint;
@@ -133,11 +139,11 @@ function endpointOf(given: unknown, index: number, allowInsecure: boolean): Reso
         `${where}.events`,
         `${where}.events must be a non-empty array of event types, or left out for all of them`,
       );
-    const unknown = events.filter((type) => !KNOWN_TYPES.has(type));
+    const unknown = events.filter((type) => !known.has(type));
     if (unknown.length)
       throw bad(
         `${where}.events[${events.indexOf(unknown[0])}]`,
-        `${where}.events has unknown type(s) ${unknown.map((t) => JSON.stringify(t)).join(', ')}; known: ${[...KNOWN_TYPES].join(', ')}`,
+        `${where}.events has unknown type(s) ${unknown.map((t) => JSON.stringify(t)).join(', ')}; known: ${[...known].join(', ')}`,
       );
   }
   const endpoint = { url: checkedUrl, events: events ? new Set<string>(events) : null } as ResolvedWebhookEndpoint;
@@ -149,7 +155,11 @@ function endpointOf(given: unknown, index: number, allowInsecure: boolean): Reso
  * Applies defaults and checks every value.
  * @throws ApiKeyConfigurationError naming the fix and the option (`webhooks.endpoints[0].url`)
  */
-export function resolveWebhookOptions(options: ApiKeyWebhookOptions): ResolvedWebhookOptions {
+export function resolveWebhookOptions(
+  options: ApiKeyWebhookOptions,
+  eventTypes: readonly string[] = API_KEY_LIFECYCLE_EVENT_TYPES,
+): ResolvedWebhookOptions {
+  const known: ReadonlySet<string> = new Set(eventTypes);
   if (
     typeof options !== 'object' ||
     options === null ||
@@ -163,7 +173,7 @@ export function resolveWebhookOptions(options: ApiKeyWebhookOptions): ResolvedWe
   const allowInsecure = options.allowInsecureUrls ?? false;
   if (typeof allowInsecure !== 'boolean')
     throw bad('webhooks.allowInsecureUrls', 'webhooks.allowInsecureUrls must be a boolean');
-  const endpoints = options.endpoints.map((endpoint, index) => endpointOf(endpoint, index, allowInsecure));
+  const endpoints = options.endpoints.map((endpoint, index) => endpointOf(endpoint, index, allowInsecure, known));
   const urls = endpoints.map((endpoint) => endpoint.url);
   const twice = urls.findIndex((url, index) => urls.indexOf(url) !== index);
   if (twice !== -1)

@@ -27,7 +27,9 @@ export function withWebhooks(options: ApiKeyFeatureOptionsInput<ApiKeyWebhookOpt
   return {
     name: 'webhooks',
     providers: (setup) => [
-      featureOptionsProvider(API_KEY_WEBHOOK_OPTIONS, options, resolveWebhookOptions),
+      featureOptionsProvider(API_KEY_WEBHOOK_OPTIONS, options, (given: ApiKeyWebhookOptions) =>
+        resolveWebhookOptions(given, setup.eventTypes),
+      ),
       { provide: API_KEY_WEBHOOK_ENTITY, useValue: apiKeyWebhookDeliveryEntityFor(setup.tableName) },
       WebhookDeliveryStore,
       ApiKeyWebhookDispatcher,
