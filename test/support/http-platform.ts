@@ -29,7 +29,14 @@ export async function createPlatformApp(
       : moduleRef.createNestApplication(options);
   // Express: `trust proxy` makes req.ip the X-Forwarded-For client (Fastify: the adapter's trustProxy).
   if (platform === 'express' && trustProxy) app.getHttpAdapter().getInstance().set('trust proxy', true);
-  await app.init();
-  if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  try {
+    await app.init();
+    if (platform === 'fastify') await app.getHttpAdapter().getInstance().ready();
+  } catch (error) {
+    // A boot that fails (a boot check refusing the setup) must not leave the DataSource's connections open: a
+    // MariaDB pool keeps its idle connections, and they would keep the test process alive.
+    await app.close().catch(() => undefined);
+    throw error;
+  }
   return app;
 }
