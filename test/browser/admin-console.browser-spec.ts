@@ -440,8 +440,16 @@ describe('admin console in a browser', () => {
     const second = await t.service.issue({ name: 'second admin', ownerId: 'ops', scopes: ['keys:admin'] });
     const other = await context.newPage();
     watch(other);
+    // The calls a fresh session makes (its policies, its first page) answered before the revocation, so the
+    // refusal comes from the filter change below and not from one of them still in flight.
+    const answered = (path: string) =>
+      other.waitForResponse(
+        (r) => r.request().resourceType() === 'fetch' && new URL(r.url()).pathname.endsWith(path),
+      );
+    const settled = Promise.all([answered('/owner-policies'), answered('/keys')]);
     await signIn(other, second.key);
     await other.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
+    await settled;
     await t.service.revoke(second.record.id, 'left the team');
     await other.getByLabel('Status').selectOption('revoked'); // the next call is refused
     await other
