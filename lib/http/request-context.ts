@@ -1,7 +1,8 @@
 import type { ExecutionContext } from '@nestjs/common';
 import type { ApiKeyPrincipal } from '../verification/api-key.principal.js';
 import type { KeyVerifier } from '../verification/key-verifier.js';
-import { IncomingMessage } from 'node:http';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { Socket } from 'node:net';
 
 /**
@@ -63,11 +64,18 @@ export function httpExchangeOf(
   const type = context.getType<string>();
   if (type !== 'http' && type !== 'graphql') return undefined;
   if (type === 'graphql' && context.getArgs()[3]?.operation?.operation === 'subscription') return undefined;
-  const raw = response?.raw ?? response;
-  if (!raw || raw.writableEnded !== false) return undefined;
-  // Node's ServerResponse knows its request: it must be this one.
-  if (raw.req !== (request.raw ?? request)) return undefined;
+  // Node's own objects (Express's, Fastify's `raw`) are told by their class: no lookup of a property they lack.
+  const raw: unknown = isNodeResponse(response) ? response : response?.raw;
+  if (!isNodeResponse(raw) || raw.writableEnded) return undefined;
+  // Node's response knows its request: it must be this one.
+  if (raw.req !== (request instanceof IncomingMessage || request instanceof Http2ServerRequest ? request : request.raw))
+    return undefined;
   return raw;
+}
+
+/** A response object Node's HTTP/1 or HTTP/2 (compatibility API) server made. */
+function isNodeResponse(value: unknown): value is ServerResponse | Http2ServerResponse {
+  return value instanceof ServerResponse || value instanceof Http2ServerResponse;
 }
 
 /**

@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { ExecutionContext } from '@nestjs/common';
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { httpExchangeOf, requestOf, responseOf } from '../../lib/http/index.js';
 
 /** A minimal ExecutionContext of the given type over the given handler arguments. */
@@ -45,10 +47,12 @@ describe('requestOf / responseOf', () => {
 });
 
 describe('httpExchangeOf: who may share a guard verdict', () => {
+  /** A request and its response as Node's server makes them (not connected: nothing is sent). */
   function exchange(ended = false) {
-    const request: Record<string, unknown> = { headers: {} };
-    const response = { writableEnded: ended, req: request };
-    return { request, response };
+    const request = new IncomingMessage(new Socket());
+    const response = new ServerResponse(request);
+    if (ended) response.finished = true; // what `end()` sets: `writableEnded` reads it
+    return { request: request as unknown as Record<string, any>, response: response as unknown as Record<string, any> };
   }
 
   it('is the in-flight response of this very request, over HTTP and GraphQL queries', () => {
@@ -76,5 +80,8 @@ describe('httpExchangeOf: who may share a guard verdict', () => {
     );
     const other = exchange();
     expect(httpExchangeOf(contextOf('http', [request, other.response]), request, other.response)).toBeUndefined();
+    // An object that only looks like a response (a GraphQL context built by the host, say) is none.
+    const lookalike = { writableEnded: false, req: request };
+    expect(httpExchangeOf(contextOf('http', [request, lookalike]), request, lookalike)).toBeUndefined();
   });
 });
