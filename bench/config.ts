@@ -83,6 +83,11 @@ export interface Variant {
    * expected status of the variant.
    */
   readonly flood?: boolean;
+  /**
+   * With feature modules loaded and idle: import (a legacy format), owner policies (none set) and alerts
+   * (thresholds no bench key crosses); their tables created at boot. What loading them costs a verified request.
+   */
+  readonly features?: boolean;
   /** Only in the full run. */
   readonly fullOnly?: boolean;
   /** Only with `--baseline` (the v0.1 store, for before/after comparisons). */
@@ -145,6 +150,14 @@ export const VARIANTS: readonly Variant[] = [
     db: 'postgres',
     size: '1k',
     cache: true,
+  },
+  {
+    id: 'lib-sqlite-1k-features',
+    label: 'nestjs-opaque-keys, SQLite, 1k keys, import + owner policies + alerts loaded, idle',
+    guard: 'library',
+    db: 'sqlite',
+    size: '1k',
+    features: true,
   },
   {
     id: 'lib-sqlite-1k-tag',

@@ -95,6 +95,16 @@ export function renderInstructions(results: InstructionResults): string {
       `| (reference) @nestjs/jwt guard, KeyObject secret | ${(jwt / floor).toFixed(3)} | ` +
         `${(jwtSteady / steadyFloor).toFixed(3)} | - |`,
     );
+  // Feature modules loaded and idle against the core alone, same run: their cost to a verified request.
+  const core = byId.get('lib-sqlite-1k');
+  const idle = byId.get('lib-sqlite-1k-features');
+  if (core && idle)
+    out.push(
+      '',
+      `Feature modules loaded and idle (import, owner policies, alerts): ${(idle.best / core.best).toFixed(3)}x the ` +
+        `core alone (${(idle.steady / core.steady).toFixed(3)}x w/o compiling), ` +
+        `${Math.min(...idle.windows.map((w) => w.statementsPerRequest)).toFixed(3)} statements per request.`,
+    );
   for (const v of results.variants) {
     if (!v.top?.length) continue;
     out.push(

@@ -40,6 +40,7 @@ export const INSTRUCTION_VARIANTS = [
   'noop-check-guard',
   'jwt-keyobject',
   'lib-sqlite-1k',
+  'lib-sqlite-1k-features',
   'lib-sqlite-1k-batched',
   'lib-sqlite-1k-cache',
   'lib-sqlite-1k-forged-tag',

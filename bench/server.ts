@@ -28,7 +28,10 @@ import type { Logger } from 'typeorm';
 import { API_KEY_STORE } from '../lib/api-key.constants.js';
 import { ApiKeyDatabase } from '../lib/storage/index.js';
 import { type ApiKeyColumns } from '../lib/storage/index.js';
-import { ApiKeyGuard, ApiKeyModule, Scopes, apiKeyEntities } from '../lib/index.js';
+import { ApiKeyGuard, ApiKeyModule, Scopes, apiKeyEntities, type ApiKeyFeature } from '../lib/index.js';
+import { withAlerts } from '../lib/features/alerts/index.js';
+import { betterAuthFormat, importEntities, withImport } from '../lib/features/import/index.js';
+import { ownerPolicyEntities, withOwnerPolicies } from '../lib/features/owner-policies/index.js';
 import { V0TypeOrmApiKeyStore } from './baseline/api-key.store.v0.js';
 import { JWT_SECRET, KEY_TAG, PREFIX, SCOPE, VARIANTS, dataSourceOptions, tableFor, type Variant } from './config.js';
 import {
@@ -101,7 +104,17 @@ function appModule(variant: Variant): DynamicModule {
   const providers: DynamicModule['providers'] = [];
   let guard: Type<CanActivate> | undefined;
   // The key table's entity and its audit-event entity (the library checks both are registered at boot).
-  const entities = variant.size ? apiKeyEntities(tableFor(variant.size)) : [];
+  const entities: (abstract new () => object)[] = variant.size ? apiKeyEntities(tableFor(variant.size)) : [];
+  // Loaded and idle (tables created by synchronize below): no bench key has a legacy format, an owner policy, a balance or a refusal to count.
+  const features: ApiKeyFeature[] = [];
+  if (variant.features) {
+    features.push(
+      withImport({ formats: [betterAuthFormat({ prefix: 'ba_' })] }),
+      withOwnerPolicies(),
+      withAlerts({ credits: { below: 50 }, uses: { below: 10 }, rateLimited: { moreThan: 100, windowMs: 60_000 } }),
+    );
+    entities.push(...importEntities(tableFor(variant.size!)), ...ownerPolicyEntities(tableFor(variant.size!)));
+  }
   const entity = entities[0] as typeof ApiKeyColumns | undefined;
   const database = () =>
     TypeOrmModule.forRoot({
@@ -109,7 +122,8 @@ function appModule(variant: Variant): DynamicModule {
       // Names this server's PostgreSQL backends, whose CPU the instructions mode reads.
       ...(variant.db === 'postgres' ? { applicationName: `bench-server-${process.pid}` } : {}),
       entities,
-      synchronize: false,
+      // The feature variant's own tables, beside the seeded key table (which synchronize leaves as it is).
+      synchronize: variant.features === true,
       logger: statementCounter,
     });
   switch (variant.guard) {
@@ -134,6 +148,7 @@ function appModule(variant: Variant): DynamicModule {
           cache: variant.cache ? { ttlMs: 5_000 } : undefined,
           batchLookups: variant.batch,
           keyTag: variant.tag ? KEY_TAG : undefined,
+          features,
         }),
       );
       guard = ApiKeyGuard;
