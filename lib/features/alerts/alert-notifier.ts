@@ -7,14 +7,14 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { In } from 'typeorm';
 import { ApiKeyChanges } from '../../lifecycle/api-key.changes.js';
 import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import { ApiKeyDatabase } from '../../storage/api-key.database.js';
-import { alertClaimId, alertOf, type AlertCrossing, type ApiKeyAlert } from './alert-event.js';
+import { alertClaimId, type AlertCrossing, type ApiKeyAlert } from './alert-event.js';
 import { API_KEY_ALERT_OPTIONS, type ResolvedAlertOptions } from './alerts.options.js';
 import { balanceCrossings } from './balance-alerts.js';
-import { ApiKeyRefusalCounter, type CountedCrossing } from './refusal-counter.js';
+import { countedCrossings } from './counted-alerts.js';
+import { ApiKeyRefusalCounter } from './refusal-counter.js';
 
 const INTERVAL_NAME = 'nestjs-opaque-keys:alerts';
 
@@ -79,7 +79,10 @@ export class ApiKeyAlerts implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async checkNow(now: number): Promise<ApiKeyAlert[]> {
     const counted = this.counter?.crossings(now) ?? [];
-    const crossings = [...(await balanceCrossings(this.db, this.config, now)), ...(await this.owned(counted, now))];
+    const crossings = [
+      ...(await balanceCrossings(this.db, this.config, now)),
+      ...(await countedCrossings(this.db, counted, now)),
+    ];
     const announced: ApiKeyAlert[] = [];
     for (const crossing of crossings) if (await this.claim(crossing)) announced.push(crossing.alert);
     // The claims are committed: a failure to announce them is logged (and not retried, as they are claimed).
@@ -87,28 +90,6 @@ export class ApiKeyAlerts implements OnApplicationBootstrap, OnApplicationShutdo
       this.logger.error(`could not announce ${announced.length} alert(s): ${error.message}`);
     });
     return announced;
-  }
-
-  /** The counted crossings as alerts, with their keys' owners (one query; a key deleted since is left out). */
-  private async owned(counted: CountedCrossing[], now: number): Promise<AlertCrossing[]> {
-    if (counted.length === 0) return [];
-    const ids = [...new Set(counted.map((c) => c.keyId))];
-    const keys = await this.db.dataSource.manager.find(this.db.keys, {
-      where: { id: In(ids) },
-      select: { id: true, ownerId: true },
-    });
-    const owners = new Map(keys.map((key) => [key.id, key.ownerId]));
-    return counted
-      .filter((c) => owners.has(c.keyId))
-      .map((c) => ({
-        alert: alertOf(c.type, { id: c.keyId, ownerId: owners.get(c.keyId)! }, now, {
-          threshold: c.threshold.moreThan,
-          figure: c.count,
-          windowStart: new Date(c.windowStart).toISOString(),
-          windowMs: c.threshold.windowMs,
-        }),
-        marker: [c.keyId, c.type, c.threshold.moreThan, c.threshold.windowMs, c.windowStart].join('|'),
-      }));
   }
 
   /** Writes the crossing's audit row unless another instance did: true when this INSERT wrote it. */
