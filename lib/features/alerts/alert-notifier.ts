@@ -14,6 +14,7 @@ import { alertClaimId, type AlertCrossing, type ApiKeyAlert } from './alert-even
 import { API_KEY_ALERT_OPTIONS, type ResolvedAlertOptions } from './alerts.options.js';
 import { balanceCrossings } from './balance-alerts.js';
 import { countedCrossings } from './counted-alerts.js';
+import { ownerBalanceCrossings } from './owner-balance-alerts.js';
 import { ApiKeyRefusalCounter } from './refusal-counter.js';
 
 const INTERVAL_NAME = 'nestjs-opaque-keys:alerts';
@@ -28,7 +29,8 @@ interface SchedulerRegistryLike {
 /**
  * Threshold alerts (`withAlerts()`): on an interval (registered with `@nestjs/schedule`'s SchedulerRegistry when
  * the host has it, else an unref'd timer of its own), finds the balances below their thresholds (one query over
- * the key table) and the refusal counts above theirs (in memory, counted by {@link ApiKeyRefusalCounter}), claims
+ * the key table, one more for owners' sums) and the refusal counts above theirs (in memory, counted by
+ * {@link ApiKeyRefusalCounter}), claims
  * each crossing with an audit row whose id is derived from the crossing (`INSERT ... ON CONFLICT DO NOTHING` /
  * `INSERT IGNORE`), and announces the ones it claimed through the other features' change hooks. Of several
  * instances, the one whose INSERT wrote the row announces it: each crossing goes out once.
@@ -81,6 +83,7 @@ export class ApiKeyAlerts implements OnApplicationBootstrap, OnApplicationShutdo
     const counted = this.counter?.crossings(now) ?? [];
     const crossings = [
       ...(await balanceCrossings(this.db, this.config, now)),
+      ...(await ownerBalanceCrossings(this.db, this.config, now)),
       ...(await countedCrossings(this.db, counted, now)),
     ];
     const announced: ApiKeyAlert[] = [];
@@ -92,7 +95,10 @@ export class ApiKeyAlerts implements OnApplicationBootstrap, OnApplicationShutdo
     return announced;
   }
 
-  /** Writes the crossing's audit row unless another instance did: true when this INSERT wrote it. */
+  /**
+   * Writes the crossing's audit row unless another instance did: true when this INSERT wrote it. An owner's row
+   * has `OWNER_ALERT_KEY_ID` as `keyId` (the column holds no null) and the owner as `ownerId`.
+   */
   private async claim({ alert, marker }: AlertCrossing): Promise<boolean> {
     const [sql, parameters] = this.db.dataSource
       .createQueryBuilder()
