@@ -22,8 +22,8 @@ import { startWebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * Owner thresholds through real HTTP requests: an owner's live balances summed (a rotated family once; revoked,
- * disabled, other owners' and ownerless keys left out), announced once and again only after a raise; once across two
- * instances; events and webhooks with no key, hash or key id.
+ * disabled, other owners' and ownerless keys left out), announced once and again only after a raise; refusals across
+ * an owner's keys in one window; once across two instances; events and webhooks with no key, hash or key id.
  */
 
 const HOUR = 3_600_000;
@@ -146,25 +146,66 @@ describe('owner threshold alerts', () => {
     }
   });
 
+  it("counts refused requests across an owner's keys in one window, and announces the window once", async () => {
+    const heard = recorder();
+    const t = await ownerApp({ owners: { refusals: { moreThan: 3, windowMs: DAY } } }, heard);
+    try {
+      const http = (key: string, path = '/owned') => request(t.app.getHttpServer()).get(path).set('X-API-Key', key);
+      const k1 = await t.service.issue({ name: 'k1', ownerId: 'acme' });
+      const k2 = await t.service.issue({ name: 'k2', ownerId: 'acme' });
+      const busy = await t.service.issue({ name: 'busy', ownerId: 'acme', rateLimit: { limit: 1, windowMs: 60_000 } });
+      const other = await t.service.issue({ name: 'other', ownerId: 'globex' });
+      const ownerless = await t.service.issue({ name: 'ownerless' });
+      await t.service.revoke(k1.record.id);
+      await t.service.revoke(ownerless.record.id);
+      for (let i = 0; i < 2; i++) expect((await http(k1.key)).status).toBe(401);
+      for (let i = 0; i < 2; i++) expect((await http(k2.key, '/owned/admin')).status).toBe(403);
+      expect((await http(k2.key)).status).toBe(200); // verified: not a refusal
+      expect([(await http(busy.key)).status, (await http(busy.key)).status]).toEqual([200, 429]); // not counted
+      for (let i = 0; i < 3; i++) expect((await http(other.key, '/owned/admin')).status).toBe(403); // 3: not above
+      for (let i = 0; i < 5; i++) expect((await http(ownerless.key)).status).toBe(401); // no owner to count for
+      for (let i = 0; i < 5; i++) await http('sk_live_unknown');
+
+      expect(await check(t)).toEqual([['owner_refusal_spike', OWNER_ALERT_KEY_ID, 'acme', 3, 4]]);
+      expect(heard.alerts[0].details).toMatchObject({ threshold: 3, figure: 4, windowMs: DAY });
+      expect(Date.parse(heard.alerts[0].details.windowStart!) % DAY).toBe(0);
+      // More refusals in the same window: nothing new.
+      expect((await http(k1.key)).status).toBe(401);
+      expect(await check(t)).toEqual([]);
+      expectNoKeyIn(JSON.stringify(heard.all.filter((e) => asApiKeyAlert(e))), [k1, k2, busy, other, ownerless]);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('announces each owner crossing exactly once across two instances sharing the database', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'apikeys-owner-alerts-'));
     const sqliteFile = testDatabase() === 'sqlite' ? join(dir, 'keys.sqlite') : undefined;
-    const options = { owners: { credits: { below: 10 } } };
+    const options = { owners: { credits: { below: 10 }, refusals: { moreThan: 1, windowMs: DAY } } };
     const [heardA, heardB] = [recorder(), recorder()];
     const a = await ownerApp(options, heardA, { sqliteFile });
     const b = await ownerApp(options, heardB, { sqliteFile, joinDatabase: true });
     try {
       await a.service.issue({ name: 'x', ownerId: 'acme', maxUses: 5 });
       await a.service.issue({ name: 'y', ownerId: 'acme', maxUses: 3 });
+      const gone = await a.service.issue({ name: 'gone', ownerId: 'acme' });
+      await a.service.revoke(gone.record.id);
+      // Refused twice on each instance: both counts cross, one instance announces.
+      for (const app of [a, b])
+        for (let i = 0; i < 2; i++)
+          await request(app.app.getHttpServer()).get('/owned').set('X-API-Key', gone.key).expect(401);
 
       for (let round = 0; round < 2; round++) {
         await Promise.all([a, b].map((app) => app.app.get(ApiKeyAlerts).check()));
         await Promise.all([a, b].map((app) => app.app.get(ApiKeyEventPublisher).idle()));
       }
       const heard = [...heardA.alerts, ...heardB.alerts].map((alert) => [alert.type, alert.ownerId]).sort();
-      expect(heard).toEqual([['owner_credits_low', 'acme']]);
+      expect(heard).toEqual([
+        ['owner_credits_low', 'acme'],
+        ['owner_refusal_spike', 'acme'],
+      ]);
       const rows = (await b.service.listEvents({ ownerId: 'acme' })).items.filter((e) => asApiKeyAlert(e));
-      expect(rows.map((row) => row.type)).toEqual(['owner_credits_low']);
+      expect(rows.map((row) => row.type).sort()).toEqual(['owner_credits_low', 'owner_refusal_spike']);
     } finally {
       await b.close();
       await a.close();

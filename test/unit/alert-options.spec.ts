@@ -29,28 +29,44 @@ function refusal(options: unknown): ApiKeyConfigurationError {
 }
 
 describe('alert options: owner thresholds', () => {
-  it('take an owner threshold alone', () => {
+  it('take owner thresholds alone, with the refusal window defaulted', () => {
     expect(resolved({ owners: { credits: { below: 500 } } })).toMatchObject({
       ownerCreditsBelow: 500,
+      ownerRefusals: null,
       creditsBelow: null,
       refusals: null,
     });
-    expect(resolved({ uses: { below: 3 } })).toMatchObject({ ownerCreditsBelow: null });
+    expect(resolved({ owners: { refusals: { moreThan: 50 } } }).ownerRefusals).toEqual({
+      moreThan: 50,
+      windowMs: 60_000,
+    });
+    expect(resolved({ uses: { below: 3 } })).toMatchObject({ ownerCreditsBelow: null, ownerRefusals: null });
   });
 
-  it('hear no verification outcome for an owner balance threshold', () => {
+  it('hear verification outcomes only when refusals are counted, an owner threshold of refusals included', () => {
     expect(withAlerts({ owners: { credits: { below: 500 } } }).verificationHook).toBeUndefined();
+    expect(withAlerts({ owners: { refusals: { moreThan: 50 } } }).verificationHook).toBeDefined();
+    const factory = { useFactory: () => ({ owners: { credits: { below: 500 } } }) };
+    expect(withAlerts(factory).verificationHook).toBeDefined(); // known at boot only
   });
 
   it.each([
-    [{ owners: {} }, 'alerts', /or owners\.credits\.below/],
-    [{ owners: 'many' }, 'alerts.owners', /must be \{ credits\? \}/],
-    [{ owners: null }, 'alerts.owners', /must be \{ credits\? \}/],
+    [{ owners: {} }, 'alerts', /owners\.credits\.below or owners\.refusals/],
+    [{ owners: 'many' }, 'alerts.owners', /must be \{ credits\?, refusals\? \}/],
+    [{ owners: null }, 'alerts.owners', /must be \{ credits\?, refusals\? \}/],
     [{ owners: { credits: 500 } }, 'alerts.owners.credits', /must be \{ below \}/],
     [{ owners: { credits: {} } }, 'alerts.owners.credits.below', /integer from 1/],
     [{ owners: { credits: { below: 0 } } }, 'alerts.owners.credits.below', /got 0/],
     [{ owners: { credits: { below: 2.5 } } }, 'alerts.owners.credits.below', /got 2.5/],
     [{ owners: { credits: { below: '500' } } }, 'alerts.owners.credits.below', /got 500/],
+    [{ owners: { refusals: 5 } }, 'alerts.owners.refusals', /must be \{ moreThan, windowMs\? \}/],
+    [{ owners: { refusals: { moreThan: 0 } } }, 'alerts.owners.refusals.moreThan', /got 0/],
+    [{ owners: { refusals: { moreThan: 5, windowMs: 500 } } }, 'alerts.owners.refusals.windowMs', /got 500/],
+    [
+      { owners: { refusals: { moreThan: 5, windowMs: 10_000 } }, checkIntervalMs: 60_000 },
+      'alerts.owners.refusals.windowMs',
+      /at least alerts\.checkIntervalMs/,
+    ],
   ])('refuse %j, naming %s', (options, option, message) => {
     const error = refusal(options);
     expect(error).toBeInstanceOf(ApiKeyConfigurationError);

@@ -8,9 +8,11 @@ import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.eve
  * - `uses_low`: a balance without refill fell below `uses.below`;
  * - `rate_limited_often`: a key was refused by its rate limit more than `rateLimited.moreThan` times in a window;
  * - `refusal_spike`: more than `refusals.moreThan` refused requests (401 for a known key, 403) in a window;
- * - `owner_credits_low`: the sum of an owner's live balances fell below `owners.credits.below`.
+ * - `owner_credits_low`: the sum of an owner's live balances fell below `owners.credits.below`;
+ * - `owner_refusal_spike`: more than `owners.refusals.moreThan` refused requests across an owner's keys in a window.
  */
-export type ApiKeyAlertType = 'credits_low' | 'uses_low' | 'rate_limited_often' | 'refusal_spike' | 'owner_credits_low';
+export type ApiKeyAlertType =
+  'credits_low' | 'uses_low' | 'rate_limited_often' | 'refusal_spike' | 'owner_credits_low' | 'owner_refusal_spike';
 
 /** The alert types about an owner (its keys taken together) rather than one key. */
 export type ApiKeyOwnerAlertType = Extract<ApiKeyAlertType, `owner_${string}`>;
@@ -28,6 +30,7 @@ export const API_KEY_ALERT_TYPES: readonly ApiKeyAlertType[] = Object.freeze([
   'rate_limited_often',
   'refusal_spike',
   'owner_credits_low',
+  'owner_refusal_spike',
 ]);
 
 /** What crossed: the threshold and the figure, and for the counted alerts the window. Never the key or its hash. */

@@ -29,8 +29,8 @@ interface SchedulerRegistryLike {
 /**
  * Threshold alerts (`withAlerts()`): on an interval (registered with `@nestjs/schedule`'s SchedulerRegistry when
  * the host has it, else an unref'd timer of its own), finds the balances below their thresholds (one query over
- * the key table, one more for owners' sums) and the refusal counts above theirs (in memory, counted by
- * {@link ApiKeyRefusalCounter}), claims
+ * the key table, one more for owners' sums) and the refusal counts above theirs (in memory, counted per key and
+ * per owner by {@link ApiKeyRefusalCounter}), claims
  * each crossing with an audit row whose id is derived from the crossing (`INSERT ... ON CONFLICT DO NOTHING` /
  * `INSERT IGNORE`), and announces the ones it claimed through the other features' change hooks. Of several
  * instances, the one whose INSERT wrote the row announces it: each crossing goes out once.

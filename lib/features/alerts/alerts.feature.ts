@@ -12,7 +12,7 @@ import { ApiKeyRefusalCounter } from './refusal-counter.js';
 
 /**
  * Threshold alerts: `credits_low`, `uses_low`, `rate_limited_often` and `refusal_spike` per key,
- * `owner_credits_low` per owner, each crossing announced once across instances (claimed
+ * `owner_credits_low` and `owner_refusal_spike` per owner, each crossing announced once across instances (claimed
  * by an audit row) through the change hooks of the other features (`withEvents()`, `withWebhooks()`), with the
  * threshold and the figure that crossed. Evaluated on an interval, never on the request path; refusals are counted
  * in memory by a verification hook (only when a refusal threshold is given). See docs/alerts.md.

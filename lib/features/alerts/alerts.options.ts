@@ -18,13 +18,18 @@ export interface ApiKeyOwnerAlertOptions {
    * `maxUses`; a rotation family counted once): below `below` (a positive integer) is an alert.
    */
   credits?: { below: number };
+  /**
+   * Refused requests across all the owner's keys (401 for a revoked, expired or disabled key, 403): more than
+   * `moreThan` in one window is an alert.
+   */
+  refusals?: ApiKeyRefusalThreshold;
 }
 
 /**
  * Threshold alerts (`withAlerts(options)`): give at least one threshold. See docs/alerts.md.
  * @example
  * withAlerts({ credits: { belowShare: 0.1 }, uses: { below: 5 }, rateLimited: { moreThan: 100 } })
- * withAlerts({ owners: { credits: { below: 500 } } })
+ * withAlerts({ owners: { credits: { below: 500 }, refusals: { moreThan: 50, windowMs: 60_000 } } })
  */
 export interface ApiKeyAlertOptions {
   /**
@@ -38,13 +43,16 @@ export interface ApiKeyAlertOptions {
   rateLimited?: ApiKeyRefusalThreshold;
   /** A spike of refused requests for one key (401 for a revoked, expired or disabled key, 403): a leaked key being tried. */
   refusals?: ApiKeyRefusalThreshold;
-  /** Thresholds of an owner's keys taken together: their balances' sum. */
+  /** Thresholds of an owner's keys taken together: their balances' sum, their refusals. */
   owners?: ApiKeyOwnerAlertOptions;
   /** How often each instance evaluates the thresholds, in ms (never on the request path). Default 60000, at least 1000. */
   checkIntervalMs?: number;
   /** Keys, and owners, below a balance threshold looked at per check (the lowest balance first). Default 1000. */
   batchSize?: number;
-  /** Keys counted per window and instance; refusals of further keys are not counted in that window. Default 10000. */
+  /**
+   * Keys counted per window and instance, and as many owners for `owners.refusals`; refusals of further keys (or
+   * owners) are not counted in that window. Default 10000.
+   */
   maxTrackedKeys?: number;
 }
 
@@ -63,6 +71,8 @@ export interface ResolvedAlertOptions {
   readonly refusals: ResolvedRefusalThreshold | null;
   /** `owners.credits.below`. */
   readonly ownerCreditsBelow: number | null;
+  /** `owners.refusals`. */
+  readonly ownerRefusals: ResolvedRefusalThreshold | null;
   readonly checkIntervalMs: number;
   readonly batchSize: number;
   readonly maxTrackedKeys: number;
@@ -92,19 +102,21 @@ function counted(option: string, given: ApiKeyRefusalThreshold | undefined, chec
 }
 
 /** The owner thresholds, checked. @throws ApiKeyConfigurationError naming the option */
-function ownerThresholds(owners: ApiKeyOwnerAlertOptions | undefined) {
-  if (owners === undefined) return { ownerCreditsBelow: null };
-  if (typeof owners !== 'object' || owners === null) throw bad('alerts.owners', 'alerts.owners must be { credits? }');
+function ownerThresholds(owners: ApiKeyOwnerAlertOptions | undefined, check: number) {
+  if (owners === undefined) return { ownerCreditsBelow: null, ownerRefusals: null };
+  if (typeof owners !== 'object' || owners === null)
+    throw bad('alerts.owners', 'alerts.owners must be { credits?, refusals? }');
   const { credits } = owners;
   if (credits !== undefined && (typeof credits !== 'object' || credits === null))
     throw bad('alerts.owners.credits', 'alerts.owners.credits must be { below }');
   return {
     ownerCreditsBelow: credits === undefined ? null : integer('alerts.owners.credits.below', credits.below, NaN, 1),
+    ownerRefusals: counted('alerts.owners.refusals', owners.refusals, check),
   };
 }
 
 function ownerThresholdGiven(resolved: ResolvedAlertOptions): boolean {
-  return resolved.ownerCreditsBelow !== null;
+  return resolved.ownerCreditsBelow !== null || resolved.ownerRefusals !== null;
 }
 
 /** Applies defaults and checks values. @throws ApiKeyConfigurationError naming the option */
@@ -123,7 +135,7 @@ export function resolveAlertOptions(options: ApiKeyAlertOptions): ResolvedAlertO
       'alerts.credits.belowShare',
       `alerts.credits.belowShare must be a number above 0, at most 1; got ${String(share)}`,
     );
-  const owners = ownerThresholds(options.owners);
+  const owners = ownerThresholds(options.owners, checkIntervalMs);
   const resolved: ResolvedAlertOptions = {
     creditsBelow,
     creditsBelowShare: share ?? null,
@@ -140,12 +152,12 @@ export function resolveAlertOptions(options: ApiKeyAlertOptions): ResolvedAlertO
     throw bad(
       'alerts',
       'withAlerts() needs at least one threshold: credits.below, credits.belowShare, uses.below, rateLimited, ' +
-        'refusals or owners.credits.below',
+        'refusals, owners.credits.below or owners.refusals',
     );
   return Object.freeze(resolved);
 }
 
 /** Whether options given as a value count refusals (then the feature hears verification outcomes). */
 export function countsRefusals(options: ApiKeyAlertOptions): boolean {
-  return options.rateLimited !== undefined || options.refusals !== undefined;
+  return options.rateLimited !== undefined || options.refusals !== undefined || options.owners?.refusals !== undefined;
 }

@@ -1,6 +1,6 @@
 /**
  * `nestjs-opaque-keys/alerts`: threshold alerts (low credits or uses, rate-limit refusals, a spike of refused
- * requests per key; an owner's credits), each crossing announced once across instances, as a feature.
+ * requests, per key or per owner), each crossing announced once across instances, as a feature.
  * @module
  */
 export { withAlerts } from './alerts.feature.js';
