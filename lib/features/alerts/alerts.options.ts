@@ -3,9 +3,12 @@ import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 /** The injection token of the resolved {@link ResolvedAlertOptions}. */
 export const API_KEY_ALERT_OPTIONS = Symbol('nestjs-opaque-keys:alert-options');
 
-/** A count of refused requests per key in a fixed window: more than `moreThan` in `windowMs` is an alert. */
+/**
+ * A count of refused requests per key (per owner for `owners.refusals`) in a fixed window: more than `moreThan` in
+ * `windowMs` is an alert.
+ */
 export interface ApiKeyRefusalThreshold {
-  /** The alert goes out when a key's count in one window exceeds this (a positive integer). */
+  /** The alert goes out when a key's (an owner's) count in one window exceeds this (a positive integer). */
   moreThan: number;
   /** The window's length in ms (windows are aligned to the epoch, so every instance shares them). Default 60000. */
   windowMs?: number;
