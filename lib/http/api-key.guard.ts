@@ -157,7 +157,7 @@ export class ApiKeyGuard implements CanActivate {
     // 6. Scopes, live from the row just read.
     const principal = verification.principal;
     this.checkScopes(context, rule, principal);
-    if (principal.allowedIps) this.checkAddress(context, request, principal.id, principal.allowedIps);
+    if (principal.allowedIps) this.checkAddress(context, request, principal, principal.allowedIps);
 
     // Keys without rate or use limits need no more I/O: done now.
     const cost = principal.remainingUses === null ? 0 : rule.cost;
@@ -181,7 +181,7 @@ export class ApiKeyGuard implements CanActivate {
       for (const [name, value] of refusals.rateLimitHeaders(rate)) this.setHeader(context, name, value);
       if (!rate.allowed) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, rate.resetSeconds)));
-        this.outcomes.report(context, 'rate_limited', principal.id);
+        this.outcomes.report(context, 'rate_limited', principal.id, undefined, principal.ownerId);
         throw this.reject(refusals.tooManyRequests('Too many requests for this API key'), context);
       }
     }
@@ -190,7 +190,7 @@ export class ApiKeyGuard implements CanActivate {
     // Out of credits: 429 until a refill comes, or the 401 of an exhausted key when none will.
     if (cost > 0) {
       const used = await this.unavailableAs503(context, this.verifier.consumeUse(principal, cost));
-      if (!used.valid) this.outcomes.report(context, 'out_of_credits', principal.id);
+      if (!used.valid) this.outcomes.report(context, 'out_of_credits', principal.id, undefined, principal.ownerId);
       if (!used.valid && used.retryAfterMs !== undefined) {
         this.setHeader(context, 'Retry-After', String(Math.max(1, Math.ceil(used.retryAfterMs / 1000))));
         throw this.reject(refusals.tooManyRequests('Out of credits'), context);
@@ -210,7 +210,7 @@ export class ApiKeyGuard implements CanActivate {
     now: number,
   ): true {
     const address = this.outcomes.wantsAddress ? this.clientAddress(context, request) : undefined;
-    this.outcomes.report(context, 'verified', principal.id, address);
+    this.outcomes.report(context, 'verified', principal.id, address, principal.ownerId);
     // A named store (`request.apiKey`): V8 turns an object that grows by keyed stores into a dictionary early,
     // which would slow every later read of the request.
     (request as { [API_KEY_REQUEST_PROPERTY]?: ApiKeyPrincipal }).apiKey = principal;
@@ -221,7 +221,7 @@ export class ApiKeyGuard implements CanActivate {
 
   private checkScopes(context: ExecutionContext, rule: RouteRule, principal: ApiKeyPrincipal): true {
     if (!matchScopes(rule.requirement, principal.scopes)) {
-      this.outcomes.report(context, 'forbidden', principal.id);
+      this.outcomes.report(context, 'forbidden', principal.id, undefined, principal.ownerId);
       throw this.fail(context, refusals.insufficientScope(), 'insufficient_scope', rule.scope);
     }
     return true;
@@ -237,14 +237,14 @@ export class ApiKeyGuard implements CanActivate {
   private checkAddress(
     context: ExecutionContext,
     request: Record<string, any>,
-    keyId: string,
+    { id: keyId, ownerId }: ApiKeyPrincipal,
     allowlist: IpAllowlist,
   ): void {
     const address = this.clientAddress(context, request);
     if (address !== undefined && allowlist.allows(address)) return;
     const line = refusals.refusedAddressLine(keyId, address === undefined ? this.transportName(context) : undefined);
     this.log.note(line.level, line.bucket, line.message);
-    this.outcomes.report(context, 'forbidden', keyId);
+    this.outcomes.report(context, 'forbidden', keyId, undefined, ownerId);
     throw this.reject(refusals.addressNotAllowed(), context);
   }
 

@@ -44,6 +44,8 @@ export type ApiKeyVerification =
       readonly valid: false;
       readonly reason: ApiKeyRejection;
       readonly keyId?: string;
+      /** With `keyId`: the refused key's owner (`null` for a key without one). */
+      readonly ownerId?: string | null;
       /** Out of credits (`exhausted`) with a refill configured: ms until the next refill. */
       readonly retryAfterMs?: number;
     };

@@ -170,7 +170,7 @@ export class ApiKeyVerifier implements BeforeApplicationShutdown, OnModuleDestro
     reason: 'revoked' | 'expired' | 'exhausted' | 'disabled',
   ): Extract<ApiKeyVerification, { valid: false }> {
     this.refusedUses.note(row.id, row.ownerId, `${reason}_use`);
-    return { valid: false, reason, keyId: row.id };
+    return { valid: false, reason, keyId: row.id, ownerId: row.ownerId };
   }
 }
 

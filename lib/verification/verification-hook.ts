@@ -25,13 +25,16 @@ export interface ApiKeyVerificationHook {
   /**
    * The request's one outcome. `keyId` is `undefined` for a key that matches no row (unknown, malformed,
    * forged); `context` is `undefined` outside a guard (`ApiKeyService.verify`). `address`: see
-   * {@link wantsAddress} (`verified` outcomes only; `undefined` where the transport gives none).
+   * {@link wantsAddress} (`verified` outcomes only; `undefined` where the transport gives none). `ownerId`: the
+   * key's owner as the row read for this request says (`null` for a key without one), given with `keyId` when the
+   * verifier knows it (always with the built-in one); `undefined` with no `keyId`.
    */
   ended(
     context: ExecutionContext | undefined,
     outcome: VerificationOutcome,
     keyId: string | undefined,
     address?: string,
+    ownerId?: string | null,
   ): void;
 }
 
@@ -50,18 +53,23 @@ export class VerificationOutcomes {
     for (let i = 0; i < this.hooks.length; i++) this.hooks[i].started?.(context);
   }
 
-  /** A request of `keyId` (`undefined` for an unknown or malformed key) ended with `outcome`. */
+  /** A request of `keyId` (`undefined` for an unknown or malformed key) and its owner ended with `outcome`. */
   report(
     context: ExecutionContext | undefined,
     outcome: VerificationOutcome,
     keyId: string | undefined,
     address?: string,
+    ownerId?: string | null,
   ): void {
-    for (let i = 0; i < this.hooks.length; i++) this.hooks[i].ended(context, outcome, keyId, address);
+    for (let i = 0; i < this.hooks.length; i++) this.hooks[i].ended(context, outcome, keyId, address, ownerId);
   }
 
   /** An invalid key's request: `out_of_credits` for a known key with no uses left, else `invalid`. */
-  refused(context: ExecutionContext | undefined, verification: { reason?: string; keyId?: string }): void {
-    this.report(context, verification.reason === 'exhausted' ? 'out_of_credits' : 'invalid', verification.keyId);
+  refused(
+    context: ExecutionContext | undefined,
+    verification: { reason?: string; keyId?: string; ownerId?: string | null },
+  ): void {
+    const outcome = verification.reason === 'exhausted' ? 'out_of_credits' : 'invalid';
+    this.report(context, outcome, verification.keyId, undefined, verification.ownerId);
   }
 }

@@ -56,7 +56,11 @@ describe('alerts: the receiver of docs/alerts.md', () => {
       extras: {
         features: [
           withWebhooks({ endpoints: [{ url, secret }], pollIntervalMs: 50, retryDelayMs: 20 }),
-          withAlerts({ uses: { below: 3 }, refusals: { moreThan: 2, windowMs: DAY } }),
+          withAlerts({
+            uses: { below: 3 },
+            refusals: { moreThan: 2, windowMs: DAY },
+            owners: { credits: { below: 3 }, refusals: { moreThan: 2, windowMs: DAY } },
+          }),
         ],
       },
     });
@@ -68,18 +72,20 @@ describe('alerts: the receiver of docs/alerts.md', () => {
       await t.service.revoke(leaked.record.id);
       for (let i = 0; i < 3; i++) await http().get('/hooked').set('X-API-Key', leaked.key).expect(401);
 
-      expect((await t.app.get(ApiKeyAlerts).check()).length).toBe(2);
-      await eventually(async () => lines.length === 2);
+      expect((await t.app.get(ApiKeyAlerts).check()).length).toBe(4);
+      await eventually(async () => lines.length === 4);
       expect(lines.sort()).toEqual([
         ['acme', `key ${metered.record.id} has 2 left (alert below 3)`],
+        ['acme', 'your keys have 2 left in all (alert below 3)'],
         ['globex', `key ${leaked.record.id} was refused 3 times in 86400 s: leaked?`],
+        ['globex', 'your keys were refused 3 times in 86400 s'],
       ]);
       // A forged delivery is refused; the lifecycle events delivered beside the alerts told the owner nothing.
       const forged = await fetch(url, { method: 'POST', body: '{"type":"api-key.uses_low"}' });
       expect(forged.status).toBe(400);
       expect(await t.app.get(ApiKeyAlerts).check()).toEqual([]);
       await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(lines).toHaveLength(2);
+      expect(lines).toHaveLength(4);
     } finally {
       await t.close();
       receiver.closeAllConnections();

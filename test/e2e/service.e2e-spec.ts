@@ -88,7 +88,12 @@ describe('ApiKeyService', () => {
         reason: 'unknown',
       });
       await t.service.revoke(record.id);
-      await expect(t.service.verify(key)).resolves.toEqual({ valid: false, reason: 'revoked', keyId: record.id });
+      await expect(t.service.verify(key)).resolves.toEqual({
+        valid: false,
+        reason: 'revoked',
+        keyId: record.id,
+        ownerId: null,
+      });
     });
   });
 

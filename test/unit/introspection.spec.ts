@@ -181,7 +181,12 @@ describe('RemoteApiKeyVerifier', () => {
     const verifier = verifierWith(async () => active(), { cacheTtlMs: 60_000 });
     const expiry = Math.floor(principal.expiresAt!.getTime() / 1000) * 1000;
     expect((await verifier.verify(key, expiry - 1)).valid).toBe(true);
-    expect(await verifier.verify(key, expiry)).toEqual({ valid: false, reason: 'expired', keyId: principal.id });
+    expect(await verifier.verify(key, expiry)).toEqual({
+      valid: false,
+      reason: 'expired',
+      keyId: principal.id,
+      ownerId: principal.ownerId,
+    });
   });
 
   it.each([

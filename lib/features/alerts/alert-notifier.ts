@@ -7,14 +7,15 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
-import { In } from 'typeorm';
 import { ApiKeyChanges } from '../../lifecycle/api-key.changes.js';
 import type { ApiKeyLifecycleEvent } from '../../lifecycle/api-key-lifecycle.event.js';
 import { ApiKeyDatabase } from '../../storage/api-key.database.js';
-import { alertClaimId, alertOf, type AlertCrossing, type ApiKeyAlert } from './alert-event.js';
+import { alertClaimId, type AlertCrossing, type ApiKeyAlert } from './alert-event.js';
 import { API_KEY_ALERT_OPTIONS, type ResolvedAlertOptions } from './alerts.options.js';
 import { balanceCrossings } from './balance-alerts.js';
-import { ApiKeyRefusalCounter, type CountedCrossing } from './refusal-counter.js';
+import { countedCrossings } from './counted-alerts.js';
+import { ownerBalanceCrossings } from './owner-balance-alerts.js';
+import { ApiKeyRefusalCounter } from './refusal-counter.js';
 
 const INTERVAL_NAME = 'nestjs-opaque-keys:alerts';
 
@@ -28,7 +29,8 @@ interface SchedulerRegistryLike {
 /**
  * Threshold alerts (`withAlerts()`): on an interval (registered with `@nestjs/schedule`'s SchedulerRegistry when
  * the host has it, else an unref'd timer of its own), finds the balances below their thresholds (one query over
- * the key table) and the refusal counts above theirs (in memory, counted by {@link ApiKeyRefusalCounter}), claims
+ * the key table, one more for owners' sums) and the refusal counts above theirs (in memory, counted per key and
+ * per owner by {@link ApiKeyRefusalCounter}), claims
  * each crossing with an audit row whose id is derived from the crossing (`INSERT ... ON CONFLICT DO NOTHING` /
  * `INSERT IGNORE`), and announces the ones it claimed through the other features' change hooks. Of several
  * instances, the one whose INSERT wrote the row announces it: each crossing goes out once.
@@ -79,7 +81,11 @@ export class ApiKeyAlerts implements OnApplicationBootstrap, OnApplicationShutdo
 
   private async checkNow(now: number): Promise<ApiKeyAlert[]> {
     const counted = this.counter?.crossings(now) ?? [];
-    const crossings = [...(await balanceCrossings(this.db, this.config, now)), ...(await this.owned(counted, now))];
+    const crossings = [
+      ...(await balanceCrossings(this.db, this.config, now)),
+      ...(await ownerBalanceCrossings(this.db, this.config, now)),
+      ...(await countedCrossings(this.db, counted, now)),
+    ];
     const announced: ApiKeyAlert[] = [];
     for (const crossing of crossings) if (await this.claim(crossing)) announced.push(crossing.alert);
     // The claims are committed: a failure to announce them is logged (and not retried, as they are claimed).
@@ -89,29 +95,10 @@ export class ApiKeyAlerts implements OnApplicationBootstrap, OnApplicationShutdo
     return announced;
   }
 
-  /** The counted crossings as alerts, with their keys' owners (one query; a key deleted since is left out). */
-  private async owned(counted: CountedCrossing[], now: number): Promise<AlertCrossing[]> {
-    if (counted.length === 0) return [];
-    const ids = [...new Set(counted.map((c) => c.keyId))];
-    const keys = await this.db.dataSource.manager.find(this.db.keys, {
-      where: { id: In(ids) },
-      select: { id: true, ownerId: true },
-    });
-    const owners = new Map(keys.map((key) => [key.id, key.ownerId]));
-    return counted
-      .filter((c) => owners.has(c.keyId))
-      .map((c) => ({
-        alert: alertOf(c.type, { id: c.keyId, ownerId: owners.get(c.keyId)! }, now, {
-          threshold: c.threshold.moreThan,
-          figure: c.count,
-          windowStart: new Date(c.windowStart).toISOString(),
-          windowMs: c.threshold.windowMs,
-        }),
-        marker: [c.keyId, c.type, c.threshold.moreThan, c.threshold.windowMs, c.windowStart].join('|'),
-      }));
-  }
-
-  /** Writes the crossing's audit row unless another instance did: true when this INSERT wrote it. */
+  /**
+   * Writes the crossing's audit row unless another instance did: true when this INSERT wrote it. An owner's row
+   * has `OWNER_ALERT_KEY_ID` as `keyId` (the column holds no null) and the owner as `ownerId`.
+   */
   private async claim({ alert, marker }: AlertCrossing): Promise<boolean> {
     const [sql, parameters] = this.db.dataSource
       .createQueryBuilder()

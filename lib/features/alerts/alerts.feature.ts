@@ -11,15 +11,18 @@ import {
 import { ApiKeyRefusalCounter } from './refusal-counter.js';
 
 /**
- * Threshold alerts: `credits_low`, `uses_low`, `rate_limited_often` and `refusal_spike`, each crossing announced
- * once across instances (claimed by an audit row) through the change hooks of the other features (`withEvents()`,
- * `withWebhooks()`), with the threshold and the figure that crossed. Evaluated on an interval, never on the request
- * path; refusals are counted in memory by a verification hook (only when a refusal threshold is given). See
- * docs/alerts.md.
+ * Threshold alerts: `credits_low`, `uses_low`, `rate_limited_often` and `refusal_spike` per key,
+ * `owner_credits_low` and `owner_refusal_spike` per owner, each crossing announced once across instances (claimed
+ * by an audit row) through the change hooks of the other features (`withEvents()`, `withWebhooks()`), with the
+ * threshold and the figure that crossed. Evaluated on an interval, never on the request path; refusals are counted
+ * in memory by a verification hook (only when a refusal threshold is given). See docs/alerts.md.
  * @example
  * ApiKeyModule.forRoot({
  *   prefix: 'sk',
- *   features: [withEvents(), withAlerts({ credits: { belowShare: 0.1 }, rateLimited: { moreThan: 100 } })],
+ *   features: [
+ *     withEvents(),
+ *     withAlerts({ credits: { belowShare: 0.1 }, rateLimited: { moreThan: 100 }, owners: { credits: { below: 500 } } }),
+ *   ],
  * })
  */
 export function withAlerts(options: ApiKeyFeatureOptionsInput<ApiKeyAlertOptions>): ApiKeyFeature {

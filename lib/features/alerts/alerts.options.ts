@@ -3,18 +3,36 @@ import { ApiKeyConfigurationError } from '../../api-key.errors.js';
 /** The injection token of the resolved {@link ResolvedAlertOptions}. */
 export const API_KEY_ALERT_OPTIONS = Symbol('nestjs-opaque-keys:alert-options');
 
-/** A count of refused requests per key in a fixed window: more than `moreThan` in `windowMs` is an alert. */
+/**
+ * A count of refused requests per key (per owner for `owners.refusals`) in a fixed window: more than `moreThan` in
+ * `windowMs` is an alert.
+ */
 export interface ApiKeyRefusalThreshold {
-  /** The alert goes out when a key's count in one window exceeds this (a positive integer). */
+  /** The alert goes out when a key's (an owner's) count in one window exceeds this (a positive integer). */
   moreThan: number;
   /** The window's length in ms (windows are aligned to the epoch, so every instance shares them). Default 60000. */
   windowMs?: number;
+}
+
+/** Thresholds about an owner rather than one key (`withAlerts({ owners })`). See docs/alerts.md. */
+export interface ApiKeyOwnerAlertOptions {
+  /**
+   * The sum of the balances left across the owner's live keys that hold one (credits with or without refill,
+   * `maxUses`; a rotation family counted once): below `below` (a positive integer) is an alert.
+   */
+  credits?: { below: number };
+  /**
+   * Refused requests across all the owner's keys (401 for a revoked, expired or disabled key, 403): more than
+   * `moreThan` in one window is an alert.
+   */
+  refusals?: ApiKeyRefusalThreshold;
 }
 
 /**
  * Threshold alerts (`withAlerts(options)`): give at least one threshold. See docs/alerts.md.
  * @example
  * withAlerts({ credits: { belowShare: 0.1 }, uses: { below: 5 }, rateLimited: { moreThan: 100 } })
+ * withAlerts({ owners: { credits: { below: 500 }, refusals: { moreThan: 50, windowMs: 60_000 } } })
  */
 export interface ApiKeyAlertOptions {
   /**
@@ -28,11 +46,16 @@ export interface ApiKeyAlertOptions {
   rateLimited?: ApiKeyRefusalThreshold;
   /** A spike of refused requests for one key (401 for a revoked, expired or disabled key, 403): a leaked key being tried. */
   refusals?: ApiKeyRefusalThreshold;
+  /** Thresholds of an owner's keys taken together: their balances' sum, their refusals. */
+  owners?: ApiKeyOwnerAlertOptions;
   /** How often each instance evaluates the thresholds, in ms (never on the request path). Default 60000, at least 1000. */
   checkIntervalMs?: number;
-  /** Keys below a balance threshold looked at per check (the lowest balance first). Default 1000. */
+  /** Keys, and owners, below a balance threshold looked at per check (the lowest balance first). Default 1000. */
   batchSize?: number;
-  /** Keys counted per window and instance; refusals of further keys are not counted in that window. Default 10000. */
+  /**
+   * Keys counted per window and instance, and as many owners for `owners.refusals`; refusals of further keys (or
+   * owners) are not counted in that window. Default 10000.
+   */
   maxTrackedKeys?: number;
 }
 
@@ -49,6 +72,10 @@ export interface ResolvedAlertOptions {
   readonly usesBelow: number | null;
   readonly rateLimited: ResolvedRefusalThreshold | null;
   readonly refusals: ResolvedRefusalThreshold | null;
+  /** `owners.credits.below`. */
+  readonly ownerCreditsBelow: number | null;
+  /** `owners.refusals`. */
+  readonly ownerRefusals: ResolvedRefusalThreshold | null;
   readonly checkIntervalMs: number;
   readonly batchSize: number;
   readonly maxTrackedKeys: number;
@@ -77,6 +104,24 @@ function counted(option: string, given: ApiKeyRefusalThreshold | undefined, chec
   return Object.freeze({ moreThan: integer(`${option}.moreThan`, given.moreThan, NaN, 1), windowMs });
 }
 
+/** The owner thresholds, checked. @throws ApiKeyConfigurationError naming the option */
+function ownerThresholds(owners: ApiKeyOwnerAlertOptions | undefined, check: number) {
+  if (owners === undefined) return { ownerCreditsBelow: null, ownerRefusals: null };
+  if (typeof owners !== 'object' || owners === null)
+    throw bad('alerts.owners', 'alerts.owners must be { credits?, refusals? }');
+  const { credits } = owners;
+  if (credits !== undefined && (typeof credits !== 'object' || credits === null))
+    throw bad('alerts.owners.credits', 'alerts.owners.credits must be { below }');
+  return {
+    ownerCreditsBelow: credits === undefined ? null : integer('alerts.owners.credits.below', credits.below, NaN, 1),
+    ownerRefusals: counted('alerts.owners.refusals', owners.refusals, check),
+  };
+}
+
+function ownerThresholdGiven(resolved: ResolvedAlertOptions): boolean {
+  return resolved.ownerCreditsBelow !== null || resolved.ownerRefusals !== null;
+}
+
 /** Applies defaults and checks values. @throws ApiKeyConfigurationError naming the option */
 export function resolveAlertOptions(options: ApiKeyAlertOptions): ResolvedAlertOptions {
   if (typeof options !== 'object' || options === null) throw bad('alerts', 'withAlerts() takes an options object');
@@ -93,26 +138,29 @@ export function resolveAlertOptions(options: ApiKeyAlertOptions): ResolvedAlertO
       'alerts.credits.belowShare',
       `alerts.credits.belowShare must be a number above 0, at most 1; got ${String(share)}`,
     );
+  const owners = ownerThresholds(options.owners, checkIntervalMs);
   const resolved: ResolvedAlertOptions = {
     creditsBelow,
     creditsBelowShare: share ?? null,
     usesBelow: uses === undefined ? null : integer('alerts.uses.below', uses.below, NaN, 1),
     rateLimited: counted('alerts.rateLimited', options.rateLimited, checkIntervalMs),
     refusals: counted('alerts.refusals', options.refusals, checkIntervalMs),
+    ...owners,
     checkIntervalMs,
     batchSize: integer('alerts.batchSize', options.batchSize, 1000, 1),
     maxTrackedKeys: integer('alerts.maxTrackedKeys', options.maxTrackedKeys, 10_000, 1),
   };
   const { creditsBelow: c, creditsBelowShare: s, usesBelow: u, rateLimited: r, refusals: f } = resolved;
-  if (c === null && s === null && u === null && r === null && f === null)
+  if (c === null && s === null && u === null && r === null && f === null && !ownerThresholdGiven(resolved))
     throw bad(
       'alerts',
-      'withAlerts() needs at least one threshold: credits.below, credits.belowShare, uses.below, rateLimited or refusals',
+      'withAlerts() needs at least one threshold: credits.below, credits.belowShare, uses.below, rateLimited, ' +
+        'refusals, owners.credits.below or owners.refusals',
     );
   return Object.freeze(resolved);
 }
 
 /** Whether options given as a value count refusals (then the feature hears verification outcomes). */
 export function countsRefusals(options: ApiKeyAlertOptions): boolean {
-  return options.rateLimited !== undefined || options.refusals !== undefined;
+  return options.rateLimited !== undefined || options.refusals !== undefined || options.owners?.refusals !== undefined;
 }

@@ -12,7 +12,7 @@ interface BalanceRow extends CreditState {
 }
 
 /** The audit types that raise a balance by hand: each one starts a new episode of its thresholds. */
-const TOP_UPS = ['credits_added', 'credits_set'];
+export const TOP_UPS: readonly string[] = ['credits_added', 'credits_set'];
 
 /**
  * The balances below a threshold at `now`, as crossings. One query over the key table finds the live keys that

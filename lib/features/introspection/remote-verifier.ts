@@ -73,7 +73,8 @@ export class RemoteApiKeyVerifier implements KeyVerifier {
     // 3. A key may expire while its answer is cached.
     const expiresAt = expiryOf(verification);
     if (verification.valid && expiresAt !== undefined && expiresAt <= now) {
-      return { valid: false, reason: 'expired', keyId: verification.principal.id };
+      const { id: keyId, ownerId } = verification.principal;
+      return { valid: false, reason: 'expired', keyId, ownerId };
     }
     return verification;
   }
