@@ -20,7 +20,7 @@ const PLAIN_TYPES: ReadonlySet<unknown> = new Set(['varchar', 'character varying
  */
 export class RowHydrator<T> {
   private columns?: { column: ColumnMetadata; plain: boolean }[];
-  /** Every property at `null`: each row starts as a copy, so rows share one shape and stay fast objects. */
+  /** Every property at `null`: each row starts as a copy of it, so every row has the same shape. */
   private template?: Record<string, unknown>;
 
   constructor(
@@ -34,7 +34,7 @@ export class RowHydrator<T> {
     const columns = (this.columns ??= this.resolve());
     const driver = this.dataSource.driver;
     const byIndex = Array.isArray(raw);
-    // Filled in place, not grown property by property (an object grown by many keyed stores becomes a dictionary).
+    // A copy of the template, filled in place: stores into properties it has, no change of shape per column.
     const row: Record<string, unknown> = { ...this.template };
     for (let i = 0; i < columns.length; i++) {
       const { column, plain } = columns[i];
