@@ -57,6 +57,7 @@ export type GuardKind =
   | 'none'
   | 'noop'
   | 'noop-check'
+  | 'noop-refuse'
   | 'noop-async'
   | 'library'
   | 'library-v0'
@@ -101,6 +102,14 @@ export const VARIANTS: readonly Variant[] = [
     id: 'noop-check-guard',
     label: 'a guard that reads the header and the route scopes, then returns true',
     guard: 'noop-check',
+  },
+  {
+    id: 'noop-refuse-guard',
+    label: 'a guard that reads the header, then refuses with 401 (the floor of a forged-key flood)',
+    guard: 'noop-refuse',
+    flood: true,
+    tag: true,
+    fullOnly: true,
   },
   { id: 'noop-async-guard', label: 'an async guard that only returns true', guard: 'noop-async', fullOnly: true },
   { id: 'lib-sqlite-1k', label: 'nestjs-opaque-keys, SQLite, 1k keys', guard: 'library', db: 'sqlite', size: '1k' },

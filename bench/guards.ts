@@ -43,6 +43,22 @@ export class NoopCheckGuard implements CanActivate {
   }
 }
 
+/**
+ * A guard that reads the `Authorization` header as {@link NoopCheckGuard} does, then refuses every request with
+ * the 401 of an unknown key (`WWW-Authenticate` and all): what any refusal costs Nest, the floor a forged-key
+ * flood is compared with.
+ */
+@Injectable()
+export class NoopRefuseGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const { headers } = context.switchToHttp().getRequest();
+    const response = context.switchToHttp().getResponse();
+    if (typeof headers.authorization === 'string' && headers.authorization.startsWith('Bearer '))
+      response.setHeader('WWW-Authenticate', 'Bearer realm="api", error="invalid_token"');
+    throw new UnauthorizedException('Invalid API key');
+  }
+}
+
 /** The same, `async`: what awaiting a guard's promise adds. */
 @Injectable()
 export class NoopAsyncGuard implements CanActivate {

@@ -38,6 +38,7 @@ import { seedKeys, writeStaticCredentials } from './seed.js';
 export const INSTRUCTION_VARIANTS = [
   'bare',
   'noop-check-guard',
+  'noop-refuse-guard',
   'jwt-keyobject',
   'lib-sqlite-1k',
   'lib-sqlite-1k-features',
@@ -124,8 +125,11 @@ async function statements(port: number): Promise<number> {
   return ((await response.json()) as { statements: number }).statements;
 }
 
-/** CPU time (ns, from /proc/<pid>/schedstat) of the PostgreSQL backends serving the bench server `server`. */
-async function postgresBackendNs(server: number): Promise<number> {
+/**
+ * CPU time (ns, from /proc/<pid>/schedstat) of each PostgreSQL backend serving the bench server `server`, by
+ * backend pid: a window's CPU is the growth of the backends alive at its end (one that ended in between is lost).
+ */
+async function postgresBackendNs(server: number): Promise<Map<number, number>> {
   const admin = new DataSource({ type: 'postgres', url: `${POSTGRES_URL}/postgres` });
   await admin.initialize();
   try {
@@ -133,10 +137,10 @@ async function postgresBackendNs(server: number): Promise<number> {
       'SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2',
       [SERVER_DATABASE, `bench-server-${server}`],
     );
-    let ns = 0;
+    const ns = new Map<number, number>();
     for (const { pid } of rows) {
       try {
-        ns += Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+        ns.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]));
       } catch {
         // a backend that ended in between
       }
@@ -174,8 +178,8 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
       const count = await loadExactly(url, keys, 1, 1, status);
       if (count.unexpected) throw new Error(`${variant.id}: ${keys[0]} did not get ${status}`);
     };
-    await check([valid], 200);
-    if (!['none', 'noop', 'noop-check', 'noop-async'].includes(variant.guard)) {
+    if (variant.guard !== 'noop-refuse') await check([valid], 200);
+    if (!['none', 'noop', 'noop-check', 'noop-async', 'noop-refuse'].includes(variant.guard)) {
       await check([`${valid.slice(0, -2)}xx`], 401);
     }
     const expected = expectedStatus(variant);
@@ -188,13 +192,15 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
     for (let w = 0; w < options.windows; w++) {
       if (w > 0) unexpected += (await loadExactly(url, sent, options.gap, options.connections, expected)).unexpected;
       const statementsBefore = await statements(port);
-      const pgBefore = variant.db === 'postgres' ? await postgresBackendNs(pid) : 0;
+      const pgBefore = variant.db === 'postgres' ? await postgresBackendNs(pid) : new Map<number, number>();
       callgrindControl(pid, '-z');
       callgrindControl(pid, '-i', 'on');
       const count: LoadCount = await loadExactly(url, sent, options.window, options.connections, expected);
       callgrindControl(pid, '-i', 'off');
       callgrindControl(pid, '-d', `window-${w + 1}`);
-      const pgAfter = variant.db === 'postgres' ? await postgresBackendNs(pid) : 0;
+      const pgAfter = variant.db === 'postgres' ? await postgresBackendNs(pid) : new Map<number, number>();
+      let pgNs = 0;
+      for (const [backend, ns] of pgAfter) pgNs += ns - (pgBefore.get(backend) ?? 0);
       const stmts = (await statements(port)) - statementsBefore;
       unexpected += count.unexpected;
       const dump = newestDump(dir, pid);
@@ -203,7 +209,7 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
         perRequest,
         compilePerRequest: compileCost(functionCosts(dump, pid, ROOT, options.window)),
         statementsPerRequest: stmts / options.window,
-        postgresUsPerRequest: variant.db === 'postgres' ? (pgAfter - pgBefore) / 1e3 / options.window : undefined,
+        postgresUsPerRequest: variant.db === 'postgres' ? pgNs / 1e3 / options.window : undefined,
         dump,
       });
       const compiling = Math.round(windows[w].compilePerRequest).toLocaleString('en-US');

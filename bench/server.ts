@@ -40,6 +40,7 @@ import {
   NoopAsyncGuard,
   NoopCheckGuard,
   NoopGuard,
+  NoopRefuseGuard,
   handRolledEntity,
 } from './guards.js';
 
@@ -137,6 +138,9 @@ function appModule(variant: Variant): DynamicModule {
       break;
     case 'noop-async':
       guard = NoopAsyncGuard;
+      break;
+    case 'noop-refuse':
+      guard = NoopRefuseGuard;
       break;
     case 'library':
     case 'library-v0':
