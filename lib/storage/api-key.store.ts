@@ -182,10 +182,14 @@ export class TypeOrmApiKeyStore implements ApiKeyStore {
           ? sqliteLookup(this.dataSource, lookupSql, this.stats)
           : this.betterSqlite3Lookup(sql);
       case 'postgres':
-        return this.batch !== false ? postgresLookup(this.dataSource, lookupSql, this.readFrom, this.stats) : query;
+        return this.batch !== false
+          ? postgresLookup(this.dataSource, lookupSql, this.readFrom, HOT_COLUMNS, this.stats)
+          : query;
       case 'mysql':
       case 'mariadb':
-        return this.batch !== false ? mysqlLookup(this.dataSource, lookupSql, this.readFrom, this.stats) : query;
+        return this.batch !== false
+          ? mysqlLookup(this.dataSource, lookupSql, this.readFrom, HOT_COLUMNS, this.stats)
+          : query;
       default:
         return query;
     }

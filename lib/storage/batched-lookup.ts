@@ -3,8 +3,8 @@ import { hashApiKey } from '../key/key-hash.js';
 import type { LookupStats } from './lookup-stats.js';
 import { runLogged } from './statement-log.js';
 
-/** A row as the driver returns it, before TypeORM's hydration. */
-export type RawRow = Record<string, unknown>;
+/** A row as the driver returns it, before TypeORM's hydration: by column alias, or as values in select order. */
+export type RawRow = Record<string, unknown> | readonly unknown[];
 /** Builds the hot-column SELECT with this WHERE clause (TypeORM's query builder: quoting and placeholders follow the driver). */
 export type LookupSql = (where: string, parameters: Record<string, unknown>) => string;
 /** Looks one hash up as part of a batch: the raw row, or `undefined`. */
@@ -41,10 +41,18 @@ async function onPooledConnection(
   }
 }
 
-/** Lookups batched per event-loop turn (see {@link LookupBatcher}); rows matched to hashes exactly; each batch counted in `stats`. */
-function batched(run: (hashes: readonly string[]) => Promise<RawRow[]>, stats?: LookupStats): BatchedLookup {
+/**
+ * Lookups batched per event-loop turn (see {@link LookupBatcher}); rows matched to hashes exactly (by the `hash`
+ * column, or the value at `hashIndex` of a row of values); each batch counted in `stats`.
+ */
+function batched(
+  run: (hashes: readonly string[]) => Promise<RawRow[]>,
+  stats?: LookupStats,
+  hashIndex?: number,
+): BatchedLookup {
+  const hashOf = (row: RawRow) => String(Array.isArray(row) ? row[hashIndex!] : (row as Record<string, unknown>).hash);
   const batcher = new LookupBatcher<string, RawRow>(
-    async (hashes) => new Map((await run(hashes)).map((row) => [String(row.hash), row])),
+    async (hashes) => new Map((await run(hashes)).map((row) => [hashOf(row), row])),
     undefined,
     stats && ((size) => stats.batchSent(size)),
   );
@@ -59,22 +67,38 @@ export function postgresLookup(
   dataSource: DataSource,
   lookupSql: LookupSql,
   readFrom: ReadTarget,
+  columns: readonly string[],
   stats?: LookupStats,
 ): BatchedLookup {
   const sql = lookupSql('k.hash = ANY(:hashes)', { hashes: [] });
   // The name is derived from the text: one name never meets two texts on a connection.
   const name = `nestjs_opaque_keys_${hashApiKey(sql).slice(0, 16)}`;
+  const checked = columnCheck(columns);
   return batched(
     (hashes) =>
-      onPooledConnection(
-        dataSource,
-        readFrom,
-        sql,
-        [hashes],
-        async (client) => (await client.query({ name, text: sql, values: [hashes] })).rows,
-      ),
+      onPooledConnection(dataSource, readFrom, sql, [hashes], async (client) => {
+        // Rows as arrays of values: pg builds no object of named properties per row.
+        const result = await client.query({ name, text: sql, values: [hashes], rowMode: 'array' });
+        return checked(result.fields, result.rows);
+      }),
     stats,
+    columns.indexOf('hash'),
   );
+}
+
+/**
+ * Rows of values are read by position: the first answer's columns must be `columns`, in their order (checked
+ * once; a mismatch is a store failure, never a misread row).
+ */
+function columnCheck(columns: readonly string[]): (fields: { name: string }[], rows: RawRow[]) => RawRow[] {
+  let verified = false;
+  return (fields, rows) => {
+    if (verified) return rows;
+    const names = fields.map((field) => field.name);
+    if (names.join() !== columns.join()) throw new Error(`lookup columns out of order: ${names.join()}`);
+    verified = true;
+    return rows;
+  };
 }
 
 /**
@@ -87,23 +111,27 @@ export function mysqlLookup(
   dataSource: DataSource,
   lookupSql: LookupSql,
   readFrom: ReadTarget,
+  columns: readonly string[],
   stats?: LookupStats,
 ): BatchedLookup {
   const texts = new Map<number, string>();
-  return batched((hashes) => {
-    const size = 2 ** Math.ceil(Math.log2(hashes.length));
-    const values = [...hashes, ...Array<string>(size - hashes.length).fill(hashes[0])];
-    let sql = texts.get(size);
-    if (!sql) texts.set(size, (sql = lookupSql('k.hash IN (:...hashes)', { hashes: values })));
-    const text = sql;
-    return onPooledConnection(
-      dataSource,
-      readFrom,
-      text,
-      values,
-      async (connection) => (await connection.promise().execute(text, values))[0],
-    );
-  }, stats);
+  const checked = columnCheck(columns);
+  return batched(
+    (hashes) => {
+      const size = 2 ** Math.ceil(Math.log2(hashes.length));
+      const values = [...hashes, ...Array<string>(size - hashes.length).fill(hashes[0])];
+      let sql = texts.get(size);
+      if (!sql) texts.set(size, (sql = lookupSql('k.hash IN (:...hashes)', { hashes: values })));
+      const text = sql;
+      return onPooledConnection(dataSource, readFrom, text, values, async (connection) => {
+        // Rows as arrays of values: mysql2 builds no object of named properties per row.
+        const [rows, fields] = await connection.promise().execute({ sql: text, rowsAsArray: true }, values);
+        return checked(fields, rows);
+      });
+    },
+    stats,
+    columns.indexOf('hash'),
+  );
 }
 
 /**
