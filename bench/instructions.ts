@@ -69,9 +69,9 @@ function parseOptions(argv: string[]): Options {
   const number = (name: string, fallback: number) => Number(value(name) ?? fallback);
   return {
     only: value('only')?.split(','),
-    warmup: number('warmup', 20_000),
+    warmup: number('warmup', 40_000),
     nice: number('nice', 10),
-    windows: number('windows', 3),
+    windows: number('windows', 5),
     window: number('window', 1_000),
     gap: number('gap', 1_000),
     connections: number('connections', 16),
