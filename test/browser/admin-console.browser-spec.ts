@@ -443,9 +443,7 @@ describe('admin console in a browser', () => {
     // The calls a fresh session makes (its policies, its first page) answered before the revocation, so the
     // refusal comes from the filter change below and not from one of them still in flight.
     const answered = (path: string) =>
-      other.waitForResponse(
-        (r) => r.request().resourceType() === 'fetch' && new URL(r.url()).pathname.endsWith(path),
-      );
+      other.waitForResponse((r) => r.request().resourceType() === 'fetch' && new URL(r.url()).pathname.endsWith(path));
     const settled = Promise.all([answered('/owner-policies'), answered('/keys')]);
     await signIn(other, second.key);
     await other.getByRole('heading', { name: 'API keys', level: 1 }).waitFor();
