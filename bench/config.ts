@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataSourceOptions } from 'typeorm';
@@ -280,4 +280,19 @@ export function validCredentialsFile(variant: Variant): string {
   if (variant.guard === 'jwt-string' || variant.guard === 'jwt-keyobject') return join(DATA_DIR, 'jwt.keys');
   if (!variant.db || !variant.size) return join(DATA_DIR, 'bare.keys');
   return join(DATA_DIR, `${variant.db}-${variant.size}.keys`);
+}
+
+/**
+ * Replaces what stands between `<!-- bench:<section>:start -->` and `<!-- bench:<section>:end -->` in
+ * bench/README.md with `markdown`; false when the markers are missing.
+ */
+export function updateReadmeSection(section: string, markdown: string): boolean {
+  const [open, close] = [`<!-- bench:${section}:start -->`, `<!-- bench:${section}:end -->`];
+  const file = join(ROOT, 'bench', 'README.md');
+  const text = readFileSync(file, 'utf8');
+  const start = text.indexOf(open);
+  const end = text.indexOf(close);
+  if (start < 0 || end < start) return false;
+  writeFileSync(file, `${text.slice(0, start + open.length)}\n\n${markdown.trim()}\n\n${text.slice(end)}`);
+  return true;
 }

@@ -27,6 +27,7 @@ import {
   VARIANTS,
   credentialsFile,
   expectedStatus,
+  updateReadmeSection,
   validCredentialsFile,
   type Variant,
 } from './config.js';
@@ -239,19 +240,6 @@ async function measureVariant(variant: Variant, options: Options): Promise<Varia
   }
 }
 
-const README_START = '<!-- bench:instructions:start -->';
-const README_END = '<!-- bench:instructions:end -->';
-
-function updateReadme(markdown: string): boolean {
-  const file = join(ROOT, 'bench', 'README.md');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(README_START);
-  const end = text.indexOf(README_END);
-  if (start < 0 || end < start) return false;
-  writeFileSync(file, `${text.slice(0, start + README_START.length)}\n\n${markdown.trim()}\n\n${text.slice(end)}`);
-  return true;
-}
-
 /**
  * `--render=<results.json>`: the tables of an earlier run again (to stdout), with the compiling share of each
  * window computed from its dump when the file predates it (the dumps and perf maps must still be there).
@@ -317,6 +305,6 @@ export async function runInstructions(argv: string[]): Promise<void> {
   writeFileSync(join(RESULTS_DIR, 'instructions-latest.json'), json);
   const markdown = renderInstructions(output);
   writeFileSync(join(RESULTS_DIR, 'instructions-latest.md'), markdown);
-  const readme = options.only ? '' : updateReadme(markdown) ? ', bench/README.md' : '';
+  const readme = options.only ? '' : updateReadmeSection('instructions', markdown) ? ', bench/README.md' : '';
   console.log(`\n${markdown}\nwritten: bench/results/instructions-${stamp}.json, instructions-latest.md${readme}`);
 }

@@ -20,6 +20,7 @@ import {
   VARIANTS,
   credentialsFile,
   expectedStatus,
+  updateReadmeSection,
   validCredentialsFile,
   type Variant,
 } from './config.js';
@@ -201,20 +202,6 @@ function chosenVariants(args: Args): Variant[] {
   });
 }
 
-const README_START = '<!-- bench:latest:start -->';
-const README_END = '<!-- bench:latest:end -->';
-
-/** Replaces the latest run's tables between the markers of bench/README.md; false when the markers are missing. */
-function updateReadme(markdown: string): boolean {
-  const file = join(ROOT, 'bench', 'README.md');
-  const text = readFileSync(file, 'utf8');
-  const start = text.indexOf(README_START);
-  const end = text.indexOf(README_END);
-  if (start < 0 || end < start) return false;
-  writeFileSync(file, `${text.slice(0, start + README_START.length)}\n\n${markdown.trim()}\n\n${text.slice(end)}`);
-  return true;
-}
-
 async function prepareData(variants: Variant[]): Promise<void> {
   mkdirSync(DATA_DIR, { recursive: true });
   writeStaticCredentials();
@@ -319,7 +306,7 @@ async function main(): Promise<void> {
     writeFileSync(join(RESULTS_DIR, 'latest.md'), markdown);
     writeFileSync(join(RESULTS_DIR, 'latest.svg'), renderChart(results));
     // A run of the whole set (not --only) is the one bench/README.md shows.
-    const readme = args.only ? '' : updateReadme(markdown) ? ', bench/README.md' : '';
+    const readme = args.only ? '' : updateReadmeSection('latest', markdown) ? ', bench/README.md' : '';
     console.log(`\n${markdown}\nwritten: bench/results/${stamp}.json, latest.md, latest.svg${readme}`);
   } finally {
     await Promise.all(servers.map(stopServer));
